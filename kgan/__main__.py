@@ -1,0 +1,5 @@
+import sys
+
+from kgan.cli import main
+
+sys.exit(main())

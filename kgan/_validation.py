@@ -1,0 +1,53 @@
+"""Argument checks shared by kgan's public functions.
+
+Every error follows Keras' form: what is wrong, then `Received: name=value`.
+"""
+
+import numbers
+
+
+def check_positive_int(name, value, *, allow_none=False):
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def check_non_negative(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"`{name}` must be a non-negative number. Received: {name}={value!r}")
+
+
+def check_range(name, value, low, high, *, include_high=True):
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= low
+    ok = ok and (value <= high if include_high else value < high)
+    if not ok:
+        bracket = "]" if include_high else ")"
+        raise ValueError(
+            f"`{name}` must be a number in [{low}, {high}{bracket}. Received: {name}={value!r}"
+        )
+
+
+def check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(
+            f"`{name}` must be one of {', '.join(repr(c) for c in choices)}. "
+            f"Received: {name}={value!r}"
+        )
+
+
+def check_image_shape(name, shape):
+    """Checks an image shape `(height, width, channels)` and returns it as a tuple of ints."""
+    try:
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`{name}` must be a tuple (height, width, channels) of positive integers. "
+            f"Received: {name}={shape!r}"
+        ) from None
+    if len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            f"`{name}` must be a tuple (height, width, channels) of positive integers. "
+            f"Received: {name}={shape!r}"
+        )
+    return shape

@@ -1,0 +1,196 @@
+"""DCGAN generator and discriminator builders for any image size (Radford et al. 2015)."""
+
+import keras
+
+from kgan._validation import check_choice, check_image_shape, check_positive_int
+from kgan.layers import DownsampleBlock, UpsampleBlock, dcgan_initializer
+
+
+def num_upsampling_stages(height, width, min_size=3):
+    """The number of 2x stages that reach `(height, width)` from a small starting map.
+
+    The largest n such that 2^n divides both sides and the starting map is at least
+    `min_size` on its shorter side: 28x28 -> 2 stages from 7x7, 32x32 -> 3 from 4x4,
+    64x64 -> 4 from 4x4, 48x64 -> 4 from 3x4. Sizes with no factor of 2 get no stage.
+    """
+    stages = 0
+    while True:
+        factor = 2 ** (stages + 1)
+        if height % factor or width % factor or min(height, width) // factor < min_size:
+            return stages
+        stages += 1
+
+
+def _label_input():
+    return keras.Input(shape=(), dtype="int32", name="labels")
+
+
+def dcgan_generator(
+    image_shape,
+    latent_dim=128,
+    num_classes=None,
+    *,
+    base_filters=64,
+    max_filters=512,
+    kernel_size=4,
+    upsampling="transpose",
+    normalization="batch",
+    name="generator",
+):
+    """Builds a DCGAN generator for images of `image_shape`.
+
+    z (plus the one-hot class for a conditional generator) -> Dense to a small map (for example
+    7x7 for 28x28 images, 4x4 for 32x32 and 64x64) -> `UpsampleBlock`s doubling the size and
+    halving the filters -> a last upsampling convolution to the image's channels with tanh.
+    The output is float32 in [-1, 1] even under a mixed-precision policy.
+
+    Args:
+        image_shape: `(height, width, channels)` of the images, any size (non-square too).
+        latent_dim: size of z.
+        num_classes: number of classes of a class-conditional generator (inputs
+            `[z, labels]` with integer labels), or `None`.
+        base_filters: filters of the last block before the output; doubled per block towards
+            the input, up to `max_filters`.
+        max_filters: cap on the number of filters.
+        kernel_size: kernel size of the convolutions (4 as in DCGAN; 5 as in the TF tutorial).
+        upsampling: `"transpose"` (Conv2DTranspose) or `"nearest"` (UpSampling2D + Conv2D).
+        normalization: `"batch"` (default), `"layer"` or `None`.
+        name: name of the model.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Example:
+    >>> generator = kgan.models.dcgan_generator((32, 32, 3), latent_dim=128)
+    >>> generator.output_shape
+    (None, 32, 32, 3)
+    """
+    height, width, channels = check_image_shape("image_shape", image_shape)
+    check_positive_int("latent_dim", latent_dim)
+    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_positive_int("base_filters", base_filters)
+    check_positive_int("max_filters", max_filters)
+    check_positive_int("kernel_size", kernel_size)
+    check_choice("upsampling", upsampling, ("transpose", "nearest"))
+    check_choice("normalization", normalization, (None, "batch", "layer"))
+
+    stages = num_upsampling_stages(height, width)
+    start_h, start_w = height // 2**stages, width // 2**stages
+
+    def filters_at(stage):  # Filters of the map that enters upsampling stage `stage`.
+        return min(base_filters * 2 ** max(stages - 1 - stage, 0) * 2, max_filters)
+
+    # === Functional Model ===
+    z = keras.Input(shape=(latent_dim,), name="z")
+    inputs = [z]
+    x = z
+    if num_classes is not None:
+        labels = _label_input()
+        inputs.append(labels)
+        one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(
+            labels
+        )
+        x = keras.layers.Concatenate(name="z_and_class")([z, one_hot])
+    start_filters = filters_at(0)
+    x = keras.layers.Dense(
+        start_h * start_w * start_filters,
+        use_bias=normalization is None,
+        kernel_initializer=dcgan_initializer(),
+        name="project",
+    )(x)
+    x = keras.layers.Reshape((start_h, start_w, start_filters), name="reshape")(x)
+    if normalization == "batch":
+        x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="project_norm")(x)
+    elif normalization == "layer":
+        x = keras.layers.LayerNormalization(epsilon=1e-5, name="project_norm")(x)
+    x = keras.layers.ReLU(name="project_relu")(x)
+    for stage in range(stages - 1):
+        x = UpsampleBlock(
+            filters_at(stage + 1),
+            kernel_size=kernel_size,
+            method=upsampling,
+            normalization=normalization,
+            activation="relu",
+            name=f"up_{stage}",
+        )(x)
+    # The last stage maps straight to the image's channels, without normalisation.
+    x = UpsampleBlock(
+        channels,
+        kernel_size=kernel_size,
+        strides=2 if stages else 1,
+        method=upsampling,
+        normalization=None,
+        activation=None,
+        use_bias=True,
+        name="to_image",
+    )(x)
+    images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model(inputs if num_classes is not None else z, images, name=name)
+
+
+def dcgan_discriminator(
+    image_shape,
+    num_classes=None,
+    *,
+    base_filters=64,
+    max_filters=512,
+    kernel_size=4,
+    downsampling="strided",
+    normalization="batch",
+    dropout=0.0,
+    name="discriminator",
+):
+    """Builds a DCGAN discriminator (or WGAN critic) for images of `image_shape`.
+
+    `DownsampleBlock`s halving the size and doubling the filters (the first without
+    normalisation, as in DCGAN), then a Dense layer to one logit per example (no sigmoid).
+    A conditional discriminator also takes integer `labels`, embedded as one extra image
+    channel (a learned map per class) concatenated to the image.
+
+    Args:
+        image_shape: `(height, width, channels)` of the images.
+        num_classes: number of classes of a conditional discriminator, or `None`.
+        base_filters: filters of the first block, doubled per block up to `max_filters`.
+        max_filters: cap on the number of filters.
+        kernel_size: kernel size of the convolutions.
+        downsampling: `"strided"` convolutions or `"average_pool"`.
+        normalization: `"batch"` (default, as in DCGAN), `"layer"` or `None`. A WGAN-GP critic
+            needs `None` or `"layer"`.
+        dropout: dropout rate after each block.
+        name: name of the model.
+
+    Returns:
+        A functional `keras.Model` with output shape `(None, 1)`, float32.
+    """
+    height, width, channels = check_image_shape("image_shape", image_shape)
+    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_positive_int("base_filters", base_filters)
+    check_positive_int("max_filters", max_filters)
+    check_positive_int("kernel_size", kernel_size)
+    check_choice("downsampling", downsampling, ("strided", "average_pool"))
+    check_choice("normalization", normalization, (None, "batch", "layer"))
+
+    stages = max(num_upsampling_stages(height, width), 1)
+
+    # === Functional Model ===
+    images = keras.Input(shape=(height, width, channels), name="images")
+    inputs = [images]
+    x = images
+    if num_classes is not None:
+        labels = _label_input()
+        inputs.append(labels)
+        label_map = keras.layers.Embedding(num_classes, height * width, name="label_map")(labels)
+        label_map = keras.layers.Reshape((height, width, 1), name="label_map_reshape")(label_map)
+        x = keras.layers.Concatenate(name="image_and_class")([images, label_map])
+    for stage in range(stages):
+        x = DownsampleBlock(
+            min(base_filters * 2**stage, max_filters),
+            kernel_size=kernel_size,
+            method=downsampling,
+            normalization=None if stage == 0 else normalization,
+            dropout=dropout,
+            name=f"down_{stage}",
+        )(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+    return keras.Model(inputs if num_classes is not None else images, logits, name=name)
