@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from kgan import layers, losses, models
 from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError
+from kgan import export, serving
 
 __all__ = [
     "GAN",
@@ -21,5 +22,7 @@ __all__ = [
     "layers",
     "losses",
     "models",
+    "export",
+    "serving",
     "__version__",
 ]

@@ -38,8 +38,103 @@ def main(argv=None):
         return 2
 
 
+def _add_export_command(subparsers):
+    parser = subparsers.add_parser(
+        "export",
+        help="export a trained generator as a SavedModel (TF Serving) and/or ONNX",
+        description="Export the generator of a training run (or a .keras file) as a SavedModel "
+        "version folder in TF Serving's layout and/or an ONNX file, each checked against Keras "
+        "before it is written.",
+    )
+    parser.add_argument("run_or_model", metavar="RUN_OR_MODEL", help="run folder or .keras file")
+    parser.add_argument(
+        "--saved-model",
+        metavar="BASE_DIR",
+        help="model folder to add a version to, e.g. savedmodels/NAME",
+    )
+    # `dest` differs from the top-level `--version` flag, which shares the namespace.
+    parser.add_argument(
+        "--version",
+        type=int,
+        dest="export_version",
+        metavar="N",
+        help="version to write (default: the next one)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the version if it already exists"
+    )
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=None,
+        help="largest num_samples of the `generate` signature (default: 256)",
+    )
+    parser.add_argument(
+        "--onnx", metavar="PATH", help="ONNX file to write, e.g. savedmodels/NAME.onnx"
+    )
+    parser.add_argument("--opset", type=int, help="ONNX opset (default: tf2onnx's)")
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip the comparison of the exports with Keras"
+    )
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args):
+    from kgan import export
+
+    if not args.saved_model and not args.onnx:
+        raise ValueError("Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH.")
+    if args.export_version is not None and not args.saved_model:
+        raise ValueError("--version applies to --saved-model, which was not given.")
+    model, history = export.load_run(args.run_or_model)
+    verify = not args.no_verify
+    try:
+        if args.saved_model:
+            kwargs = {} if args.max_samples is None else {"max_samples": args.max_samples}
+            path = export.to_saved_model(
+                model,
+                args.saved_model,
+                version=args.export_version,
+                overwrite=args.overwrite,
+                history=history,
+                verify=verify,
+                **kwargs,
+            )
+            _print_export("SavedModel", path, export.read_metadata(path))
+        if args.onnx:
+            path = export.to_onnx(
+                model, args.onnx, opset=args.opset, history=history, verify=verify
+            )
+            _print_export("ONNX", path, export.read_metadata(path))
+    except export.ExportVerificationError as error:
+        print(f"kgan export: verification failed, nothing written: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_export(kind, path, metadata):
+    shape = "x".join(str(s) for s in metadata["sample_shape"])
+    classes = f", {metadata['num_classes']} classes" if metadata["num_classes"] else ""
+    print(
+        f"wrote {kind} {path} ({metadata['model_class']}, z {metadata['latent_dim']}, "
+        f"samples {shape}{classes})"
+    )
+    check = metadata.get("verification")
+    if check is None:
+        print("  not verified (--no-verify)")
+        return
+    sizes = ", ".join(str(size) for size in check["batch_sizes"])
+    line = (
+        f"  verified against Keras: max |difference| {check['max_abs_difference']:.2e} "
+        f"(tolerance {check['tolerance']:g}) at batch sizes {sizes}"
+    )
+    if "generate_max_level_difference" in check:
+        line += f"; `generate` within {check['generate_max_level_difference']} grey level(s)"
+    print(line)
+
+
 # Sub-commands, in the order `kgan --help` lists them. Each module's command is added here.
-_COMMANDS = []
+_COMMANDS = [_add_export_command]
 
 
 if __name__ == "__main__":
