@@ -65,7 +65,7 @@ class _ConvBlock(keras.layers.Layer):
         shape = input_shape
         for layer in self._sublayers:
             shape = layer.compute_output_shape(shape)
-        return shape
+        return tuple(shape)
 
     def call(self, inputs, training=None):
         return self._apply(self._sublayers, inputs, training)

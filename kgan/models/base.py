@@ -350,6 +350,9 @@ class AdversarialModel(keras.Model):
             )
         if self.check_inputs:
             self._check_training_data(x, y, kwargs.get("batch_size"))
+        if isinstance(x, tf.data.Dataset):
+            # A dataset carries its own shuffling; Keras' default shuffle=True would only warn.
+            kwargs.setdefault("shuffle", False)
         callbacks = list(callbacks or [])
         if self.terminate_on_nan:
             callbacks.append(_NonFiniteGuard())

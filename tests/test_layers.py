@@ -1,0 +1,92 @@
+import keras
+import numpy as np
+import pytest
+
+import kgan
+from kgan.layers import DownsampleBlock, UpsampleBlock
+
+
+@pytest.mark.parametrize("method", ["transpose", "nearest"])
+@pytest.mark.parametrize("kernel_size", [3, 4, 5])
+def test_upsample_block_doubles_size(method, kernel_size):
+    block = UpsampleBlock(16, kernel_size=kernel_size, method=method)
+    out = block(np.zeros((2, 7, 5, 8), "float32"))
+    assert tuple(out.shape) == (2, 14, 10, 16)
+    assert block.compute_output_shape((None, 7, 5, 8)) == (None, 14, 10, 16)
+
+
+def test_upsample_block_weights():
+    block = UpsampleBlock(16, kernel_size=4, method="transpose", normalization="batch")
+    block.build((None, 4, 4, 8))
+    # Kernel 4x4x16x8 (no bias before batch norm), then gamma, beta, moving mean and variance.
+    shapes = sorted(tuple(w.shape) for w in block.weights)
+    assert shapes == sorted([(4, 4, 16, 8), (16,), (16,), (16,), (16,)])
+    assert len(block.trainable_weights) == 3
+
+
+def test_upsample_block_batch_norm_modes():
+    block = UpsampleBlock(4, normalization="batch", activation=None)
+    x = np.random.default_rng(0).normal(size=(8, 4, 4, 3)).astype("float32") * 5 + 3
+    train_out = keras.ops.convert_to_numpy(block(x, training=True))
+    # Training mode normalises with the batch statistics: per-channel mean ~0, variance ~1.
+    np.testing.assert_allclose(train_out.mean(axis=(0, 1, 2)), 0, atol=1e-4)
+    infer_out = keras.ops.convert_to_numpy(block(x, training=False))
+    assert not np.allclose(train_out, infer_out)
+
+
+def test_downsample_block_shapes_and_pooling():
+    strided = DownsampleBlock(8, method="strided")
+    pooled = DownsampleBlock(8, method="average_pool")
+    x = np.zeros((2, 28, 28, 1), "float32")
+    assert tuple(strided(x).shape) == (2, 14, 14, 8)
+    assert tuple(pooled(x).shape) == (2, 14, 14, 8)
+    assert any(isinstance(layer, keras.layers.AveragePooling2D) for layer in pooled._sublayers)
+
+
+def test_downsample_block_dropout_only_in_training():
+    block = DownsampleBlock(8, dropout=0.5, activation=None, strides=1)
+    x = np.ones((4, 6, 6, 3), "float32")
+    a = keras.ops.convert_to_numpy(block(x, training=False))
+    b = keras.ops.convert_to_numpy(block(x, training=False))
+    np.testing.assert_array_equal(a, b)
+    t = keras.ops.convert_to_numpy(block(x, training=True))
+    assert (t == 0).mean() > 0.3
+
+
+@pytest.mark.parametrize("cls", [UpsampleBlock, DownsampleBlock])
+def test_blocks_serialize_round_trip(cls, tmp_path):
+    block = cls(8, kernel_size=3, negative_slope=0.1, name="block")
+    config = block.get_config()
+    clone = cls.from_config(config)
+    assert clone.get_config() == config
+    model = keras.Sequential([keras.Input((8, 8, 3)), block])
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    assert type(loaded.layers[0]) is cls
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"filters": 0}, "Received: filters=0"),
+        ({"filters": 8, "method": "bilinear"}, "Received: method='bilinear'"),
+        ({"filters": 8, "normalization": "group"}, "Received: normalization='group'"),
+        ({"filters": 8, "negative_slope": -1}, "Received: negative_slope=-1"),
+    ],
+)
+def test_upsample_block_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        UpsampleBlock(**kwargs)
+
+
+def test_downsample_block_rejects_bad_dropout():
+    with pytest.raises(ValueError, match="Received: dropout=1.0"):
+        DownsampleBlock(8, dropout=1.0)
+
+
+def test_layers_are_public():
+    assert kgan.layers.UpsampleBlock is UpsampleBlock
+    assert kgan.layers.DownsampleBlock is DownsampleBlock

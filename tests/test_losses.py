@@ -1,0 +1,111 @@
+"""Losses against values computed by hand with the math module."""
+
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan import losses
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def sigmoid(x):
+    return 1 / (1 + math.exp(-x))
+
+
+def test_discriminator_loss_matches_hand_computation():
+    real, fake = 2.0, -1.0
+    # -log D(x) - log(1 - D(G(z))) with D = sigmoid.
+    expected = -math.log(sigmoid(real)) - math.log(1 - sigmoid(fake))
+    value = losses.minimax_discriminator_loss([[real]], [[fake]]).numpy()
+    assert value.shape == (1,)
+    assert value[0] == pytest.approx(expected, rel=1e-6)
+    assert expected == pytest.approx(softplus(-2.0) + softplus(-1.0))
+
+
+def test_discriminator_loss_with_smoothed_targets():
+    real, fake = 0.5, 0.3
+    t = 0.9
+    expected = -(t * math.log(sigmoid(real)) + (1 - t) * math.log(1 - sigmoid(real)))
+    expected += -math.log(1 - sigmoid(fake))
+    value = losses.minimax_discriminator_loss([[real]], [[fake]], real_targets=0.9).numpy()[0]
+    assert value == pytest.approx(expected, rel=1e-6)
+
+
+def test_generator_losses_match_hand_computation():
+    logits = [[1.5], [-3.0]]
+    ns = losses.non_saturating_generator_loss(logits).numpy()
+    mm = losses.minimax_generator_loss(logits).numpy()
+    for i, l in enumerate([1.5, -3.0]):
+        assert ns[i] == pytest.approx(-math.log(sigmoid(l)), rel=1e-6)
+        assert mm[i] == pytest.approx(math.log(1 - sigmoid(l)), rel=1e-6)
+
+
+def test_losses_are_stable_for_extreme_logits():
+    extreme = [[100.0], [-100.0]]
+    for value in (
+        losses.minimax_discriminator_loss(extreme, extreme),
+        losses.non_saturating_generator_loss(extreme),
+        losses.minimax_generator_loss(extreme),
+    ):
+        assert np.all(np.isfinite(value.numpy()))
+    # -log sigmoid(-100) = 100 (not inf).
+    assert losses.non_saturating_generator_loss([[-100.0]]).numpy()[0] == pytest.approx(100.0)
+
+
+def test_wasserstein_losses():
+    real = [[3.0], [1.0]]
+    fake = [[0.5], [2.0]]
+    np.testing.assert_allclose(losses.wasserstein_discriminator_loss(real, fake), [-2.5, 1.0])
+    np.testing.assert_allclose(losses.wasserstein_generator_loss(fake), [-0.5, -2.0])
+    np.testing.assert_allclose(losses.drift_penalty(real), [9.0, 1.0])
+
+
+@pytest.mark.parametrize("w", [[3.0, 4.0], [0.6, 0.8], [0.0, 0.1]])
+def test_gradient_penalty_on_linear_critic(w):
+    """For f(x) = w.x the gradient is w everywhere, so the penalty is (||w|| - 1)^2."""
+    w = tf.constant(w)
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=1, keepdims=True)
+
+    real = tf.random.normal([5, 2])
+    fake = tf.random.normal([5, 2])
+    alpha = tf.random.uniform([5])
+    penalty = losses.gradient_penalty(critic, real, fake, alpha).numpy()
+    norm = float(tf.norm(w))
+    np.testing.assert_allclose(penalty, (norm - 1.0) ** 2, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_penalty_interpolates_per_example_on_images():
+    """A critic f(x) = sum(x^2) has gradient 2x: the penalty checks where the interpolate is."""
+
+    def critic(x):
+        return tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]
+
+    real = tf.ones([2, 2, 2, 1])
+    fake = tf.zeros([2, 2, 2, 1])
+    alpha = tf.constant([0.25, 1.0])
+    # x_hat = alpha * 1; grad = 2 * alpha in 4 pixels; norm = 4 * alpha.
+    expected = [(4 * 0.25 - 1) ** 2, (4 * 1.0 - 1) ** 2]
+    np.testing.assert_allclose(losses.gradient_penalty(critic, real, fake, alpha), expected, rtol=1e-5)
+
+
+def test_gradient_penalty_is_finite_where_the_critic_is_flat():
+    """With a zero gradient the epsilon inside the square root keeps the gradient finite."""
+    v = tf.Variable(0.0)
+
+    def critic(x):
+        return tf.reduce_sum(x * v, axis=1, keepdims=True)
+
+    with tf.GradientTape() as tape:
+        penalty = tf.reduce_mean(
+            losses.gradient_penalty(critic, tf.ones([3, 2]), tf.zeros([3, 2]), tf.ones([3]) * 0.5)
+        )
+    grad = tape.gradient(penalty, v)
+    assert penalty.numpy() == pytest.approx(1.0, rel=1e-4)
+    assert np.isfinite(grad.numpy())
