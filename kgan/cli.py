@@ -5,6 +5,7 @@ Each sub-command is added by one `_add_<name>_command(subparsers)` function belo
 """
 
 import argparse
+import os
 import sys
 
 
@@ -21,6 +22,9 @@ def build_parser():
 
 
 def main(argv=None):
+    # TensorFlow's C++ start-up chatter (CUDA probing, CPU features, graph-rewrite notes) is
+    # noise on a command line; Python errors still surface as usual.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -36,6 +40,67 @@ def main(argv=None):
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"kgan {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _add_train_command(subparsers):
+    parser = subparsers.add_parser(
+        "train",
+        help="train a GAN and write a run folder (model, samples, history)",
+        description="Train a GAN, WGAN or WGAN-GP on a dataset and write a run folder: "
+        "model.keras, samples.png, one sample grid per epoch, history.json. The default "
+        "dataset is the Fashion-MNIST sample embedded in kgan, which needs no network.",
+    )
+    parser.add_argument("--output", "-o", required=True, metavar="RUN", help="run folder to write")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset name (mnist, fashion_mnist, cifar10, ...) or image folder "
+        "(default: the embedded fashion_mnist_sample)",
+    )
+    parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
+    parser.add_argument("--model", choices=["gan", "wgan", "wgangp"], default="gan")
+    parser.add_argument("--architecture", choices=["dcgan", "mlp"], default="dcgan")
+    parser.add_argument(
+        "--conditional", action="store_true", help="class-conditional model on the labels"
+    )
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--latent-dim", type=int, default=64)
+    parser.add_argument("--base-filters", type=int, default=32, help="width of the networks")
+    parser.add_argument("--ema-decay", type=float, help="average the generator's weights")
+    parser.add_argument("--num-samples", type=int, help="train on the first N images only")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tensorboard", action="store_true", help="write logs to RUN/logs")
+    parser.set_defaults(run=_run_train)
+
+
+def _run_train(args):
+    from kgan import data as kgan_data
+    from kgan.training import train
+
+    gan, history = train(
+        args.output,
+        data=args.data or kgan_data.EMBEDDED_DATASET,
+        data_dir=args.data_dir,
+        model=args.model,
+        architecture=args.architecture,
+        conditional=args.conditional,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        latent_dim=args.latent_dim,
+        base_filters=args.base_filters,
+        ema_decay=args.ema_decay,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        tensorboard=args.tensorboard,
+        verbose=2,
+    )
+    last = {name: values[-1] for name, values in history.history.items()}
+    print(f"trained {type(gan).__name__} for {len(history.epoch)} epochs: "
+          + ", ".join(f"{k}={v:.4f}" for k, v in sorted(last.items())))
+    print(f"wrote {args.output}/model.keras, {args.output}/samples.png, "
+          f"{args.output}/samples/, {args.output}/history.json")
+    return 0
 
 
 def _add_export_command(subparsers):
@@ -134,7 +199,7 @@ def _print_export(kind, path, metadata):
 
 
 # Sub-commands, in the order `kgan --help` lists them. Each module's command is added here.
-_COMMANDS = [_add_export_command]
+_COMMANDS = [_add_train_command, _add_export_command]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,206 @@
+"""A complete training run, as `kgan train` does it: data, networks, fit, samples, saved model.
+
+A run folder holds everything a later step needs:
+
+    RUN/model.keras        the trained GAN/WGAN/WGANGP (`keras.saving.load_model`)
+    RUN/history.json       the metrics of every epoch
+    RUN/config.json        the arguments of the run
+    RUN/samples.png        a grid of samples from the final generator
+    RUN/samples/           one grid per epoch, from the same noise
+    RUN/last_good.keras    the last checkpoint the training monitor found healthy
+"""
+
+import json
+import os
+import time
+
+import keras
+import numpy as np
+
+from kgan import callbacks as kgan_callbacks
+from kgan import data as kgan_data
+from kgan import images as kgan_images
+from kgan._validation import check_choice, check_positive_int
+from kgan.models import (
+    GAN,
+    WGAN,
+    WGANGP,
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
+
+MODELS = {"gan": GAN, "wgan": WGAN, "wgangp": WGANGP}
+ARCHITECTURES = ("dcgan", "mlp")
+
+
+def build_model(
+    image_shape,
+    *,
+    model="gan",
+    architecture="dcgan",
+    num_classes=None,
+    latent_dim=64,
+    base_filters=32,
+    ema_decay=None,
+    seed=None,
+):
+    """Builds an uncompiled `GAN`, `WGAN` or `WGANGP` with networks sized for `image_shape`.
+
+    The critic of a Wasserstein model gets no batch normalisation (WGAN) or layer
+    normalisation (WGAN-GP, whose per-example gradient penalty batch statistics would break).
+    """
+    check_choice("model", model, tuple(MODELS))
+    check_choice("architecture", architecture, ARCHITECTURES)
+    critic_normalization = {"gan": "batch", "wgan": None, "wgangp": "layer"}[model]
+    if architecture == "dcgan":
+        generator = dcgan_generator(
+            image_shape, latent_dim, num_classes, base_filters=base_filters
+        )
+        discriminator = dcgan_discriminator(
+            image_shape, num_classes, base_filters=base_filters, normalization=critic_normalization
+        )
+    else:
+        units = (base_filters * 8,)
+        generator = mlp_generator(image_shape, latent_dim, units, num_classes=num_classes)
+        discriminator = mlp_discriminator(image_shape, units, num_classes=num_classes)
+    return MODELS[model](
+        generator,
+        discriminator,
+        num_classes=num_classes,
+        ema_decay=ema_decay,
+        seed=seed,
+    )
+
+
+def _count_classes(dataset):
+    highest = -1
+    for _, labels in dataset:
+        highest = max(highest, int(np.max(labels.numpy())))
+    return highest + 1
+
+
+def train(
+    output_dir,
+    *,
+    data=kgan_data.EMBEDDED_DATASET,
+    data_dir=None,
+    model="gan",
+    architecture="dcgan",
+    conditional=False,
+    num_classes=None,
+    epochs=10,
+    batch_size=64,
+    latent_dim=64,
+    base_filters=32,
+    ema_decay=None,
+    num_samples=None,
+    seed=0,
+    tensorboard=False,
+    verbose="auto",
+):
+    """Trains a GAN on a dataset and writes a run folder (see the module docstring).
+
+    Args:
+        output_dir: the run folder (created if needed; files of an earlier run are replaced).
+        data: a dataset name or folder for `kgan.data.load`; by default the embedded sample
+            of Fashion-MNIST, which needs no network.
+        data_dir: local data folder (else `$KGAN_DATA_DIR`).
+        model: `"gan"`, `"wgan"` or `"wgangp"`.
+        architecture: `"dcgan"` or `"mlp"`.
+        conditional: train a class-conditional model on the dataset's labels.
+        num_classes: classes of a conditional model (counted from the labels when `None`).
+        epochs, batch_size: as in `fit`.
+        latent_dim: size of z.
+        base_filters: width of the networks.
+        ema_decay: keep an exponential moving average of the generator (for example 0.999).
+        num_samples: train on the first `num_samples` images only.
+        seed: seed of the data order, the initial weights and the noise.
+        tensorboard: also write TensorBoard logs (metrics and sample grids) to `RUN/logs`.
+        verbose: verbosity of `fit`.
+
+    Returns:
+        `(model, history)`: the trained model and the `keras.callbacks.History`.
+    """
+    check_positive_int("epochs", epochs)
+    check_positive_int("batch_size", batch_size)
+    output_dir = os.fspath(output_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+
+    dataset = kgan_data.load(
+        data,
+        batch_size=batch_size,
+        with_labels=conditional,
+        data_dir=data_dir,
+        seed=seed,
+        num_samples=num_samples,
+    )
+    spec = dataset.element_spec[0] if conditional else dataset.element_spec
+    image_shape = tuple(spec.shape[1:])
+    if conditional and num_classes is None:
+        num_classes = _count_classes(dataset)
+    gan = build_model(
+        image_shape,
+        model=model,
+        architecture=architecture,
+        num_classes=num_classes if conditional else None,
+        latent_dim=latent_dim,
+        base_filters=base_filters,
+        ema_decay=ema_decay,
+        seed=seed,
+    )
+    gan.compile()
+
+    log_dir = os.path.join(output_dir, "logs") if tensorboard else None
+    monitor = kgan_callbacks.TrainingMonitor(
+        stop_on=("divergence",), checkpoint_path=os.path.join(output_dir, "last_good.keras")
+    )
+    run_callbacks = [
+        kgan_callbacks.SampleGrid(os.path.join(output_dir, "samples"), tensorboard_dir=log_dir),
+        monitor,
+    ]
+    if log_dir:
+        run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    started = time.time()
+    history = gan.fit(dataset, epochs=epochs, callbacks=run_callbacks, verbose=verbose)
+    seconds = time.time() - started
+
+    # Write the model beside its final name, then rename: a crash never leaves half a file.
+    model_path = os.path.join(output_dir, "model.keras")
+    gan.save(model_path + ".tmp.keras")
+    os.replace(model_path + ".tmp.keras", model_path)
+    kgan_images.save_image_grid(gan.generate(64, seed=0), os.path.join(output_dir, "samples.png"))
+    with open(os.path.join(output_dir, "history.json"), "w") as f:
+        json.dump(
+            {
+                "epochs": len(next(iter(history.history.values()), [])),
+                "seconds": round(seconds, 1),
+                "metrics": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+                "health_events": [str(event) for event in monitor.events],
+            },
+            f,
+            indent=2,
+        )
+    with open(os.path.join(output_dir, "config.json"), "w") as f:
+        json.dump(
+            {
+                "data": os.fspath(data),
+                "model": model,
+                "architecture": architecture,
+                "conditional": conditional,
+                "num_classes": num_classes if conditional else None,
+                "epochs": epochs,
+                "batch_size": batch_size,
+                "latent_dim": latent_dim,
+                "base_filters": base_filters,
+                "ema_decay": ema_decay,
+                "num_samples": num_samples,
+                "seed": seed,
+                "image_shape": list(image_shape),
+            },
+            f,
+            indent=2,
+        )
+    return gan, history
