@@ -1,0 +1,393 @@
+"""`load`: one entry point for every source, and the in-memory sources `from_arrays`/`from_folder`.
+
+`load(name)` resolves `name` in this order:
+
+1. `"fashion_mnist_sample"`: the 2,000-image Fashion-MNIST subset shipped inside kgan.
+2. `"gaussian_ring"`, `"gaussian_grid"`, `"stacked_mnist"`: the toy distributions.
+3. A path to a folder of PNG/JPEG images (a `pathlib.Path`, an existing folder, or a string
+   starting with `/`, `.` or `~`).
+4. `"mnist"`, `"fashion_mnist"`: the IDX files in the local data folder, when present.
+5. Any other name: a tensorflow-datasets image dataset, downloaded by tfds on first use.
+"""
+
+import os
+
+import numpy as np
+
+from kgan.data import folder, local, pipeline, tfds_source
+
+TOY_DATASETS = ("gaussian_ring", "gaussian_grid", "stacked_mnist")
+_TOY_DEFAULT_SAMPLES = {
+    "gaussian_ring": 100_000,
+    "gaussian_grid": 100_000,
+    "stacked_mnist": 128_000,
+}
+
+
+def _finish_arrays(
+    images,
+    labels,
+    *,
+    split_slice,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    image_size,
+    color_mode,
+    class_names=None,
+):
+    """Slices, transforms (once) and batches in-memory uint8 images from a local source."""
+    selection = split_slice(len(images))
+    images = images[selection]
+    if labels is not None:
+        labels = labels[selection]
+    if len(images) == 0:
+        raise ValueError(
+            f"The split slice selects no examples out of {len(images)}. "
+            f"Received: split slice {selection}"
+        )
+    images = pipeline.transform_arrays(images, image_size, color_mode)
+    dataset = pipeline.array_dataset(
+        images,
+        labels,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
+    if labels is not None and class_names is not None:
+        dataset.class_names = list(class_names)
+    return dataset
+
+
+def from_arrays(
+    x,
+    y=None,
+    *,
+    batch_size=128,
+    shuffle=True,
+    seed=None,
+    drop_remainder=False,
+    image_size=None,
+    color_mode=None,
+):
+    """A batched `tf.data.Dataset` of in-memory images (and labels), ready for `GAN.fit`.
+
+    Args:
+        x: uint8 images `(N, H, W)` or `(N, H, W, C)` in [0, 255], scaled per batch as
+            `x / 127.5 - 1`; or float images already in [-1, 1], passed through as float32.
+            `(N, H, W)` gets a channel axis. Float vectors `(N, D)` are accepted too.
+        y: optional integer labels `(N,)`; the dataset then yields `(images, labels)`.
+        batch_size: examples per batch.
+        shuffle: reshuffle every epoch (a full permutation).
+        seed: integer for a reproducible order, or `None`.
+        drop_remainder: drop a last, smaller batch.
+        image_size: `(height, width)` (or one int) to resize uint8 images to, once.
+        color_mode: `"grayscale"` or `"rgb"` to convert uint8 images, once; `None` keeps them.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches `(B, H, W, C)` (with int32 labels `(B,)`).
+
+    Example:
+    >>> (x, y), _ = keras.datasets.mnist.load_data()
+    >>> dataset = kgan.data.from_arrays(x, y, batch_size=128, seed=0)
+    """
+    pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
+    image_size = pipeline.normalize_image_size(image_size)
+    pipeline.check_color_mode(color_mode)
+    images = pipeline.prepare_images(x)
+    labels = None if y is None else pipeline.prepare_labels(y, len(images))
+    if image_size is not None or color_mode is not None:
+        if images.dtype != np.uint8 or images.ndim != 4:
+            raise ValueError(
+                "`image_size` and `color_mode` apply to uint8 images (N, H, W[, C]); resize "
+                "float images yourself. Received: x of dtype "
+                f"{images.dtype} and shape {images.shape}"
+            )
+        images = pipeline.transform_arrays(images, image_size, color_mode)
+    return pipeline.array_dataset(
+        images,
+        labels,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
+
+
+def from_folder(
+    directory,
+    *,
+    batch_size=128,
+    with_labels=False,
+    image_size=None,
+    color_mode=None,
+    shuffle=True,
+    seed=None,
+    drop_remainder=False,
+):
+    """A batched `tf.data.Dataset` of the PNG/JPEG images in a folder.
+
+    Every image is decoded once (in parallel) into memory. With one sub-folder per class
+    (`directory/cat/*.png`, `directory/dog/*.png`) the labels are the indices of the sorted
+    sub-folder names, stored in the dataset's `class_names` attribute as in
+    `keras.utils.image_dataset_from_directory`.
+
+    Args:
+        directory: the folder; images in sub-folders are included.
+        batch_size: images per batch.
+        with_labels: yield `(images, labels)`; needs one sub-folder per class.
+        image_size: `(height, width)` (or one int) to resize every image to (bilinear,
+            antialiased, aspect ratio not kept). Required when the images differ in size.
+        color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
+            image in sorted order.
+        shuffle: reshuffle every epoch.
+        seed: integer for a reproducible order, or `None`.
+        drop_remainder: drop a last, smaller batch.
+
+    Returns:
+        A `tf.data.Dataset` of float32 batches `(B, H, W, C)` in [-1, 1].
+
+    Raises:
+        ValueError: if the folder does not exist or holds no images, if a file cannot be
+            decoded (the message names it), if sizes differ without `image_size`, or if labels
+            are asked of a folder without class sub-folders.
+    """
+    pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
+    image_size = pipeline.normalize_image_size(image_size)
+    pipeline.check_color_mode(color_mode)
+    images, labels, class_names = folder.read_folder(
+        directory, image_size=image_size, color_mode=color_mode, with_labels=with_labels
+    )
+    dataset = pipeline.array_dataset(
+        images,
+        labels,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
+    if with_labels:
+        dataset.class_names = class_names
+    return dataset
+
+
+def _idx_arrays(name, split, data_dir, *, with_labels):
+    """Arrays of a local IDX dataset or of the embedded sample; `None` if not present locally.
+
+    Returns:
+        `(images uint8 (N, 28, 28, 1), labels int32 or None, slice function)` or `None`.
+    """
+    if name == local.EMBEDDED_DATASET:
+        split_name, split_slice = pipeline.parse_split(
+            split, ("train",), source=f"the embedded dataset {name!r}"
+        )
+        images, labels = local.load_idx_pair(
+            *local.EMBEDDED_FILES, with_labels=with_labels, source=f"{name!r}"
+        )
+        return images, labels, split_slice
+    split_name, split_slice = pipeline.parse_split(
+        split, tuple(local.IDX_SPLITS), source=f"the local {name!r} files"
+    )
+    files = local.find_idx_files(name, split_name, local.data_dir(data_dir))
+    if files is None:
+        return None
+    images, labels = local.load_idx_pair(*files, with_labels=with_labels, source=f"{name!r}")
+    return images, labels, split_slice
+
+
+def mnist_arrays(split="train", data_dir=None):
+    """MNIST digits in memory, from the local IDX files or else tfds: `(images, labels)`.
+
+    Returns:
+        uint8 images `(N, 28, 28, 1)` and int32 labels `(N,)`.
+    """
+    found = _idx_arrays("mnist", split, data_dir, with_labels=True)
+    if found is not None:
+        images, labels, split_slice = found
+        selection = split_slice(len(images))
+        return images[selection], labels[selection]
+    folder_path = local.data_dir(data_dir)
+    try:
+        images, labels = tfds_source.load_arrays("mnist", split, data_dir, folder_path)
+    except tfds_source._UnknownDataset:  # pragma: no cover - tfds always knows mnist.
+        raise ValueError("tensorflow-datasets does not know 'mnist'. Received: name='mnist'")
+    return images, labels
+
+
+def _is_path(name):
+    if isinstance(name, os.PathLike):
+        return True
+    return name.startswith(("/", ".", "~", "\\")) or os.path.isdir(name)
+
+
+def _unknown_name_error(name, data_dir):
+    try:
+        folder_path = local.data_dir(data_dir)
+    except ValueError:
+        folder_path = None
+    found = local.local_sources(folder_path) if folder_path is not None else []
+    if folder_path is None:
+        local_text = (
+            f"no local data folder is set (pass data_dir= or set {local.ENV_VAR} to a folder "
+            "with mnist/ or fashion_mnist/ IDX files)"
+        )
+    elif found:
+        local_text = f"local IDX files in {folder_path} for {', '.join(repr(n) for n in found)}"
+    else:
+        local_text = f"no mnist/ or fashion_mnist/ IDX files in {folder_path}"
+    return ValueError(
+        f"Unknown dataset name. Available offline: {local.EMBEDDED_DATASET!r} (embedded), "
+        f"{', '.join(repr(n) for n in TOY_DATASETS)}; {local_text}; or a path to a folder of "
+        "PNG/JPEG images. Any other name is looked up in tensorflow-datasets, which downloads "
+        f"an image dataset such as 'cifar10' or 'celeb_a' on first use (catalog: "
+        f"{tfds_source.TFDS_CATALOG}), and tfds has no dataset of that name. "
+        f"Received: name={name!r}"
+    )
+
+
+def load(
+    name,
+    *,
+    split="train",
+    batch_size=128,
+    with_labels=False,
+    image_size=None,
+    color_mode=None,
+    data_dir=None,
+    shuffle=True,
+    seed=None,
+    drop_remainder=False,
+    num_samples=None,
+    cache=True,
+    shuffle_buffer_size=None,
+):
+    """Loads a dataset by name as a batched `tf.data.Dataset`, ready for `GAN.fit`.
+
+    Images are float32 `(B, H, W, C)` in [-1, 1] (`x / 127.5 - 1`); with `with_labels=True`
+    batches are `(images, labels)` with int32 labels. Local sources are preferred to downloads:
+
+    * `"fashion_mnist_sample"` (`kgan.data.EMBEDDED_DATASET`): 2,000 Fashion-MNIST training
+      images (the first 200 of each class) shipped with kgan; no network, no data folder.
+    * `"mnist"`, `"fashion_mnist"`: the original IDX files in `<data_dir>/<name>/` (see
+      `kgan.data.data_dir`), else tensorflow-datasets.
+    * A folder of PNG/JPEG images (see `from_folder`).
+    * `"gaussian_ring"`, `"gaussian_grid"` (2-D points, not clipped) and `"stacked_mnist"`:
+      the toy distributions, as `gaussian_ring().dataset(...)` etc.; labels are mode indices.
+    * Any tensorflow-datasets image dataset (`"cifar10"`, `"celeb_a"`, ...) by its `image` and
+      `label` features, downloaded by tfds into its own data folder (`data_dir` if given).
+
+    Args:
+        name: dataset name or folder path.
+        split: `"train"`, `"test"`... with tfds-style slices such as `"train[:10%]"`.
+        batch_size: examples per batch.
+        with_labels: yield `(images, labels)` batches.
+        image_size: `(height, width)` (or one int) to resize to, applied once when decoding.
+        color_mode: `"grayscale"` or `"rgb"`; `None` keeps the source's channels.
+        data_dir: local data folder; default `$KGAN_DATA_DIR`. For tfds datasets, also tfds'
+            data folder when given here (else tfds' own default).
+        shuffle: reshuffle every epoch.
+        seed: integer for a reproducible order (and toy samples), or `None`.
+        drop_remainder: drop a last, smaller batch.
+        num_samples: training-set size of the toy distributions (default 100,000 for the
+            Gaussians, 128,000 for Stacked MNIST); not used by other sources.
+        cache: tfds only: `True` caches decoded examples in memory, a string in that file,
+            `False` not at all. In-memory sources are always decoded once.
+        shuffle_buffer_size: tfds only: size of the shuffle buffer (default: the whole
+            dataset when cached in memory, else 10,000).
+
+    Returns:
+        A `tf.data.Dataset`. Labelled image datasets carry a `class_names` attribute.
+
+    Raises:
+        ValueError: unknown name, missing or empty folder, corrupt file, unknown split, labels
+            asked where none exist, or an invalid argument; the message names the argument.
+        FileNotFoundError: the data is not available locally and could not be downloaded; the
+            message says which files to put where.
+
+    Example:
+    >>> dataset = kgan.data.load("fashion_mnist_sample", batch_size=64, seed=0)
+    >>> images = next(iter(dataset))  # float32 (64, 28, 28, 1) in [-1, 1]
+    """
+    if not isinstance(name, (str, os.PathLike)) or not os.fspath(name).strip():
+        raise ValueError(f"`name` must be a dataset name or a folder path. Received: name={name!r}")
+    pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
+    if not isinstance(with_labels, (bool, np.bool_)):
+        raise ValueError(
+            f"`with_labels` must be True or False. Received: with_labels={with_labels!r}"
+        )
+    image_size = pipeline.normalize_image_size(image_size)
+    pipeline.check_color_mode(color_mode)
+    batching = dict(
+        batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
+    )
+
+    if not isinstance(name, os.PathLike) and name in TOY_DATASETS:
+        return _load_toy(
+            name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching
+        )
+    if num_samples is not None:
+        raise ValueError(
+            f"`num_samples` sets the size of the toy distributions ({', '.join(TOY_DATASETS)}); "
+            f"to take part of {os.fspath(name)!r}, slice the split instead, for example "
+            f"split='train[:1000]'. Received: num_samples={num_samples!r}"
+        )
+    if _is_path(name):
+        pipeline.parse_split(
+            split, ("train",), source="an image folder (point `name` at a split's own folder)"
+        )
+        return from_folder(
+            name, with_labels=with_labels, image_size=image_size, color_mode=color_mode, **batching
+        )
+
+    found = None
+    if name == local.EMBEDDED_DATASET or name in local.IDX_DATASETS:
+        found = _idx_arrays(name, split, data_dir, with_labels=with_labels)
+    if found is not None:
+        images, labels, split_slice = found
+        return _finish_arrays(
+            images,
+            labels,
+            split_slice=split_slice,
+            image_size=image_size,
+            color_mode=color_mode,
+            class_names=local.CLASS_NAMES[name],
+            **batching,
+        )
+
+    try:
+        return tfds_source.load(
+            name,
+            split=split,
+            with_labels=with_labels,
+            image_size=image_size,
+            color_mode=color_mode,
+            data_dir=data_dir,
+            local_folder=local.data_dir(data_dir),
+            cache=cache,
+            shuffle_buffer_size=shuffle_buffer_size,
+            **batching,
+        )
+    except tfds_source._UnknownDataset:
+        raise _unknown_name_error(name, data_dir) from None
+
+
+def _load_toy(name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching):
+    from kgan.data import toys  # Here: toys imports this module for Stacked MNIST's digits.
+
+    if image_size is not None or color_mode is not None:
+        raise ValueError(
+            f"The toy distribution {name!r} has a fixed shape; `image_size` and `color_mode` "
+            f"do not apply. Received: image_size={image_size!r}, color_mode={color_mode!r}"
+        )
+    if num_samples is None:
+        num_samples = _TOY_DEFAULT_SAMPLES[name]
+    if name == "stacked_mnist":
+        stacked = toys.stacked_mnist(
+            num_samples, split=split, data_dir=data_dir, seed=batching["seed"]
+        )
+        return stacked.dataset(with_labels=with_labels, **batching)
+    pipeline.parse_split(split, ("train",), source=f"the toy distribution {name!r}")
+    mixture = toys.gaussian_ring() if name == "gaussian_ring" else toys.gaussian_grid()
+    return mixture.dataset(num_samples, with_labels=with_labels, **batching)

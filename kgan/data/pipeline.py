@@ -1,0 +1,304 @@
+"""The tf.data pipelines every source ends in: shuffle with a seed, batch, scale, prefetch.
+
+Two shapes of pipeline, chosen by where the decoded examples live:
+
+* In memory (IDX files, image folders, NumPy arrays, toy distributions): the dataset shuffles
+  indices and gathers a whole batch with one `tf.gather`, then scales the batch in one op. No
+  per-example Python or per-example op runs, which keeps it far ahead of any training step.
+* Streamed (tensorflow-datasets): examples are decoded and resized once in a parallel map,
+  cached, shuffled, then batched and scaled per batch.
+
+Images are kept as uint8 until the last step: a quarter of the memory of float32, and the scale
+`x / 127.5 - 1` to [-1, 1] is applied per batch.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import tensorflow as tf
+
+from kgan._validation import check_choice, check_positive_int
+
+AUTOTUNE = tf.data.AUTOTUNE
+COLOR_MODES = (None, "grayscale", "rgb")
+_STREAMED_SHUFFLE_BUFFER = 10_000
+# In-memory sources are resized this many images at a time, to bound the float32
+# intermediate of `tf.image.resize`.
+_RESIZE_CHUNK = 4096
+
+
+def scale_images(images):
+    """Maps uint8 pixels [0, 255] to float32 [-1, 1] as `x / 127.5 - 1`."""
+    return tf.cast(images, tf.float32) / 127.5 - 1.0
+
+
+def check_batching(batch_size, shuffle, seed, drop_remainder):
+    check_positive_int("batch_size", batch_size)
+    for name, value in (("shuffle", shuffle), ("drop_remainder", drop_remainder)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+
+
+def normalize_image_size(image_size):
+    """Returns `image_size` as `(height, width)`, from an int, a pair or `None`."""
+    if image_size is None:
+        return None
+    if isinstance(image_size, (int, np.integer)) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    try:
+        height, width = (int(s) for s in image_size)
+    except (TypeError, ValueError):
+        height = width = 0
+    if height < 1 or width < 1 or any(isinstance(s, bool) for s in np.ravel(image_size)):
+        raise ValueError(
+            "`image_size` must be a positive integer or a pair (height, width) of positive "
+            f"integers. Received: image_size={image_size!r}"
+        )
+    return height, width
+
+
+def check_color_mode(color_mode):
+    check_choice("color_mode", color_mode, COLOR_MODES)
+
+
+def convert_channels(images, color_mode):
+    """Converts uint8 images `(..., H, W, C)` to 1 (grayscale) or 3 (rgb) channels.
+
+    Grayscale uses ITU-R 601 luma (as `tf.image.rgb_to_grayscale`), rounded rather than
+    truncated so that an image that was grey to begin with keeps its exact values.
+    """
+    channels = images.shape[-1]
+    if color_mode is None:
+        return images
+    if color_mode == "rgb":
+        if channels == 1:
+            return tf.concat([images] * 3, axis=-1)
+        return images[..., :3]  # Drops an alpha channel.
+    if channels == 1:
+        return images
+    luma = tf.image.rgb_to_grayscale(tf.cast(images[..., :3], tf.float32))
+    return tf.cast(tf.clip_by_value(tf.round(luma), 0.0, 255.0), tf.uint8)
+
+
+def resize_uint8(images, image_size):
+    """Resizes uint8 images to `image_size` (bilinear, antialiased) and rounds back to uint8."""
+    if image_size is None or tuple(images.shape[-3:-1]) == tuple(image_size):
+        return images
+    resized = tf.image.resize(images, image_size, method="bilinear", antialias=True)
+    return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
+
+
+def transform_arrays(images, image_size, color_mode):
+    """Applies `image_size` and `color_mode` to an in-memory uint8 array `(N, H, W, C)` once."""
+    if image_size is None and color_mode is None:
+        return images
+    chunks = []
+    for start in range(0, max(len(images), 1), _RESIZE_CHUNK):
+        chunk = tf.convert_to_tensor(images[start : start + _RESIZE_CHUNK])
+        chunk = resize_uint8(convert_channels(chunk, color_mode), image_size)
+        chunks.append(chunk.numpy())
+    return np.concatenate(chunks, axis=0)
+
+
+def parse_split(split, available, *, source):
+    """Resolves a split name, with tfds-style slices, against the splits a source has.
+
+    Accepts `"train"`, `"test"` ... and slices such as `"train[:1000]"`, `"train[10%:]"` or
+    `"test[-500:]"`.
+
+    Returns:
+        `(name, slice_function)`, where `slice_function(n)` gives the `slice` of the n examples.
+    """
+    match = re.fullmatch(r"\s*(\w+)\s*(?:\[\s*(-?\d+%?)?\s*:\s*(-?\d+%?)?\s*\])?\s*", str(split))
+    if not isinstance(split, str) or match is None:
+        raise ValueError(
+            "`split` must be a split name such as 'train', optionally sliced like "
+            f"'train[:1000]' or 'train[:10%]'. Received: split={split!r}"
+        )
+    name, start, stop = match.groups()
+    if name not in available:
+        raise ValueError(
+            f"The split does not exist in {source}, which has the split(s) "
+            f"{', '.join(repr(s) for s in available)}. Received: split={split!r}"
+        )
+
+    def bound(text, count):
+        if text is None:
+            return None
+        if text.endswith("%"):
+            return int(round(count * int(text[:-1]) / 100))
+        return int(text)
+
+    return name, lambda count: slice(bound(start, count), bound(stop, count))
+
+
+def prepare_images(x, *, argument="x"):
+    """Checks in-memory images and returns them as uint8 or float32 `(N, ...)` arrays.
+
+    uint8 (and other integer arrays with values in [0, 255]) stay integers and are scaled per
+    batch; float arrays must already be in [-1, 1] and pass through as float32. Images
+    `(N, H, W)` get a channel axis; `(N, D)` vectors and `(N, H, W, C)` images keep their shape.
+    """
+    x = np.asarray(x)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(
+            f"`{argument}` must be a non-empty array of images (N, height, width[, channels]) "
+            f"or vectors (N, features). Received: {argument} of shape {x.shape}"
+        )
+    if x.ndim == 3:
+        x = x[..., np.newaxis]
+    if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
+        if x.dtype != np.uint8:
+            low, high = x.min(), x.max()
+            if low < 0 or high > 255:
+                raise ValueError(
+                    f"Integer images must hold pixels in [0, 255]. Received: {argument} of "
+                    f"dtype {x.dtype} with values in [{low}, {high}]"
+                )
+            x = x.astype(np.uint8)
+        return x
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"`{argument}` must hold uint8 pixels or floats in [-1, 1]. Received: {argument} "
+            f"of dtype {x.dtype}"
+        )
+    x = x.astype(np.float32, copy=False)
+    low, high = float(x.min()), float(x.max())
+    if not (np.isfinite(low) and np.isfinite(high)) or low < -1.0 or high > 1.0:
+        raise ValueError(
+            f"Float images must already be scaled to [-1, 1] (or pass uint8 pixels in "
+            f"[0, 255], which are scaled as x / 127.5 - 1). Received: {argument} of dtype "
+            f"float with values in [{low}, {high}]"
+        )
+    if low >= 0.0 and high > 0.0 and x.ndim == 4:
+        # Images in [0, 1] pass the range check but train a GAN whose tanh output spans
+        # [-1, 1] on half of it; this is the most common scaling slip, so say so.
+        warnings.warn(
+            f"`{argument}` holds float images in [{low:.3g}, {high:.3g}] with no negative "
+            "value; kgan expects images in [-1, 1]. If they are in [0, 1], pass `x * 2 - 1`.",
+            stacklevel=3,
+        )
+    return x
+
+
+def prepare_labels(y, num_examples, *, argument="y"):
+    """Checks integer class labels, one per example, and returns them as int32 `(N,)`."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1 or y.shape[0] != num_examples:
+        raise ValueError(
+            f"`{argument}` must hold one integer label per example ({num_examples}). "
+            f"Received: {argument} of shape {y.shape}"
+        )
+    if not np.issubdtype(y.dtype, np.integer):
+        if not np.issubdtype(y.dtype, np.floating) or np.any(np.mod(y, 1)):
+            raise ValueError(
+                f"`{argument}` must hold integer class labels. Received: {argument} of dtype "
+                f"{y.dtype} with values like {y[:5].tolist()}"
+            )
+    if y.size and (y.min() < 0 or y.max() > np.iinfo(np.int32).max):
+        raise ValueError(
+            f"`{argument}` must hold non-negative integer labels. Received: {argument} with "
+            f"values in [{y.min()}, {y.max()}]"
+        )
+    return y.astype(np.int32)
+
+
+def array_dataset(
+    images,
+    labels=None,
+    *,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    gather_fn=None,
+    num_examples=None,
+):
+    """Batches in-memory examples: shuffled indices, one gather and one scale per batch.
+
+    Args:
+        images: uint8 array (scaled to [-1, 1] per batch) or float32 array (passed through).
+        labels: optional int32 array, one per example.
+        gather_fn: optional `indices -> batch` replacing the gather of `images`, for sources
+            that build each example from several rows (Stacked MNIST). It must return float32.
+        num_examples: number of examples, required with `gather_fn` (then `images` is unused).
+
+    Returns:
+        A `tf.data.Dataset` of batches `images` or `(images, labels)`. With an integer `seed`
+        the order of every epoch is a pure function of the seed.
+    """
+    if gather_fn is None:
+        num_examples = len(images)
+        images = tf.constant(images)
+    if labels is not None:
+        labels = tf.constant(labels, tf.int32)
+    indices = tf.data.Dataset.range(num_examples)
+    if shuffle:
+        # The whole index set is the buffer, so each epoch is a uniform random permutation.
+        indices = indices.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+    indices = indices.batch(batch_size, drop_remainder=drop_remainder)
+
+    def gather(batch_indices):
+        if gather_fn is not None:
+            batch = gather_fn(batch_indices)
+        else:
+            batch = tf.gather(images, batch_indices)
+            if batch.dtype == tf.uint8:
+                batch = scale_images(batch)
+        if labels is None:
+            return batch
+        return batch, tf.gather(labels, batch_indices)
+
+    dataset = indices.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return dataset.prefetch(AUTOTUNE)
+
+
+def streamed_dataset(
+    examples,
+    *,
+    batch_size,
+    shuffle,
+    seed,
+    drop_remainder,
+    cache=True,
+    shuffle_buffer_size=None,
+):
+    """Finishes a dataset of decoded uint8 examples: cache, shuffle, batch, scale, prefetch.
+
+    Args:
+        examples: `tf.data.Dataset` of uint8 images `(H, W, C)` or `(image, label)` pairs,
+            already decoded and resized (in a parallel map) by the caller.
+        cache: `True` caches the decoded examples in memory after the first epoch, a string
+            caches them in that file, `False` decodes every epoch.
+        shuffle_buffer_size: examples in the shuffle buffer; by default the whole dataset
+            when it is cached in memory (a true permutation at no extra memory, since the buffer
+            shares the cached tensors), else 10,000.
+    """
+    if cache is True:
+        examples = examples.cache()
+    elif isinstance(cache, str):
+        examples = examples.cache(cache)
+    elif cache is not False:
+        raise ValueError(
+            f"`cache` must be True (memory), False or a file name. Received: cache={cache!r}"
+        )
+    if shuffle:
+        if shuffle_buffer_size is None:
+            count = int(examples.cardinality())
+            shuffle_buffer_size = count if cache is True and count > 0 else _STREAMED_SHUFFLE_BUFFER
+        check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
+        examples = examples.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
+    batches = examples.batch(batch_size, drop_remainder=drop_remainder)
+
+    def scale(*batch):
+        if len(batch) == 1:
+            return scale_images(batch[0])
+        return scale_images(batch[0]), batch[1]
+
+    batches = batches.map(scale, num_parallel_calls=AUTOTUNE, deterministic=True)
+    return batches.prefetch(AUTOTUNE)

@@ -1,0 +1,146 @@
+"""Image datasets from tensorflow-datasets (tfds), downloaded by tfds on first use."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kgan.data import local, pipeline
+
+TFDS_CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
+
+
+class _UnknownDataset(Exception):
+    """Internal: tfds does not know the name; the caller turns it into a ValueError."""
+
+
+def _short(error, limit=300):
+    text = " ".join(str(error).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def builder(name, data_dir):
+    """Returns the tfds builder of `name`, raising `_UnknownDataset` if tfds has none."""
+    import tensorflow_datasets as tfds  # Imported on use: it takes seconds to import.
+
+    try:
+        return tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
+    except tfds.core.registered.DatasetNotFoundError:
+        raise _UnknownDataset(name) from None
+
+
+def prepared_split(dataset_builder, name, split, local_folder):
+    """Downloads and prepares the dataset if needed; returns its split's `tf.data` examples.
+
+    A download that fails (offline, firewall, manual download required) becomes a
+    `FileNotFoundError` saying how to get the data without a network, rather than the
+    network library's stack trace.
+    """
+    try:
+        dataset_builder.download_and_prepare()
+    except Exception as error:  # noqa: BLE001 - tfds raises many types when offline.
+        advice = (
+            local.offline_instructions(name, split, local_folder)
+            if name in local.IDX_DATASETS
+            else (
+                "tensorflow-datasets needs a network connection to download it once into its "
+                f"data folder ({dataset_builder.data_dir}); after that it loads offline. "
+                "Without a network, load a folder of images or NumPy arrays "
+                "(kgan.data.from_arrays) instead"
+            )
+        )
+        raise FileNotFoundError(
+            f"{name!r} has no local copy and tensorflow-datasets could not download it "
+            f"({type(error).__name__}: {_short(error)}). {advice}. Received: name={name!r}"
+        ) from None
+    try:
+        examples = dataset_builder.as_dataset(split=split, shuffle_files=False)
+    except (ValueError, KeyError, AssertionError) as error:
+        splits = list(dataset_builder.info.splits.keys())
+        if "split" not in str(error).lower():
+            raise
+        raise ValueError(
+            f"The split does not exist in the tfds dataset {name!r}"
+            + (f", which has the splits {', '.join(repr(s) for s in splits)}" if splits else "")
+            + f" ({_short(error, 200)}). Received: split={split!r}"
+        ) from None
+    return examples
+
+
+def _image_feature(dataset_builder, name):
+    features = dataset_builder.info.features
+    keys = list(features.keys()) if hasattr(features, "keys") else []
+    if "image" not in keys:
+        raise ValueError(
+            f"The tfds dataset has no `image` feature (its features: {', '.join(keys) or 'none'}); "
+            f"kgan loads image datasets. Received: name={name!r}"
+        )
+    return features["image"], keys
+
+
+def load(
+    name,
+    *,
+    split,
+    batch_size,
+    with_labels,
+    image_size,
+    color_mode,
+    data_dir,
+    local_folder,
+    shuffle,
+    seed,
+    drop_remainder,
+    cache,
+    shuffle_buffer_size,
+):
+    """A batched dataset of a tfds image dataset's `image` (and `label`) features."""
+    dataset_builder = builder(name, data_dir)
+    image_feature, keys = _image_feature(dataset_builder, name)
+    if with_labels and "label" not in keys:
+        raise ValueError(
+            f"Labels were asked for but the tfds dataset {name!r} has no `label` feature "
+            f"(its features: {', '.join(keys)}). Received: with_labels=True"
+        )
+    shape = tuple(image_feature.shape)
+    if image_size is None and (len(shape) != 3 or None in shape[:2]):
+        raise ValueError(
+            f"The images of the tfds dataset {name!r} vary in size (shape {shape}); pass "
+            f"`image_size=(height, width)` to resize them. Received: image_size=None"
+        )
+    examples = prepared_split(dataset_builder, name, split, local_folder)
+
+    def prepare(example):
+        image = example["image"]
+        if image.shape.rank == 2:
+            image = image[..., tf.newaxis]
+        image = pipeline.resize_uint8(pipeline.convert_channels(image, color_mode), image_size)
+        if not with_labels:
+            return image
+        return image, tf.cast(example["label"], tf.int32)
+
+    examples = examples.map(prepare, num_parallel_calls=pipeline.AUTOTUNE, deterministic=True)
+    dataset = pipeline.streamed_dataset(
+        examples,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        drop_remainder=drop_remainder,
+        cache=cache,
+        shuffle_buffer_size=shuffle_buffer_size,
+    )
+    if with_labels:
+        dataset.class_names = list(getattr(dataset_builder.info.features["label"], "names", []))
+    return dataset
+
+
+def load_arrays(name, split, data_dir, local_folder):
+    """Reads a whole (small) tfds split into memory: `(images uint8 NHWC, labels int32)`."""
+    dataset_builder = builder(name, data_dir)
+    _image_feature(dataset_builder, name)
+    examples = prepared_split(dataset_builder, name, split, local_folder)
+    images, labels = [], []
+    for batch in examples.map(lambda e: (e["image"], e["label"])).batch(4096):
+        images.append(batch[0].numpy())
+        labels.append(batch[1].numpy())
+    return np.concatenate(images), np.concatenate(labels).astype(np.int32)
