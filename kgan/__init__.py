@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 from kgan import layers, losses, models
 from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError
+from kgan import data
 from kgan import export, serving
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "WGAN",
     "WGANGP",
     "TrainingDivergedError",
+    "data",
     "layers",
     "losses",
     "models",
