@@ -385,3 +385,15 @@ def test_ema_generator_is_used_by_generate_and_saved(tmp_path):
     path = str(tmp_path / "ema.keras")
     gan.save(path)
     np.testing.assert_allclose(keras.saving.load_model(path).generate(z=z), with_ema, atol=1e-6)
+
+
+def test_mixed_precision_wraps_optimizers_and_keeps_float32_outputs():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    history = gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    out = gan.generate(2, seed=0)
+    assert out.dtype == np.float32 and np.abs(out).max() <= 1.0
