@@ -451,6 +451,7 @@ def test_tfds_dataset_by_name(mock_tfds, tmp_path):
     assert labels.dtype == np.int32 and set(labels) <= set(range(10))
     assert len(dataset.class_names) == 10
     assert sum(len(b[0]) for b in dataset) == 10
+    assert sum(len(b) for b in kgan.data.load("cifar10", num_samples=3, batch_size=2)) == 3
 
 
 def test_tfds_resize_grayscale_and_determinism(mock_tfds):
@@ -571,9 +572,16 @@ def test_toy_datasets_are_seeded_unclipped_batches():
     np.testing.assert_array_equal(ring_a, ring_b)
 
 
-def test_num_samples_only_for_toys():
-    with pytest.raises(ValueError, match="split='train\\[:1000\\]'. Received: num_samples=5"):
-        kgan.data.load(kgan.data.EMBEDDED_DATASET, num_samples=5)
+def test_num_samples_takes_the_first_examples_of_other_sources(class_folder, no_env_data_dir):
+    full = _first_batch(kgan.data.load(kgan.data.EMBEDDED_DATASET, shuffle=False, batch_size=5))
+    dataset = kgan.data.load(kgan.data.EMBEDDED_DATASET, num_samples=5, batch_size=100)
+    assert int(dataset.cardinality()) == 1
+    first = _first_batch(dataset)
+    assert first.shape == (5, 28, 28, 1)
+    np.testing.assert_array_equal(np.sort(first.ravel()), np.sort(full.ravel()))
+    assert _first_batch(kgan.data.load(class_folder, num_samples=2)).shape[0] == 2
+    with pytest.raises(ValueError, match="Received: num_samples=0"):
+        kgan.data.load(kgan.data.EMBEDDED_DATASET, num_samples=0)
 
 
 @needs_mnist

@@ -86,7 +86,9 @@ def _diagnose(paths, channels, image_size, error):
     raise error  # Not a file problem after all: let the original error through.
 
 
-def read_folder(directory, *, image_size=None, color_mode=None, with_labels=False):
+def read_folder(
+    directory, *, image_size=None, color_mode=None, with_labels=False, num_samples=None
+):
     """Decodes every image of a folder once, in parallel, into a uint8 array.
 
     Args:
@@ -96,11 +98,15 @@ def read_folder(directory, *, image_size=None, color_mode=None, with_labels=Fals
         color_mode: `"grayscale"`, `"rgb"`, or `None` for the mode of the first image (in
             sorted order).
         with_labels: also return the labels, which requires one sub-folder per class.
+        num_samples: decode only the first `num_samples` images (sorted paths).
 
     Returns:
         `(images (N, H, W, C) uint8, labels (N,) int32 or None, class_names or None)`.
     """
     paths, labels, class_names = list_images(directory)
+    if num_samples is not None:
+        paths = paths[:num_samples]
+        labels = None if labels is None else labels[:num_samples]
     if with_labels and labels is None:
         raise ValueError(
             "Labels were asked for but the image folder is not arranged in one sub-folder per "

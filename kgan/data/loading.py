@@ -14,6 +14,7 @@ import os
 
 import numpy as np
 
+from kgan._validation import check_positive_int
 from kgan.data import folder, local, pipeline, tfds_source
 
 TOY_DATASETS = ("gaussian_ring", "gaussian_grid", "stacked_mnist")
@@ -35,17 +36,19 @@ def _finish_arrays(
     drop_remainder,
     image_size,
     color_mode,
+    num_samples=None,
     class_names=None,
+    split=None,
 ):
     """Slices, transforms (once) and batches in-memory uint8 images from a local source."""
-    selection = split_slice(len(images))
-    images = images[selection]
+    total = len(images)
+    selection = split_slice(total)
+    images = images[selection][:num_samples]
     if labels is not None:
-        labels = labels[selection]
+        labels = labels[selection][:num_samples]
     if len(images) == 0:
         raise ValueError(
-            f"The split slice selects no examples out of {len(images)}. "
-            f"Received: split slice {selection}"
+            f"The split selects none of the {total} examples. Received: split={split!r}"
         )
     images = pipeline.transform_arrays(images, image_size, color_mode)
     dataset = pipeline.array_dataset(
@@ -126,6 +129,7 @@ def from_folder(
     shuffle=True,
     seed=None,
     drop_remainder=False,
+    num_samples=None,
 ):
     """A batched `tf.data.Dataset` of the PNG/JPEG images in a folder.
 
@@ -145,6 +149,7 @@ def from_folder(
         shuffle: reshuffle every epoch.
         seed: integer for a reproducible order, or `None`.
         drop_remainder: drop a last, smaller batch.
+        num_samples: read only the first `num_samples` images (in sorted path order).
 
     Returns:
         A `tf.data.Dataset` of float32 batches `(B, H, W, C)` in [-1, 1].
@@ -157,8 +162,13 @@ def from_folder(
     pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
     image_size = pipeline.normalize_image_size(image_size)
     pipeline.check_color_mode(color_mode)
+    check_positive_int("num_samples", num_samples, allow_none=True)
     images, labels, class_names = folder.read_folder(
-        directory, image_size=image_size, color_mode=color_mode, with_labels=with_labels
+        directory,
+        image_size=image_size,
+        color_mode=color_mode,
+        with_labels=with_labels,
+        num_samples=num_samples,
     )
     dataset = pipeline.array_dataset(
         images,
@@ -290,8 +300,10 @@ def load(
         shuffle: reshuffle every epoch.
         seed: integer for a reproducible order (and toy samples), or `None`.
         drop_remainder: drop a last, smaller batch.
-        num_samples: training-set size of the toy distributions (default 100,000 for the
-            Gaussians, 128,000 for Stacked MNIST); not used by other sources.
+        num_samples: the number of training examples: the size of the toy distributions'
+            training sets (default 100,000 for the Gaussians, 128,000 for Stacked MNIST); for
+            every other source, the first `num_samples` examples of the split (in file order,
+            or sorted file names for a folder), all of them by default.
         cache: tfds only: `True` caches decoded examples in memory, a string in that file,
             `False` not at all. In-memory sources are always decoded once.
         shuffle_buffer_size: tfds only: size of the shuffle buffer (default: the whole
@@ -327,18 +339,18 @@ def load(
         return _load_toy(
             name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching
         )
-    if num_samples is not None:
-        raise ValueError(
-            f"`num_samples` sets the size of the toy distributions ({', '.join(TOY_DATASETS)}); "
-            f"to take part of {os.fspath(name)!r}, slice the split instead, for example "
-            f"split='train[:1000]'. Received: num_samples={num_samples!r}"
-        )
+    check_positive_int("num_samples", num_samples, allow_none=True)
     if _is_path(name):
         pipeline.parse_split(
             split, ("train",), source="an image folder (point `name` at a split's own folder)"
         )
         return from_folder(
-            name, with_labels=with_labels, image_size=image_size, color_mode=color_mode, **batching
+            name,
+            with_labels=with_labels,
+            image_size=image_size,
+            color_mode=color_mode,
+            num_samples=num_samples,
+            **batching,
         )
 
     found = None
@@ -352,7 +364,9 @@ def load(
             split_slice=split_slice,
             image_size=image_size,
             color_mode=color_mode,
+            num_samples=num_samples,
             class_names=local.CLASS_NAMES[name],
+            split=split,
             **batching,
         )
 
@@ -365,6 +379,7 @@ def load(
             color_mode=color_mode,
             data_dir=data_dir,
             local_folder=local.data_dir(data_dir),
+            num_samples=num_samples,
             cache=cache,
             shuffle_buffer_size=shuffle_buffer_size,
             **batching,

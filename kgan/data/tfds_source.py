@@ -93,6 +93,7 @@ def load(
     drop_remainder,
     cache,
     shuffle_buffer_size,
+    num_samples=None,
 ):
     """A batched dataset of a tfds image dataset's `image` (and `label`) features."""
     dataset_builder = builder(name, data_dir)
@@ -109,6 +110,8 @@ def load(
             f"`image_size=(height, width)` to resize them. Received: image_size=None"
         )
     examples = prepared_split(dataset_builder, name, split, local_folder)
+    if num_samples is not None:
+        examples = examples.take(num_samples)
 
     def prepare(example):
         image = example["image"]
