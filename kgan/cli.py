@@ -151,7 +151,7 @@ def _run_export(args):
         raise ValueError("Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH.")
     if args.export_version is not None and not args.saved_model:
         raise ValueError("--version applies to --saved-model, which was not given.")
-    model, history = export.load_run(args.run_or_model)
+    model, history, run_config = export.load_run(args.run_or_model)
     verify = not args.no_verify
     try:
         if args.saved_model:
@@ -162,13 +162,19 @@ def _run_export(args):
                 version=args.export_version,
                 overwrite=args.overwrite,
                 history=history,
+                run_config=run_config,
                 verify=verify,
                 **kwargs,
             )
             _print_export("SavedModel", path, export.read_metadata(path))
         if args.onnx:
             path = export.to_onnx(
-                model, args.onnx, opset=args.opset, history=history, verify=verify
+                model,
+                args.onnx,
+                opset=args.opset,
+                history=history,
+                run_config=run_config,
+                verify=verify,
             )
             _print_export("ONNX", path, export.read_metadata(path))
     except export.ExportVerificationError as error:

@@ -188,12 +188,12 @@ def load_run(run_or_model):
     """Loads a kgan model from a training run folder or a `.keras` file.
 
     Args:
-        run_or_model: a folder written by `kgan train` (holding `model.keras` and maybe
-            `history.json`) or a `.keras` file.
+        run_or_model: a folder written by `kgan train` (holding `model.keras`, and maybe
+            `history.json` and `config.json`) or a `.keras` file.
 
     Returns:
-        `(model, history)`: the loaded model, and the parsed `history.json` beside it (or
-        `None` when there is none).
+        `(model, history, run_config)`: the loaded model, and the parsed `history.json` and
+        `config.json` beside it (each `None` when absent).
 
     Raises:
         FileNotFoundError: if there is no model at `run_or_model`.
@@ -201,7 +201,7 @@ def load_run(run_or_model):
     path = os.fspath(run_or_model)
     if os.path.isdir(path):
         model_path = os.path.join(path, "model.keras")
-        history_path = os.path.join(path, "history.json")
+        run_dir = path
         if not os.path.isfile(model_path):
             raise FileNotFoundError(
                 "A run folder must contain `model.keras` (written by `kgan train`). "
@@ -214,7 +214,7 @@ def load_run(run_or_model):
                 f"Received: run_or_model={path!r}"
             )
         model_path = path
-        history_path = os.path.join(os.path.dirname(path) or ".", "history.json")
+        run_dir = os.path.dirname(path) or "."
     else:
         raise FileNotFoundError(
             f"No run folder or `.keras` file at this path. Received: run_or_model={path!r}"
@@ -222,11 +222,15 @@ def load_run(run_or_model):
     import kgan  # noqa: F401  Registers kgan's classes with Keras before deserialising.
 
     model = keras.saving.load_model(model_path)
-    history = None
-    if os.path.isfile(history_path):
-        with open(history_path) as file:
-            history = json.load(file)
-    return model, history
+    return model, _read_json(run_dir, "history.json"), _read_json(run_dir, "config.json")
+
+
+def _read_json(directory, name):
+    path = os.path.join(directory, name)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        return json.load(file)
 
 
 # ---------------------------------------------------------------------------------- metadata
@@ -245,11 +249,23 @@ def _jsonable(value):
 
 
 def _history_summary(history):
-    """Epoch count and final value of each series of a `History.history`-like dict."""
+    """Epoch count and final value of each series of a `History.history`-like dict.
+
+    Also reads the `history.json` of `kgan train`, `{"epochs", "seconds", "metrics": {...},
+    "health_events": [...]}`.
+    """
     if isinstance(history, keras.callbacks.History):
         history = history.history
-    if isinstance(history, dict) and isinstance(history.get("history"), dict):
-        history = history["history"]
+    extra = {}
+    if isinstance(history, dict):
+        for key in ("metrics", "history"):
+            if isinstance(history.get(key), dict):
+                if isinstance(history.get("seconds"), numbers.Real):
+                    extra["seconds"] = float(history["seconds"])
+                if isinstance(history.get("health_events"), list):
+                    extra["health_events"] = len(history["health_events"])
+                history = history[key]
+                break
     if not isinstance(history, dict):
         return None
     series = {
@@ -262,10 +278,11 @@ def _history_summary(history):
     return {
         "epochs": max(len(values) for values in series.values()),
         "final": {name: float(values[-1]) for name, values in sorted(series.items())},
+        **extra,
     }
 
 
-def training_summary(model, history=None):
+def training_summary(model, history=None, run_config=None):
     """Summarises how a kgan model was trained, for the metadata of its exports.
 
     Args:
@@ -273,11 +290,14 @@ def training_summary(model, history=None):
             name).
         history: `History.history` (or the `History` object, or the parsed `history.json` of a
             run), or `None`.
+        run_config: the settings of the training run (the `config.json` of a `kgan train`
+            run: dataset, epochs...), or `None`.
 
     Returns:
         A JSON-serialisable dict: `model_class`, `config` (the model's `get_config()` without
         the nested networks), `generator_steps` and `discriminator_steps` (optimiser
-        iterations; `None` when not compiled) and `history` (epochs and final metrics).
+        iterations; `None` when not compiled), `history` (epochs and final metrics) and
+        `run_config`, the last two when given.
     """
     summary = {"model_class": type(model).__name__}
     if isinstance(model, AdversarialModel):
@@ -295,10 +315,12 @@ def training_summary(model, history=None):
     history_summary = _history_summary(history) if history is not None else None
     if history_summary is not None:
         summary["history"] = history_summary
+    if run_config is not None:
+        summary["run_config"] = _jsonable(run_config)
     return summary
 
 
-def _build_metadata(source, *, model, history, max_samples=None, fmt):
+def _build_metadata(source, *, model, history, run_config, max_samples=None, fmt):
     from kgan import __version__
 
     image_shape = list(source.sample_shape) if source.is_image else None
@@ -324,7 +346,7 @@ def _build_metadata(source, *, model, history, max_samples=None, fmt):
         "uses_averaged_weights": source.uses_averaged_weights,
         "inputs": inputs,
         "outputs": {"images": {"dtype": "float32", "shape": [None, *source.sample_shape]}},
-        "training": training_summary(model, history),
+        "training": training_summary(model, history, run_config),
     }
     if max_samples is not None:
         metadata["max_samples"] = max_samples
@@ -511,6 +533,7 @@ def to_saved_model(
     num_classes=None,
     latent_distribution=None,
     history=None,
+    run_config=None,
     verify=True,
 ):
     """Exports a generator as a SavedModel version folder that TF Serving can load.
@@ -544,6 +567,7 @@ def to_saved_model(
         latent_distribution: prior of `z` for a bare generator (`"normal"` by default).
         history: training history for the metadata (`History.history`, a `History`, or a
             run's parsed `history.json`).
+        run_config: the training run's settings for the metadata (a run's `config.json`).
         verify: reload the SavedModel before it is renamed into place and check that both
             signatures reproduce Keras (`serving_default` within 1e-5 at batch sizes 1 and 5,
             `generate` within one grey level).
@@ -580,7 +604,12 @@ def to_saved_model(
     temp_dir = os.path.join(base_dir, f".tmp-{version}-{uuid.uuid4().hex[:12]}")
     try:
         metadata = _build_metadata(
-            source, model=model, history=history, max_samples=max_samples, fmt="saved_model"
+            source,
+            model=model,
+            history=history,
+            run_config=run_config,
+            max_samples=max_samples,
+            fmt="saved_model",
         )
         metadata["version"] = version
         metadata["signatures"] = ["serving_default"] + (["generate"] if source.is_image else [])
@@ -776,6 +805,7 @@ def to_onnx(
     num_classes=None,
     latent_distribution=None,
     history=None,
+    run_config=None,
 ):
     """Exports a generator to an ONNX file.
 
@@ -794,6 +824,7 @@ def to_onnx(
         num_classes: number of classes of a bare class-conditional generator.
         latent_distribution: prior of `z` for a bare generator, for the metadata.
         history: training history for the metadata.
+        run_config: the training run's settings for the metadata.
 
     Returns:
         `path`.
@@ -822,7 +853,9 @@ def to_onnx(
             f"{input_names} and outputs {output_names}, expected {expected_inputs} and ['images']"
         )
     _name_batch_dimension(proto)
-    metadata = _build_metadata(source, model=model, history=history, fmt="onnx")
+    metadata = _build_metadata(
+        source, model=model, history=history, run_config=run_config, fmt="onnx"
+    )
     metadata["opset"] = next(
         (entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), None
     )

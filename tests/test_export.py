@@ -444,8 +444,19 @@ def run_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("run")
     model = _dcgan(NUM_CLASSES, model_class=kgan.WGANGP)
     model.save(directory / "model.keras")
+    # As `kgan train` writes them.
     with open(directory / "history.json", "w") as file:
-        json.dump({"d_loss": [1.0, 0.5, 0.25], "g_loss": [0.1, 0.2, 0.3]}, file)
+        json.dump(
+            {
+                "epochs": 3,
+                "seconds": 12.5,
+                "metrics": {"d_loss": [1.0, 0.5, 0.25], "g_loss": [0.1, 0.2, 0.3]},
+                "health_events": [],
+            },
+            file,
+        )
+    with open(directory / "config.json", "w") as file:
+        json.dump({"data": "fashion_mnist_sample", "epochs": 3}, file)
     return directory
 
 
@@ -474,7 +485,13 @@ def test_cli_export(run_dir, tmp_path, capsys):
     metadata = export.read_metadata(saved_model / "4")
     assert metadata["model_class"] == "WGANGP"
     assert metadata["num_classes"] == NUM_CLASSES
-    assert metadata["training"]["history"]["epochs"] == 3
+    assert metadata["training"]["history"] == {
+        "epochs": 3,
+        "final": {"d_loss": 0.25, "g_loss": 0.3},
+        "seconds": 12.5,
+        "health_events": 0,
+    }
+    assert metadata["training"]["run_config"] == {"data": "fashion_mnist_sample", "epochs": 3}
     assert export.read_metadata(onnx_path)["training"] == metadata["training"]
 
     assert main(["export", str(run_dir), "--saved-model", str(saved_model), "--version", "4"]) == 2
