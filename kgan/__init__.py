@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 from kgan import layers, losses, models
 from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError
 from kgan import data
+from kgan import callbacks, metrics
+from kgan.evaluation import evaluate
 from kgan import export, serving
 
 __all__ = [
@@ -21,6 +23,9 @@ __all__ = [
     "WGANGP",
     "TrainingDivergedError",
     "data",
+    "callbacks",
+    "evaluate",
+    "metrics",
     "layers",
     "losses",
     "models",

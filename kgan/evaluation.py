@@ -1,0 +1,267 @@
+"""`kgan.evaluate`: every metric that applies to a generator and a real dataset, as one dict."""
+
+import math
+import time
+
+import keras
+import numpy as np
+
+from kgan import metrics
+from kgan._validation import check_positive_int
+
+
+def _real_samples(real_dataset, num_samples, seed):
+    """Up to `num_samples` real samples (and the mixture, for toy distributions)."""
+    if hasattr(real_dataset, "means") and hasattr(real_dataset, "sample"):
+        points, _ = real_dataset.sample(num_samples, seed=seed)
+        return np.asarray(points, dtype="float32")
+    if hasattr(real_dataset, "take") and hasattr(real_dataset, "element_spec"):
+        chunks, count = [], 0
+        for element in real_dataset:
+            if isinstance(element, dict):
+                raise ValueError(
+                    "`real_dataset` must yield samples or (samples, labels) tuples. "
+                    f"Received: elements with keys {sorted(element)}"
+                )
+            batch = element[0] if isinstance(element, (tuple, list)) else element
+            batch = np.asarray(batch, dtype="float32")
+            chunks.append(batch)
+            count += len(batch)
+            if count >= num_samples:
+                break
+        if not chunks:
+            raise ValueError(f"`real_dataset` is empty. Received: real_dataset={real_dataset!r}")
+        return np.concatenate(chunks)[:num_samples]
+    array = np.asarray(real_dataset, dtype="float32")
+    if array.ndim < 2:
+        raise ValueError(
+            "`real_dataset` must be a tf.data.Dataset, an array (num_samples, ...) or a toy "
+            f"distribution. Received: real_dataset of shape {array.shape}"
+        )
+    return array[:num_samples]
+
+
+def _generate(model_or_generator, num_samples, seed, batch_size):
+    if hasattr(model_or_generator, "generate"):
+        return model_or_generator.generate(num_samples, seed=seed, batch_size=batch_size)
+    if not isinstance(model_or_generator, keras.Model):
+        raise TypeError(
+            "`model_or_generator` must be a kgan model (GAN, WGAN, WGANGP) or a generator "
+            f"keras.Model. Received: {model_or_generator!r}"
+        )
+    inputs = model_or_generator.inputs or []
+    if len(inputs) != 1 or inputs[0].shape[-1] is None:
+        raise ValueError(
+            "A bare generator must take one input z with a static size; wrap a class-"
+            "conditional generator in a kgan model (it draws the labels). Received: a "
+            f"generator with inputs {[tuple(i.shape) for i in inputs]}"
+        )
+    from kgan.models.base import sample_latent
+
+    z = sample_latent(num_samples, int(inputs[0].shape[-1]), seed=seed).numpy()
+    outputs = [
+        keras.ops.convert_to_numpy(model_or_generator(z[i : i + batch_size], training=False))
+        for i in range(0, num_samples, batch_size)
+    ]
+    return np.concatenate(outputs).astype("float32")
+
+
+class _PerChannel:
+    """Applies a one-channel feature network to each channel and concatenates the features.
+
+    Lets an MNIST classifier embed Stacked MNIST's three-digit images.
+    """
+
+    def __init__(self, extractor):
+        self.extractor = extractor
+
+    def __call__(self, batch):
+        parts = [
+            keras.ops.convert_to_numpy(
+                self.extractor(batch[..., c : c + 1], training=False)
+            ).reshape(len(batch), -1)
+            for c in range(batch.shape[-1])
+        ]
+        return np.concatenate(parts, axis=1)
+
+
+def _resolve_extractor(feature_extractor, classifier, sample_shape):
+    """Returns `(extractor, description)`; `None` means the flattened samples."""
+    is_image = len(sample_shape) == 3
+    if isinstance(feature_extractor, str):
+        if feature_extractor == "auto":
+            if not is_image:
+                return None, "samples"
+            if classifier is not None:
+                feature_extractor = "classifier"
+            else:
+                feature_extractor = "inception"
+        if feature_extractor in ("raw", "samples"):
+            return None, "samples"
+        if feature_extractor == "inception":
+            return metrics.inception_feature_extractor(), "inception_v3"
+        if feature_extractor == "classifier":
+            if classifier is None:
+                raise ValueError(
+                    "feature_extractor='classifier' needs `classifier=` (for example "
+                    "kgan.metrics.train_mnist_classifier()). Received: classifier=None"
+                )
+            feature_extractor = metrics.classifier_feature_extractor(classifier)
+        else:
+            raise ValueError(
+                "`feature_extractor` must be 'auto', 'inception', 'classifier', 'raw', None or "
+                f"a keras.Model. Received: feature_extractor={feature_extractor!r}"
+            )
+    if feature_extractor is None:
+        return None, "samples"
+    inputs = getattr(feature_extractor, "inputs", None)
+    if (
+        is_image
+        and inputs
+        and inputs[0].shape[-1] == 1
+        and sample_shape[-1] > 1
+    ):
+        return _PerChannel(feature_extractor), f"{feature_extractor.name} per channel"
+    return feature_extractor, getattr(feature_extractor, "name", type(feature_extractor).__name__)
+
+
+def evaluate(
+    model_or_generator,
+    real_dataset,
+    *,
+    feature_extractor="auto",
+    classifier=None,
+    num_samples=10_000,
+    seed=0,
+    batch_size=256,
+    kid_subsets=100,
+    kid_subset_size=1000,
+    precision_recall_k=3,
+    density_coverage_k=5,
+):
+    """Evaluates a generator against real data with every metric that applies.
+
+    * Always, on features (see `feature_extractor`): `fid` (`kgan.metrics.frechet_distance`),
+      `kid` and `kid_std` (`kernel_distance`), `precision` and `recall` (Kynkaanniemi et al.
+      2019, k=3), `density` and `coverage` (Naeem et al. 2020, k=5).
+    * On a 2-D Gaussian mixture (`kgan.data.gaussian_ring()`, `gaussian_grid()`): `modes_covered`,
+      `num_modes`, `high_quality` and `kl_to_uniform` (`kgan.metrics.mode_coverage`; the
+      papers use `num_samples=2500`).
+    * With a `classifier` on three-channel 28x28 samples (Stacked MNIST): `modes_covered` of
+      1000 and `kl_to_uniform` (`kgan.metrics.stacked_mnist_coverage`; the papers use 26,000
+      samples); on one-channel samples: `classes_covered` and `class_kl_to_uniform`, the
+      classifier's histogram of generated classes against uniform.
+
+    Args:
+        model_or_generator: a kgan model (its `generate`, so the averaged generator with
+            `ema_decay`) or a bare generator `keras.Model` taking `z` (normal prior).
+        real_dataset: a `tf.data.Dataset` of batches (or `(batch, labels)`), an array, or a toy
+            distribution from `kgan.data`; `num_samples` real samples are read from it.
+        feature_extractor: `"auto"` (the flattened samples for vector data, the classifier's
+            penultimate features when `classifier` is given, else InceptionV3, whose ImageNet
+            weights Keras downloads once), `"inception"`, `"classifier"`, `"raw"`/`None`, or a
+            `keras.Model` from samples to features.
+        classifier: an MNIST classifier (`kgan.metrics.train_mnist_classifier()` or a saved
+            one) for mode counts on MNIST and Stacked MNIST.
+        num_samples: generated samples, and the most real samples read. FID is biased at small
+            counts: use 10,000 or more, and compare models only at equal counts.
+        seed: seed of the generated samples, the toy draw and the KID subsets.
+        batch_size: generation and feature-extraction batch size.
+        kid_subsets, kid_subset_size: KID's random subsets (100 of 1000, Binkowski et al.).
+        precision_recall_k, density_coverage_k: the k of the k-NN metrics.
+
+    Returns:
+        A dict of Python numbers (and `feature_extractor`, a description; `mode_counts` for the
+        mode metrics), plus `num_samples`, `num_real_samples` and `seconds` (wall time).
+
+    Example:
+    >>> ring = kgan.data.gaussian_ring()
+    >>> kgan.evaluate(gan, ring, num_samples=2500)["modes_covered"]
+    8
+    """
+    check_positive_int("num_samples", num_samples)
+    check_positive_int("batch_size", batch_size)
+    start = time.perf_counter()
+    real = _real_samples(real_dataset, num_samples, seed)
+    fake = _generate(model_or_generator, num_samples, seed, batch_size)
+    if real.shape[1:] != fake.shape[1:]:
+        raise ValueError(
+            f"The generated samples have shape {fake.shape[1:]} but the real data "
+            f"{real.shape[1:]}. Received: real_dataset with samples of shape {real.shape[1:]}"
+        )
+    results = {"num_samples": int(len(fake)), "num_real_samples": int(len(real))}
+    if not np.all(np.isfinite(fake)):
+        raise ValueError(
+            "The generator produced NaN or infinite values; there is nothing to evaluate. "
+            "Restore the weights from a checkpoint saved before training diverged."
+        )
+
+    extractor, description = _resolve_extractor(feature_extractor, classifier, real.shape[1:])
+    results["feature_extractor"] = description
+    real_features = metrics.compute_features(extractor, real, batch_size=batch_size)
+    fake_features = metrics.compute_features(extractor, fake, batch_size=batch_size)
+    results["fid"] = metrics.frechet_distance(real_features, fake_features)
+    results["kid"], results["kid_std"] = metrics.kernel_distance(
+        real_features,
+        fake_features,
+        num_subsets=kid_subsets,
+        subset_size=kid_subset_size,
+        seed=seed,
+    )
+    results.update(metrics.precision_recall(real_features, fake_features, k=precision_recall_k))
+    results.update(metrics.density_coverage(real_features, fake_features, k=density_coverage_k))
+
+    if hasattr(real_dataset, "means") and hasattr(real_dataset, "std"):
+        results.update(metrics.mode_coverage(fake, real_dataset.means, real_dataset.std))
+    elif classifier is not None and fake.ndim == 4:
+        if fake.shape[-1] == 3:
+            results.update(metrics.stacked_mnist_coverage(fake, classifier, batch_size=batch_size))
+        elif fake.shape[-1] == 1:
+            scores = classifier.predict(fake, batch_size=batch_size, verbose=0)
+            counts = np.bincount(np.argmax(scores, axis=-1), minlength=scores.shape[-1])
+            results["classes_covered"] = int(np.count_nonzero(counts))
+            results["class_kl_to_uniform"] = metrics.kl_to_uniform(counts)
+    results["seconds"] = time.perf_counter() - start
+    return results
+
+
+# Short descriptions for `format_table`, in display order.
+_DESCRIPTIONS = {
+    "fid": "Frechet distance (lower is better)",
+    "kid": "kernel distance, unbiased MMD^2 (lower is better)",
+    "kid_std": "spread of KID over subsets",
+    "precision": "share of samples on the real manifold (k=3)",
+    "recall": "share of real data on the samples' manifold (k=3)",
+    "density": "real k-NN balls per sample (about 1 when matched)",
+    "coverage": "share of real points with a sample nearby (k=5)",
+    "modes_covered": "modes with at least one good sample",
+    "num_modes": "modes in the data",
+    "high_quality": "share of samples within 3 std of a mode",
+    "kl_to_uniform": "KL(mode histogram || uniform), nats",
+    "classes_covered": "classes the classifier sees in the samples",
+    "class_kl_to_uniform": "KL(class histogram || uniform), nats",
+    "num_samples": "generated samples",
+    "num_real_samples": "real samples",
+    "feature_extractor": "feature space",
+    "seconds": "wall time of the evaluation",
+}
+
+
+def format_table(results):
+    """Formats the scalar entries of an `evaluate` result as an aligned text table."""
+    rows = []
+    for name in list(_DESCRIPTIONS) + sorted(set(results) - set(_DESCRIPTIONS)):
+        if name not in results or isinstance(results[name], (list, dict)):
+            continue
+        value = results[name]
+        if isinstance(value, float):
+            text = "nan" if math.isnan(value) else f"{value:.6g}"
+        else:
+            text = str(value)
+        rows.append((name, text, _DESCRIPTIONS.get(name, "")))
+    widths = [max(len(row[i]) for row in rows + [("metric", "value", "")]) for i in range(2)]
+    lines = [f"{'metric':<{widths[0]}}  {'value':>{widths[1]}}  meaning"]
+    lines.append("-" * len(lines[0]) + "-" * 30)
+    for name, text, description in rows:
+        lines.append(f"{name:<{widths[0]}}  {text:>{widths[1]}}  {description}")
+    return "\n".join(lines)

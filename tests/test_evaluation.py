@@ -1,0 +1,136 @@
+"""Tests of kgan.evaluate and the `kgan evaluate` / `kgan train-classifier` commands."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+
+import kgan
+from kgan import cli, metrics
+from kgan.evaluation import format_table
+
+
+class _MixtureSampler:
+    """A stand-in model whose `generate` draws from a known distribution."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def generate(self, num_samples, *, seed=None, batch_size=256):
+        return self.draw(num_samples, seed)
+
+
+def test_evaluate_a_perfect_and_a_collapsed_sampler_on_the_grid():
+    grid = kgan.data.gaussian_grid()
+    perfect = _MixtureSampler(lambda n, seed: grid.sample(n, seed=seed + 1)[0])
+    results = kgan.evaluate(perfect, grid, num_samples=2500, kid_subsets=10)
+    assert results["modes_covered"] == 25 and results["num_modes"] == 25
+    assert results["high_quality"] == pytest.approx(metrics.PERFECT_HIGH_QUALITY_2D, abs=0.008)
+    # Raw 2-D coordinates up to 4 make the cubic kernel's values large: judge KID by its spread.
+    assert results["fid"] < 0.05 and abs(results["kid"]) < 3 * results["kid_std"]
+    assert results["precision"] > 0.9 and results["recall"] > 0.9
+    assert results["num_samples"] == 2500 and results["feature_extractor"] == "samples"
+
+    def one_mode(n, seed):
+        points = grid.sample(n, seed=seed)[0]
+        return grid.means[12] + (points - grid.means[grid.sample(n, seed=seed)[1]])
+
+    collapsed = kgan.evaluate(_MixtureSampler(one_mode), grid, num_samples=2500, kid_subsets=10)
+    assert collapsed["modes_covered"] == 1
+    assert collapsed["kl_to_uniform"] == pytest.approx(math.log(25))
+    # Precision stays high (the samples are real-looking), recall and coverage collapse.
+    assert collapsed["precision"] > 0.9 and collapsed["recall"] < 0.1
+    assert collapsed["coverage"] < 0.1 and collapsed["fid"] > 10
+    assert collapsed["kid"] > 10 * collapsed["kid_std"]
+
+
+def _tiny_image_gan(**kwargs):
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator((28, 28, 1), latent_dim=8, hidden_units=(16,))
+    discriminator = kgan.models.mlp_discriminator((28, 28, 1), hidden_units=(16,))
+    return kgan.GAN(generator, discriminator, **kwargs)
+
+
+def test_evaluate_images_with_a_classifier_and_a_bare_generator():
+    gan = _tiny_image_gan()
+    real = np.random.default_rng(0).uniform(-1, 1, (300, 28, 28, 1)).astype("float32")
+    classifier = metrics.mnist_classifier()
+    results = kgan.evaluate(gan, real, classifier=classifier, num_samples=200, kid_subsets=5)
+    assert results["feature_extractor"] == "mnist_classifier_features"
+    assert results["num_real_samples"] == 200
+    features = metrics.classifier_feature_extractor(classifier)
+    expected = metrics.frechet_distance(
+        metrics.compute_features(features, real[:200]),
+        metrics.compute_features(features, gan.generate(200, seed=0)),
+    )
+    assert results["fid"] == pytest.approx(expected, rel=1e-6)
+    assert 1 <= results["classes_covered"] <= 10
+    # A bare generator model is sampled from N(0, I) with the same seed.
+    bare = kgan.evaluate(gan.generator, real, feature_extractor="raw", num_samples=200,
+                         kid_subsets=5)
+    assert bare["feature_extractor"] == "samples"
+    assert bare["fid"] == pytest.approx(
+        metrics.frechet_distance(real[:200], gan.generate(200, seed=0)), rel=1e-6
+    )
+
+
+def test_evaluate_stacked_mnist_classifies_each_channel():
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator((28, 28, 3), latent_dim=8, hidden_units=(16,))
+    discriminator = kgan.models.mlp_discriminator((28, 28, 3), hidden_units=(16,))
+    gan = kgan.GAN(generator, discriminator)
+    real = np.random.default_rng(0).uniform(-1, 1, (100, 28, 28, 3)).astype("float32")
+    results = kgan.evaluate(
+        gan, real, classifier=metrics.mnist_classifier(), num_samples=100, kid_subsets=2
+    )
+    assert results["num_modes"] == 1000 and 1 <= results["modes_covered"] <= 100
+    assert sum(results["mode_counts"]) == 100
+    assert results["feature_extractor"] == "mnist_classifier_features per channel"
+
+
+def test_evaluate_rejects_mismatched_data():
+    gan = _tiny_image_gan()
+    with pytest.raises(ValueError, match="Received: real_dataset"):
+        kgan.evaluate(gan, np.zeros((10, 2), "float32"), num_samples=10)
+    with pytest.raises(ValueError, match="Received: feature_extractor='vgg'"):
+        kgan.evaluate(gan, np.zeros((10, 28, 28, 1), "float32"), num_samples=10,
+                      feature_extractor="vgg")
+
+
+def test_format_table_lists_scalars_with_their_meaning():
+    table = format_table({"fid": 1.5, "modes_covered": 7, "mode_counts": [1, 2]})
+    assert "fid" in table and "1.5" in table and "Frechet" in table
+    assert "mode_counts" not in table
+
+
+def test_kgan_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator((2,), latent_dim=2, hidden_units=(8,),
+                                          output_activation=None)
+    gan = kgan.GAN(generator, kgan.models.mlp_discriminator((2,), hidden_units=(8,)))
+    run = tmp_path / "run"
+    run.mkdir()
+    gan.save(str(run / "model.keras"))
+    out = tmp_path / "results.json"
+    code = cli.main(["evaluate", str(run), "--data", "ring", "--num-samples", "300",
+                     "--json", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "modes_covered" in printed and "high_quality" in printed
+    results = json.loads(out.read_text())
+    assert results["num_modes"] == 8 and results["num_samples"] == 300
+    expected = metrics.mode_coverage(
+        gan.generate(300, seed=0), kgan.data.gaussian_ring().means, 0.01
+    )
+    assert results["modes_covered"] == expected["modes_covered"]
+    missing = cli.main(["evaluate", str(tmp_path / "nothing"), "--data", "ring"])
+    assert missing == 2 and "No saved model" in capsys.readouterr().err
+
+
+def test_train_classifier_command_is_registered(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train-classifier", "--help"])
+    assert "--epochs" in capsys.readouterr().out
+    assert cli.main(["train-classifier", "-o", "classifier.h5"]) == 2
