@@ -325,6 +325,8 @@ def test_failed_verification_leaves_no_version(unconditional, tmp_path, monkeypa
     real_source = export.resolve_generator(unconditional)
     # Export another generator in its place: the SavedModel cannot match `unconditional`.
     other = export.resolve_generator(_dcgan())
+    # Every test starts from the same random seed: shift the weights so they surely differ.
+    other.set_weights([w + 0.05 for w in other.get_weights()])
     monkeypatch.setattr(export, "resolve_generator", lambda *args, **kwargs: other)
     real_verify = export.verify_saved_model
     monkeypatch.setattr(
