@@ -63,11 +63,16 @@ def _add_train_command(subparsers):
     parser.add_argument(
         "--conditional", action="store_true", help="class-conditional model on the labels"
     )
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--latent-dim", type=int, default=64)
     parser.add_argument("--base-filters", type=int, default=32, help="width of the networks")
-    parser.add_argument("--ema-decay", type=float, help="average the generator's weights")
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        default=0.99,
+        help="decay of the moving average of the generator's weights (0 turns it off)",
+    )
     parser.add_argument("--num-samples", type=int, help="train on the first N images only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard", action="store_true", help="write logs to RUN/logs")
@@ -89,7 +94,7 @@ def _run_train(args):
         batch_size=args.batch_size,
         latent_dim=args.latent_dim,
         base_filters=args.base_filters,
-        ema_decay=args.ema_decay,
+        ema_decay=args.ema_decay or None,
         num_samples=args.num_samples,
         seed=args.seed,
         tensorboard=args.tensorboard,

@@ -48,18 +48,25 @@ def build_model(
 ):
     """Builds an uncompiled `GAN`, `WGAN` or `WGANGP` with networks sized for `image_shape`.
 
-    The critic of a Wasserstein model gets no batch normalisation (WGAN) or layer
-    normalisation (WGAN-GP, whose per-example gradient penalty batch statistics would break).
+    The GAN discriminator is the TensorFlow DCGAN tutorial's kind: no normalisation, dropout
+    0.3 (on the embedded 2,000-image sample it gave cleaner silhouettes than batch
+    normalisation, which the small data set lets the discriminator overfit). The critic of a
+    Wasserstein model gets no normalisation (WGAN) or layer normalisation (WGAN-GP, whose
+    per-example gradient penalty batch statistics would break).
     """
     check_choice("model", model, tuple(MODELS))
     check_choice("architecture", architecture, ARCHITECTURES)
-    critic_normalization = {"gan": "batch", "wgan": None, "wgangp": "layer"}[model]
+    critic_normalization = {"gan": None, "wgan": None, "wgangp": "layer"}[model]
     if architecture == "dcgan":
         generator = dcgan_generator(
             image_shape, latent_dim, num_classes, base_filters=base_filters
         )
         discriminator = dcgan_discriminator(
-            image_shape, num_classes, base_filters=base_filters, normalization=critic_normalization
+            image_shape,
+            num_classes,
+            base_filters=base_filters,
+            normalization=critic_normalization,
+            dropout=0.3 if model == "gan" else 0.0,
         )
     else:
         units = (base_filters * 8,)
@@ -90,11 +97,11 @@ def train(
     architecture="dcgan",
     conditional=False,
     num_classes=None,
-    epochs=10,
+    epochs=20,
     batch_size=64,
     latent_dim=64,
     base_filters=32,
-    ema_decay=None,
+    ema_decay=0.99,
     num_samples=None,
     seed=0,
     tensorboard=False,
@@ -114,7 +121,8 @@ def train(
         epochs, batch_size: as in `fit`.
         latent_dim: size of z.
         base_filters: width of the networks.
-        ema_decay: keep an exponential moving average of the generator (for example 0.999).
+        ema_decay: decay of the exponential moving average of the generator's weights that
+            `generate` and export use (0.99 by default; `None` turns it off).
         num_samples: train on the first `num_samples` images only.
         seed: seed of the data order, the initial weights and the noise.
         tensorboard: also write TensorBoard logs (metrics and sample grids) to `RUN/logs`.
