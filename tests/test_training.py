@@ -34,10 +34,18 @@ def test_train_writes_a_complete_run_folder(tmp_path):
 
 def test_conditional_wasserstein_run(tmp_path):
     gan, _ = train(
-        tmp_path / "run", model="wgangp", conditional=True, epochs=1, verbose=0, **SMALL
+        tmp_path / "run",
+        model="wgangp",
+        conditional=True,
+        epochs=1,
+        tensorboard=True,
+        verbose=0,
+        **SMALL,
     )
     assert isinstance(gan, kgan.WGANGP) and gan.num_classes == 10
     assert gan.generate(4, labels=3, seed=0).shape == (4, 28, 28, 1)
+    # TensorBoard event files for the metrics and the sample grids.
+    assert any(path.name.startswith("events.out") for path in (tmp_path / "run" / "logs").rglob("*"))
 
 
 def test_build_model_gives_a_wgan_gp_critic_without_batch_norm():
