@@ -8,14 +8,21 @@
     images = gan.generate(16, seed=0)
 """
 
+import os as _os
+import sys as _sys
+
 __version__ = "0.1.0"
 
-from kgan import layers, losses, models
-from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError
-from kgan import data
-from kgan import callbacks, metrics
-from kgan.evaluation import evaluate
-from kgan import export, serving
+# Run as the `kgan` command, TensorFlow's C++ start-up chatter (CUDA probing on a machine
+# without a GPU, CPU features, graph-rewrite notes) is noise; it must be silenced before
+# TensorFlow is first imported, which the package import below does. Library users keep
+# TensorFlow's own default.
+if _sys.argv and _os.path.basename(_sys.argv[0]) in ("kgan", "kgan.exe", "__main__.py"):
+    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from kgan import callbacks, data, export, layers, losses, metrics, models, serving  # noqa: E402
+from kgan.evaluation import evaluate  # noqa: E402
+from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError  # noqa: E402
 
 __all__ = [
     "GAN",
