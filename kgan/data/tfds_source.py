@@ -51,7 +51,7 @@ def prepared_split(dataset_builder, name, split, local_folder):
         )
         raise FileNotFoundError(
             f"{name!r} has no local copy and tensorflow-datasets could not download it "
-            f"({type(error).__name__}: {_short(error)}). {advice}. Received: name={name!r}"
+            f"({type(error).__name__}: {_short(error)}). {advice.rstrip('.')}. Received: name={name!r}"
         ) from None
     try:
         examples = dataset_builder.as_dataset(split=split, shuffle_files=False)
