@@ -542,6 +542,8 @@ class EvaluationCallback(keras.callbacks.Callback):
             to compare FIDs; 10,000 or more for reportable numbers).
         every_n_epochs: evaluate every this many epochs (and at the last epoch).
         kid: also compute KID (slower: subsets of up to 1,000 samples).
+        kid_subsets: random subsets KID is averaged over (10 keeps the callback cheap; the
+            published protocol and `kgan.evaluate` use 100).
         seed: seed of the generated samples.
         save_best_path: when set, the model is saved there (`.keras`) whenever FID improves.
         restore_best_weights: set the model's weights back to the best epoch's at the end of
@@ -562,6 +564,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         every_n_epochs=1,
         *,
         kid=True,
+        kid_subsets=10,
         seed=0,
         save_best_path=None,
         restore_best_weights=False,
@@ -582,6 +585,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.num_samples = num_samples
         self.every_n_epochs = every_n_epochs
         self.kid = kid
+        check_positive_int("kid_subsets", kid_subsets)
+        self.kid_subsets = kid_subsets
         self.seed = seed
         self.save_best_path = save_best_path
         self.restore_best_weights = restore_best_weights
@@ -626,7 +631,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         }
         if self.kid:
             result["kid"], result["kid_std"] = kgan_metrics.kernel_distance(
-                self._real_features, features, num_subsets=10, seed=self.seed
+                self._real_features, features, num_subsets=self.kid_subsets, seed=self.seed
             )
         return result
 

@@ -35,11 +35,16 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
+    from kgan.models import TrainingDivergedError
+
     try:
         return args.run(args) or 0
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         print(f"kgan {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except TrainingDivergedError as error:
+        print(f"kgan {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 def _add_train_command(subparsers):
@@ -223,7 +228,12 @@ def _add_evaluate_command(subparsers):
         required=True,
         help="real data: mnist, fashion_mnist, stacked_mnist, gaussian_ring, gaussian_grid, ...",
     )
-    parser.add_argument("--split", default="test", help="split of the real data (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        help="split of the real data (default: test, or train for the embedded sample, "
+        "which has no test split)",
+    )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument(
         "--classifier", help="MNIST classifier .keras file (kgan train-classifier)"
@@ -261,8 +271,9 @@ def _run_evaluate(args):
     if name in ("gaussian_ring", "gaussian_grid"):
         real = getattr(kgan_data, name)()
     else:
+        split = args.split or ("train" if name == kgan_data.EMBEDDED_DATASET else "test")
         real = kgan_data.load(
-            name, split=args.split, batch_size=500, data_dir=args.data_dir, seed=args.seed
+            name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
         )
     classifier = None
     if args.classifier:

@@ -31,7 +31,9 @@ def _make_normalization(normalization, name):
         # inference uses close to the batch statistics training sees.
         return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
     if normalization == "layer":
-        return keras.layers.LayerNormalization(epsilon=1e-5, name=name)
+        # Over height, width and channels, as in the WGAN-GP reference code: Keras' default
+        # axis=-1 would normalise each pixel over its channels only.
+        return keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name=name)
     return None
 
 

@@ -23,6 +23,7 @@ from kgan import images as kgan_images
 from kgan._validation import check_choice, check_positive_int
 from kgan.models import (
     GAN,
+    TrainingDivergedError,
     WGAN,
     WGANGP,
     dcgan_discriminator,
@@ -171,44 +172,53 @@ def train(
     ]
     if log_dir:
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    config = {
+        "data": os.fspath(data),
+        "model": model,
+        "architecture": architecture,
+        "conditional": conditional,
+        "num_classes": num_classes if conditional else None,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "latent_dim": latent_dim,
+        "base_filters": base_filters,
+        "ema_decay": ema_decay,
+        "num_samples": num_samples,
+        "seed": seed,
+        "image_shape": list(image_shape),
+    }
+    _write_json(output_dir, "config.json", config)
     started = time.time()
-    history = gan.fit(dataset, epochs=epochs, callbacks=run_callbacks, verbose=verbose)
-    seconds = time.time() - started
+    try:
+        history = gan.fit(dataset, epochs=epochs, callbacks=run_callbacks, verbose=verbose)
+    except TrainingDivergedError as error:
+        # Keep the record of the epochs that ran; the diverged weights are not saved, the last
+        # healthy checkpoint (if any epoch was healthy) stays in last_good.keras.
+        _write_history(output_dir, gan.history, time.time() - started, monitor, str(error))
+        raise
+    _write_history(output_dir, history, time.time() - started, monitor)
 
     # Write the model beside its final name, then rename: a crash never leaves half a file.
     model_path = os.path.join(output_dir, "model.keras")
     gan.save(model_path + ".tmp.keras")
     os.replace(model_path + ".tmp.keras", model_path)
     kgan_images.save_image_grid(gan.generate(64, seed=0), os.path.join(output_dir, "samples.png"))
-    with open(os.path.join(output_dir, "history.json"), "w") as f:
-        json.dump(
-            {
-                "epochs": len(next(iter(history.history.values()), [])),
-                "seconds": round(seconds, 1),
-                "metrics": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-                "health_events": [str(event) for event in monitor.events],
-            },
-            f,
-            indent=2,
-        )
-    with open(os.path.join(output_dir, "config.json"), "w") as f:
-        json.dump(
-            {
-                "data": os.fspath(data),
-                "model": model,
-                "architecture": architecture,
-                "conditional": conditional,
-                "num_classes": num_classes if conditional else None,
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "latent_dim": latent_dim,
-                "base_filters": base_filters,
-                "ema_decay": ema_decay,
-                "num_samples": num_samples,
-                "seed": seed,
-                "image_shape": list(image_shape),
-            },
-            f,
-            indent=2,
-        )
     return gan, history
+
+
+def _write_json(output_dir, name, record):
+    with open(os.path.join(output_dir, name), "w") as file:
+        json.dump(record, file, indent=2)
+
+
+def _write_history(output_dir, history, seconds, monitor, diverged=None):
+    metrics = {k: [float(v) for v in vs] for k, vs in getattr(history, "history", {}).items()}
+    record = {
+        "epochs": len(next(iter(metrics.values()), [])),
+        "seconds": round(seconds, 1),
+        "metrics": metrics,
+        "health_events": [str(event) for event in monitor.events],
+    }
+    if diverged:
+        record["diverged"] = diverged
+    _write_json(output_dir, "history.json", record)

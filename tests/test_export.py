@@ -296,11 +296,12 @@ def test_versions_increase_and_are_never_overwritten_silently(unconditional, tmp
 
 def test_overwrite_replaces_a_version(tmp_path):
     base_dir = tmp_path / "model"
-    first, second = _dcgan(), _dcgan()
+    first, second = _dcgan(), _shifted_dcgan()
+    z, _ = _inputs(2)
+    assert not np.allclose(_keras_images(first.generator, z), _keras_images(second.generator, z))
     export.to_saved_model(first, base_dir, version=3, verify=False)
     export.to_saved_model(second, base_dir, version=3, overwrite=True, verify=False)
     assert sorted(os.listdir(base_dir)) == ["3"]
-    z, _ = _inputs(2)
     images = (
         tf.saved_model.load(str(base_dir / "3"))
         .signatures["serving_default"](z=tf.constant(z))["images"]
@@ -336,7 +337,9 @@ def test_failed_verification_leaves_no_version(unconditional, tmp_path, monkeypa
     monkeypatch.setattr(export, "resolve_generator", lambda *args, **kwargs: other)
     real_verify = export.verify_saved_model
     monkeypatch.setattr(
-        export, "verify_saved_model", lambda source, path: real_verify(real_source, path)
+        export,
+        "verify_saved_model",
+        lambda source, path, **kwargs: real_verify(real_source, path, **kwargs),
     )
     with pytest.raises(export.ExportVerificationError, match="differs from the Keras generator"):
         export.to_saved_model(unconditional, base_dir)
@@ -508,3 +511,12 @@ def test_cli_export(run_dir, tmp_path, capsys):
     assert "Nothing to export" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), "--onnx", str(onnx_path)]) == 2
     assert "No run folder" in capsys.readouterr().err
+
+
+def test_a_small_sample_limit_still_exports_and_verifies(unconditional, tmp_path):
+    path = export.to_saved_model(unconditional, tmp_path / "model", max_samples=2)
+    generate = tf.saved_model.load(str(path)).signatures["generate"]
+    images = generate(num_samples=tf.constant(2), seed=tf.constant(0, tf.int64))["images"]
+    assert images.shape[0] == 2
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at most 2"):
+        generate(num_samples=tf.constant(3), seed=tf.constant(0, tf.int64))

@@ -397,3 +397,63 @@ def test_mixed_precision_wraps_optimizers_and_keeps_float32_outputs():
     assert all(np.isfinite(v[0]) for v in history.history.values())
     out = gan.generate(2, seed=0)
     assert out.dtype == np.float32 and np.abs(out).max() <= 1.0
+
+
+
+def test_discriminator_targets_follow_the_label_options():
+    """Smoothing, noisy labels and flipping give the targets their definitions promise."""
+    smoothed = kgan.GAN(*small_dcgan(), label_smoothing=0.1)
+    real, fake = smoothed._targets(4)
+    assert real == pytest.approx(0.9) and fake == 0.0
+
+    noisy = kgan.GAN(*small_dcgan(), label_smoothing=0.1, label_noise=0.2)
+    real, fake = (t.numpy().ravel() for t in noisy._targets(4000))
+    assert real.min() >= 0.7 - 1e-6 and real.max() <= 0.9 + 1e-6
+    assert fake.min() >= 0.0 and fake.max() <= 0.2 + 1e-6
+    assert real.mean() == pytest.approx(0.8, abs=0.01) and fake.mean() == pytest.approx(0.1, abs=0.01)
+
+    flipped = kgan.GAN(*small_dcgan(), label_flip_prob=0.25)
+    real, fake = (t.numpy().ravel() for t in flipped._targets(4000))
+    assert set(np.unique(real)) <= {0.0, 1.0}
+    np.testing.assert_array_equal(real + fake, np.ones_like(real))  # Swapped, never both.
+    assert (real == 0).mean() == pytest.approx(0.25, abs=0.03)
+
+
+def test_ema_is_the_exponential_moving_average_of_the_weights():
+    gan = kgan.GAN(*small_dcgan(), ema_decay=0.5)
+    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-2))
+    before = [keras.ops.convert_to_numpy(w).copy() for w in gan.generator.trainable_weights]
+    gan.fit(images(16), batch_size=16, epochs=1, verbose=0)  # One generator update.
+    after = [keras.ops.convert_to_numpy(w) for w in gan.generator.trainable_weights]
+    trainable = {id(w) for w in gan.generator.trainable_weights}
+    averages = [
+        keras.ops.convert_to_numpy(a)
+        for a, w in zip(gan.ema_weights, gan.generator.weights)
+        if id(w) in trainable
+    ]
+    for average, old, new in zip(averages, before, after):
+        np.testing.assert_allclose(average, 0.5 * old + 0.5 * new, rtol=1e-5, atol=1e-7)
+
+
+def test_reloaded_model_continues_the_noise_sequence(tmp_path):
+    gan = kgan.GAN(*small_dcgan(), seed=3)
+    gan.compile()
+    gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    state = keras.ops.convert_to_numpy(gan.seed_generator.state)
+    assert state[1] > 0  # Training consumed noise.
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.seed_generator.state), state)
+
+
+def test_compile_leaves_no_unused_optimizer():
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    assert gan.optimizer is None
+
+
+def test_discriminator_must_return_one_logit_per_example():
+    generator = mlp_generator((2,), latent_dim=2, hidden_units=(4,), output_activation=None)
+    flat = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1), keras.layers.Reshape(())])
+    with pytest.raises(ValueError, match=r"shape \(batch, 1\)"):
+        kgan.GAN(generator, flat)

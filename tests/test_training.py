@@ -75,3 +75,31 @@ def test_cli_train_reports_bad_input(tmp_path, capsys):
     assert "Received: epochs=0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["train", "--output", str(tmp_path / "run"), "--model", "vae"])
+
+
+def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypatch, capsys):
+    import tensorflow as tf
+
+    from kgan import training
+
+    def nan_images(*args, **kwargs):
+        images = np.full((64, 28, 28, 1), np.nan, "float32")
+        return tf.data.Dataset.from_tensor_slices(images).batch(32)
+
+    real_build = training.build_model
+
+    def unchecked(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        model.check_inputs = False  # Let the NaN reach the train step.
+        return model
+
+    monkeypatch.setattr(training.kgan_data, "load", nan_images)
+    monkeypatch.setattr(training, "build_model", unchecked)
+    run = tmp_path / "run"
+    code = cli.main(["train", "--output", str(run), "--epochs", "2", "--base-filters", "8"])
+    assert code == 1
+    assert "diverged" in capsys.readouterr().err
+    record = json.loads((run / "history.json").read_text())
+    assert "step 1" in record["diverged"]
+    assert (run / "config.json").exists()
+    assert not (run / "model.keras").exists()  # Non-finite weights are not saved.

@@ -243,7 +243,7 @@ class AdversarialModel(keras.Model):
                 "The discriminator could not be called on the generator's output of shape "
                 f"{_format_shape(sample_shape)}: {_short(error, 300)}"
             ) from error
-        if scores.shape[0] != 2 or math.prod(scores.shape[1:]) != 1:
+        if len(scores.shape) != 2 or scores.shape[0] != 2 or scores.shape[1] != 1:
             raise ValueError(
                 "The discriminator must return one logit per example, shape (batch, 1). "
                 f"Received: discriminator output shape {_format_shape(scores.shape)}"
@@ -300,7 +300,11 @@ class AdversarialModel(keras.Model):
                 g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
+        # optimizer=None: without it Keras would attach an unused RMSprop as `model.optimizer`,
+        # which callbacks (TensorBoard's learning-rate scalar, ReduceLROnPlateau) would then
+        # read and change silently. Schedules belong in `d_optimizer` / `g_optimizer`.
         super().compile(
+            optimizer=None,
             jit_compile=jit_compile,
             steps_per_execution=steps_per_execution,
             run_eagerly=run_eagerly,
@@ -526,6 +530,23 @@ class AdversarialModel(keras.Model):
     def metrics(self):
         # Listing the trackers here lets Keras reset them at the start of every epoch.
         return list(self._trackers.values())
+
+    # ------------------------------------------------------------------ saving
+
+    _SEED_STATE_KEY = "seed_generator_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        # Keras does not save a SeedGenerator's state with the model; without it a reloaded
+        # model would replay the noise of its first training steps.
+        store[self._SEED_STATE_KEY] = self.seed_generator.state
+
+    def load_own_variables(self, store):
+        own_variables = self._trainable_variables + self._non_trainable_variables
+        for index, variable in enumerate(own_variables):
+            variable.assign(store[f"{index}"])
+        if self._SEED_STATE_KEY in store:
+            self.seed_generator.state.assign(store[self._SEED_STATE_KEY])
 
     # ------------------------------------------------------------------ inference
 

@@ -102,7 +102,7 @@ def dcgan_generator(
     if normalization == "batch":
         x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="project_norm")(x)
     elif normalization == "layer":
-        x = keras.layers.LayerNormalization(epsilon=1e-5, name="project_norm")(x)
+        x = keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name="project_norm")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     for stage in range(stages - 1):
         x = UpsampleBlock(
