@@ -664,6 +664,22 @@ def _move_into_place(temp_dir, final_dir, *, overwrite):
     shutil.rmtree(old_dir, ignore_errors=True)
 
 
+def _largest_difference(source, batch_sizes, run, what):
+    """The largest |difference| between `run(z, labels)` and the Keras generator."""
+    largest = 0.0
+    for batch_size in batch_sizes:
+        z, labels = _verification_inputs(source, batch_size)
+        exported = run(z, labels)
+        expected = source.keras_samples(z, labels)
+        if exported.shape != expected.shape:
+            raise ExportVerificationError(
+                f"{what} `images` have the wrong shape at batch size {batch_size}. "
+                f"Received: {exported.shape}, expected {expected.shape}"
+            )
+        largest = max(largest, float(np.max(np.abs(exported - expected))))
+    return largest
+
+
 def _verification_inputs(source, batch_size):
     z = sample_latent(
         batch_size, source.latent_dim, seed=_VERIFY_SEED + batch_size, distribution="normal"
@@ -718,20 +734,14 @@ def verify_saved_model(
     source = _as_source(model, num_classes, latent_distribution)
     loaded = tf.saved_model.load(export_dir)
     serve = loaded.signatures["serving_default"]
-    largest = 0.0
-    for batch_size in batch_sizes:
-        z, labels = _verification_inputs(source, batch_size)
+
+    def run_signature(z, labels):
         kwargs = {"z": tf.constant(z)}
         if source.conditional:
             kwargs["labels"] = tf.constant(labels)
-        exported = serve(**kwargs)["images"].numpy()
-        expected = source.keras_samples(z, labels)
-        if exported.shape != expected.shape:
-            raise ExportVerificationError(
-                f"The SavedModel's `images` have the wrong shape at batch size {batch_size}. "
-                f"Received: {exported.shape}, expected {expected.shape}"
-            )
-        largest = max(largest, float(np.max(np.abs(exported - expected))))
+        return serve(**kwargs)["images"].numpy()
+
+    largest = _largest_difference(source, batch_sizes, run_signature, "The SavedModel's")
     result = {
         "max_abs_difference": largest,
         "batch_sizes": list(batch_sizes),
@@ -922,20 +932,13 @@ def verify_onnx(
     if not isinstance(onnx_model, bytes):
         onnx_model = os.fspath(onnx_model)
     session = onnxruntime.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
-    largest = 0.0
-    for batch_size in batch_sizes:
-        z, labels = _verification_inputs(source, batch_size)
+    def run_session(z, labels):
         feeds = {"z": z}
         if source.conditional:
             feeds["labels"] = labels
-        (exported,) = session.run(["images"], feeds)
-        expected = source.keras_samples(z, labels)
-        if exported.shape != expected.shape:
-            raise ExportVerificationError(
-                f"onnxruntime's `images` have the wrong shape at batch size {batch_size}. "
-                f"Received: {exported.shape}, expected {expected.shape}"
-            )
-        largest = max(largest, float(np.max(np.abs(exported - expected))))
+        return session.run(["images"], feeds)[0]
+
+    largest = _largest_difference(source, batch_sizes, run_session, "onnxruntime's")
     if not largest <= tolerance:
         raise ExportVerificationError(
             f"onnxruntime's outputs differ from the Keras generator by up to {largest:.3g}, more "
