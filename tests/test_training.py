@@ -96,7 +96,8 @@ def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypa
     monkeypatch.setattr(training.kgan_data, "load", nan_images)
     monkeypatch.setattr(training, "build_model", unchecked)
     run = tmp_path / "run"
-    code = cli.main(["train", "--output", str(run), "--epochs", "2", "--base-filters", "8"])
+    with pytest.warns(kgan.callbacks.TrainingHealthWarning, match="divergence"):
+        code = cli.main(["train", "--output", str(run), "--epochs", "2", "--base-filters", "8"])
     assert code == 1
     assert "diverged" in capsys.readouterr().err
     record = json.loads((run / "history.json").read_text())
