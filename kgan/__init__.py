@@ -1,11 +1,11 @@
 """kgan: generative adversarial networks for Keras, trained with `model.fit`.
 
-    import kgan
-    gan = kgan.GAN(kgan.models.dcgan_generator((28, 28, 1)),
-                   kgan.models.dcgan_discriminator((28, 28, 1)))
-    gan.compile()
-    gan.fit(dataset, epochs=10)
-    images = gan.generate(16, seed=0)
+import kgan
+gan = kgan.GAN(kgan.models.dcgan_generator((28, 28, 1)),
+               kgan.models.dcgan_discriminator((28, 28, 1)))
+gan.compile()
+gan.fit(dataset, epochs=10)
+images = gan.generate(16, seed=0)
 """
 
 import os as _os

@@ -51,3 +51,17 @@ def check_image_shape(name, shape):
             f"Received: {name}={shape!r}"
         )
     return shape
+
+
+def check_seed(value, name="seed"):
+    """Checks a random seed: an integer (Python or NumPy) or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise ValueError(f"`{name}` must be an integer or None. Received: {name}={value!r}")
+
+
+def short(value, limit=80):
+    """One line of text for an error message: an error's or a string's text, else `repr`,
+    with whitespace collapsed and cut to `limit` characters."""
+    text = str(value) if isinstance(value, (str, BaseException)) else repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

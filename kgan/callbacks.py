@@ -459,8 +459,7 @@ class TrainingMonitor(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
         non_finite = any(
-            (value := _as_float(v)) is not None and not math.isfinite(value)
-            for v in logs.values()
+            (value := _as_float(v)) is not None and not math.isfinite(value) for v in logs.values()
         )
         due = self.every_n_steps and (batch + 1) % self.every_n_steps == 0
         if not (non_finite or due):

@@ -106,10 +106,14 @@ def _run_train(args):
         verbose=2,
     )
     last = {name: values[-1] for name, values in history.history.items()}
-    print(f"trained {type(gan).__name__} for {len(history.epoch)} epochs: "
-          + ", ".join(f"{k}={v:.4f}" for k, v in sorted(last.items())))
-    print(f"wrote {args.output}/model.keras, {args.output}/samples.png, "
-          f"{args.output}/samples/, {args.output}/history.json")
+    print(
+        f"trained {type(gan).__name__} for {len(history.epoch)} epochs: "
+        + ", ".join(f"{k}={v:.4f}" for k, v in sorted(last.items()))
+    )
+    print(
+        f"wrote {args.output}/model.keras, {args.output}/samples.png, "
+        f"{args.output}/samples/, {args.output}/history.json"
+    )
     return 0
 
 
@@ -235,9 +239,7 @@ def _add_evaluate_command(subparsers):
         "which has no test split)",
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
-    parser.add_argument(
-        "--classifier", help="MNIST classifier .keras file (kgan train-classifier)"
-    )
+    parser.add_argument("--classifier", help="MNIST classifier .keras file (kgan train-classifier)")
     parser.add_argument(
         "--features",
         choices=["auto", "inception", "classifier", "raw"],

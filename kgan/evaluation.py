@@ -115,12 +115,7 @@ def _resolve_extractor(feature_extractor, classifier, sample_shape):
     if feature_extractor is None:
         return None, "samples"
     inputs = getattr(feature_extractor, "inputs", None)
-    if (
-        is_image
-        and inputs
-        and inputs[0].shape[-1] == 1
-        and sample_shape[-1] > 1
-    ):
+    if is_image and inputs and inputs[0].shape[-1] == 1 and sample_shape[-1] > 1:
         return _PerChannel(feature_extractor), f"{feature_extractor.name} per channel"
     return feature_extractor, getattr(feature_extractor, "name", type(feature_extractor).__name__)
 

@@ -616,9 +616,7 @@ def to_saved_model(
         module = _ServingModule(source, max_samples)
         tf.saved_model.save(module, temp_dir, signatures=module.signatures())
         if verify:
-            metadata["verification"] = verify_saved_model(
-                source, temp_dir, max_samples=max_samples
-            )
+            metadata["verification"] = verify_saved_model(source, temp_dir, max_samples=max_samples)
         _write_metadata_file(temp_dir, metadata)
         _move_into_place(temp_dir, final_dir, overwrite=overwrite)
     finally:
@@ -932,6 +930,7 @@ def verify_onnx(
     if not isinstance(onnx_model, bytes):
         onnx_model = os.fspath(onnx_model)
     session = onnxruntime.InferenceSession(onnx_model, providers=["CPUExecutionProvider"])
+
     def run_session(z, labels):
         feeds = {"z": z}
         if source.conditional:

@@ -131,9 +131,7 @@ class UpsampleBlock(_ConvBlock):
         self.activation = activation
         self.negative_slope = negative_slope
         self.use_bias = normalization is None if use_bias is None else bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or dcgan_initializer()
-        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or dcgan_initializer())
 
         # === Layers ===
         layers = []
@@ -248,9 +246,7 @@ class DownsampleBlock(_ConvBlock):
         self.negative_slope = negative_slope
         self.dropout = dropout
         self.use_bias = normalization is None if use_bias is None else bool(use_bias)
-        self.kernel_initializer = keras.initializers.get(
-            kernel_initializer or dcgan_initializer()
-        )
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or dcgan_initializer())
 
         # === Layers ===
         conv_strides = strides if method == "strided" else 1

@@ -32,9 +32,7 @@ def minimax_discriminator_loss(real_logits, fake_logits, real_targets=1.0, fake_
     default to 1 for real and 0 for fake; one-sided label smoothing, noisy and flipped labels
     pass other targets (scalars or per-example tensors).
     """
-    return _bce_with_logits(real_targets, real_logits) + _bce_with_logits(
-        fake_targets, fake_logits
-    )
+    return _bce_with_logits(real_targets, real_logits) + _bce_with_logits(fake_targets, fake_logits)
 
 
 # The discriminator's loss is the same binary cross-entropy whichever generator loss is used.

@@ -161,8 +161,7 @@ def mmd2_unbiased(features_a, features_b, kernel=polynomial_kernel):
     m, n = features_a.shape[0], features_b.shape[0]
     if m < 2 or n < 2:
         raise ValueError(
-            "The unbiased MMD needs at least two samples per set. "
-            f"Received: {m} and {n} samples"
+            f"The unbiased MMD needs at least two samples per set. Received: {m} and {n} samples"
         )
     k_aa = kernel(features_a, features_a)
     k_bb = kernel(features_b, features_b)

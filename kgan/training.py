@@ -23,9 +23,9 @@ from kgan import images as kgan_images
 from kgan._validation import check_choice, check_positive_int
 from kgan.models import (
     GAN,
-    TrainingDivergedError,
     WGAN,
     WGANGP,
+    TrainingDivergedError,
     dcgan_discriminator,
     dcgan_generator,
     mlp_discriminator,
@@ -59,9 +59,7 @@ def build_model(
     check_choice("architecture", architecture, ARCHITECTURES)
     critic_normalization = {"gan": None, "wgan": None, "wgangp": "layer"}[model]
     if architecture == "dcgan":
-        generator = dcgan_generator(
-            image_shape, latent_dim, num_classes, base_filters=base_filters
-        )
+        generator = dcgan_generator(image_shape, latent_dim, num_classes, base_filters=base_filters)
         discriminator = dcgan_discriminator(
             image_shape,
             num_classes,

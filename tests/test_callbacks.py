@@ -277,7 +277,10 @@ def test_evaluation_callback_logs_fid_and_keeps_the_best_generator(tmp_path):
     points = _square_data(1500)
     best_path = str(tmp_path / "best.keras")
     evaluation = EvaluationCallback(
-        points[1000:], num_samples=500, every_n_epochs=1, save_best_path=best_path,
+        points[1000:],
+        num_samples=500,
+        every_n_epochs=1,
+        save_best_path=best_path,
         tensorboard_dir=tmp_path / "tb",
     )
     history = gan.fit(_toy_dataset(points[:1000]), epochs=4, verbose=0, callbacks=[evaluation])

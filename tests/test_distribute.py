@@ -77,7 +77,11 @@ def test_mirrored_strategy_matches_one_device():
         assert out["one"]["replicas"] == 1 and out["two"]["replicas"] == 2
         for metric, values in out["one"]["history"].items():
             np.testing.assert_allclose(
-                out["two"]["history"][metric], values, rtol=1e-4, atol=1e-5, err_msg=f"{name} {metric}"
+                out["two"]["history"][metric],
+                values,
+                rtol=1e-4,
+                atol=1e-5,
+                err_msg=f"{name} {metric}",
             )
         for a, b in zip(out["one"]["weights"], out["two"]["weights"]):
             # Adam divides by the root of its second moment, which magnifies float round-off

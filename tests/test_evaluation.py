@@ -68,8 +68,9 @@ def test_evaluate_images_with_a_classifier_and_a_bare_generator():
     assert results["fid"] == pytest.approx(expected, rel=1e-6)
     assert 1 <= results["classes_covered"] <= 10
     # A bare generator model is sampled from N(0, I) with the same seed.
-    bare = kgan.evaluate(gan.generator, real, feature_extractor="raw", num_samples=200,
-                         kid_subsets=5)
+    bare = kgan.evaluate(
+        gan.generator, real, feature_extractor="raw", num_samples=200, kid_subsets=5
+    )
     assert bare["feature_extractor"] == "samples"
     assert bare["fid"] == pytest.approx(
         metrics.frechet_distance(real[:200], gan.generate(200, seed=0)), rel=1e-6
@@ -95,8 +96,9 @@ def test_evaluate_rejects_mismatched_data():
     with pytest.raises(ValueError, match="Received: real_dataset"):
         kgan.evaluate(gan, np.zeros((10, 2), "float32"), num_samples=10)
     with pytest.raises(ValueError, match="Received: feature_extractor='vgg'"):
-        kgan.evaluate(gan, np.zeros((10, 28, 28, 1), "float32"), num_samples=10,
-                      feature_extractor="vgg")
+        kgan.evaluate(
+            gan, np.zeros((10, 28, 28, 1), "float32"), num_samples=10, feature_extractor="vgg"
+        )
 
 
 def test_format_table_lists_scalars_with_their_meaning():
@@ -107,15 +109,17 @@ def test_format_table_lists_scalars_with_their_meaning():
 
 def test_kgan_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
     keras.utils.set_random_seed(0)
-    generator = kgan.models.mlp_generator((2,), latent_dim=2, hidden_units=(8,),
-                                          output_activation=None)
+    generator = kgan.models.mlp_generator(
+        (2,), latent_dim=2, hidden_units=(8,), output_activation=None
+    )
     gan = kgan.GAN(generator, kgan.models.mlp_discriminator((2,), hidden_units=(8,)))
     run = tmp_path / "run"
     run.mkdir()
     gan.save(str(run / "model.keras"))
     out = tmp_path / "results.json"
-    code = cli.main(["evaluate", str(run), "--data", "ring", "--num-samples", "300",
-                     "--json", str(out)])
+    code = cli.main(
+        ["evaluate", str(run), "--data", "ring", "--num-samples", "300", "--json", str(out)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "modes_covered" in printed and "high_quality" in printed

@@ -92,7 +92,9 @@ def test_gradient_penalty_interpolates_per_example_on_images():
     alpha = tf.constant([0.25, 1.0])
     # x_hat = alpha * 1; grad = 2 * alpha in 4 pixels; norm = 4 * alpha.
     expected = [(4 * 0.25 - 1) ** 2, (4 * 1.0 - 1) ** 2]
-    np.testing.assert_allclose(losses.gradient_penalty(critic, real, fake, alpha), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        losses.gradient_penalty(critic, real, fake, alpha), expected, rtol=1e-5
+    )
 
 
 def test_gradient_penalty_is_finite_where_the_critic_is_flat():

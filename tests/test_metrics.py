@@ -153,7 +153,10 @@ def test_prdc_matches_the_published_example():
         rng = np.random.default_rng(seed)
         real, fake = rng.standard_normal((10000, 1000)), rng.standard_normal((10000, 1000))
         results.append(
-            {**metrics.precision_recall(real, fake, k=5), **metrics.density_coverage(real, fake, k=5)}
+            {
+                **metrics.precision_recall(real, fake, k=5),
+                **metrics.density_coverage(real, fake, k=5),
+            }
         )
     mean = {key: np.mean([r[key] for r in results]) for key in results[0]}
     assert mean["precision"] == pytest.approx(0.4772, abs=0.02)

@@ -80,7 +80,10 @@ def test_conditional_builders_take_labels():
     [
         (lambda: dcgan_generator((28, 28), 8), r"Received: image_shape=\(28, 28\)"),
         (lambda: dcgan_generator((28, 28, 1), 0), "Received: latent_dim=0"),
-        (lambda: dcgan_discriminator((28, 28, 1), normalization="x"), "Received: normalization='x'"),
+        (
+            lambda: dcgan_discriminator((28, 28, 1), normalization="x"),
+            "Received: normalization='x'",
+        ),
         (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
     ],
 )
@@ -399,7 +402,6 @@ def test_mixed_precision_wraps_optimizers_and_keeps_float32_outputs():
     assert out.dtype == np.float32 and np.abs(out).max() <= 1.0
 
 
-
 def test_discriminator_targets_follow_the_label_options():
     """Smoothing, noisy labels and flipping give the targets their definitions promise."""
     smoothed = kgan.GAN(*small_dcgan(), label_smoothing=0.1)
@@ -410,7 +412,9 @@ def test_discriminator_targets_follow_the_label_options():
     real, fake = (t.numpy().ravel() for t in noisy._targets(4000))
     assert real.min() >= 0.7 - 1e-6 and real.max() <= 0.9 + 1e-6
     assert fake.min() >= 0.0 and fake.max() <= 0.2 + 1e-6
-    assert real.mean() == pytest.approx(0.8, abs=0.01) and fake.mean() == pytest.approx(0.1, abs=0.01)
+    assert real.mean() == pytest.approx(0.8, abs=0.01) and fake.mean() == pytest.approx(
+        0.1, abs=0.01
+    )
 
     flipped = kgan.GAN(*small_dcgan(), label_flip_prob=0.25)
     real, fake = (t.numpy().ravel() for t in flipped._targets(4000))

@@ -45,7 +45,9 @@ def test_conditional_wasserstein_run(tmp_path):
     assert isinstance(gan, kgan.WGANGP) and gan.num_classes == 10
     assert gan.generate(4, labels=3, seed=0).shape == (4, 28, 28, 1)
     # TensorBoard event files for the metrics and the sample grids.
-    assert any(path.name.startswith("events.out") for path in (tmp_path / "run" / "logs").rglob("*"))
+    assert any(
+        path.name.startswith("events.out") for path in (tmp_path / "run" / "logs").rglob("*")
+    )
 
 
 def test_build_model_gives_a_wgan_gp_critic_without_batch_norm():
@@ -60,8 +62,23 @@ def test_build_model_gives_a_wgan_gp_critic_without_batch_norm():
 
 def test_cli_train(tmp_path, capsys):
     code = cli.main(
-        ["train", "--output", str(tmp_path / "run"), "--epochs", "1", "--num-samples", "64",
-         "--batch-size", "32", "--base-filters", "8", "--latent-dim", "8", "--model", "wgan"]
+        [
+            "train",
+            "--output",
+            str(tmp_path / "run"),
+            "--epochs",
+            "1",
+            "--num-samples",
+            "64",
+            "--batch-size",
+            "32",
+            "--base-filters",
+            "8",
+            "--latent-dim",
+            "8",
+            "--model",
+            "wgan",
+        ]
     )
     assert code == 0
     out = capsys.readouterr().out

@@ -126,8 +126,7 @@ def format_table(summary, ring_name, grid_name):
         )
     for name, ring_modes, ring_hq, grid_modes, grid_hq in PUBLISHED:
         lines.append(
-            f"| {name} (published) | {ring_modes} | {ring_hq} | {grid_modes} | "
-            f"{grid_hq} | |"
+            f"| {name} (published) | {ring_modes} | {ring_hq} | {grid_modes} | {grid_hq} | |"
         )
     ideal = 100 * metrics.PERFECT_HIGH_QUALITY_2D
     lines.append(f"| ideal sampler | 8 | {ideal:.1f} | 25 | {ideal:.1f} | |")
@@ -166,8 +165,10 @@ def main(argv=None):
     total = time.perf_counter() - start
     print()
     print(format_table(summarise(runs), ring.name, grid.name))
-    print(f"\nTotal wall time: {total / 60:.1f} min ({len(runs)} runs, {EVALUATION_SAMPLES} "
-          "evaluation samples each)")
+    print(
+        f"\nTotal wall time: {total / 60:.1f} min ({len(runs)} runs, {EVALUATION_SAMPLES} "
+        "evaluation samples each)"
+    )
     if args.json:
         with open(args.json, "w") as file:
             json.dump({"runs": runs, "total_seconds": total}, file, indent=2)

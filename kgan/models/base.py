@@ -228,9 +228,11 @@ class AdversarialModel(keras.Model):
         expected = None
         if getattr(self.discriminator, "inputs", None):
             expected = tuple(self.discriminator.inputs[0].shape[1:])
-        if expected is not None and any(
-            e is not None and e != s for e, s in zip(expected, sample_shape)
-        ) or (expected is not None and len(expected) != len(sample_shape)):
+        if (
+            expected is not None
+            and any(e is not None and e != s for e, s in zip(expected, sample_shape))
+            or (expected is not None and len(expected) != len(sample_shape))
+        ):
             raise ValueError(
                 "The generator's output shape does not match the discriminator's input shape "
                 f"{_format_shape(expected)}. Received: generator output shape "
@@ -583,7 +585,9 @@ class AdversarialModel(keras.Model):
         """
         if z is None:
             check_positive_int("num_samples", num_samples)
-            if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            if seed is not None and (
+                isinstance(seed, bool) or not isinstance(seed, numbers.Integral)
+            ):
                 raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
             z = sample_latent(
                 num_samples, self.latent_dim, seed=seed, distribution=self.latent_distribution

@@ -17,7 +17,9 @@ def _as_shape(name, shape):
             f"`{name}` must be a tuple of positive integers. Received: {name}={shape!r}"
         ) from None
     if not shape or min(shape) < 1:
-        raise ValueError(f"`{name}` must be a tuple of positive integers. Received: {name}={shape!r}")
+        raise ValueError(
+            f"`{name}` must be a tuple of positive integers. Received: {name}={shape!r}"
+        )
     return shape
 
 
@@ -81,7 +83,9 @@ def mlp_generator(
             x = keras.layers.BatchNormalization(momentum=0.9, name=f"norm_{i}")(x)
         x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"leaky_relu_{i}")(x)
     x = keras.layers.Dense(math.prod(output_shape), name="output")(x)
-    x = keras.layers.Activation(output_activation or "linear", dtype="float32", name="activation")(x)
+    x = keras.layers.Activation(output_activation or "linear", dtype="float32", name="activation")(
+        x
+    )
     samples = keras.layers.Reshape(output_shape, name="samples")(x)
     return keras.Model(inputs if num_classes is not None else z, samples, name=name)
 
