@@ -11,7 +11,7 @@ images = gan.generate(16, seed=0)
 import os as _os
 import sys as _sys
 
-__version__ = "0.1.0"
+from kgan.version import __version__
 
 # Run as the `kgan` command, TensorFlow's C++ start-up chatter (CUDA probing on a machine
 # without a GPU, CPU features, graph-rewrite notes) is noise; it must be silenced before

@@ -28,9 +28,9 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
-        import kgan
+        from kgan.version import __version__
 
-        print(kgan.__version__)
+        print(__version__)
         return 0
     if not args.command:
         parser.print_help()
@@ -254,20 +254,15 @@ def _add_evaluate_command(subparsers):
 
 def _run_evaluate(args):
     import json
-    import os
 
     import keras
 
     import kgan
     from kgan import data as kgan_data
     from kgan.evaluation import format_table
+    from kgan.training import load_run
 
-    path = args.model
-    if os.path.isdir(path):
-        path = os.path.join(path, "model.keras")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No saved model at {path}. Received: RUN_OR_MODEL={args.model}")
-    model = keras.saving.load_model(path, compile=False)
+    model, _, _ = load_run(args.model, compile=False)
     toys = {"ring": "gaussian_ring", "grid": "gaussian_grid"}
     name = toys.get(args.data, args.data)
     if name in ("gaussian_ring", "gaussian_grid"):

@@ -8,6 +8,8 @@ A run folder holds everything a later step needs:
     RUN/samples.png        a grid of samples from the final generator
     RUN/samples/           one grid per epoch, from the same noise
     RUN/last_good.keras    the last checkpoint the training monitor found healthy
+
+`load_run` reads such a folder back.
 """
 
 import json
@@ -220,3 +222,56 @@ def _write_history(output_dir, history, seconds, monitor, diverged=None):
     if diverged:
         record["diverged"] = diverged
     _write_json(output_dir, "history.json", record)
+
+
+def load_run(run_or_model, *, compile=True):
+    """Loads a kgan model from a training run folder or a `.keras` file.
+
+    Args:
+        run_or_model: a folder written by `kgan train` (holding `model.keras`, and maybe
+            `history.json` and `config.json`) or a `.keras` file.
+        compile: passed to `keras.saving.load_model`: restore the optimisers and compile
+            settings too.
+
+    Returns:
+        `(model, history, run_config)`: the loaded model, and the parsed `history.json` and
+        `config.json` beside it (each `None` when absent).
+
+    Raises:
+        FileNotFoundError: if there is no model at `run_or_model`.
+        ValueError: if `run_or_model` is a file that is not a `.keras` file.
+    """
+    path = os.fspath(run_or_model)
+    if os.path.isdir(path):
+        model_path = os.path.join(path, "model.keras")
+        run_dir = path
+        if not os.path.isfile(model_path):
+            raise FileNotFoundError(
+                "A run folder must contain `model.keras` (written by `kgan train`). "
+                f"Received: run_or_model={path!r}"
+            )
+    elif os.path.isfile(path):
+        if not path.endswith(".keras"):
+            raise ValueError(
+                "Pass a run folder or a `.keras` file saved with `model.save(...)`. "
+                f"Received: run_or_model={path!r}"
+            )
+        model_path = path
+        run_dir = os.path.dirname(path) or "."
+    else:
+        raise FileNotFoundError(
+            "No saved model at this path: no run folder or `.keras` file. "
+            f"Received: run_or_model={path!r}"
+        )
+    # The kgan.models import above registers kgan's models and layers with Keras, which
+    # deserialising them needs.
+    model = keras.saving.load_model(model_path, compile=compile)
+    return model, _read_json(run_dir, "history.json"), _read_json(run_dir, "config.json")
+
+
+def _read_json(directory, name):
+    path = os.path.join(directory, name)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        return json.load(file)

@@ -66,7 +66,6 @@ def test_evaluate_images_with_a_classifier_and_a_bare_generator():
         metrics.compute_features(features, gan.generate(200, seed=0)),
     )
     assert results["fid"] == pytest.approx(expected, rel=1e-6)
-    assert 1 <= results["classes_covered"] <= 10
     # A bare generator model is sampled from N(0, I) with the same seed.
     bare = kgan.evaluate(
         gan.generator, real, feature_extractor="raw", num_samples=200, kid_subsets=5
@@ -77,18 +76,53 @@ def test_evaluate_images_with_a_classifier_and_a_bare_generator():
     )
 
 
-def test_evaluate_stacked_mnist_classifies_each_channel():
-    keras.utils.set_random_seed(0)
-    generator = kgan.models.mlp_generator((28, 28, 3), latent_dim=8, hidden_units=(16,))
-    discriminator = kgan.models.mlp_discriminator((28, 28, 3), hidden_units=(16,))
-    gan = kgan.GAN(generator, discriminator)
-    real = np.random.default_rng(0).uniform(-1, 1, (100, 28, 28, 3)).astype("float32")
+def _level_classifier():
+    """A stand-in MNIST classifier: an image whose pixels all equal -0.9 + 0.2 d is digit d.
+
+    Its `features` layer (the mean pixel) gives the feature space `evaluate` uses with it.
+    """
+    images = keras.Input((28, 28, 1))
+    mean = keras.layers.GlobalAveragePooling2D(name="features")(images)
+    centres = np.linspace(-0.9, 0.9, 10).astype("float32")
+    logits = keras.layers.Lambda(lambda m: -((m - centres) ** 2))(mean)
+    return keras.Model(images, logits, name="level_classifier")
+
+
+def _level_images(digits):
+    """Images `(N, 28, 28, C)` whose channel c reads as digit `digits[:, c]`."""
+    levels = -0.9 + 0.2 * np.asarray(digits, "float32")
+    return np.broadcast_to(levels[:, None, None, :], (len(levels), 28, 28, levels.shape[1])).copy()
+
+
+def test_evaluate_counts_the_classes_of_one_channel_samples():
+    # 100 samples of digits 2, 5, 5, 7: three classes with shares 1/4, 1/2, 1/4.
+    samples = _level_images(np.array([[2], [5], [5], [7]] * 25))
+    sampler = _MixtureSampler(lambda n, seed: samples[:n])
     results = kgan.evaluate(
-        gan, real, classifier=metrics.mnist_classifier(), num_samples=100, kid_subsets=2
+        sampler, samples, classifier=_level_classifier(), num_samples=100, kid_subsets=2
     )
-    assert results["num_modes"] == 1000 and 1 <= results["modes_covered"] <= 100
-    assert sum(results["mode_counts"]) == 100
-    assert results["feature_extractor"] == "mnist_classifier_features per channel"
+    assert results["feature_extractor"] == "level_classifier_features"
+    assert results["classes_covered"] == 3
+    # KL(p || uniform over 10) = sum p log(10 p).
+    expected_kl = 0.5 * math.log(2.5) + 0.5 * math.log(5.0)
+    assert results["class_kl_to_uniform"] == pytest.approx(expected_kl, rel=1e-6)
+
+
+def test_evaluate_stacked_mnist_classifies_each_channel():
+    # Modes 123, 456 (twice) and 789: channel c must be read as the c-th digit.
+    digits = np.array([[1, 2, 3], [4, 5, 6], [4, 5, 6], [7, 8, 9]] * 25)
+    samples = _level_images(digits)
+    sampler = _MixtureSampler(lambda n, seed: samples[:n])
+    results = kgan.evaluate(
+        sampler, samples, classifier=_level_classifier(), num_samples=100, kid_subsets=2
+    )
+    assert results["num_modes"] == 1000 and results["modes_covered"] == 3
+    counts = results["mode_counts"]
+    assert (counts[123], counts[456], counts[789]) == (25, 50, 25) and sum(counts) == 100
+    assert results["kl_to_uniform"] == pytest.approx(
+        0.5 * math.log(250) + 0.5 * math.log(500), rel=1e-6
+    )
+    assert results["feature_extractor"] == "level_classifier_features per channel"
 
 
 def test_evaluate_rejects_mismatched_data():

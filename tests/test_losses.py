@@ -40,9 +40,9 @@ def test_generator_losses_match_hand_computation():
     logits = [[1.5], [-3.0]]
     ns = losses.non_saturating_generator_loss(logits).numpy()
     mm = losses.minimax_generator_loss(logits).numpy()
-    for i, l in enumerate([1.5, -3.0]):
-        assert ns[i] == pytest.approx(-math.log(sigmoid(l)), rel=1e-6)
-        assert mm[i] == pytest.approx(math.log(1 - sigmoid(l)), rel=1e-6)
+    for i, logit in enumerate([1.5, -3.0]):
+        assert ns[i] == pytest.approx(-math.log(sigmoid(logit)), rel=1e-6)
+        assert mm[i] == pytest.approx(math.log(1 - sigmoid(logit)), rel=1e-6)
 
 
 def test_losses_are_stable_for_extreme_logits():

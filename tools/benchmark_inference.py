@@ -69,8 +69,8 @@ def benchmark(*, image_shape, latent_dim, batch_size, latency_repeats, throughpu
     z_batch = rng.normal(size=(batch_size, latent_dim)).astype("float32")
     rows = []
     for name, run in _runtimes(generator, saved_model_dir, onnx_path).items():
-        latency = _time_calls(lambda: run(z_one), latency_repeats, warmup=5)
-        batch = _time_calls(lambda: run(z_batch), throughput_repeats, warmup=2)
+        latency = _time_calls(lambda run=run: run(z_one), latency_repeats, warmup=5)
+        batch = _time_calls(lambda run=run: run(z_batch), throughput_repeats, warmup=2)
         rows.append(
             {
                 "runtime": name,

@@ -6,9 +6,10 @@ Conv2D 64/5/2 -> 128/5/2 with LeakyReLU and Dropout 0.3 -> Dense 1; z of 100, ba
 the same update order as `kgan.GAN.train_step`: a discriminator step on a real and a generated
 batch, then a generator step on fresh noise. Both read the same cached in-memory dataset.
 Runs alternate in ABBA order (kgan, reference, reference, kgan, ...) so that drift in machine
-load hits both, and the script prints images per second and the ratio kgan / reference. It then times the train
-step alone (kgan's compiled `train_function` against the reference `tf.function`, alternating
-step by step), which separates the cost of kgan's train step from that of `fit`'s epoch loop.
+load hits both, and the script prints images per second and the ratio kgan / reference.
+It then times the train step alone (kgan's compiled `train_function` against the reference
+`tf.function`, alternating step by step), which separates the cost of kgan's train step from
+that of `fit`'s epoch loop.
 
     python tools/benchmark_train.py --steps 10 --repeats 8
 """

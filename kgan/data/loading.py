@@ -15,7 +15,10 @@ import os
 import numpy as np
 
 from kgan._validation import check_positive_int
-from kgan.data import folder, local, pipeline, tfds_source
+from kgan.data import folder, local, pipeline, tfds_source, toys
+
+# Re-exported: `mnist_arrays` was defined here before it moved to the local source.
+mnist_arrays = local.mnist_arrays
 
 TOY_DATASETS = ("gaussian_ring", "gaussian_grid", "stacked_mnist")
 _TOY_DEFAULT_SAMPLES = {
@@ -183,49 +186,6 @@ def from_folder(
     return dataset
 
 
-def _idx_arrays(name, split, data_dir, *, with_labels):
-    """Arrays of a local IDX dataset or of the embedded sample; `None` if not present locally.
-
-    Returns:
-        `(images uint8 (N, 28, 28, 1), labels int32 or None, slice function)` or `None`.
-    """
-    if name == local.EMBEDDED_DATASET:
-        split_name, split_slice = pipeline.parse_split(
-            split, ("train",), source=f"the embedded dataset {name!r}"
-        )
-        images, labels = local.load_idx_pair(
-            *local.EMBEDDED_FILES, with_labels=with_labels, source=f"{name!r}"
-        )
-        return images, labels, split_slice
-    split_name, split_slice = pipeline.parse_split(
-        split, tuple(local.IDX_SPLITS), source=f"the local {name!r} files"
-    )
-    files = local.find_idx_files(name, split_name, local.data_dir(data_dir))
-    if files is None:
-        return None
-    images, labels = local.load_idx_pair(*files, with_labels=with_labels, source=f"{name!r}")
-    return images, labels, split_slice
-
-
-def mnist_arrays(split="train", data_dir=None):
-    """MNIST digits in memory, from the local IDX files or else tfds: `(images, labels)`.
-
-    Returns:
-        uint8 images `(N, 28, 28, 1)` and int32 labels `(N,)`.
-    """
-    found = _idx_arrays("mnist", split, data_dir, with_labels=True)
-    if found is not None:
-        images, labels, split_slice = found
-        selection = split_slice(len(images))
-        return images[selection], labels[selection]
-    folder_path = local.data_dir(data_dir)
-    try:
-        images, labels = tfds_source.load_arrays("mnist", split, data_dir, folder_path)
-    except tfds_source._UnknownDataset:  # pragma: no cover - tfds always knows mnist.
-        raise ValueError("tensorflow-datasets does not know 'mnist'. Received: name='mnist'")
-    return images, labels
-
-
 def _is_path(name):
     if isinstance(name, os.PathLike):
         return True
@@ -355,7 +315,7 @@ def load(
 
     found = None
     if name == local.EMBEDDED_DATASET or name in local.IDX_DATASETS:
-        found = _idx_arrays(name, split, data_dir, with_labels=with_labels)
+        found = local.idx_arrays(name, split, data_dir, with_labels=with_labels)
     if found is not None:
         images, labels, split_slice = found
         return _finish_arrays(
@@ -370,6 +330,22 @@ def load(
             **batching,
         )
 
+    streaming = dict(cache=cache, shuffle_buffer_size=shuffle_buffer_size)
+    return _load_tfds(
+        name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching, streaming
+    )
+
+
+def _load_tfds(
+    name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching, streaming
+):
+    """A tensorflow-datasets dataset; a failed download says which local files would do."""
+    local_folder = local.data_dir(data_dir)
+    offline_advice = (
+        local.offline_instructions(name, split, local_folder)
+        if name in local.IDX_DATASETS
+        else None
+    )
     try:
         return tfds_source.load(
             name,
@@ -378,19 +354,16 @@ def load(
             image_size=image_size,
             color_mode=color_mode,
             data_dir=data_dir,
-            local_folder=local.data_dir(data_dir),
+            offline_advice=offline_advice,
             num_samples=num_samples,
-            cache=cache,
-            shuffle_buffer_size=shuffle_buffer_size,
+            **streaming,
             **batching,
         )
-    except tfds_source._UnknownDataset:
+    except tfds_source.UnknownDatasetError:
         raise _unknown_name_error(name, data_dir) from None
 
 
 def _load_toy(name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching):
-    from kgan.data import toys  # Here: toys imports this module for Stacked MNIST's digits.
-
     if image_size is not None or color_mode is not None:
         raise ValueError(
             f"The toy distribution {name!r} has a fixed shape; `image_size` and `color_mode` "

@@ -9,6 +9,9 @@ variable, and holds the original distribution files:
     <data_dir>/mnist/t10k-images-idx3-ubyte.gz         (split="test")
     <data_dir>/mnist/t10k-labels-idx1-ubyte.gz
     <data_dir>/fashion_mnist/...                       (same names)
+
+`mnist_arrays` reads MNIST into memory from there, else through tensorflow-datasets: the digits
+that Stacked MNIST stacks.
 """
 
 import functools
@@ -17,6 +20,7 @@ import pathlib
 
 import numpy as np
 
+from kgan.data import pipeline, tfds_source
 from kgan.data.idx import read_idx
 
 ENV_VAR = "KGAN_DATA_DIR"
@@ -73,11 +77,14 @@ def data_dir(path=None):
     return folder
 
 
+# The loaders below take a `data_dir=` argument, which hides the function of that name.
+_resolve_data_dir = data_dir
+
+
 def _find_file(folder, stem):
     """Finds `stem` in `folder` under the names distributions use (gzip or not, - or .)."""
-    dotted = stem[::-1].replace("-", ".", 1)[
-        ::-1
-    ]  # train-images-idx3-ubyte -> ...images.idx3-ubyte
+    # The last "-" becomes ".": train-images-idx3-ubyte -> train-images.idx3-ubyte.
+    dotted = stem[::-1].replace("-", ".", 1)[::-1]
     for name in (f"{stem}.gz", stem, f"{dotted}.gz", dotted):
         candidate = folder / name
         if candidate.is_file():
@@ -176,3 +183,45 @@ def offline_instructions(name, split, folder):
         f"To load {name!r} offline, put the original distribution files {images_stem}.gz and "
         f"{labels_stem}.gz (gzip or not) in {where}."
     )
+
+
+def idx_arrays(name, split, data_dir, *, with_labels):
+    """Arrays of a local IDX dataset or of the embedded sample; `None` if not present locally.
+
+    Returns:
+        `(images uint8 (N, 28, 28, 1), labels int32 or None, slice function)` or `None`.
+    """
+    if name == EMBEDDED_DATASET:
+        _, split_slice = pipeline.parse_split(
+            split, ("train",), source=f"the embedded dataset {name!r}"
+        )
+        images, labels = load_idx_pair(*EMBEDDED_FILES, with_labels=with_labels, source=f"{name!r}")
+        return images, labels, split_slice
+    split_name, split_slice = pipeline.parse_split(
+        split, tuple(IDX_SPLITS), source=f"the local {name!r} files"
+    )
+    files = find_idx_files(name, split_name, _resolve_data_dir(data_dir))
+    if files is None:
+        return None
+    images, labels = load_idx_pair(*files, with_labels=with_labels, source=f"{name!r}")
+    return images, labels, split_slice
+
+
+def mnist_arrays(split="train", data_dir=None):
+    """MNIST digits in memory, from the local IDX files or else tfds: `(images, labels)`.
+
+    Returns:
+        uint8 images `(N, 28, 28, 1)` and int32 labels `(N,)`.
+    """
+    found = idx_arrays("mnist", split, data_dir, with_labels=True)
+    if found is not None:
+        images, labels, split_slice = found
+        selection = split_slice(len(images))
+        return images[selection], labels[selection]
+    advice = offline_instructions("mnist", split, _resolve_data_dir(data_dir))
+    try:
+        return tfds_source.load_arrays("mnist", split, data_dir, offline_advice=advice)
+    except tfds_source.UnknownDatasetError:  # pragma: no cover - tfds always knows mnist.
+        raise ValueError(
+            "tensorflow-datasets does not know 'mnist'. Received: name='mnist'"
+        ) from None

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import tensorflow as tf
 
-from kgan._validation import check_choice, check_positive_int
+from kgan._validation import check_choice, check_positive_int, check_seed
 
 AUTOTUNE = tf.data.AUTOTUNE
 COLOR_MODES = (None, "grayscale", "rgb")
@@ -38,8 +38,7 @@ def check_batching(batch_size, shuffle, seed, drop_remainder):
     for name, value in (("shuffle", shuffle), ("drop_remainder", drop_remainder)):
         if not isinstance(value, (bool, np.bool_)):
             raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+    check_seed(seed)
 
 
 def normalize_image_size(image_size):

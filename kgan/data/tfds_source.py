@@ -5,53 +5,48 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from kgan.data import local, pipeline
+from kgan._validation import short
+from kgan.data import pipeline
 
 TFDS_CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
 
 
-class _UnknownDataset(Exception):
-    """Internal: tfds does not know the name; the caller turns it into a ValueError."""
-
-
-def _short(error, limit=300):
-    text = " ".join(str(error).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+class UnknownDatasetError(Exception):
+    """tfds has no dataset of this name; `kgan.data.load` turns it into a `ValueError` that
+    lists the sources available offline."""
 
 
 def builder(name, data_dir):
-    """Returns the tfds builder of `name`, raising `_UnknownDataset` if tfds has none."""
+    """Returns the tfds builder of `name`, raising `UnknownDatasetError` if tfds has none."""
     import tensorflow_datasets as tfds  # Imported on use: it takes seconds to import.
 
     try:
         return tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
     except tfds.core.registered.DatasetNotFoundError:
-        raise _UnknownDataset(name) from None
+        raise UnknownDatasetError(name) from None
 
 
-def prepared_split(dataset_builder, name, split, local_folder):
+def prepared_split(dataset_builder, name, split, offline_advice=None):
     """Downloads and prepares the dataset if needed; returns its split's `tf.data` examples.
 
     A download that fails (offline, firewall, manual download required) becomes a
     `FileNotFoundError` saying how to get the data without a network, rather than the
-    network library's stack trace.
+    network library's stack trace: `offline_advice` when the caller knows a local source
+    (which files to put where), else how tfds and kgan's in-memory sources work offline.
     """
     try:
         dataset_builder.download_and_prepare()
     except Exception as error:  # noqa: BLE001 - tfds raises many types when offline.
-        advice = (
-            local.offline_instructions(name, split, local_folder)
-            if name in local.IDX_DATASETS
-            else (
-                "tensorflow-datasets needs a network connection to download it once into its "
-                f"data folder ({dataset_builder.data_dir}); after that it loads offline. "
-                "Without a network, load a folder of images or NumPy arrays "
-                "(kgan.data.from_arrays) instead"
-            )
+        advice = offline_advice or (
+            "tensorflow-datasets needs a network connection to download it once into its "
+            f"data folder ({dataset_builder.data_dir}); after that it loads offline. "
+            "Without a network, load a folder of images or NumPy arrays "
+            "(kgan.data.from_arrays) instead"
         )
         raise FileNotFoundError(
             f"{name!r} has no local copy and tensorflow-datasets could not download it "
-            f"({type(error).__name__}: {_short(error)}). {advice.rstrip('.')}. Received: name={name!r}"
+            f"({type(error).__name__}: {short(error, 300)}). {advice.rstrip('.')}. "
+            f"Received: name={name!r}"
         ) from None
     try:
         examples = dataset_builder.as_dataset(split=split, shuffle_files=False)
@@ -62,7 +57,7 @@ def prepared_split(dataset_builder, name, split, local_folder):
         raise ValueError(
             f"The split does not exist in the tfds dataset {name!r}"
             + (f", which has the splits {', '.join(repr(s) for s in splits)}" if splits else "")
-            + f" ({_short(error, 200)}). Received: split={split!r}"
+            + f" ({short(error, 200)}). Received: split={split!r}"
         ) from None
     return examples
 
@@ -87,15 +82,18 @@ def load(
     image_size,
     color_mode,
     data_dir,
-    local_folder,
     shuffle,
     seed,
     drop_remainder,
     cache,
     shuffle_buffer_size,
     num_samples=None,
+    offline_advice=None,
 ):
-    """A batched dataset of a tfds image dataset's `image` (and `label`) features."""
+    """A batched dataset of a tfds image dataset's `image` (and `label`) features.
+
+    `offline_advice`: what to say when the download fails (see `prepared_split`).
+    """
     dataset_builder = builder(name, data_dir)
     image_feature, keys = _image_feature(dataset_builder, name)
     if with_labels and "label" not in keys:
@@ -109,7 +107,7 @@ def load(
             f"The images of the tfds dataset {name!r} vary in size (shape {shape}); pass "
             f"`image_size=(height, width)` to resize them. Received: image_size=None"
         )
-    examples = prepared_split(dataset_builder, name, split, local_folder)
+    examples = prepared_split(dataset_builder, name, split, offline_advice)
     if num_samples is not None:
         examples = examples.take(num_samples)
 
@@ -137,11 +135,11 @@ def load(
     return dataset
 
 
-def load_arrays(name, split, data_dir, local_folder):
+def load_arrays(name, split, data_dir, *, offline_advice=None):
     """Reads a whole (small) tfds split into memory: `(images uint8 NHWC, labels int32)`."""
     dataset_builder = builder(name, data_dir)
     _image_feature(dataset_builder, name)
-    examples = prepared_split(dataset_builder, name, split, local_folder)
+    examples = prepared_split(dataset_builder, name, split, offline_advice)
     images, labels = [], []
     for batch in examples.map(lambda e: (e["image"], e["label"])).batch(4096):
         images.append(batch[0].numpy())

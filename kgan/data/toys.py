@@ -16,13 +16,15 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from kgan._validation import check_positive_int
+from kgan._validation import check_positive_int, check_seed
 from kgan.data import pipeline
+from kgan.data.local import mnist_arrays
 
 
-def _check_seed(seed):
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+def digits_to_label(digits):
+    """Maps digit triples `(..., 3)` to Stacked MNIST mode labels `100 * d0 + 10 * d1 + d2`."""
+    digits = np.asarray(digits)
+    return (100 * digits[..., 0] + 10 * digits[..., 1] + digits[..., 2]).astype(np.int32)
 
 
 class GaussianMixture:
@@ -80,7 +82,7 @@ class GaussianMixture:
             of the mode each point was drawn from.
         """
         check_positive_int("num_samples", num_samples)
-        _check_seed(seed)
+        check_seed(seed)
         rng = np.random.default_rng(seed)
         modes = rng.integers(0, self.num_modes, size=num_samples).astype(np.int32)
         noise = rng.standard_normal((num_samples, self.means.shape[1]))
@@ -196,9 +198,7 @@ class StackedMNIST:
 
     def __init__(self, num_samples=128_000, *, split="train", data_dir=None, seed=0):
         check_positive_int("num_samples", num_samples)
-        _check_seed(seed)
-        from kgan.data.loading import mnist_arrays  # Here: loading imports this module.
-
+        check_seed(seed)
         digit_images, digit_labels = mnist_arrays(split=split, data_dir=data_dir)
         self.seed = seed
         self.num_samples = num_samples
@@ -209,11 +209,8 @@ class StackedMNIST:
         self.digits = digit_labels[self.indices]
         self.labels = self.digits_to_label(self.digits)
 
-    @staticmethod
-    def digits_to_label(digits):
-        """Maps digit triples `(..., 3)` to mode labels `100 * d0 + 10 * d1 + d2`."""
-        digits = np.asarray(digits)
-        return (100 * digits[..., 0] + 10 * digits[..., 1] + digits[..., 2]).astype(np.int32)
+    # The one definition of the labels, also used by `kgan.metrics.stacked_mnist_modes`.
+    digits_to_label = staticmethod(digits_to_label)
 
     @staticmethod
     def label_to_digits(labels):
@@ -244,7 +241,7 @@ class StackedMNIST:
             `(images, labels)`: float32 `(num_samples, 28, 28, 3)` in [-1, 1] and int32 modes.
         """
         check_positive_int("num_samples", num_samples)
-        _check_seed(seed)
+        check_seed(seed)
         triples = np.random.default_rng(seed).integers(
             0, len(self._digit_images), size=(num_samples, 3)
         )

@@ -4,6 +4,7 @@ import keras
 
 from kgan._validation import check_choice, check_image_shape, check_positive_int
 from kgan.layers import DownsampleBlock, UpsampleBlock, dcgan_initializer
+from kgan.models.inputs import concat_one_hot_label, label_input
 
 
 def num_upsampling_stages(height, width, min_size=3):
@@ -19,10 +20,6 @@ def num_upsampling_stages(height, width, min_size=3):
         if height % factor or width % factor or min(height, width) // factor < min_size:
             return stages
         stages += 1
-
-
-def _label_input():
-    return keras.Input(shape=(), dtype="int32", name="labels")
 
 
 def dcgan_generator(
@@ -85,12 +82,8 @@ def dcgan_generator(
     inputs = [z]
     x = z
     if num_classes is not None:
-        labels = _label_input()
+        labels, x = concat_one_hot_label(z, num_classes, "z_and_class")
         inputs.append(labels)
-        one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(
-            labels
-        )
-        x = keras.layers.Concatenate(name="z_and_class")([z, one_hot])
     start_filters = filters_at(0)
     x = keras.layers.Dense(
         start_h * start_w * start_filters,
@@ -177,7 +170,7 @@ def dcgan_discriminator(
     inputs = [images]
     x = images
     if num_classes is not None:
-        labels = _label_input()
+        labels = label_input()
         inputs.append(labels)
         label_map = keras.layers.Embedding(num_classes, height * width, name="label_map")(labels)
         label_map = keras.layers.Reshape((height, width, 1), name="label_map_reshape")(label_map)

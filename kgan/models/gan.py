@@ -6,6 +6,7 @@ import tensorflow as tf
 from kgan import losses
 from kgan._validation import check_choice, check_non_negative, check_range
 from kgan.models.base import AdversarialModel
+from kgan.models.inputs import split_batch, with_labels
 
 _GENERATOR_LOSSES = {
     "non_saturating": losses.non_saturating_generator_loss,
@@ -92,6 +93,7 @@ class GAN(AdversarialModel):
         )
 
     def _noisy(self, samples):
+        """`samples` plus the instance noise N(0, instance_noise^2), when it is on."""
         if not self.instance_noise:
             return samples
         noise = self._random("normal", tf.shape(samples)[0], tuple(samples.shape[1:]))
@@ -117,38 +119,31 @@ class GAN(AdversarialModel):
         return real, fake
 
     def train_step(self, data):
-        real, labels = self._unpack(data)
+        real, labels = split_batch(data, self.num_classes)
         batch_size = tf.shape(real)[0]
 
         # === Discriminator step ===
-        z = self._sample_z(batch_size)
-        fake = self.generator(self._generator_inputs(z, labels), training=True)
+        fake = self.generator(with_labels(self._sample_z(batch_size), labels), training=True)
         real_targets, fake_targets = self._targets(batch_size)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator(
-                self._discriminator_inputs(self._noisy(real), labels), training=True
-            )
-            fake_logits = self.discriminator(
-                self._discriminator_inputs(self._noisy(fake), labels), training=True
-            )
+            real_logits = self.discriminator(with_labels(self._noisy(real), labels), training=True)
+            fake_logits = self.discriminator(with_labels(self._noisy(fake), labels), training=True)
             d_per_example = losses.minimax_discriminator_loss(
                 real_logits, fake_logits, real_targets, fake_targets
             )
-            d_loss = self._reduce(d_per_example) + self._regularization(self.discriminator)
+            d_loss = self._reduce(d_per_example, self.discriminator)
             scaled = self.d_optimizer.scale_loss(d_loss)
-        self._apply(self.d_optimizer, scaled, tape, self.discriminator.trainable_variables)
+        self._apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)
 
-        # === Generator step ===
+        # === Generator step (fresh noise, against the updated discriminator) ===
         z = self._sample_z(batch_size)
         with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(z, labels), training=True)
-            fake_logits_g = self.discriminator(
-                self._discriminator_inputs(self._noisy(fake), labels), training=True
-            )
-            g_per_example = self._generator_loss_fn(fake_logits_g)
-            g_loss = self._reduce(g_per_example) + self._regularization(self.generator)
+            fake = self.generator(with_labels(z, labels), training=True)
+            logits = self.discriminator(with_labels(self._noisy(fake), labels), training=True)
+            g_per_example = self._generator_loss_fn(logits)
+            g_loss = self._reduce(g_per_example, self.generator)
             scaled = self.g_optimizer.scale_loss(g_loss)
-        self._apply(self.g_optimizer, scaled, tape, self.generator.trainable_variables)
+        self._apply_gradients(self.g_optimizer, tape, scaled, self.generator)
         self._update_ema()
 
         return self._track(

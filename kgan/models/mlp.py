@@ -5,6 +5,7 @@ import math
 import keras
 
 from kgan._validation import check_positive_int, check_range
+from kgan.models.inputs import concat_one_hot_label
 
 
 def _as_shape(name, shape):
@@ -28,14 +29,6 @@ def _check_hidden_units(hidden_units):
     for units in hidden_units:
         check_positive_int("hidden_units", units)
     return hidden_units
-
-
-def _with_label(x, num_classes, dense_name):
-    labels = keras.Input(shape=(), dtype="int32", name="labels")
-    one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot", name="one_hot")(
-        labels
-    )
-    return labels, keras.layers.Concatenate(name=dense_name)([x, one_hot])
 
 
 def mlp_generator(
@@ -75,7 +68,7 @@ def mlp_generator(
     z = keras.Input(shape=(latent_dim,), name="z")
     inputs, x = [z], z
     if num_classes is not None:
-        labels, x = _with_label(z, num_classes, "z_and_class")
+        labels, x = concat_one_hot_label(z, num_classes, "z_and_class")
         inputs.append(labels)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, name=f"dense_{i}")(x)
@@ -120,7 +113,7 @@ def mlp_discriminator(
     inputs = [samples]
     x = keras.layers.Flatten(name="flatten")(samples) if len(input_shape) > 1 else samples
     if num_classes is not None:
-        labels, x = _with_label(x, num_classes, "sample_and_class")
+        labels, x = concat_one_hot_label(x, num_classes, "sample_and_class")
         inputs.append(labels)
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, name=f"dense_{i}")(x)

@@ -8,6 +8,7 @@ import tensorflow as tf
 from kgan import losses
 from kgan._validation import check_non_negative, check_positive_int
 from kgan.models.base import AdversarialModel
+from kgan.models.inputs import split_batch, with_labels
 
 
 class _WassersteinModel(AdversarialModel):
@@ -27,44 +28,43 @@ class _WassersteinModel(AdversarialModel):
         return {}
 
     def train_step(self, data):
-        real, labels = self._unpack(data)
+        real, labels = split_batch(data, self.num_classes)
         batch_size = tf.shape(real)[0]
         critic = self.discriminator
-        tracked = {}
 
         # === Critic steps ===
         for _ in range(self.n_critic):
-            z = self._sample_z(batch_size)
-            fake = self.generator(self._generator_inputs(z, labels), training=True)
+            fake = self.generator(with_labels(self._sample_z(batch_size), labels), training=True)
             with tf.GradientTape() as tape:
-                real_scores = critic(self._discriminator_inputs(real, labels), training=True)
-                fake_scores = critic(self._discriminator_inputs(fake, labels), training=True)
+                real_scores = critic(with_labels(real, labels), training=True)
+                fake_scores = critic(with_labels(fake, labels), training=True)
                 wasserstein_loss = losses.wasserstein_discriminator_loss(real_scores, fake_scores)
                 penalties = self._critic_penalty(real, fake, labels, real_scores)
                 d_per_example = wasserstein_loss + sum(penalties.values())
-                d_loss = self._reduce(d_per_example) + self._regularization(critic)
+                d_loss = self._reduce(d_per_example, critic)
                 scaled = self.d_optimizer.scale_loss(d_loss)
-            self._apply(self.d_optimizer, scaled, tape, critic.trainable_variables)
-        # The metrics describe the last critic step, the one closest to the generator's update.
-        tracked["d_loss"] = tf.reduce_mean(d_per_example)
-        # C(x) - C(G(z)): the critic's estimate of the Wasserstein-1 distance (up to the
-        # Lipschitz constant); it should shrink as the generator improves.
-        tracked["wasserstein"] = -tf.reduce_mean(wasserstein_loss)
-        for name, values in penalties.items():
-            tracked[name] = tf.reduce_mean(values)
+            self._apply_gradients(self.d_optimizer, tape, scaled, critic)
 
         # === Generator step ===
         z = self._sample_z(batch_size)
         with tf.GradientTape() as tape:
-            fake = self.generator(self._generator_inputs(z, labels), training=True)
-            fake_scores = critic(self._discriminator_inputs(fake, labels), training=True)
+            fake = self.generator(with_labels(z, labels), training=True)
+            fake_scores = critic(with_labels(fake, labels), training=True)
             g_per_example = losses.wasserstein_generator_loss(fake_scores)
-            g_loss = self._reduce(g_per_example) + self._regularization(self.generator)
+            g_loss = self._reduce(g_per_example, self.generator)
             scaled = self.g_optimizer.scale_loss(g_loss)
-        self._apply(self.g_optimizer, scaled, tape, self.generator.trainable_variables)
+        self._apply_gradients(self.g_optimizer, tape, scaled, self.generator)
         self._update_ema()
-        tracked["g_loss"] = tf.reduce_mean(g_per_example)
-        return self._track(**tracked)
+
+        # The critic's metrics describe its last step, the one closest to the generator's
+        # update. C(x) - C(G(z)) is the critic's estimate of the Wasserstein-1 distance (up to
+        # the Lipschitz constant); it should shrink as the generator improves.
+        return self._track(
+            d_loss=tf.reduce_mean(d_per_example),
+            g_loss=tf.reduce_mean(g_per_example),
+            wasserstein=-tf.reduce_mean(wasserstein_loss),
+            **{name: tf.reduce_mean(values) for name, values in penalties.items()},
+        )
 
     def get_config(self):
         config = super().get_config()
@@ -176,6 +176,9 @@ class WGANGP(_WassersteinModel):
         super().__init__(generator, discriminator, n_critic=n_critic, **kwargs)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.drift_weight = float(drift_weight)
+        # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers
+        # (`Model.layers` lists the top level only, and kgan's own blocks hold their
+        # BatchNormalization one level down).
         if any(
             isinstance(layer, keras.layers.BatchNormalization)
             for layer in self.discriminator._flatten_layers()

@@ -1,14 +1,11 @@
-"""Tests of kgan.metrics against hand computations, closed forms and published numbers."""
+"""Tests of kgan.metrics.distances against hand computations, closed forms and published numbers."""
 
 import math
 
-import keras
 import numpy as np
 import pytest
 import scipy.linalg
-import tensorflow as tf
 
-import kgan
 from kgan import metrics
 
 # ---------------------------------------------------------------------------- FID
@@ -165,121 +162,20 @@ def test_prdc_matches_the_published_example():
     assert mean["coverage"] == pytest.approx(0.9735, abs=0.01)
 
 
-# ---------------------------------------------------------------------------- mode coverage
-
-GRID_MEANS = np.array([[x, y] for x in (-4, -2, 0, 2, 4) for y in (-4, -2, 0, 2, 4)], "float32")
+# ---------------------------------------------------------------------------- diversity
 
 
-def test_mode_coverage_of_a_perfect_sampler():
-    grid = kgan.data.gaussian_grid()
-    samples, _ = grid.sample(2500, seed=0)
-    result = metrics.mode_coverage(samples, grid.means, grid.std)
-    assert result["modes_covered"] == 25 and result["num_modes"] == 25
-    # 1 - exp(-4.5) = 98.89%; the binomial spread at 2500 samples is 0.2%.
-    assert result["high_quality"] == pytest.approx(metrics.PERFECT_HIGH_QUALITY_2D, abs=0.008)
-    assert metrics.PERFECT_HIGH_QUALITY_2D == pytest.approx(0.98889, abs=1e-5)
-    assert result["kl_to_uniform"] < 0.03
+def test_mean_pairwise_distance_hand_computed():
+    # A 3-4-5 triangle: the ordered pairs of distinct points average (5 + 4 + 3) / 3 = 4.
+    points = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 4.0]])
+    assert metrics.mean_pairwise_distance(points) == pytest.approx(4.0)
+    # Trailing axes are flattened: the same points as (3, 1, 2) images.
+    assert metrics.mean_pairwise_distance(points[:, None, :]) == pytest.approx(4.0)
+    # Identical samples (total collapse) have no diversity.
+    assert metrics.mean_pairwise_distance(np.ones((5, 4))) == 0.0
 
 
-def test_mode_coverage_of_a_collapsed_sampler():
-    rng = np.random.default_rng(0)
-    samples = GRID_MEANS[7] + 0.05 * rng.standard_normal((2500, 2)) * 0.5
-    result = metrics.mode_coverage(samples, GRID_MEANS, 0.05)
-    assert result["modes_covered"] == 1
-    assert result["high_quality"] == 1.0
-    assert result["mode_counts"][7] == 2500
-    assert result["kl_to_uniform"] == pytest.approx(math.log(25))
-
-
-def test_mode_coverage_of_off_mode_noise():
-    # Points halfway between modes are sqrt(2) / 0.05 = 28 standard deviations from any mean.
-    samples = np.array([[1.0, 1.0], [-1.0, 3.0], [3.0, -3.0]] * 10)
-    result = metrics.mode_coverage(samples, GRID_MEANS, 0.05)
-    assert result["modes_covered"] == 0 and result["high_quality"] == 0.0
-    assert math.isnan(result["kl_to_uniform"])
-    # Half on two modes, half off: 2 modes, 50% high quality, KL = log(25 / 2).
-    mixed = np.concatenate([samples, np.repeat(GRID_MEANS[[0, 24]], 15, axis=0)])
-    result = metrics.mode_coverage(mixed, GRID_MEANS, 0.05)
-    assert result["modes_covered"] == 2 and result["high_quality"] == 0.5
-    assert result["kl_to_uniform"] == pytest.approx(math.log(12.5))
-
-
-def test_mode_coverage_threshold_is_three_standard_deviations():
-    means = np.array([[0.0, 0.0], [10.0, 0.0]])
-    inside = metrics.mode_coverage([[0.5 * 2.9, 0.0]], means, 0.5)
-    outside = metrics.mode_coverage([[0.5 * 3.1, 0.0]], means, 0.5)
-    assert inside["high_quality"] == 1.0 and inside["modes_covered"] == 1
-    assert outside["high_quality"] == 0.0 and outside["modes_covered"] == 0
-    with pytest.raises(ValueError, match="Received: std=0"):
-        metrics.mode_coverage([[0.0, 0.0]], means, 0)
-
-
-def test_kl_to_uniform_hand_computed():
-    assert metrics.kl_to_uniform([1, 1, 0, 0]) == pytest.approx(math.log(2))
-    assert metrics.kl_to_uniform([3, 3, 3]) == pytest.approx(0.0)
-
-
-# ---------------------------------------------------------------------------- Stacked MNIST
-
-
-def _level_classifier():
-    """A stand-in MNIST classifier: an image whose pixels all equal -0.9 + 0.2 d is digit d."""
-    images = keras.Input((28, 28, 1))
-    mean = keras.layers.GlobalAveragePooling2D()(images)
-    centres = np.linspace(-0.9, 0.9, 10).astype("float32")
-    logits = keras.layers.Lambda(lambda m: -((m - centres) ** 2))(mean)
-    return keras.Model(images, logits)
-
-
-def _stacked(digits):
-    levels = -0.9 + 0.2 * np.asarray(digits, "float32")
-    return np.broadcast_to(levels[:, None, None, :], (len(digits), 28, 28, 3)).copy()
-
-
-def test_stacked_mnist_modes_and_coverage():
-    assert metrics.stacked_mnist_modes([[1, 2, 3], [0, 0, 7]]).tolist() == [123, 7]
-    classifier = _level_classifier()
-    collapsed = metrics.stacked_mnist_coverage(_stacked([[1, 2, 3]] * 4), classifier)
-    assert collapsed["modes_covered"] == 1 and collapsed["mode_counts"][123] == 4
-    assert collapsed["kl_to_uniform"] == pytest.approx(math.log(1000))
-    every = np.array([[m // 100, m // 10 % 10, m % 10] for m in range(1000)])
-    full = metrics.stacked_mnist_coverage(_stacked(every), classifier)
-    assert full["modes_covered"] == 1000 and full["kl_to_uniform"] == pytest.approx(0.0)
-
-
-# ---------------------------------------------------------------------------- feature networks
-
-
-def test_inception_feature_extractor_shapes_without_weights():
-    extractor = metrics.inception_feature_extractor(image_size=75, weights=None)
-    gray = np.zeros((2, 28, 28, 1), "float32")
-    color = np.zeros((3, 32, 32, 3), "float32")
-    assert extractor(gray).shape == (2, 2048)
-    assert extractor(color).shape == (3, 2048)
-    with pytest.raises(ValueError, match="at least 75x75"):
-        metrics.inception_feature_extractor(image_size=32, weights=None)
-
-
-def test_mnist_classifier_features_and_short_fit():
-    rng = np.random.default_rng(0)
-    # Two separable classes: dark and bright images.
-    labels = rng.integers(0, 2, 256)
-    images = np.where(labels[:, None, None, None] == 1, 0.5, -0.5) + 0.1 * rng.standard_normal(
-        (256, 28, 28, 1)
-    )
-    data = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels)).batch(64)
-    classifier = metrics.train_mnist_classifier(data, data, epochs=2, verbose=0)
-    assert classifier.output_shape == (None, 10)
-    assert classifier.test_accuracy > 0.9
-    features = metrics.classifier_feature_extractor(classifier)
-    assert features.output_shape == (None, 128)
-    values = metrics.compute_features(features, images[:10], batch_size=4)
-    assert values.shape == (10, 128) and values.dtype == np.float64
-    with pytest.raises(ValueError, match="no layer named 'nope'"):
-        metrics.classifier_feature_extractor(classifier, layer="nope")
-
-
-@pytest.mark.slow
-def test_train_mnist_classifier_reaches_99_percent():
-    classifier = metrics.train_mnist_classifier(epochs=3, verbose=0)
-    assert classifier.test_accuracy >= 0.99
+def test_mean_pairwise_distance_needs_two_samples_and_passes_nan_through():
+    with pytest.raises(ValueError, match=r"at least two samples.*shape \(1, 2\)"):
+        metrics.mean_pairwise_distance(np.zeros((1, 2)))
+    assert math.isnan(metrics.mean_pairwise_distance([[0.0, np.nan], [1.0, 1.0]]))

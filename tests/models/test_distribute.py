@@ -1,5 +1,7 @@
 """Training under tf.distribute.MirroredStrategy equals training on one device.
 
+The comparison covers the networks' weights, the generator's moving average and the metrics.
+
 TensorFlow fixes its logical devices when it starts, so the comparison runs in a fresh Python
 process that splits the CPU into two logical devices.
 """
@@ -39,7 +41,10 @@ SCRIPT = textwrap.dedent(
 
     results = {}
     cases = {
-        "GAN": (kgan.GAN, {"instance_noise": 0.1, "label_noise": 0.1, "label_flip_prob": 0.1}),
+        "GAN": (
+            kgan.GAN,
+            {"instance_noise": 0.1, "label_noise": 0.1, "label_flip_prob": 0.1, "ema_decay": 0.9},
+        ),
         "WGANGP": (kgan.WGANGP, {"n_critic": 2}),
     }
     # One MirroredStrategy for the whole process: a second instance would reuse the first
@@ -55,7 +60,8 @@ SCRIPT = textwrap.dedent(
                 "replicas": strategy.num_replicas_in_sync,
                 "history": history.history,
                 "weights": [w.tolist() for w in model.generator.get_weights()
-                            + model.discriminator.get_weights()],
+                            + model.discriminator.get_weights()
+                            + model.inference_generator.get_weights()],
             }
         results[name] = out
     print("RESULT" + json.dumps(results))
@@ -69,7 +75,7 @@ def test_mirrored_strategy_matches_one_device():
         [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300, env=env
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT"))
+    line = next(out for out in proc.stdout.splitlines() if out.startswith("RESULT"))
     results = json.loads(line[len("RESULT") :])
     import numpy as np
 

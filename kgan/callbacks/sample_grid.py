@@ -1,0 +1,91 @@
+"""`SampleGrid`: a PNG grid of samples from fixed noise every epoch (and a TensorBoard image)."""
+
+import os
+
+import keras
+import tensorflow as tf
+
+from kgan import images as kgan_images
+from kgan._validation import check_positive_int
+from kgan.models import sample_latent
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Saves a grid of samples from the same noise (and labels) every `every_n_epochs` epochs.
+
+    Samples come from `model.generate(z=fixed_z, labels=labels)`, so they use the averaged
+    generator when `ema_decay` is set, and the same noise every epoch shows how the generator
+    evolves. Files are `directory/epoch_001.png`, `epoch_002.png`...; with `tensorboard_dir`
+    the same grid (without the upscaling of small images) is written as the image summary
+    `samples`, at step `epoch`.
+
+    Args:
+        directory: folder of the PNG files (created if needed).
+        num_samples: samples per grid.
+        seed: seed of the fixed noise.
+        labels: classes for a class-conditional model (one per sample, or one integer); by
+            default classes cycle 0, 1, ..., num_classes - 1.
+        every_n_epochs: write a grid every this many epochs.
+        tensorboard_dir: log directory of a TensorBoard image summary, or `None`.
+
+    Example:
+    >>> gan.fit(dataset, epochs=20, callbacks=[kgan.callbacks.SampleGrid("samples/")])
+    """
+
+    def __init__(
+        self,
+        directory,
+        num_samples=64,
+        seed=0,
+        labels=None,
+        every_n_epochs=1,
+        tensorboard_dir=None,
+    ):
+        super().__init__()
+        check_positive_int("num_samples", num_samples)
+        check_positive_int("every_n_epochs", every_n_epochs)
+        self.directory = os.fspath(directory)
+        self.num_samples = num_samples
+        self.seed = seed
+        self.labels = labels
+        self.every_n_epochs = every_n_epochs
+        self.tensorboard_dir = tensorboard_dir
+        self.paths = []
+        self._z = None
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        if len(self.model.sample_shape) != 3:
+            raise ValueError(
+                "SampleGrid draws image grids; the generator must output images "
+                "(height, width, channels). Received: samples of shape "
+                f"{tuple(self.model.sample_shape)}"
+            )
+        if self._z is None:
+            self._z = sample_latent(
+                self.num_samples,
+                self.model.latent_dim,
+                seed=self.seed,
+                distribution=self.model.latent_distribution,
+            ).numpy()
+        os.makedirs(self.directory, exist_ok=True)
+        if self.tensorboard_dir and self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.fspath(self.tensorboard_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs:
+            return
+        samples = self.model.generate(z=self._z, labels=self.labels)
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
+        kgan_images.save_image_grid(samples, path)
+        self.paths.append(path)
+        if self._writer is not None:
+            grid = kgan_images.image_grid(samples)
+            with self._writer.as_default():
+                tf.summary.image("samples", grid[None], step=epoch + 1)
+            self._writer.flush()  # TensorBoard shows each grid while training goes on.
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

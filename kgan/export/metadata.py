@@ -1,0 +1,184 @@
+"""The metadata an export carries: what was exported, from what, and how closely it matches.
+
+A SavedModel holds it as `assets/kgan.json`; an ONNX file holds the same JSON in its
+`metadata_props` under the key `"kgan"`. `read_metadata` reads either.
+"""
+
+import datetime
+import json
+import numbers
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.models.base import AdversarialModel
+from kgan.version import __version__
+
+METADATA_FILENAME = "kgan.json"
+# The key under which ONNX files carry the same JSON as a SavedModel's `assets/kgan.json`.
+ONNX_METADATA_KEY = "kgan"
+
+
+def jsonable(value):
+    """`value` with NumPy scalars, tuples and other objects turned into JSON types."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def _history_summary(history):
+    """Epoch count and final value of each series of a `History.history`-like dict.
+
+    Also reads the `history.json` of `kgan train`, `{"epochs", "seconds", "metrics": {...},
+    "health_events": [...]}`.
+    """
+    if isinstance(history, keras.callbacks.History):
+        history = history.history
+    extra = {}
+    if isinstance(history, dict):
+        for key in ("metrics", "history"):
+            if isinstance(history.get(key), dict):
+                if isinstance(history.get("seconds"), numbers.Real):
+                    extra["seconds"] = float(history["seconds"])
+                if isinstance(history.get("health_events"), list):
+                    extra["health_events"] = len(history["health_events"])
+                history = history[key]
+                break
+    if not isinstance(history, dict):
+        return None
+    series = {
+        name: values
+        for name, values in history.items()
+        if isinstance(values, list) and values and all(isinstance(v, numbers.Real) for v in values)
+    }
+    if not series:
+        return None
+    return {
+        "epochs": max(len(values) for values in series.values()),
+        "final": {name: float(values[-1]) for name, values in sorted(series.items())},
+        **extra,
+    }
+
+
+def training_summary(model, history=None, run_config=None):
+    """Summarises how a kgan model was trained, for the metadata of its exports.
+
+    Args:
+        model: a kgan model, or a bare generator (which has no training summary beyond its
+            name).
+        history: `History.history` (or the `History` object, or the parsed `history.json` of a
+            run), or `None`.
+        run_config: the settings of the training run (the `config.json` of a `kgan train`
+            run: dataset, epochs...), or `None`.
+
+    Returns:
+        A JSON-serialisable dict: `model_class`, `config` (the model's `get_config()` without
+        the nested networks), `generator_steps` and `discriminator_steps` (optimiser
+        iterations; `None` when not compiled), `history` (epochs and final metrics) and
+        `run_config`, the last two when given.
+    """
+    summary = {"model_class": type(model).__name__}
+    if isinstance(model, AdversarialModel):
+        config = model.get_config()
+        config.pop("generator", None)
+        config.pop("discriminator", None)
+        summary["config"] = jsonable(config)
+        for key, optimizer in (
+            ("generator_steps", model.g_optimizer),
+            ("discriminator_steps", model.d_optimizer),
+        ):
+            summary[key] = None if optimizer is None else int(optimizer.iterations.numpy())
+    else:
+        summary["config"] = {"name": model.name}
+    history_summary = _history_summary(history) if history is not None else None
+    if history_summary is not None:
+        summary["history"] = history_summary
+    if run_config is not None:
+        summary["run_config"] = jsonable(run_config)
+    return summary
+
+
+def build_metadata(source, *, model, history, run_config, max_samples=None, fmt):
+    """The metadata shared by both formats; each export adds its own keys (version, opset,
+    verification) before writing it."""
+    image_shape = list(source.sample_shape) if source.is_image else None
+    inputs = {"z": {"dtype": "float32", "shape": [None, source.latent_dim]}}
+    if source.conditional:
+        inputs["labels"] = {"dtype": "int32", "shape": [None]}
+    metadata = {
+        "format": fmt,
+        "kgan_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "model_class": type(model).__name__,
+        "generator_name": source.generator.name,
+        "latent_dim": source.latent_dim,
+        "latent_distribution": source.latent_distribution,
+        "num_classes": source.num_classes,
+        "sample_shape": list(source.sample_shape),
+        "image_shape": image_shape,
+        # kgan's generators end in tanh: images in [-1, 1]. Other samples (2-D toy data) have
+        # no fixed range.
+        "value_range": [-1.0, 1.0] if source.is_image else None,
+        "uses_averaged_weights": source.uses_averaged_weights,
+        "inputs": inputs,
+        "outputs": {"images": {"dtype": "float32", "shape": [None, *source.sample_shape]}},
+        "training": training_summary(model, history, run_config),
+    }
+    if max_samples is not None:
+        metadata["max_samples"] = max_samples
+    return metadata
+
+
+def write_metadata_file(export_dir, metadata):
+    """Writes `metadata` to `export_dir/assets/kgan.json`."""
+    assets = os.path.join(export_dir, "assets")
+    os.makedirs(assets, exist_ok=True)
+    with open(os.path.join(assets, METADATA_FILENAME), "w") as file:
+        json.dump(jsonable(metadata), file, indent=2, sort_keys=True)
+        file.write("\n")
+
+
+def read_metadata(path):
+    """Reads the kgan metadata of an export.
+
+    Args:
+        path: a SavedModel version folder (`base_dir/<version>`) or an `.onnx` file.
+
+    Returns:
+        The metadata dict (latent size, image shape, classes, value range, model class, kgan
+        version, training summary, verification result...).
+
+    Raises:
+        FileNotFoundError: if `path` holds no kgan metadata.
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        metadata_path = os.path.join(path, "assets", METADATA_FILENAME)
+        if not os.path.isfile(metadata_path):
+            raise FileNotFoundError(
+                "Not a SavedModel exported by kgan: it has no `assets/kgan.json`. "
+                f"Received: path={path!r}"
+            )
+        with open(metadata_path) as file:
+            return json.load(file)
+    if os.path.isfile(path):
+        import onnx
+
+        proto = onnx.load(path, load_external_data=False)
+        for prop in proto.metadata_props:
+            if prop.key == ONNX_METADATA_KEY:
+                return json.loads(prop.value)
+        raise FileNotFoundError(
+            f"The ONNX file has no `{ONNX_METADATA_KEY}` metadata entry. Received: path={path!r}"
+        )
+    raise FileNotFoundError(f"No export at this path. Received: path={path!r}")

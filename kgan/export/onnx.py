@@ -1,0 +1,142 @@
+"""Exporting a generator to an ONNX file with tf2onnx, checked with onnxruntime."""
+
+import json
+import os
+import uuid
+
+import tensorflow as tf
+
+from kgan._validation import check_positive_int
+from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, jsonable
+from kgan.export.source import resolve_generator
+from kgan.export.verify import ExportVerificationError, verify_onnx
+from kgan.version import __version__
+
+
+def _onnx_function(source):
+    z_spec = tf.TensorSpec([None, source.latent_dim], tf.float32, name="z")
+    if source.conditional:
+        labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+
+        @tf.function(input_signature=[z_spec, labels_spec])
+        def images(z, labels):
+            return {"images": source.call(z, labels)}
+
+    else:
+
+        @tf.function(input_signature=[z_spec])
+        def images(z):
+            return {"images": source.call(z)}
+
+    return images
+
+
+def _name_batch_dimension(proto):
+    """Names the dynamic first dimension of every input and output `batch`.
+
+    tf2onnx leaves it as `unk__<n>`, different for inputs and outputs; one shared name tells
+    runtimes and readers that the output has as many rows as the input.
+    """
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_param = "batch"
+
+
+def _convert(source, opset):
+    """The ONNX `ModelProto` of the generator, with inputs `z` (and `labels`) and output
+    `images`, and a batch dimension named `batch`."""
+    import tf2onnx
+
+    function = _onnx_function(source)
+    proto, _ = tf2onnx.convert.from_function(
+        function, input_signature=function.input_signature, opset=opset
+    )
+    input_names = [value.name for value in proto.graph.input]
+    output_names = [value.name for value in proto.graph.output]
+    expected_inputs = ["z", "labels"] if source.conditional else ["z"]
+    if input_names != expected_inputs or output_names != ["images"]:
+        raise ExportVerificationError(
+            f"tf2onnx named the graph's inputs and outputs unexpectedly. Received: inputs "
+            f"{input_names} and outputs {output_names}, expected {expected_inputs} and ['images']"
+        )
+    _name_batch_dimension(proto)
+    return proto
+
+
+def to_onnx(
+    model,
+    path,
+    *,
+    opset=None,
+    verify=True,
+    num_classes=None,
+    latent_distribution=None,
+    history=None,
+    run_config=None,
+):
+    """Exports a generator to an ONNX file.
+
+    The graph has input `z` float32 `[batch, latent_dim]` (and `labels` int32 `[batch]` for a
+    class-conditional model) and output `images` float32 `[batch, *sample_shape]`, with a
+    dynamic batch dimension. `metadata_props` holds the same JSON as a SavedModel's
+    `assets/kgan.json` under the key `"kgan"`. The file is written beside `path` and renamed
+    onto it, so a reader never sees half a file.
+
+    Args:
+        model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
+        path: the `.onnx` file to write (replaced if it exists).
+        opset: the ONNX opset; tf2onnx's default when `None`.
+        verify: run onnxruntime on the file at batch sizes 1 and 5 and raise if the largest
+            difference from Keras exceeds 1e-4.
+        num_classes: number of classes of a bare class-conditional generator.
+        latent_distribution: prior of `z` for a bare generator, for the metadata.
+        history: training history for the metadata.
+        run_config: the training run's settings for the metadata.
+
+    Returns:
+        `path`.
+
+    Raises:
+        ExportVerificationError: if onnxruntime's outputs differ from Keras by more than 1e-4.
+    """
+    source = resolve_generator(
+        model, num_classes=num_classes, latent_distribution=latent_distribution
+    )
+    if opset is not None:
+        check_positive_int("opset", opset)
+    path = os.fspath(path)
+    proto = _convert(source, opset)
+    metadata = build_metadata(
+        source, model=model, history=history, run_config=run_config, fmt="onnx"
+    )
+    metadata["opset"] = next(
+        (entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), None
+    )
+    if verify:
+        metadata["verification"] = verify_onnx(source, proto.SerializeToString())
+    _set_metadata_props(proto, metadata)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    temp_path = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}-{os.path.basename(path)}")
+    try:
+        with open(temp_path, "wb") as file:
+            file.write(proto.SerializeToString())
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+    return path
+
+
+def _set_metadata_props(proto, metadata):
+    """Stores `metadata` as JSON in `proto.metadata_props` under `"kgan"` (replacing an
+    earlier entry) and marks kgan as the producer."""
+    for index in reversed(range(len(proto.metadata_props))):
+        if proto.metadata_props[index].key == ONNX_METADATA_KEY:
+            del proto.metadata_props[index]
+    entry = proto.metadata_props.add()
+    entry.key = ONNX_METADATA_KEY
+    entry.value = json.dumps(jsonable(metadata), sort_keys=True)
+    proto.producer_name = "kgan"
+    proto.producer_version = __version__

@@ -1,0 +1,205 @@
+"""Exporting a generator as a SavedModel version folder that TF Serving loads.
+
+The signatures are `tf.function`s written out by `keras.export.ExportArchive`, which captures
+the generator's variables. What kgan adds around it: the `generate` signature (seeded sampling
+to uint8 images with checked arguments), verification of the reloaded SavedModel before it is
+renamed into place, atomic version folders, and the metadata in `assets/kgan.json`.
+"""
+
+import keras
+import tensorflow as tf
+
+from kgan._validation import check_positive_int
+from kgan.export.metadata import build_metadata, write_metadata_file
+from kgan.export.source import resolve_generator
+from kgan.export.verify import verify_saved_model
+from kgan.export.versions import move_into_place, staging_folder, version_folder
+from kgan.models.base import sample_latent
+
+DEFAULT_MAX_SAMPLES = 256
+
+
+def _check_labels(labels, count, count_name, num_classes):
+    """Returns `labels`, available only once they passed the checks."""
+    checks = [
+        tf.debugging.assert_equal(
+            tf.shape(labels)[0],
+            count,
+            message="There must be one label per sample: `labels` must have as many "
+            f"entries as {count_name}",
+        ),
+        tf.debugging.assert_non_negative(
+            labels, message=f"`labels` must be classes in [0, {num_classes})"
+        ),
+        tf.debugging.assert_less(
+            labels,
+            tf.constant(num_classes, tf.int32),
+            message=f"`labels` must be classes in [0, {num_classes})",
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.identity(labels)
+
+
+def _generate(source, max_samples, num_samples, seed, labels=None):
+    """The `generate` signature's body: `num_samples` uint8 images from the latent vectors of
+    `sample_latent(num_samples, latent_dim, seed=seed)`, as `GAN.generate` draws them."""
+    checks = [
+        tf.debugging.assert_positive(num_samples, message="`num_samples` must be at least 1"),
+        tf.debugging.assert_less_equal(
+            num_samples,
+            tf.constant(max_samples, tf.int32),
+            message=f"`num_samples` must be at most {max_samples}, the limit chosen "
+            "when this model was exported (request several batches with different "
+            "seeds)",
+        ),
+    ]
+    # The latent vectors' shape depends on the checked value, so nothing of size
+    # `num_samples` is allocated before the checks pass: graph ops without a data
+    # dependency on an assertion may otherwise run before it.
+    with tf.control_dependencies(checks):
+        num_samples = tf.identity(num_samples)
+    if labels is not None:
+        labels = _check_labels(labels, num_samples, "`num_samples`", source.num_classes)
+    z = sample_latent(
+        num_samples, source.latent_dim, seed=seed, distribution=source.latent_distribution
+    )
+    samples = source.call(z, labels)
+    # The same conversion as kgan.images.to_uint8 (round half to even, then clip).
+    pixels = tf.clip_by_value(tf.round((samples + 1.0) * 127.5), 0.0, 255.0)
+    return {"images": tf.cast(pixels, tf.uint8)}
+
+
+def _endpoints(source, max_samples):
+    """The signatures' `tf.function`s by signature name; their input signatures name the
+    inputs (`z`, `labels`, `num_samples`, `seed`) that TF Serving requests use."""
+    z_spec = tf.TensorSpec([None, source.latent_dim], tf.float32, name="z")
+    labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    num_samples_spec = tf.TensorSpec([], tf.int32, name="num_samples")
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+
+    if source.conditional:
+
+        @tf.function(input_signature=[z_spec, labels_spec])
+        def serve(z, labels):
+            labels = _check_labels(labels, tf.shape(z)[0], "rows of `z`", source.num_classes)
+            return {"images": source.call(z, labels)}
+
+        @tf.function(input_signature=[num_samples_spec, seed_spec, labels_spec])
+        def generate(num_samples, seed, labels):
+            return _generate(source, max_samples, num_samples, seed, labels)
+
+    else:
+
+        @tf.function(input_signature=[z_spec])
+        def serve(z):
+            return {"images": source.call(z)}
+
+        @tf.function(input_signature=[num_samples_spec, seed_spec])
+        def generate(num_samples, seed):
+            return _generate(source, max_samples, num_samples, seed)
+
+    # Samples that are not images (2-D toy data) have no uint8 form.
+    if not source.is_image:
+        return {"serving_default": serve}
+    return {"serving_default": serve, "generate": generate}
+
+
+def _write_saved_model(source, max_samples, export_dir):
+    """Writes the SavedModel with Keras' `ExportArchive`, which saves the variables the
+    endpoints use and makes each endpoint a signature under its name.
+
+    Kept outside the archive: the metadata. `ExportArchive` has no way to add a file to
+    `assets/`, and the metadata holds the verification result, known only once the written
+    SavedModel was reloaded, so `to_saved_model` writes `assets/kgan.json` afterwards.
+    """
+    archive = keras.export.ExportArchive()
+    archive.track(source.generator)
+    for name, function in _endpoints(source, max_samples).items():
+        archive.add_endpoint(name, function)
+    archive.write_out(export_dir, verbose=False)
+
+
+def to_saved_model(
+    model,
+    base_dir,
+    *,
+    version=None,
+    overwrite=False,
+    max_samples=DEFAULT_MAX_SAMPLES,
+    num_classes=None,
+    latent_distribution=None,
+    history=None,
+    run_config=None,
+    verify=True,
+):
+    """Exports a generator as a SavedModel version folder that TF Serving can load.
+
+    Writes `base_dir/<version>/` atomically: the SavedModel is written to a hidden sibling
+    folder, checked, and renamed into place, so TF Serving, which watches `base_dir` for
+    integer folders, never sees a half-written version, and a failed or interrupted export
+    leaves nothing behind.
+
+    Signatures (method `tensorflow/serving/predict`, inference mode):
+
+    - `serving_default`: `z` float32 `[None, latent_dim]` (and `labels` int32 `[None]` for a
+      class-conditional model) -> `images` float32 `[None, *sample_shape]` in [-1, 1].
+    - `generate` (image generators): `num_samples` int32 scalar, `seed` int64 scalar (and
+      `labels` int32 `[num_samples]`) -> `images` uint8 `[num_samples, H, W, C]`. The latent
+      vectors are `kgan.models.sample_latent(num_samples, latent_dim, seed=seed)`, as in
+      `GAN.generate(num_samples, seed=seed)`, so both give the same images. Requests for more
+      than `max_samples` fail with an error message instead of exhausting the server's memory.
+
+    The metadata (`read_metadata`) is written to `assets/kgan.json`.
+
+    Args:
+        model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
+        base_dir: the model's folder in TF Serving's layout (`--model_base_path`).
+        version: the integer version to write; by default one more than the largest present.
+        overwrite: replace `base_dir/<version>` if it exists (the old folder is renamed away,
+            the new one renamed in, then the old one deleted). Without it, an existing version
+            is an error.
+        max_samples: the largest `num_samples` the `generate` signature accepts.
+        num_classes: number of classes of a bare class-conditional generator.
+        latent_distribution: prior of `z` for a bare generator (`"normal"` by default).
+        history: training history for the metadata (`History.history`, a `History`, or a
+            run's parsed `history.json`).
+        run_config: the training run's settings for the metadata (a run's `config.json`).
+        verify: reload the SavedModel before it is renamed into place and check that both
+            signatures reproduce Keras (`serving_default` within 1e-5 at batch sizes 1 and 5,
+            `generate` within one grey level).
+
+    Returns:
+        The path of the version folder, `base_dir/<version>`.
+
+    Raises:
+        FileExistsError: if the version exists and `overwrite` is false.
+        ExportVerificationError: if the reloaded SavedModel does not match Keras.
+
+    Example:
+    >>> path = kgan.export.to_saved_model(gan, "savedmodels/mnist")
+    >>> path
+    'savedmodels/mnist/1'
+    """
+    source = resolve_generator(
+        model, num_classes=num_classes, latent_distribution=latent_distribution
+    )
+    check_positive_int("max_samples", max_samples)
+    version, final_dir = version_folder(base_dir, version, overwrite=overwrite)
+    with staging_folder(base_dir, version) as temp_dir:
+        metadata = build_metadata(
+            source,
+            model=model,
+            history=history,
+            run_config=run_config,
+            max_samples=max_samples,
+            fmt="saved_model",
+        )
+        metadata["version"] = version
+        metadata["signatures"] = ["serving_default"] + (["generate"] if source.is_image else [])
+        _write_saved_model(source, max_samples, temp_dir)
+        if verify:
+            metadata["verification"] = verify_saved_model(source, temp_dir, max_samples=max_samples)
+        write_metadata_file(temp_dir, metadata)
+        move_into_place(temp_dir, final_dir, overwrite=overwrite)
+    return final_dir

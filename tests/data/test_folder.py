@@ -1,0 +1,66 @@
+"""Tests of kgan.data.folder through `load` and `from_folder`: PNG/JPEG folders."""
+
+import numpy as np
+import pytest
+
+import kgan
+
+
+def test_folder_with_class_subfolders_gives_labels(class_folder, first_batch):
+    dataset = kgan.data.load(class_folder, with_labels=True, shuffle=False, batch_size=8)
+    images, labels = first_batch(dataset)
+    assert images.shape == (5, 6, 5, 1)
+    np.testing.assert_allclose(
+        images[:, 0, 0, 0], np.array([10, 20, 30, 200, 210]) / 127.5 - 1, atol=1e-6
+    )
+    np.testing.assert_array_equal(labels, [0, 0, 0, 1, 1])
+    assert dataset.class_names == ["cat", "dog"]
+
+
+def test_folder_resize_and_color_mode(class_folder, first_batch, write_png):
+    write_png(
+        class_folder / "dog" / "rgb.png",
+        np.zeros((9, 9, 3), np.uint8) + np.array([255, 0, 0], np.uint8),
+    )
+    dataset = kgan.data.from_folder(
+        str(class_folder), image_size=(4, 4), color_mode="rgb", shuffle=False
+    )
+    images = first_batch(dataset)
+    assert images.shape == (6, 4, 4, 3)
+    np.testing.assert_allclose(images[-1, 0, 0], [1.0, -1.0, -1.0], atol=1e-6)  # red stays red
+    grey = first_batch(kgan.data.from_folder(class_folder, image_size=4, color_mode="grayscale"))
+    assert grey.shape == (6, 4, 4, 1)
+
+
+def test_folder_errors(tmp_path, class_folder):
+    with pytest.raises(ValueError, match="does not exist. Received: name="):
+        kgan.data.load(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    with pytest.raises(ValueError, match="holds no images"):
+        kgan.data.load(tmp_path / "empty")
+    with pytest.raises(ValueError, match="split.*Received: split='test'"):
+        kgan.data.load(class_folder, split="test")
+
+
+def test_flat_folder_has_no_labels(tmp_path, first_batch, write_png):
+    for i in range(3):
+        write_png(tmp_path / "flat" / f"{i}.png", np.full((4, 4), i, np.uint8))
+    assert first_batch(kgan.data.load(tmp_path / "flat")).shape == (3, 4, 4, 1)
+    with pytest.raises(
+        ValueError, match="not arranged in one sub-folder per class.*with_labels=True"
+    ):
+        kgan.data.load(tmp_path / "flat", with_labels=True)
+
+
+def test_unreadable_image_is_named(class_folder):
+    (class_folder / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(ValueError, match="broken.png"):
+        kgan.data.load(class_folder, color_mode="grayscale")
+
+
+def test_images_of_different_sizes_need_image_size(class_folder, first_batch, write_png):
+    write_png(class_folder / "dog" / "big.png", np.zeros((12, 12), np.uint8))
+    with pytest.raises(ValueError, match="big.png.*12x12.*Received: image_size=None"):
+        kgan.data.load(class_folder)
+    assert first_batch(kgan.data.load(class_folder, image_size=6)).shape == (6, 6, 6, 1)

@@ -1,0 +1,78 @@
+"""Tests of kgan.data.tfds_source with tensorflow-datasets mocked: no network."""
+
+import numpy as np
+import pytest
+
+import kgan
+from kgan.data import tfds_source
+
+
+def test_tfds_dataset_by_name(mock_tfds, tmp_path, first_batch):
+    dataset = kgan.data.load("cifar10", with_labels=True, batch_size=4, seed=0, data_dir=tmp_path)
+    images, labels = first_batch(dataset)
+    assert images.shape == (4, 32, 32, 3) and images.dtype == np.float32
+    assert -1.0 <= images.min() and images.max() <= 1.0
+    assert labels.dtype == np.int32 and set(labels) <= set(range(10))
+    assert len(dataset.class_names) == 10
+    assert sum(len(b[0]) for b in dataset) == 10
+    assert sum(len(b) for b in kgan.data.load("cifar10", num_samples=3, batch_size=2)) == 3
+
+
+def test_tfds_resize_grayscale_and_determinism(mock_tfds, first_batch):
+    def first(seed):
+        return first_batch(
+            kgan.data.load(
+                "cifar10", batch_size=5, image_size=16, color_mode="grayscale", seed=seed
+            )
+        )
+
+    a, b = first(1), first(1)
+    assert a.shape == (5, 16, 16, 1)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_tfds_without_labels_when_labels_are_asked(mock_tfds):
+    with pytest.raises(ValueError, match="no `label` feature.*attributes.*with_labels=True"):
+        kgan.data.load("celeb_a", with_labels=True)
+
+
+def test_non_image_tfds_dataset_is_rejected(mock_tfds):
+    with pytest.raises(ValueError, match="no `image` feature.*Received: name='imdb_reviews'"):
+        kgan.data.load("imdb_reviews")
+
+
+def test_offline_without_local_copy_says_which_files_to_put_where(
+    no_env_data_dir, monkeypatch, tmp_path
+):
+    tfds = pytest.importorskip("tensorflow_datasets")
+
+    def offline(self, *args, **kwargs):
+        raise ConnectionError("Failed to establish a new connection: [Errno -3] name resolution")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", offline)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        kgan.data.load("mnist", data_dir=empty, split="test")
+    message = str(info.value)
+    assert "t10k-images-idx3-ubyte.gz" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert str(empty.resolve() / "mnist") in message
+    assert "ConnectionError" in message and info.value.__cause__ is None
+    with pytest.raises(FileNotFoundError, match="KGAN_DATA_DIR environment variable"):
+        kgan.data.load("fashion_mnist")
+    with pytest.raises(FileNotFoundError, match="needs a network connection"):
+        kgan.data.load("cifar10", data_dir=empty)
+
+
+def test_tfds_data_feeds_gan_fit(mock_tfds):
+    generator = kgan.models.dcgan_generator((32, 32, 3), latent_dim=8, base_filters=8)
+    discriminator = kgan.models.dcgan_discriminator((32, 32, 3), base_filters=8)
+    gan = kgan.GAN(generator, discriminator, seed=0)
+    gan.compile()
+    history = gan.fit(kgan.data.load("cifar10", batch_size=5, seed=0), epochs=1, verbose=0)
+    assert np.isfinite(history.history["d_loss"][-1])
+
+
+def test_unknown_tfds_name_raises_the_public_error(mock_tfds, tfds_data_dir):
+    with pytest.raises(tfds_source.UnknownDatasetError, match="not_a_dataset_xyz"):
+        tfds_source.builder("not_a_dataset_xyz", tfds_data_dir)

@@ -1,0 +1,64 @@
+"""Tests of kgan.export.onnx: the ONNX file's graph, metadata, and onnxruntime's outputs."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+
+import kgan
+from kgan import export
+
+BATCH_SIZES = (1, 7)
+
+
+@pytest.fixture
+def build_generator(latent_dim, randomize_batch_norm):
+    def build(kind, num_classes):
+        if kind == "dcgan":
+            generator = kgan.models.dcgan_generator(
+                (16, 16, 3), latent_dim=latent_dim, num_classes=num_classes, base_filters=8
+            )
+        else:
+            generator = kgan.models.mlp_generator(
+                (8, 8, 1),
+                latent_dim=latent_dim,
+                hidden_units=(32,),
+                num_classes=num_classes,
+                batch_norm=True,
+            )
+        randomize_batch_norm(generator)
+        return generator
+
+    return build
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "mlp"])
+@pytest.mark.parametrize("num_classes", [None, 3], ids=["unconditional", "conditional"])
+def test_onnx_matches_keras(
+    kind, num_classes, tmp_path, build_generator, latent_dim, latent_inputs, keras_images
+):
+    generator = build_generator(kind, num_classes)
+    path = export.to_onnx(generator, tmp_path / "g.onnx", num_classes=num_classes)
+    proto = onnx.load(path)
+    expected_inputs = ["z"] if num_classes is None else ["z", "labels"]
+    assert [value.name for value in proto.graph.input] == expected_inputs
+    assert [value.name for value in proto.graph.output] == ["images"]
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        assert value.type.tensor_type.shape.dim[0].dim_param == "batch"
+    metadata = json.loads({p.key: p.value for p in proto.metadata_props}["kgan"])
+    assert metadata == export.read_metadata(path)
+    assert metadata["latent_dim"] == latent_dim and metadata["num_classes"] == num_classes
+    assert metadata["verification"]["max_abs_difference"] <= 1e-4
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    input_types = {value.name: value.type for value in session.get_inputs()}
+    assert input_types["z"] == "tensor(float)"
+    if num_classes is not None:
+        assert input_types["labels"] == "tensor(int32)"
+    for batch_size in BATCH_SIZES:
+        z, labels = latent_inputs(batch_size, num_classes)
+        feeds = {"z": z} if labels is None else {"z": z, "labels": labels}
+        (images,) = session.run(["images"], feeds)
+        np.testing.assert_allclose(images, keras_images(generator, z, labels), atol=1e-4, rtol=0)

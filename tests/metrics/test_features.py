@@ -1,0 +1,68 @@
+"""Tests of kgan.metrics.features: InceptionV3 features and the MNIST classifier."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgan
+from kgan import metrics
+
+# ---------------------------------------------------------------------------- feature networks
+
+
+def test_inception_feature_extractor_shapes_without_weights():
+    extractor = metrics.inception_feature_extractor(image_size=75, weights=None)
+    gray = np.zeros((2, 28, 28, 1), "float32")
+    color = np.zeros((3, 32, 32, 3), "float32")
+    assert extractor(gray).shape == (2, 2048)
+    assert extractor(color).shape == (3, 2048)
+    with pytest.raises(ValueError, match="at least 75x75"):
+        metrics.inception_feature_extractor(image_size=32, weights=None)
+
+
+def test_mnist_classifier_features_and_short_fit():
+    rng = np.random.default_rng(0)
+    # Two separable classes: dark and bright images.
+    labels = rng.integers(0, 2, 256)
+    images = np.where(labels[:, None, None, None] == 1, 0.5, -0.5) + 0.1 * rng.standard_normal(
+        (256, 28, 28, 1)
+    )
+    data = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels)).batch(64)
+    classifier = metrics.train_mnist_classifier(data, data, epochs=2, verbose=0)
+    assert classifier.output_shape == (None, 10)
+    assert classifier.test_accuracy > 0.9
+    features = metrics.classifier_feature_extractor(classifier)
+    assert features.output_shape == (None, 128)
+    values = metrics.compute_features(features, images[:10], batch_size=4)
+    assert values.shape == (10, 128) and values.dtype == np.float64
+    with pytest.raises(ValueError, match="no layer named 'nope'"):
+        metrics.classifier_feature_extractor(classifier, layer="nope")
+
+
+@pytest.mark.slow
+def test_train_mnist_classifier_reaches_99_percent():
+    classifier = metrics.train_mnist_classifier(epochs=3, verbose=0)
+    assert classifier.test_accuracy >= 0.99
+
+
+def test_train_mnist_classifier_loads_the_named_dataset_when_no_data_is_passed(tmp_path):
+    # The old call form: dataset name and data folder, read through kgan.data.load.
+    rng = np.random.default_rng(0)
+    (tmp_path / "mnist").mkdir()
+    for split, count in (("train", 40), ("t10k", 20)):
+        labels = (np.arange(count) % 2).astype(np.uint8)
+        noise = rng.integers(0, 20, (count, 28, 28))
+        images = (np.where(labels[:, None, None] == 1, 200, 30) + noise).astype(np.uint8)
+        kgan.data.write_idx(tmp_path / "mnist" / f"{split}-images-idx3-ubyte", images)
+        kgan.data.write_idx(tmp_path / "mnist" / f"{split}-labels-idx1-ubyte", labels)
+    classifier = metrics.train_mnist_classifier(
+        dataset="mnist", data_dir=tmp_path, epochs=1, batch_size=8, verbose=0
+    )
+    assert classifier.output_shape == (None, 10)
+    # The accuracy is measured on the test split of that folder (t10k-*, 20 images).
+    test_split = kgan.data.load("mnist", split="test", data_dir=tmp_path, with_labels=True)
+    assert int(test_split.cardinality()) == 1
+    _, accuracy = classifier.evaluate(test_split, verbose=0)
+    assert classifier.test_accuracy == pytest.approx(accuracy)
+    with pytest.raises(ValueError, match="Received: epochs=0"):
+        metrics.train_mnist_classifier(dataset="mnist", data_dir=tmp_path, epochs=0)

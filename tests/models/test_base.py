@@ -1,0 +1,246 @@
+"""What every adversarial model does: compile, fit and its checks, generate, metrics, saving."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgan
+from kgan.models import dcgan_discriminator, dcgan_generator, mlp_generator
+
+# ---------------------------------------------------------------- training and metrics
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, names",
+    [
+        (kgan.GAN, {}, {"d_loss", "g_loss", "d_real", "d_fake"}),
+        (kgan.WGAN, {"n_critic": 2}, {"d_loss", "g_loss", "wasserstein"}),
+        (
+            kgan.WGANGP,
+            {"n_critic": 2},
+            {"d_loss", "g_loss", "wasserstein", "gradient_penalty"},
+        ),
+    ],
+)
+def test_fit_reports_the_models_metrics_and_nothing_else(cls, kwargs, names, small_dcgan, images):
+    generator, discriminator = small_dcgan(normalization=None if cls is not kgan.GAN else "batch")
+    gan = cls(generator, discriminator, **kwargs)
+    gan.compile()
+    history = gan.fit(images(48), batch_size=16, epochs=2, verbose=0)
+    assert set(history.history) == names  # In particular no `loss: 0.0000`.
+    for name in names:
+        assert len(history.history[name]) == 2
+        assert np.all(np.isfinite(history.history[name]))
+    # Trackers are reset each epoch: the last epoch's 3 steps, not all 6.
+    assert int(gan.metrics[0].count.numpy()) == 3
+
+
+def test_generate_is_deterministic_per_seed(small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    a = gan.generate(5, seed=7)
+    b = gan.generate(5, seed=7)
+    c = gan.generate(5, seed=8)
+    assert a.shape == (5, 8, 8, 1) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert np.abs(a).max() <= 1.0
+    # Batching inside generate does not change the result.
+    np.testing.assert_allclose(gan.generate(5, seed=7, batch_size=2), a, atol=1e-6)
+
+
+def test_generate_checks_its_arguments(small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    with pytest.raises(ValueError, match="Received: num_samples=0"):
+        gan.generate(0)
+    with pytest.raises(ValueError, match=r"Received: z of shape \(2, 3\)"):
+        gan.generate(z=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="unconditional"):
+        gan.generate(2, labels=[0, 1])
+    with pytest.raises(ValueError, match="Received: seed=1.5"):
+        gan.generate(2, seed=1.5)
+
+
+def test_mixed_precision_wraps_optimizers_and_keeps_float32_outputs(small_dcgan, images):
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    history = gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    assert all(np.isfinite(v[0]) for v in history.history.values())
+    out = gan.generate(2, seed=0)
+    assert out.dtype == np.float32 and np.abs(out).max() <= 1.0
+
+
+def test_compile_leaves_no_unused_optimizer(small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    assert gan.optimizer is None
+
+
+# ---------------------------------------------------------------- conditional
+
+
+def test_conditional_training_and_generation(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(num_classes=3), num_classes=3)
+    gan.compile()
+    labels = np.arange(32) % 3
+    gan.fit(images(32), labels, batch_size=16, epochs=1, verbose=0)
+    # A dataset of (images, labels), with one-hot labels, trains too.
+    one_hot = np.eye(3, dtype="float32")[labels]
+    dataset = tf.data.Dataset.from_tensor_slices((images(32), one_hot)).batch(16)
+    gan.fit(dataset, epochs=1, verbose=0)
+    out = gan.generate(6, seed=0)
+    assert out.shape == (6, 8, 8, 1)
+    same_class = gan.generate(6, seed=0, labels=1)
+    assert not np.allclose(out, same_class)
+    np.testing.assert_allclose(same_class[1], out[1], atol=1e-6)  # Default labels cycle 0,1,2.
+
+
+def test_labels_without_num_classes_are_rejected(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    with pytest.raises(ValueError, match="num_classes=None"):
+        gan.fit(images(16), np.zeros(16, "int32"), batch_size=8, verbose=0)
+
+
+def test_labels_out_of_range_are_rejected(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(num_classes=3), num_classes=3)
+    gan.compile()
+    with pytest.raises(ValueError, match="Received: label 3"):
+        gan.fit(images(16), np.full(16, 3), batch_size=8, verbose=0)
+    with pytest.raises(ValueError, match="Received: label -1"):
+        gan.generate(2, labels=[0, -1])
+    with pytest.raises(ValueError, match="without labels"):
+        gan.fit(images(16), batch_size=8, verbose=0)
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_images_outside_minus_one_one_are_rejected(small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    raw = np.random.default_rng(0).integers(0, 256, (16, 8, 8, 1)).astype("float32")
+    with pytest.raises(ValueError, match=r"\[-1, 1\].*raw 0\.\.255.*Received: images with values"):
+        gan.fit(raw, batch_size=8, verbose=0)
+    dataset = tf.data.Dataset.from_tensor_slices(raw).batch(8)
+    with pytest.raises(ValueError, match="Received: images with values in"):
+        gan.fit(dataset, verbose=0)
+
+
+def test_unbatched_dataset_is_rejected(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan())
+    gan.compile()
+    with pytest.raises(ValueError, match="dataset.batch"):
+        gan.fit(tf.data.Dataset.from_tensor_slices(images(8)), verbose=0)
+
+
+def test_check_inputs_false_skips_the_first_batch_checks(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(), check_inputs=False)
+    gan.compile()
+    history = gan.fit(images(16) * 3, batch_size=8, verbose=0)  # Outside [-1, 1]: not checked.
+    assert len(history.history["g_loss"]) == 1
+
+
+def test_mismatched_networks_are_rejected(small_dcgan):
+    generator = dcgan_generator((16, 16, 1), latent_dim=8, base_filters=4)
+    discriminator = dcgan_discriminator((8, 8, 1), base_filters=4)
+    with pytest.raises(ValueError, match=r"Received: generator output shape \(16, 16, 1\)"):
+        kgan.GAN(generator, discriminator)
+    with pytest.raises(ValueError, match="Received: latent_dim=5"):
+        kgan.GAN(*small_dcgan(), latent_dim=5)
+    with pytest.raises(ValueError, match="two inputs"):
+        kgan.GAN(*small_dcgan(), num_classes=3)
+    with pytest.raises(TypeError, match="Received: generator="):
+        kgan.GAN("generator", discriminator)
+
+
+def test_discriminator_must_return_one_logit_per_example():
+    generator = mlp_generator((2,), latent_dim=2, hidden_units=(4,), output_activation=None)
+    flat = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1), keras.layers.Reshape(())])
+    with pytest.raises(ValueError, match=r"shape \(batch, 1\)"):
+        kgan.GAN(generator, flat)
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (kgan.WGAN, {"n_critic": 0}, "Received: n_critic=0"),
+        (kgan.WGANGP, {"gradient_penalty_weight": -1.0}, "Received: gradient_penalty_weight=-1.0"),
+        (kgan.WGAN, {"clip_value": -0.1}, "Received: clip_value=-0.1"),
+        (kgan.GAN, {"label_smoothing": 0.7}, "Received: label_smoothing=0.7"),
+        (kgan.GAN, {"generator_loss": "hinge"}, "Received: generator_loss='hinge'"),
+        (kgan.GAN, {"num_classes": 1}, "Received: num_classes=1"),
+        (kgan.GAN, {"ema_decay": 1.5}, "Received: ema_decay=1.5"),
+        (kgan.GAN, {"seed": "0"}, "Received: seed='0'"),
+        (kgan.GAN, {"latent_distribution": "cauchy"}, "Received: latent_distribution='cauchy'"),
+    ],
+)
+def test_bad_hyperparameters_are_rejected(cls, kwargs, message, small_dcgan):
+    with pytest.raises(ValueError, match=message):
+        cls(*small_dcgan(normalization=None), **kwargs)
+
+
+def test_compile_rejects_a_loss_and_a_shared_optimizer(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan())
+    with pytest.raises(ValueError, match="Received: loss="):
+        gan.compile(loss="mse")
+    optimizer = keras.optimizers.Adam()
+    with pytest.raises(ValueError, match="two different"):
+        gan.compile(optimizer, optimizer)
+    with pytest.raises(RuntimeError, match="compile"):
+        kgan.GAN(*small_dcgan()).fit(images(8), verbose=0)
+
+
+def test_a_nan_loss_stops_training_and_names_the_step(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(), check_inputs=False)
+    gan.compile()
+    data = images(32)
+    data[20] = np.nan  # In the third batch of 8.
+    with pytest.raises(kgan.TrainingDivergedError, match=r"epoch 1, step 3\b"):
+        gan.fit(data, batch_size=8, epochs=2, shuffle=False, verbose=0)
+
+
+# ---------------------------------------------------------------- saving
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (kgan.GAN, {"label_smoothing": 0.1, "generator_loss": "minimax", "num_classes": 3}),
+        (kgan.WGAN, {"n_critic": 2, "clip_value": 0.02}),
+        (kgan.WGANGP, {"n_critic": 2, "gradient_penalty_weight": 5.0, "ema_decay": 0.9}),
+    ],
+)
+def test_save_and_load_round_trip(cls, kwargs, tmp_path, small_dcgan, images):
+    num_classes = kwargs.get("num_classes")
+    gan = cls(*small_dcgan(num_classes=num_classes, normalization=None), **kwargs)
+    gan.compile()
+    labels = None if num_classes is None else np.arange(32) % num_classes
+    gan.fit(images(32), labels, batch_size=16, epochs=1, verbose=0)
+    path = str(tmp_path / "gan.keras")
+    gan.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is cls
+    for key, value in kwargs.items():
+        assert getattr(loaded, key) == value
+    np.testing.assert_allclose(loaded.generate(4, seed=3), gan.generate(4, seed=3), atol=1e-6)
+    # The optimisers' state comes back, and training continues from it.
+    assert int(loaded.g_optimizer.iterations.numpy()) == int(gan.g_optimizer.iterations.numpy())
+    assert int(loaded.g_optimizer.iterations.numpy()) == 2
+    history = loaded.fit(images(32, seed=1), labels, batch_size=16, epochs=1, verbose=0)
+    assert np.isfinite(history.history["g_loss"][0])
+    assert int(loaded.g_optimizer.iterations.numpy()) == 4
+
+
+def test_reloaded_model_continues_the_noise_sequence(tmp_path, small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(), seed=3)
+    gan.compile()
+    gan.fit(images(32), batch_size=16, epochs=1, verbose=0)
+    state = keras.ops.convert_to_numpy(gan.seed_generator.state)
+    assert state[1] > 0  # Training consumed noise.
+    gan.save(tmp_path / "gan.keras")
+    loaded = keras.saving.load_model(tmp_path / "gan.keras")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.seed_generator.state), state)

@@ -1,0 +1,109 @@
+"""The DCGAN and MLP network builders."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kgan.models import (
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+    num_upsampling_stages,
+)
+
+
+@pytest.mark.parametrize(
+    "shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (48, 64, 3), (8, 8, 1), (27, 27, 1)]
+)
+def test_dcgan_builders_fit_any_image_size(shape):
+    generator = dcgan_generator(shape, latent_dim=16, base_filters=4)
+    discriminator = dcgan_discriminator(shape, base_filters=4)
+    assert generator.output_shape == (None, *shape)
+    assert discriminator.input_shape == (None, *shape)
+    assert discriminator.output_shape == (None, 1)
+    out = generator(np.zeros((2, 16), "float32"))
+    assert tuple(out.shape) == (2, *shape)
+    assert out.dtype == "float32"
+
+
+def test_num_upsampling_stages_matches_its_documented_examples():
+    assert num_upsampling_stages(28, 28) == 2  # From 7x7.
+    assert num_upsampling_stages(32, 32) == 3  # From 4x4.
+    assert num_upsampling_stages(64, 64) == 4
+    assert num_upsampling_stages(48, 64) == 4  # From 3x4.
+    assert num_upsampling_stages(27, 27) == 0
+
+
+def test_dcgan_generator_nearest_upsampling_has_no_transposed_convolutions():
+    generator = dcgan_generator((32, 32, 3), latent_dim=8, base_filters=4, upsampling="nearest")
+    layers = [
+        layer for block in generator.layers for layer in getattr(block, "_sublayers", [block])
+    ]
+    assert not any(isinstance(layer, keras.layers.Conv2DTranspose) for layer in layers)
+    assert any(isinstance(layer, keras.layers.UpSampling2D) for layer in layers)
+    assert generator.output_shape == (None, 32, 32, 3)
+
+
+def test_output_is_in_tanh_range():
+    generator = dcgan_generator((16, 16, 3), latent_dim=8, base_filters=4)
+    out = generator(np.random.default_rng(0).normal(size=(4, 8)).astype("float32") * 100)
+    assert float(tf.reduce_max(tf.abs(out))) <= 1.0
+
+
+def test_mlp_builders_are_the_classic_mnist_gan():
+    generator = mlp_generator((28, 28, 1))
+    discriminator = mlp_discriminator((28, 28, 1))
+    dense = [layer for layer in generator.layers if isinstance(layer, keras.layers.Dense)]
+    assert [tuple(layer.kernel.shape) for layer in dense] == [(100, 128), (128, 784)]
+    assert generator.output_shape == (None, 28, 28, 1)
+    assert discriminator.output_shape == (None, 1)
+    assert any(isinstance(layer, keras.layers.LeakyReLU) for layer in generator.layers)
+
+
+def test_conditional_builders_take_labels(small_dcgan):
+    generator, discriminator = small_dcgan(num_classes=3)
+    z = np.zeros((2, 8), "float32")
+    out_a = keras.ops.convert_to_numpy(generator([z, np.array([0, 0])]))
+    out_b = keras.ops.convert_to_numpy(generator([z, np.array([1, 2])]))
+    assert not np.allclose(out_a, out_b)
+    assert tuple(discriminator([out_a, np.array([0, 1])]).shape) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: dcgan_generator((8, 8, 1), 4, 3, base_filters=4),
+        lambda: dcgan_discriminator((8, 8, 1), 3, base_filters=4),
+        lambda: mlp_generator((2,), 4, (8,), num_classes=3),
+        lambda: mlp_discriminator((2,), (8,), num_classes=3),
+    ],
+)
+def test_every_conditional_builder_has_the_same_labels_input(build):
+    """Export and `AdversarialModel` pass `[x, labels]`: labels second, int32, shape (batch,)."""
+    network = build()
+    labels = network.inputs[1]
+    assert labels.name.startswith("labels")
+    assert labels.dtype == "int32" and tuple(labels.shape) == (None,)
+    x = np.zeros((2, *network.inputs[0].shape[1:]), "float32")
+    first = keras.ops.convert_to_numpy(network([x, np.array([0, 0])]))
+    other = keras.ops.convert_to_numpy(network([x, np.array([1, 2])]))
+    assert not np.allclose(first, other)  # The label reaches the output.
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: dcgan_generator((28, 28), 8), r"Received: image_shape=\(28, 28\)"),
+        (lambda: dcgan_generator((28, 28, 1), 0), "Received: latent_dim=0"),
+        (
+            lambda: dcgan_discriminator((28, 28, 1), normalization="x"),
+            "Received: normalization='x'",
+        ),
+        (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
+    ],
+)
+def test_builders_reject_bad_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
