@@ -5,6 +5,8 @@ Every error follows Keras' form: what is wrong, then `Received: name=value`.
 
 import numbers
 
+import numpy as np
+
 
 def check_positive_int(name, value, *, allow_none=False):
     if value is None and allow_none:
@@ -34,6 +36,12 @@ def check_choice(name, value, choices):
             f"`{name}` must be one of {', '.join(repr(c) for c in choices)}. "
             f"Received: {name}={value!r}"
         )
+
+
+def check_bool(name, value):
+    """Checks a flag: `True` or `False` (NumPy booleans too)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"`{name}` must be True or False. Received: {name}={value!r}")
 
 
 def check_image_shape(name, shape):

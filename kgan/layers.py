@@ -9,7 +9,7 @@ Conv2D followed by average pooling, then optional normalisation, LeakyReLU and d
 
 import keras
 
-from kgan._validation import check_choice, check_positive_int, check_range
+from kgan._validation import check_bool, check_choice, check_positive_int, check_range
 
 # DCGAN (Radford et al. 2015): "All weights were initialized from a zero-centered Normal
 # distribution with standard deviation 0.02."
@@ -24,12 +24,23 @@ def dcgan_initializer(seed=None):
     return keras.initializers.RandomNormal(mean=0.0, stddev=DCGAN_INITIALIZER_STDDEV, seed=seed)
 
 
-def _make_normalization(normalization, name):
+def batch_normalization(name, synchronized=False):
+    """kgan's BatchNormalization: momentum 0.9, epsilon 1e-5.
+
+    Keras' default momentum of 0.99 lags badly over the few thousand steps of a GAN run; 0.9
+    (TF-GAN and the DCGAN reference code) keeps the moving statistics that inference uses close
+    to the batch statistics training sees. Under `tf.distribute` each replica normalises with
+    the statistics of its own share of the batch, unless `synchronized=True`, which computes
+    them over the global batch (one all-reduce per layer and step).
+    """
+    return keras.layers.BatchNormalization(
+        momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name
+    )
+
+
+def _make_normalization(normalization, name, synchronized=False):
     if normalization == "batch":
-        # Keras' default momentum of 0.99 lags badly over the few thousand steps of a GAN
-        # run; 0.9 (TF-GAN and the DCGAN reference code) keeps the moving statistics that
-        # inference uses close to the batch statistics training sees.
-        return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+        return batch_normalization(name, synchronized)
     if normalization == "layer":
         # Over height, width and channels, as in the WGAN-GP reference code: Keras' default
         # axis=-1 would normalise each pixel over its channels only.
@@ -45,12 +56,21 @@ def _make_activation(activation, negative_slope, name):
     return None
 
 
+# Sublayers whose call depends on `training`: spectral normalisation runs its power iteration
+# and rescales the kernel in training mode only.
+_TRAINING_AWARE = (
+    keras.layers.BatchNormalization,
+    keras.layers.Dropout,
+    keras.layers.SpectralNormalization,
+)
+
+
 class _ConvBlock(keras.layers.Layer):
     """Shared plumbing of the two blocks: a list of sublayers applied in order."""
 
     def _apply(self, layers, x, training):
         for layer in layers:
-            if isinstance(layer, (keras.layers.BatchNormalization, keras.layers.Dropout)):
+            if isinstance(layer, _TRAINING_AWARE):
                 x = layer(x, training=training)
             else:
                 x = layer(x)
@@ -91,6 +111,9 @@ class UpsampleBlock(_ConvBlock):
         negative_slope: slope of LeakyReLU for negative inputs.
         use_bias: whether the convolution has a bias (redundant before normalisation).
         kernel_initializer: defaults to the DCGAN initialiser N(0, 0.02).
+        sync_batch_norm: with `normalization="batch"`, normalise over the global batch under
+            `tf.distribute` (`BatchNormalization(synchronized=True)`) rather than over each
+            replica's share of it.
 
     Input shape: `(batch, height, width, channels)`.
     Output shape: `(batch, height * strides, width * strides, filters)`.
@@ -112,6 +135,7 @@ class UpsampleBlock(_ConvBlock):
         negative_slope=0.2,
         use_bias=None,
         kernel_initializer=None,
+        sync_batch_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -122,6 +146,7 @@ class UpsampleBlock(_ConvBlock):
         check_choice("normalization", normalization, _NORMALIZATIONS)
         check_choice("activation", activation, _ACTIVATIONS)
         check_range("negative_slope", negative_slope, 0.0, 1.0)
+        check_bool("sync_batch_norm", sync_batch_norm)
 
         self.filters = filters
         self.kernel_size = kernel_size
@@ -132,6 +157,7 @@ class UpsampleBlock(_ConvBlock):
         self.negative_slope = negative_slope
         self.use_bias = normalization is None if use_bias is None else bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer or dcgan_initializer())
+        self.sync_batch_norm = bool(sync_batch_norm)
 
         # === Layers ===
         layers = []
@@ -162,7 +188,7 @@ class UpsampleBlock(_ConvBlock):
                     name="conv",
                 )
             )
-        norm = _make_normalization(normalization, "norm")
+        norm = _make_normalization(normalization, "norm", self.sync_batch_norm)
         if norm is not None:
             layers.append(norm)
         act = _make_activation(activation, negative_slope, "activation")
@@ -183,6 +209,7 @@ class UpsampleBlock(_ConvBlock):
                 "negative_slope": self.negative_slope,
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "sync_batch_norm": self.sync_batch_norm,
             }
         )
         return config
@@ -208,6 +235,15 @@ class DownsampleBlock(_ConvBlock):
         dropout: dropout rate after the activation (0 disables it).
         use_bias: whether the convolution has a bias (defaults to `normalization is None`).
         kernel_initializer: defaults to the DCGAN initialiser N(0, 0.02).
+        sync_batch_norm: with `normalization="batch"`, normalise over the global batch under
+            `tf.distribute` (`BatchNormalization(synchronized=True)`) rather than over each
+            replica's share of it.
+        spectral_norm: wrap the convolution in `keras.layers.SpectralNormalization` (Miyato
+            et al. 2018, arXiv:1802.05957): in training mode, one power iteration per call
+            estimates the kernel's largest singular value sigma and the kernel is divided by
+            it, which bounds the layer's Lipschitz constant by about 1. Keras writes the
+            normalised kernel back into the variable, so the optimiser updates W / sigma (the
+            gradient does not flow through sigma).
 
     Input shape: `(batch, height, width, channels)`.
     Output shape: `(batch, ceil(height / strides), ceil(width / strides), filters)`.
@@ -225,6 +261,8 @@ class DownsampleBlock(_ConvBlock):
         dropout=0.0,
         use_bias=None,
         kernel_initializer=None,
+        sync_batch_norm=False,
+        spectral_norm=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -235,6 +273,8 @@ class DownsampleBlock(_ConvBlock):
         check_choice("normalization", normalization, _NORMALIZATIONS)
         check_choice("activation", activation, _ACTIVATIONS)
         check_range("negative_slope", negative_slope, 0.0, 1.0)
+        check_bool("sync_batch_norm", sync_batch_norm)
+        check_bool("spectral_norm", spectral_norm)
         check_range("dropout", dropout, 0.0, 1.0, include_high=False)
 
         self.filters = filters
@@ -247,23 +287,26 @@ class DownsampleBlock(_ConvBlock):
         self.dropout = dropout
         self.use_bias = normalization is None if use_bias is None else bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer or dcgan_initializer())
+        self.sync_batch_norm = bool(sync_batch_norm)
+        self.spectral_norm = bool(spectral_norm)
 
         # === Layers ===
         conv_strides = strides if method == "strided" else 1
-        layers = [
-            keras.layers.Conv2D(
-                filters,
-                kernel_size,
-                strides=conv_strides,
-                padding="same",
-                use_bias=self.use_bias,
-                kernel_initializer=self.kernel_initializer,
-                name="conv",
-            )
-        ]
+        conv = keras.layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=conv_strides,
+            padding="same",
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
+            name="conv",
+        )
+        if self.spectral_norm:
+            conv = keras.layers.SpectralNormalization(conv, name="spectral_norm")
+        layers = [conv]
         if method == "average_pool" and strides > 1:
             layers.append(keras.layers.AveragePooling2D(strides, padding="same", name="pool"))
-        norm = _make_normalization(normalization, "norm")
+        norm = _make_normalization(normalization, "norm", self.sync_batch_norm)
         if norm is not None:
             layers.append(norm)
         act = _make_activation(activation, negative_slope, "activation")
@@ -287,6 +330,8 @@ class DownsampleBlock(_ConvBlock):
                 "dropout": self.dropout,
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "sync_batch_norm": self.sync_batch_norm,
+                "spectral_norm": self.spectral_norm,
             }
         )
         return config

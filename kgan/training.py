@@ -15,14 +15,17 @@ A run folder holds everything a later step needs:
 import json
 import os
 import time
+import zipfile
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from kgan import atomic, recipes, resume
 from kgan import callbacks as kgan_callbacks
 from kgan import data as kgan_data
 from kgan import images as kgan_images
-from kgan._validation import check_choice, check_positive_int
+from kgan._validation import check_choice, check_positive_int, short
 from kgan.models import (
     GAN,
     WGAN,
@@ -33,6 +36,7 @@ from kgan.models import (
     mlp_discriminator,
     mlp_generator,
 )
+from kgan.run_folder import RUN_LOCK, check_run_folder, remove_finished_run
 
 MODELS = {"gan": GAN, "wgan": WGAN, "wgangp": WGANGP}
 ARCHITECTURES = ("dcgan", "mlp")
@@ -82,6 +86,46 @@ def build_model(
     )
 
 
+def _recipe_settings(recipe, model, **network_options):
+    """The settings of `recipe` for `model` (`None` without a recipe), refusing network options
+    that the recipe sets itself."""
+    if recipe is None:
+        if model is not None:
+            check_choice("model", model, tuple(MODELS))
+        return None
+    given = {name: value for name, value in network_options.items() if value is not None}
+    if given:
+        name, value = next(iter(given.items()))
+        raise ValueError(
+            f"Recipe {recipe!r} sets the networks; `{name}` cannot be combined with it (use "
+            f"`kgan.recipes.build({recipe!r}, ...)` overrides in Python, or no recipe). "
+            f"Received: {name}={value!r}"
+        )
+    return recipes.get(recipe, model=model)
+
+
+def choose_recipe(data, recipe=None, **network_options):
+    """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
+    for `data` (`kgan.recipes.DATA_RECIPES`) unless a network option is given explicitly."""
+    if recipe is not None:
+        return None if recipe == "none" else recipe
+    if any(value is not None for value in network_options.values()):
+        return None
+    return recipes.DATA_RECIPES.get(os.fspath(data) if data is not None else None)
+
+
+def _epochs_for(settings, dataset):
+    """Enough epochs of `dataset` for the recipe's generator steps."""
+    batches = int(dataset.cardinality())
+    if batches <= 0:
+        return 20
+    per_step = settings["model_options"].get("n_critic", 1)
+    if settings["model_options"].get("critic_batches", "fresh") != "fresh":
+        per_step = 1
+    steps_per_epoch = max(1, batches // per_step)
+    return max(1, -(-settings["steps"] // steps_per_epoch))
+
+
 def _count_classes(dataset):
     highest = -1
     for _, labels in dataset:
@@ -94,48 +138,103 @@ def train(
     *,
     data=kgan_data.EMBEDDED_DATASET,
     data_dir=None,
-    model="gan",
-    architecture="dcgan",
+    model=None,
+    architecture=None,
     conditional=False,
     num_classes=None,
-    epochs=20,
-    batch_size=64,
-    latent_dim=64,
-    base_filters=32,
-    ema_decay=0.99,
+    epochs=None,
+    batch_size=None,
+    latent_dim=None,
+    base_filters=None,
+    ema_decay="auto",
     num_samples=None,
     seed=0,
     tensorboard=False,
     verbose="auto",
+    restart=False,
+    deterministic=False,
+    recipe=None,
 ):
     """Trains a GAN on a dataset and writes a run folder (see the module docstring).
 
+    Called again with the same arguments on the folder of a run that was interrupted (killed,
+    or stopped by an error), it continues after the last completed epoch, and ends with the
+    weights the uninterrupted run would have had; on a finished run it trains nothing and
+    returns it (see `kgan.resume`).
+
     Args:
-        output_dir: the run folder (created if needed; files of an earlier run are replaced).
+        output_dir: the run folder, created once the data and the networks are ready (an
+            invalid argument or missing data leaves none). A folder holding a run of these
+            arguments is resumed or kept (above). One holding another run is replaced if that
+            run finished, and refused if not (killed, failed, or still being written; see
+            `kgan.run_folder`).
         data: a dataset name or folder for `kgan.data.load`; by default the embedded sample
             of Fashion-MNIST, which needs no network.
         data_dir: local data folder (else `$KGAN_DATA_DIR`).
-        model: `"gan"`, `"wgan"` or `"wgangp"`.
-        architecture: `"dcgan"` or `"mlp"`.
+        model: `"gan"` (default), `"wgan"` or `"wgangp"`; with a recipe, one it supports
+            (default: the recipe's).
+        architecture: `"dcgan"` (default) or `"mlp"`; not with a recipe.
         conditional: train a class-conditional model on the dataset's labels.
         num_classes: classes of a conditional model (counted from the labels when `None`).
-        epochs, batch_size: as in `fit`.
-        latent_dim: size of z.
-        base_filters: width of the networks.
+        epochs: passes over the data (default 20; with a recipe, enough for its `steps`).
+        batch_size: as in `fit` (default 64, or the recipe's).
+        latent_dim: size of z (default 64); not with a recipe.
+        base_filters: width of the networks (default 32); not with a recipe.
         ema_decay: decay of the exponential moving average of the generator's weights that
-            `generate` and export use (0.99 by default; `None` turns it off).
+            `generate` and export use (`"auto"`: 0.99, or the recipe's; `None` turns it off).
         num_samples: train on the first `num_samples` images only.
         seed: seed of the data order, the initial weights and the noise.
         tensorboard: also write TensorBoard logs (metrics and sample grids) to `RUN/logs`.
         verbose: verbosity of `fit`.
+        restart: start over, replacing the run in `output_dir`, instead of resuming it.
+        deterministic: make TensorFlow's ops deterministic
+            (`tf.config.experimental.enable_op_determinism()`, for the rest of the process):
+            two runs with the same arguments then give the same weights, bit for bit, and so do
+            an interrupted run resumed and an uninterrupted one. Slower on a GPU.
+        recipe: a name from `kgan.recipes.names()`: its networks, loss, stabilisers,
+            optimisers and batch size instead of the defaults above.
 
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
-    check_positive_int("epochs", epochs)
+    settings = _recipe_settings(
+        recipe, model, architecture=architecture, latent_dim=latent_dim, base_filters=base_filters
+    )
+    if settings is None:
+        model, architecture = model or "gan", architecture or "dcgan"
+        latent_dim, base_filters = latent_dim or 64, base_filters or 32
+        batch_size = batch_size or 64
+        ema_decay = 0.99 if ema_decay == "auto" else ema_decay
+    else:
+        model, batch_size = settings["model"], batch_size or settings["batch_size"]
+        if ema_decay == "auto":
+            ema_decay = settings["model_options"].get("ema_decay")
+    check_positive_int("epochs", epochs, allow_none=True)
     check_positive_int("batch_size", batch_size)
     output_dir = os.fspath(output_dir)
-    os.makedirs(output_dir, exist_ok=True)
+    config = {
+        "recipe": recipe,
+        "data": os.fspath(data),
+        "model": model,
+        "architecture": architecture,
+        "conditional": conditional,
+        "num_classes": num_classes if conditional else None,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "latent_dim": latent_dim,
+        "base_filters": base_filters,
+        "ema_decay": ema_decay,
+        "num_samples": num_samples,
+        "seed": seed,
+        "deterministic": bool(deterministic),
+    }
+    start = resume.plan(output_dir, config, restart=restart)
+    if start.action == "finished":
+        return _finished_run(output_dir, verbose)
+    if start.action == "new":
+        check_run_folder(output_dir)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
 
     dataset = kgan_data.load(
@@ -150,18 +249,58 @@ def train(
     image_shape = tuple(spec.shape[1:])
     if conditional and num_classes is None:
         num_classes = _count_classes(dataset)
-    gan = build_model(
-        image_shape,
-        model=model,
-        architecture=architecture,
-        num_classes=num_classes if conditional else None,
-        latent_dim=latent_dim,
-        base_filters=base_filters,
-        ema_decay=ema_decay,
-        seed=seed,
-    )
-    gan.compile()
+    if settings is None:
+        gan = build_model(
+            image_shape,
+            model=model,
+            architecture=architecture,
+            num_classes=num_classes if conditional else None,
+            latent_dim=latent_dim,
+            base_filters=base_filters,
+            ema_decay=ema_decay,
+            seed=seed,
+        )
+        gan.compile()
+    else:
+        gan = recipes.build(
+            recipe,
+            model=model,
+            num_classes=num_classes if conditional else None,
+            seed=seed,
+            data_shape=image_shape,
+            ema_decay=ema_decay,
+        )
+    if epochs is None:
+        epochs = 20 if settings is None else _epochs_for(settings, dataset)
+        config["epochs"] = epochs
+    config.update(num_classes=num_classes if conditional else None, image_shape=list(image_shape))
+    os.makedirs(output_dir, exist_ok=True)
+    with atomic.exclusive_lock(os.path.join(output_dir, RUN_LOCK), what="The run folder"):
+        if start.action == "new":
+            check_run_folder(output_dir)  # Again, now that no other run can start writing it.
+        if start.state is None:
+            remove_finished_run(output_dir)
+            resume.remove_backup(output_dir)
+        return _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, start.state)
 
+
+def _finished_run(output_dir, verbose):
+    """The finished run in `output_dir`, loaded, and its `History` (for a re-run)."""
+    gan, record, _ = load_run(output_dir)
+    if verbose:
+        print(
+            f"{output_dir} already holds the finished run of these arguments "
+            f"({record['epochs']} epochs): nothing to train. Pass --restart (restart=True) to "
+            "train it again."
+        )
+    history = resume.merged_history(record, None)
+    history.set_model(gan)
+    return gan, history
+
+
+def _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, state=None):
+    """Trains `gan` and writes the run's files into `output_dir`, each atomically; continues
+    after the backup `state` when it is given."""
     log_dir = os.path.join(output_dir, "logs") if tensorboard else None
     monitor = kgan_callbacks.TrainingMonitor(
         stop_on=("divergence",), checkpoint_path=os.path.join(output_dir, "last_good.keras")
@@ -172,43 +311,38 @@ def train(
     ]
     if log_dir:
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
-    config = {
-        "data": os.fspath(data),
-        "model": model,
-        "architecture": architecture,
-        "conditional": conditional,
-        "num_classes": num_classes if conditional else None,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "latent_dim": latent_dim,
-        "base_filters": base_filters,
-        "ema_decay": ema_decay,
-        "num_samples": num_samples,
-        "seed": seed,
-        "image_shape": list(image_shape),
-    }
+    if state is not None:
+        resume.restore(gan, output_dir, state, monitor)
+    # Last, so that the backup holds the monitor's record of the epoch.
+    run_callbacks.append(resume.RunBackup(output_dir, monitor, state))
     _write_json(output_dir, "config.json", config)
-    started = time.time()
+    started = time.time() - (state or {}).get("seconds", 0.0)
     try:
-        history = gan.fit(dataset, epochs=epochs, callbacks=run_callbacks, verbose=verbose)
+        history = gan.fit(
+            dataset,
+            epochs=config["epochs"],
+            initial_epoch=state["epoch"] if state else 0,
+            callbacks=run_callbacks,
+            verbose=verbose,
+        )
     except TrainingDivergedError as error:
         # Keep the record of the epochs that ran; the diverged weights are not saved, the last
         # healthy checkpoint (if any epoch was healthy) stays in last_good.keras.
-        _write_history(output_dir, gan.history, time.time() - started, monitor, str(error))
+        history = resume.merged_history(state, gan.history)
+        _write_history(output_dir, history, time.time() - started, monitor, str(error))
         raise
+    history = resume.merged_history(state, history)
     _write_history(output_dir, history, time.time() - started, monitor)
 
-    # Write the model beside its final name, then rename: a crash never leaves half a file.
-    model_path = os.path.join(output_dir, "model.keras")
-    gan.save(model_path + ".tmp.keras")
-    os.replace(model_path + ".tmp.keras", model_path)
+    # Written beside its final name, then renamed: a crash never leaves half a file.
+    atomic.save_model(gan, os.path.join(output_dir, "model.keras"))
     kgan_images.save_image_grid(gan.generate(64, seed=0), os.path.join(output_dir, "samples.png"))
+    resume.remove_backup(output_dir)
     return gan, history
 
 
 def _write_json(output_dir, name, record):
-    with open(os.path.join(output_dir, name), "w") as file:
-        json.dump(record, file, indent=2)
+    atomic.write_json(os.path.join(output_dir, name), record)
 
 
 def _write_history(output_dir, history, seconds, monitor, diverged=None):
@@ -239,15 +373,23 @@ def load_run(run_or_model, *, compile=True):
 
     Raises:
         FileNotFoundError: if there is no model at `run_or_model`.
-        ValueError: if `run_or_model` is a file that is not a `.keras` file.
+        ValueError: if `run_or_model` is a file that is not a `.keras` file, or not a readable
+            one.
     """
     path = os.fspath(run_or_model)
     if os.path.isdir(path):
         model_path = os.path.join(path, "model.keras")
         run_dir = path
         if not os.path.isfile(model_path):
+            checkpoint = os.path.join(path, "last_good.keras")
+            hint = (
+                f"; its run did not finish, but it holds {checkpoint}, the last checkpoint the "
+                "training monitor found healthy: pass that file to use it"
+                if os.path.isfile(checkpoint)
+                else ""
+            )
             raise FileNotFoundError(
-                "A run folder must contain `model.keras` (written by `kgan train`). "
+                f"A run folder must contain `model.keras` (written by `kgan train`){hint}. "
                 f"Received: run_or_model={path!r}"
             )
     elif os.path.isfile(path):
@@ -263,10 +405,34 @@ def load_run(run_or_model, *, compile=True):
             "No saved model at this path: no run folder or `.keras` file. "
             f"Received: run_or_model={path!r}"
         )
-    # The kgan.models import above registers kgan's models and layers with Keras, which
-    # deserialising them needs.
-    model = keras.saving.load_model(model_path, compile=compile)
+    model = load_keras_file(model_path, compile=compile, name="run_or_model")
     return model, _read_json(run_dir, "history.json"), _read_json(run_dir, "config.json")
+
+
+def load_keras_file(path, *, compile=True, name="path"):
+    """`keras.saving.load_model(path)`, with an error that tells a damaged file (a truncated
+    copy, or another format under a `.keras` name) from a missing one.
+
+    Raises:
+        ValueError: if the file is not a readable Keras model, naming `name`.
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        raise ValueError(
+            "The file exists but is not a readable Keras model: it is not a `.keras` zip "
+            f"archive (truncated, or another format?). Received: {name}={path!r}"
+        )
+    try:
+        # The kgan.models import above registers kgan's models and layers with Keras, which
+        # deserialising them needs.
+        return keras.saving.load_model(path, compile=compile)
+    except (ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as error:
+        if not os.path.isfile(path):
+            raise
+        raise ValueError(
+            f"The file exists but is not a readable Keras model ({short(error, 200)}). "
+            f"Received: {name}={path!r}"
+        ) from error
 
 
 def _read_json(directory, name):

@@ -90,3 +90,40 @@ def test_downsample_block_rejects_bad_dropout():
 def test_layers_are_public():
     assert kgan.layers.UpsampleBlock is UpsampleBlock
     assert kgan.layers.DownsampleBlock is DownsampleBlock
+
+
+def _largest_singular_value(kernel):
+    kernel = keras.ops.convert_to_numpy(kernel)
+    return np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0]
+
+
+def test_downsample_block_spectral_norm_divides_the_kernel_by_its_norm_in_training():
+    block = DownsampleBlock(8, kernel_size=3, spectral_norm=True, activation=None)
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    block(x)
+    wrapper = block._sublayers[0]
+    assert isinstance(wrapper, keras.layers.SpectralNormalization)
+    kernel = wrapper.layer.kernel
+    kernel.assign(kernel * 50.0)  # Far from norm 1.
+    before = _largest_singular_value(kernel)
+    assert before > 5
+    block(x, training=False)  # Inference leaves the kernel alone.
+    assert _largest_singular_value(kernel) == pytest.approx(before)
+    for _ in range(30):  # One power iteration per training call.
+        block(x, training=True)
+    assert _largest_singular_value(kernel) == pytest.approx(1.0, abs=0.02)
+
+
+def test_downsample_block_spectral_norm_round_trip(tmp_path):
+    block = DownsampleBlock(4, kernel_size=3, spectral_norm=True, name="block")
+    assert block.get_config()["spectral_norm"] is True
+    model = keras.Sequential([keras.Input((8, 8, 3)), block])
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    model(x, training=True)
+    path = str(tmp_path / "sn.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.layers[0].spectral_norm
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="Received: spectral_norm='yes'"):
+        DownsampleBlock(4, spectral_norm="yes")

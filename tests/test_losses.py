@@ -111,3 +111,77 @@ def test_gradient_penalty_is_finite_where_the_critic_is_flat():
     grad = tape.gradient(penalty, v)
     assert penalty.numpy() == pytest.approx(1.0, rel=1e-4)
     assert np.isfinite(grad.numpy())
+
+
+def test_hinge_losses_match_hand_computation():
+    real = [[2.0], [0.25], [-1.0]]
+    fake = [[-3.0], [0.5], [-0.5]]
+    # max(0, 1 - D(x)) + max(0, 1 + D(G(z))): 0 + 0, 0.75 + 1.5, 2 + 0.5.
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake), [0.0, 2.25, 2.5])
+    np.testing.assert_allclose(losses.hinge_generator_loss(fake), [3.0, -0.5, 0.5])
+
+
+def test_least_squares_losses_match_hand_computation():
+    real = [[0.5], [2.0]]
+    fake = [[-1.0], [0.25]]
+    # a = 0, b = c = 1: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2.
+    np.testing.assert_allclose(
+        losses.least_squares_discriminator_loss(real, fake), [0.625, 0.53125]
+    )
+    np.testing.assert_allclose(losses.least_squares_generator_loss(fake), [2.0, 0.28125])
+    # a = -1, b = 1, c = 0: 1/2 (D(x) - 1)^2 + 1/2 (D(G(z)) + 1)^2 and 1/2 D(G(z))^2.
+    np.testing.assert_allclose(
+        losses.least_squares_discriminator_loss(real, fake, fake_targets=-1.0), [0.125, 1.28125]
+    )
+    np.testing.assert_allclose(
+        losses.least_squares_generator_loss(fake, targets=0.0), [0.5, 0.03125]
+    )
+
+
+def test_least_squares_targets_may_be_per_example():
+    real = [[1.0], [1.0]]
+    fake = [[0.0], [0.0]]
+    targets = [[0.5], [1.0]]
+    np.testing.assert_allclose(
+        losses.least_squares_discriminator_loss(real, fake, real_targets=targets), [0.125, 0.0]
+    )
+
+
+@pytest.mark.parametrize("penalty", [losses.r1_penalty, losses.r2_penalty])
+def test_zero_centred_penalties_on_linear_critic(penalty):
+    """For f(x) = w.x the gradient is w everywhere: the penalty is ||w||^2 for every example."""
+    w = tf.constant([3.0, -4.0, 1.0])
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=1, keepdims=True)
+
+    samples = tf.random.normal([4, 3])
+    np.testing.assert_allclose(penalty(critic, samples), [26.0] * 4, rtol=1e-6)
+
+
+def test_r1_penalty_is_per_example_on_images_and_conditional():
+    """f(x, labels) = label * sum(x^2): gradient 2 * label * x, squared norm 4 label^2 sum(x^2)."""
+
+    def critic(inputs):
+        x, labels = inputs
+        return (
+            tf.cast(labels, tf.float32)[:, None]
+            * tf.reduce_sum(tf.square(x), axis=[1, 2, 3])[:, None]
+        )
+
+    x = tf.ones([2, 2, 2, 1]) * tf.constant([0.5, 1.0])[:, None, None, None]
+    labels = tf.constant([1, 2])
+    # Example 0: 4 * 1 * 4 * 0.25 = 4; example 1: 4 * 4 * 4 * 1 = 64.
+    np.testing.assert_allclose(losses.r1_penalty(critic, x, critic_inputs=labels), [4.0, 64.0])
+
+
+def test_r1_penalty_has_a_gradient_for_the_critic():
+    """The penalty's gradient with respect to w of f(x) = w.x is 2w (d/dw ||w||^2)."""
+    w = tf.Variable([0.5, -2.0])
+
+    def critic(x):
+        return tf.reduce_sum(x * w, axis=1, keepdims=True)
+
+    with tf.GradientTape() as tape:
+        value = tf.reduce_mean(losses.r1_penalty(critic, tf.ones([3, 2])))
+    np.testing.assert_allclose(tape.gradient(value, w), [1.0, -4.0], rtol=1e-6)

@@ -197,6 +197,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
+    # Seeded here: a module fixture is built before the autouse seeding of the first test
+    # that asks for it, so its weights would otherwise depend on the tests run before.
+    keras.utils.set_random_seed(11)
     generator = kgan.models.dcgan_generator((8, 8, 1), latent_dim=8, num_classes=3, base_filters=8)
     path = export.to_saved_model(
         generator, tmp_path_factory.mktemp("models") / "demo", num_classes=3, max_samples=16
@@ -271,3 +274,135 @@ def test_client_checks_its_arguments():
         serving.PredictClient(model="demo", port=0)
     client = serving.PredictClient("example.com", 9000, model="demo", version=3)
     assert client.predict_url == "http://example.com:9000/v1/models/demo/versions/3:predict"
+
+
+# ---------------------------------------------------------------------------------- failures
+
+
+class _BrokenHandler(http.server.BaseHTTPRequestHandler):
+    """Answers as a server, proxy or network in trouble would; the model name picks how."""
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, body, length=None):
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body) if length is None else length))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass  # The client gave up (the timeout test): nothing to report.
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        model = self.path.split("/")[3].split(":")[0]
+        self.server.calls[model] = self.server.calls.get(model, 0) + 1
+        if model == "garbage":
+            self._send(b"<html>Bad gateway</html>")
+        elif model == "latin1":
+            self._send(b'{"predictions": "\xe9t\xe9"}')
+        elif model == "short":
+            self._send(b'{"predictions": [', length=1000)
+        elif model == "hangup" or (model == "flaky" and self.server.calls[model] <= 2):
+            self.close_connection = True  # No answer at all: RemoteDisconnected.
+        elif model == "slow":
+            threading.Event().wait(1.5)
+            self._send(b'{"predictions": [[0.0]]}')
+        else:
+            self._send(b'{"predictions": [[0.5]]}')
+
+
+@pytest.fixture(scope="module")
+def broken_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BrokenHandler)
+    server.daemon_threads = True
+    # Printing a traceback from a server thread (Python 3.11 parses source lines for it) can
+    # race with the main thread's parser; the tests check the client's side only.
+    server.handle_error = lambda request, client_address: None
+    server.calls = {}
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    watchdog = threading.Timer(120, server.shutdown)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        yield server
+    finally:
+        watchdog.cancel()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.parametrize(
+    "model, reason",
+    [
+        ("garbage", "not JSON"),
+        ("latin1", "not JSON.*UnicodeDecodeError"),
+        ("short", "connection closed after 17 bytes"),
+        ("hangup", "closed the connection without answering"),
+        ("slow", r"no answer within 0.3 s"),
+    ],
+)
+def test_client_failures_are_predict_errors_naming_url_and_model(broken_server, model, reason):
+    port = broken_server.server_address[1]
+    client = serving.PredictClient("127.0.0.1", port, model=model, timeout=0.3)
+    with pytest.raises(serving.PredictError, match=reason) as raised:
+        client.predict({"z": np.zeros((1, 1))})
+    message = str(raised.value)
+    assert f"http://127.0.0.1:{port}/v1/models/{model}:predict" in message
+    assert f"model {model!r}" in message
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_client_reports_a_server_that_is_not_there():
+    port = _closed_port()
+    client = serving.PredictClient("127.0.0.1", port, model="demo", timeout=2)
+    with pytest.raises(serving.PredictError, match="connection refused") as raised:
+        client.status()
+    assert f"http://127.0.0.1:{port}/v1/models/demo" in str(raised.value)
+
+
+def test_client_retries_connection_failures_only_when_asked(broken_server):
+    port = broken_server.server_address[1]
+    once = serving.PredictClient("127.0.0.1", port, model="flaky", timeout=2)
+    with pytest.raises(serving.PredictError, match="without answering"):
+        once.predict({"z": np.zeros((1, 1))})
+    patient = serving.PredictClient(
+        "127.0.0.1", port, model="flaky", timeout=2, retries=3, backoff=0.01
+    )
+    np.testing.assert_allclose(patient.predict({"z": np.zeros((1, 1))})["images"], [[0.5]])
+    assert broken_server.calls["flaky"] == 3  # One failure each, then the answer.
+    # Retries are bounded, and the message says they were made.
+    stubborn = serving.PredictClient(
+        "127.0.0.1", port, model="hangup", timeout=2, retries=2, backoff=0.01
+    )
+    calls = broken_server.calls.get("hangup", 0)
+    with pytest.raises(serving.PredictError, match="after 2 retries"):
+        stubborn.predict({"z": np.zeros((1, 1))})
+    assert broken_server.calls["hangup"] == calls + 3
+    # A timeout is not a connection failure: not retried.
+    slow = serving.PredictClient("127.0.0.1", port, model="slow", timeout=0.3, retries=2)
+    with pytest.raises(serving.PredictError, match="no answer within"):
+        slow.predict({"z": np.zeros((1, 1))})
+    assert broken_server.calls["slow"] >= 1
+
+
+def test_client_refuses_invalid_ports_and_retry_settings():
+    with pytest.raises(ValueError, match=r"\[1, 65535\]. Received: port=70000"):
+        serving.PredictClient(model="demo", port=70000)
+    with pytest.raises(ValueError, match="Received: retries=-1"):
+        serving.PredictClient(model="demo", retries=-1)
+    with pytest.raises(ValueError, match="Received: backoff=-0.5"):
+        serving.PredictClient(model="demo", backoff=-0.5)

@@ -121,3 +121,64 @@ def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypa
     assert "step 1" in record["diverged"]
     assert (run / "config.json").exists()
     assert not (run / "model.keras").exists()  # Non-finite weights are not saved.
+
+
+# ------------------------------------------------------------------ run folders and failures
+
+
+def test_a_run_that_fails_before_training_leaves_no_folder(tmp_path):
+    run = tmp_path / "run"
+    with pytest.raises(ValueError, match="image folder does not exist"):
+        train(run, data=tmp_path / "no_images", epochs=1, verbose=0)
+    assert not run.exists()
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("writer", ["killed", "alive"])
+def test_an_unfinished_run_folder_is_refused_not_mixed(tmp_path, writer):
+    from kgan import atomic, training
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / "epoch_001.png").write_bytes(b"png")
+    (run / "config.json").write_text('{"epochs": 20}')
+    (run / "last_good.keras").write_bytes(b"checkpoint")
+    pid = _dead_pid() if writer == "killed" else None
+    tag = atomic.writer_tag() if pid is None else f"{atomic._host()}-{pid}-0123abcd"
+    (run / training.RUN_LOCK).write_text(tag)
+    before = sorted(p.name for p in run.rglob("*"))
+    expected = "holds an unfinished run" if writer == "killed" else "being written by another"
+    with pytest.raises(FileExistsError, match=expected) as info:
+        train(run, epochs=1, verbose=0, **SMALL)
+    assert "last_good.keras" in str(info.value) and f"output_dir={str(run)!r}" in str(info.value)
+    assert sorted(p.name for p in run.rglob("*")) == before
+    assert (run / "config.json").read_text() == '{"epochs": 20}'
+
+
+def test_a_finished_run_is_replaced_whole(tmp_path):
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "samples" / "epoch_009.png").write_bytes(b"an old run's grid")
+    (run / "model.keras").write_bytes(b"an old run's model")
+    (run / "history.json").write_text('{"epochs": 9}')
+    train(run, epochs=1, verbose=0, **SMALL)
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png"]
+    assert json.loads((run / "history.json").read_text())["epochs"] == 1
+    assert type(keras.saving.load_model(run / "model.keras")) is kgan.GAN
+    # Nothing else: no lock, no temporary file.
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json",
+        "history.json",
+        "last_good.keras",
+        "model.keras",
+        "samples",
+        "samples.png",
+    ]

@@ -1,20 +1,27 @@
-"""Training throughput of `kgan.GAN.fit` against a hand-written `tf.function` loop.
+"""Training speed of kgan against a hand-written loop and PyTorch, as one table from one run.
 
-Both train the TensorFlow DCGAN tutorial's networks (generator Dense 7x7x256 ->
-Conv2DTranspose 128/5/1 -> 64/5/2 -> 1/5/2 tanh with BatchNorm and LeakyReLU; discriminator
-Conv2D 64/5/2 -> 128/5/2 with LeakyReLU and Dropout 0.3 -> Dense 1; z of 100, batch 256) with
-the same update order as `kgan.GAN.train_step`: a discriminator step on a real and a generated
-batch, then a generator step on fresh noise. Both read the same cached in-memory dataset.
-Runs alternate in ABBA order (kgan, reference, reference, kgan, ...) so that drift in machine
-load hits both, and the script prints images per second and the ratio kgan / reference.
-It then times the train step alone (kgan's compiled `train_function` against the reference
-`tf.function`, alternating step by step), which separates the cost of kgan's train step from
-that of `fit`'s epoch loop.
+All rows train the TensorFlow DCGAN tutorial's networks (see `benchmark_networks.py`) at batch
+256 on the same cached in-memory data, in whole calls of `--steps` training steps (a `fit`
+call for kgan, a pass over the same batches for the loops):
 
-    python tools/benchmark_train.py --steps 10 --repeats 8
+* `kgan.GAN.fit`, with and without `jit_compile`, in both update orders (`update=
+  "alternating"`, kgan's default, and `"shared"`, PyTorch DCGAN's order);
+* the hand-written `tf.function` loop with each update order;
+* PyTorch with each update order, when `torch` can be imported (else the row says why);
+* `kgan.WGANGP.fit` (n_critic 5) with and without `jit_compile`;
+* `mixed_bfloat16` rows when the CPU has bfloat16 instructions (`avx512_bf16` or AMX).
+
+Calls of the rows rotate (A B C, B C A, ...) so that a drift in machine load hits every row
+alike; each row reports the median of its calls and its ratio to the row it is compared with.
+Then: the cost of the gradient penalty (a WGAN-GP critic update against a plain one), the FLOPs
+of one step and the share of this machine's measured matrix-multiply peak they reach.
+
+    python tools/benchmark_train.py             # the full table: several minutes per row
+    python tools/benchmark_train.py --quick     # a smoke test: small batches, few steps
 """
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -27,175 +34,196 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kgan  # noqa: E402
+from kgan.data.pipeline import without_autotune_thread  # noqa: E402
 
-LATENT_DIM = 100
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchmark_networks as nets  # noqa: E402
 
-
-def tutorial_generator():
-    return keras.Sequential(
-        [
-            keras.Input((LATENT_DIM,)),
-            keras.layers.Dense(7 * 7 * 256, use_bias=False),
-            keras.layers.BatchNormalization(),
-            keras.layers.LeakyReLU(),
-            keras.layers.Reshape((7, 7, 256)),
-            keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
-            keras.layers.BatchNormalization(),
-            keras.layers.LeakyReLU(),
-            keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-            keras.layers.BatchNormalization(),
-            keras.layers.LeakyReLU(),
-            keras.layers.Conv2DTranspose(
-                1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
-            ),
-        ],
-        name="generator",
-    )
+N_CRITIC = 5
 
 
-def tutorial_discriminator():
-    return keras.Sequential(
-        [
-            keras.Input((28, 28, 1)),
-            keras.layers.Conv2D(64, 5, strides=2, padding="same"),
-            keras.layers.LeakyReLU(),
-            keras.layers.Dropout(0.3),
-            keras.layers.Conv2D(128, 5, strides=2, padding="same"),
-            keras.layers.LeakyReLU(),
-            keras.layers.Dropout(0.3),
-            keras.layers.Flatten(),
-            keras.layers.Dense(1),
-        ],
-        name="discriminator",
-    )
-
-
-def make_dataset(batch_size, steps):
-    """A cached dataset of `steps` batches: MNIST from KGAN_DATA_DIR when present, else noise."""
-    count = batch_size * steps
-    images = None
+def load_images(count):
+    """`count` MNIST images in [-1, 1] from KGAN_DATA_DIR when present, else uniform noise."""
     try:
-        from kgan import data as kgan_data
-
-        if kgan_data.data_dir() is not None:
-            dataset = kgan_data.load("mnist", batch_size=count, shuffle=False)
+        if kgan.data.data_dir() is not None:
+            dataset = kgan.data.load("mnist", batch_size=count, shuffle=False)
             images = next(iter(dataset)).numpy()
-    except Exception as error:  # The benchmark still runs without the data module's files.
+            if images.shape[0] == count:
+                return images
+    except Exception as error:  # The benchmark still runs without the data files.
         print(f"(MNIST not available, using uniform noise images: {error})")
-    if images is None or images.shape[0] < count:
-        images = np.random.default_rng(0).uniform(-1, 1, (count, 28, 28, 1)).astype("float32")
-    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size, drop_remainder=True).cache()
+    return np.random.default_rng(0).uniform(-1, 1, (count, 28, 28, 1)).astype("float32")
 
 
-class ReferenceLoop:
-    """The hand-written loop: one `tf.function` per step, as in the TensorFlow DCGAN tutorial."""
+def make_dataset(images, batch_size):
+    """A cached dataset of the batches of `images`, filled before anything is timed. The
+    autotuning thread is off, as in every dataset kgan builds or trains on (no wait when an
+    iterator is destroyed: see `tools/benchmark_fit_wait.py`), for the loops as for kgan."""
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    dataset = without_autotune_thread(dataset.batch(batch_size, drop_remainder=True).cache())
+    list(dataset)
+    return dataset
 
-    def __init__(self):
-        self.generator = tutorial_generator()
-        self.discriminator = tutorial_discriminator()
-        self.g_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.d_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
 
-    @tf.function
-    def train_step(self, real):
-        batch = tf.shape(real)[0]
-        z = tf.random.normal([batch, LATENT_DIM])
-        fake = self.generator(z, training=True)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(real, training=True)
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = self.bce(tf.ones_like(real_logits), real_logits) + self.bce(
-                tf.zeros_like(fake_logits), fake_logits
+@contextlib.contextmanager
+def precision(policy):
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def has_bfloat16():
+    try:
+        with open("/proc/cpuinfo") as file:
+            flags = file.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def kgan_runner(cls, dataset, warmup, jit_compile, **kwargs):
+    model = cls(nets.tutorial_generator(), nets.tutorial_discriminator(), **kwargs)
+    model.compile(jit_compile=jit_compile)
+    model.fit(warmup, epochs=1, verbose=0)  # Tracing, untimed.
+    return lambda: model.fit(dataset, epochs=1, verbose=0)
+
+
+def loop_runner(dataset, warmup, update, jit_compile=False):
+    loop = nets.HandLoop(update, jit_compile=jit_compile)
+    loop.run(warmup)
+    return lambda: loop.run(dataset)
+
+
+def torch_runner(torch, images, batch_size, update):
+    nchw = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))
+    batches = list(torch.split(nchw, batch_size))
+    loop = nets.TorchLoop(torch, update)
+    loop.run(batches[:2])
+    return lambda: loop.run(batches)
+
+
+def build_rows(args, images, wgan_images):
+    """The table's rows: name -> (runner or None, images per call, compared-with row, note)."""
+    batch = args.batch_size
+    dataset, warmup = make_dataset(images, batch), make_dataset(images[: 2 * batch], batch)
+    wgan_data = make_dataset(wgan_images, batch)
+    wgan_warmup = make_dataset(wgan_images[: 2 * N_CRITIC * batch], batch)
+    n, wn = len(images), len(wgan_images)
+    rows = {
+        "hand loop, alternating": (loop_runner(dataset, warmup, "alternating"), n, None, ""),
+        "hand loop, shared": (loop_runner(dataset, warmup, "shared"), n, None, ""),
+    }
+    for update in nets.UPDATES:
+        for jit in (False, True):
+            name = f"kgan GAN.fit, {update}" + (", jit_compile" if jit else "")
+            runner = kgan_runner(kgan.GAN, dataset, warmup, jit, update=update)
+            rows[name] = (runner, n, f"hand loop, {update}", "")
+    torch, why = nets.import_torch()
+    for update in nets.UPDATES:
+        runner = None if torch is None else torch_runner(torch, images, batch, update)
+        threads = "" if torch is None else f"{torch.get_num_threads()} threads"
+        rows[f"PyTorch, {update}"] = (runner, n, f"kgan GAN.fit, {update}", why or threads)
+    for jit in (False, True):
+        name = "kgan WGANGP.fit, n_critic 5" + (", jit_compile" if jit else "")
+        runner = kgan_runner(kgan.WGANGP, wgan_data, wgan_warmup, jit, n_critic=N_CRITIC)
+        rows[name] = (runner, wn, None, "images: real images the critic read")
+    if has_bfloat16():
+        with precision("mixed_bfloat16"):
+            loop = loop_runner(dataset, warmup, "alternating")
+            gan = kgan_runner(kgan.GAN, dataset, warmup, False)
+        rows["hand loop, alternating, bfloat16"] = (loop, n, "hand loop, alternating", "")
+        rows["kgan GAN.fit, alternating, bfloat16"] = (
+            gan,
+            n,
+            "hand loop, alternating, bfloat16",
+            "",
+        )
+    else:
+        rows["mixed_bfloat16"] = (None, n, None, "no avx512_bf16 or AMX in /proc/cpuinfo")
+    return rows
+
+
+def time_rows(rows, repeats):
+    """Seconds of each row's calls; the order of the rows rotates from one round to the next."""
+    names = [name for name, (runner, *_) in rows.items() if runner is not None]
+    seconds = {name: [] for name in names}
+    for round_index in range(repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            rows[name][0]()
+            seconds[name].append(time.perf_counter() - start)
+        print(f"round {round_index + 1} of {repeats} done", flush=True)
+    return seconds
+
+
+def print_table(rows, seconds, args):
+    rates = {name: rows[name][1] / statistics.median(times) for name, times in seconds.items()}
+    print(f"\nbatch {args.batch_size}; calls of {args.steps} steps; {args.repeats} calls per row")
+    print(f"{'row':<42}{'images/s':>10}{'ms/step':>9}  {'ratio':<48}note")
+    for name, (_, _, compared, note) in rows.items():
+        if name not in rates:
+            print(f"{name:<42}{'-':>10}{'-':>9}  {'-':<48}not run: {note}")
+            continue
+        ms = statistics.median(seconds[name]) / args.steps * 1000
+        ratio = ""
+        if compared in rates:
+            spread = [rows[name][1] / t for t in seconds[name]]
+            ratio = (
+                f"{rates[name] / rates[compared]:.3f} x {compared} "
+                f"(calls {min(spread):.0f}-{max(spread):.0f})"
             )
-        grads = tape.gradient(d_loss, self.discriminator.trainable_variables)
-        self.d_optimizer.apply_gradients(zip(grads, self.discriminator.trainable_variables))
-        z = tf.random.normal([batch, LATENT_DIM])
-        with tf.GradientTape() as tape:
-            fake_logits = self.discriminator(self.generator(z, training=True), training=True)
-            g_loss = self.bce(tf.ones_like(fake_logits), fake_logits)
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
-        return d_loss, g_loss
+        print(f"{name:<42}{rates[name]:>10.1f}{ms:>9.0f}  {ratio:<48}{note}")
+    return rates
 
-    def run(self, dataset):
-        for real in dataset:
-            d_loss, g_loss = self.train_step(real)
-        return float(d_loss), float(g_loss)
+
+def print_costs(args, rates):
+    """The gradient penalty's cost, the FLOPs of one step and the share of the peak."""
+    real = tf.constant(load_images(args.batch_size))
+    plain, penalised = nets.critic_steps()
+    repeats = 3 if args.quick else 20
+    plain_ms = nets.median_ms(plain, real, repeats)
+    penalised_ms = nets.median_ms(penalised, real, repeats)
+    print(
+        f"\nWGAN-GP critic update (G(z) included): plain {plain_ms:.0f} ms, with the gradient "
+        f"penalty {penalised_ms:.0f} ms: {penalised_ms / plain_ms:.2f}x (target <= 2x)"
+    )
+    peak = nets.matmul_peak(repeats=3 if args.quick else 10)
+    print(f"measured float32 matrix-multiply peak (2048^3): {peak / 1e9:.0f} GFLOP/s")
+    for update in nets.UPDATES:
+        flops = nets.step_flops(nets.HandLoop(update), args.batch_size)
+        for name in (f"kgan GAN.fit, {update}", f"hand loop, {update}"):
+            if name in rates:
+                achieved = flops * rates[name] / args.batch_size
+                print(
+                    f"{name}: {flops / 1e9:.1f} GFLOP per step, {achieved / 1e9:.0f} GFLOP/s, "
+                    f"{achieved / peak:.0%} of the peak"
+                )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per run")
-    parser.add_argument("--repeats", type=int, default=8, help="timed runs of each loop")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps (tracing)")
+    parser.add_argument("--steps", type=int, default=50, help="training steps per timed call")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls of each row")
+    parser.add_argument("--quick", action="store_true", help="batch 32, 3 steps, 1 call")
     args = parser.parse_args(argv)
-
+    if args.quick:
+        args.batch_size, args.steps, args.repeats = 32, 3, 1
     keras.utils.set_random_seed(0)
-    warmup = make_dataset(args.batch_size, args.warmup)
-    dataset = make_dataset(args.batch_size, args.steps)
-    list(dataset)  # Fill the cache before anything is timed.
-
-    gan = kgan.GAN(tutorial_generator(), tutorial_discriminator(), latent_dim=LATENT_DIM)
-    gan.compile()
-    reference = ReferenceLoop()
-    gan.fit(warmup, epochs=1, verbose=0)
-    reference.run(warmup)
-
-    loops = {
-        "kgan": lambda: gan.fit(dataset, epochs=1, verbose=0),
-        "reference": lambda: reference.run(dataset),
-    }
-    rates = {"kgan": [], "reference": []}
-    for repeat in range(args.repeats):
-        # ABBA order: a steady drift in machine load favours neither loop.
-        order = ["kgan", "reference"] if repeat % 2 == 0 else ["reference", "kgan"]
-        for name in order:
-            start = time.perf_counter()
-            loops[name]()
-            rates[name].append(args.steps * args.batch_size / (time.perf_counter() - start))
-        print(
-            f"run {repeat + 1}: kgan {rates['kgan'][-1]:.1f} img/s, "
-            f"reference {rates['reference'][-1]:.1f} img/s",
-            flush=True,
-        )
-
-    # The train step alone, without fit's epoch machinery: one kgan step (the compiled
-    # `train_function`, as fit runs it) and one reference step, alternately, on the same data.
-    step_times = {"kgan": [], "reference": []}
-    kgan_iterator = iter(dataset.repeat())
-    reference_iterator = iter(dataset.repeat())
-    for _ in range(args.steps * 2):
-        start = time.perf_counter()
-        float(gan.train_function(kgan_iterator)["d_loss"])
-        step_times["kgan"].append(time.perf_counter() - start)
-        start = time.perf_counter()
-        float(reference.train_step(next(reference_iterator))[0])
-        step_times["reference"].append(time.perf_counter() - start)
-
-    # Each run pairs two timings taken back to back, under the same load; the median of the
-    # pairs' ratios is steadier than the ratio of medians on a machine whose speed wanders.
-    ratios = [k / r for k, r in zip(rates["kgan"], rates["reference"])]
-    kgan_rate = statistics.median(rates["kgan"])
-    reference_rate = statistics.median(rates["reference"])
-    print()
+    print(f"TensorFlow {tf.__version__}, Keras {keras.__version__}, {os.cpu_count()} CPUs")
     print(f"devices: {[d.name for d in tf.config.list_logical_devices()]}")
-    print(f"batch {args.batch_size}, {args.steps} steps x {args.repeats} runs of each loop")
-    print(f"{'loop':<28}{'images/s (median)':>20}")
-    print(f"{'kgan.GAN.fit':<28}{kgan_rate:>20.1f}")
-    print(f"{'hand-written tf.function':<28}{reference_rate:>20.1f}")
-    print(
-        f"ratio kgan / reference: {statistics.median(ratios):.3f} (median of {len(ratios)} "
-        f"back-to-back pairs; range {min(ratios):.3f} to {max(ratios):.3f}; target >= 1.0)"
-    )
-    kgan_step = statistics.median(step_times["kgan"])
-    reference_step = statistics.median(step_times["reference"])
-    print(
-        f"train step alone (median of {len(step_times['kgan'])} alternating steps): kgan "
-        f"{kgan_step * 1000:.0f} ms, reference {reference_step * 1000:.0f} ms, "
-        f"ratio {reference_step / kgan_step:.3f}"
-    )
+
+    images = load_images(args.batch_size * args.steps)
+    # With critic_batches="fresh" each WGAN-GP step reads n_critic batches.
+    wgan_images = np.concatenate([images] * N_CRITIC)
+    rows = build_rows(args, images, wgan_images)
+    seconds = time_rows(rows, args.repeats)
+    rates = print_table(rows, seconds, args)
+    print_costs(args, rates)
     return 0
 
 

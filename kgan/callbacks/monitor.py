@@ -12,6 +12,7 @@ import warnings
 import keras
 import numpy as np
 
+from kgan import atomic
 from kgan._validation import check_positive_int, check_range
 from kgan.callbacks import health_checks
 from kgan.metrics import mean_pairwise_distance
@@ -106,7 +107,8 @@ class TrainingMonitor(keras.callbacks.Callback):
             names, or `"all"`. Default: none, only warnings.
         checkpoint_path: when set, the model is saved there (`model.save`, a `.keras` file) at
             every epoch end where no issue is active, so a run that diverges keeps its last
-            healthy checkpoint.
+            healthy checkpoint. Each save goes to a temporary name beside it first, so a run
+            killed during a save keeps the previous checkpoint.
         real_samples: an array of real samples, the reference of the diversity check.
         num_diversity_samples: generated samples of the diversity check (0 disables it).
         seed: seed of the fixed noise of the diversity check.
@@ -202,6 +204,9 @@ class TrainingMonitor(keras.callbacks.Callback):
     # -- Keras hooks --
 
     def on_train_begin(self, logs=None):
+        # A run resumed with the record of its earlier epochs (`history`, `events`) goes on
+        # with the issues active at its last epoch end, rather than reporting them anew.
+        self._active = set(self.diagnose(self.history)) if self.history else set()
         if self.num_diversity_samples:
             self._z = sample_latent(
                 self.num_diversity_samples,
@@ -231,9 +236,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         found = self.diagnose(self.history)
         self._report(found, step=None, step_level=False)
         if self.checkpoint_path and not found and not self.model.stop_training:
-            directory = os.path.dirname(os.path.abspath(self.checkpoint_path))
-            os.makedirs(directory, exist_ok=True)
-            self.model.save(self.checkpoint_path)
+            # Saved to a temporary name and renamed: a kill during the save keeps the previous
+            # healthy checkpoint whole.
+            atomic.save_model(self.model, self.checkpoint_path)
             if self.verbose:
                 print(f"TrainingMonitor: epoch {epoch + 1} healthy, saved {self.checkpoint_path}")
 

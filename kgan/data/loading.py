@@ -250,7 +250,9 @@ def load(
 
     Args:
         name: dataset name or folder path.
-        split: `"train"`, `"test"`... with tfds-style slices such as `"train[:10%]"`.
+        split: `"train"`, `"test"`... with tfds-style slices such as `"train[:10%]"` or
+            `"test[-500:]"`. Image folders and the 2-D toys have one split, `"train"`, which
+            they do not slice (`num_samples` takes their first examples).
         batch_size: examples per batch.
         with_labels: yield `(images, labels)` batches.
         image_size: `(height, width)` (or one int) to resize to, applied once when decoding.
@@ -301,9 +303,7 @@ def load(
         )
     check_positive_int("num_samples", num_samples, allow_none=True)
     if _is_path(name):
-        pipeline.parse_split(
-            split, ("train",), source="an image folder (point `name` at a split's own folder)"
-        )
+        _check_unsliced(split, source="an image folder (point `name` at a split's own folder)")
         return from_folder(
             name,
             with_labels=with_labels,
@@ -360,7 +360,30 @@ def _load_tfds(
             **batching,
         )
     except tfds_source.UnknownDatasetError:
+        if _looks_like_path(name):
+            # `missing/folder`: meant as a folder, which does not exist.
+            raise ValueError(
+                "The image folder does not exist (and tensorflow-datasets has no dataset of "
+                f"that name). Received: name={name!r}"
+            ) from None
         raise _unknown_name_error(name, data_dir) from None
+
+
+def _looks_like_path(name):
+    """A relative path such as `images/train` (tfds names such as `celeb_a_hq/128` are tried
+    first, so this only decides how to report a name tfds does not know)."""
+    return "/" in name or os.sep in name or (os.altsep is not None and os.altsep in name)
+
+
+def _check_unsliced(split, *, source):
+    """Checks that `split` is `"train"`, the only split of `source`, and not a slice of it:
+    these sources would ignore a slice and return every example."""
+    _, split_slice = pipeline.parse_split(split, ("train",), source=source)
+    if split_slice(100) != slice(None, None):
+        raise ValueError(
+            f"Split slices do not apply to {source}; pass split='train', and `num_samples` "
+            f"for the first examples only. Received: split={split!r}"
+        )
 
 
 def _load_toy(name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching):
@@ -376,6 +399,6 @@ def _load_toy(name, split, data_dir, with_labels, image_size, color_mode, num_sa
             num_samples, split=split, data_dir=data_dir, seed=batching["seed"]
         )
         return stacked.dataset(with_labels=with_labels, **batching)
-    pipeline.parse_split(split, ("train",), source=f"the toy distribution {name!r}")
+    _check_unsliced(split, source=f"the toy distribution {name!r}")
     mixture = toys.gaussian_ring() if name == "gaussian_ring" else toys.gaussian_grid()
     return mixture.dataset(num_samples, with_labels=with_labels, **batching)

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan._validation import check_choice, check_positive_int, check_seed
+from kgan.data import order as epoch_order
 
 AUTOTUNE = tf.data.AUTOTUNE
 COLOR_MODES = (None, "grayscale", "rgb")
@@ -26,6 +27,30 @@ _STREAMED_SHUFFLE_BUFFER = 10_000
 # In-memory sources are resized this many images at a time, to bound the float32
 # intermediate of `tf.image.resize`.
 _RESIZE_CHUNK = 4096
+
+
+def without_autotune_thread(dataset):
+    """`dataset` with tf.data's autotuning thread off, unless its options already decide.
+
+    Why: destroying a tf.data iterator joins its autotuning thread (`tf_data_model`, which
+    runs `Model::OptimizeLoop`), and with TensorFlow 2.21 that join can last until the
+    thread's current sleep ends, up to its 10.24 s optimisation period, when the thread missed
+    the cancellation while it was busy optimising (which a loaded CPU makes likely). Keras
+    destroys the iterator when `fit` returns, so every `fit` call could end seconds after its
+    last step (`tools/benchmark_fit_wait.py` measures it). Without the thread nothing is left
+    to wait for.
+
+    Nothing is lost for the pipeline's speed: without autotuning, `num_parallel_calls=AUTOTUNE`
+    runs min(16, number of cores) calls at once (the most the autotuner would choose) and
+    `prefetch(AUTOTUNE)` sizes its buffer with tf.data's own buffer autotuner.
+
+    A dataset whose options set `autotune.enabled` (True or False) is returned unchanged.
+    """
+    if dataset.options().autotune.enabled is not None:
+        return dataset
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.with_options(options)
 
 
 def scale_images(images):
@@ -229,7 +254,7 @@ def array_dataset(
 
     Returns:
         A `tf.data.Dataset` of batches `images` or `(images, labels)`. With an integer `seed`
-        the order of every epoch is a pure function of the seed.
+        the order of epoch `e` is a pure function of `(seed, e)` (see `kgan.data.order`).
     """
     if gather_fn is None:
         num_examples = len(images)
@@ -237,9 +262,14 @@ def array_dataset(
     if labels is not None:
         labels = tf.constant(labels, tf.int32)
     indices = tf.data.Dataset.range(num_examples)
-    if shuffle:
+    order = None
+    if shuffle and seed is not None:
+        # A uniform random permutation per epoch, a pure function of (seed, epoch): see
+        # `kgan.data.order`.
+        indices, order = epoch_order.shuffled_indices(num_examples, seed)
+    elif shuffle:
         # The whole index set is the buffer, so each epoch is a uniform random permutation.
-        indices = indices.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
+        indices = indices.shuffle(num_examples, reshuffle_each_iteration=True)
     indices = indices.batch(batch_size, drop_remainder=drop_remainder)
 
     def gather(batch_indices):
@@ -254,7 +284,7 @@ def array_dataset(
         return batch, tf.gather(labels, batch_indices)
 
     dataset = indices.map(gather, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return dataset.prefetch(AUTOTUNE)
+    return epoch_order.attach(without_autotune_thread(dataset.prefetch(AUTOTUNE)), order)
 
 
 def streamed_dataset(
@@ -286,12 +316,16 @@ def streamed_dataset(
         raise ValueError(
             f"`cache` must be True (memory), False or a file name. Received: cache={cache!r}"
         )
+    order = None
     if shuffle:
         if shuffle_buffer_size is None:
             count = int(examples.cardinality())
             shuffle_buffer_size = count if cache is True and count > 0 else _STREAMED_SHUFFLE_BUFFER
         check_positive_int("shuffle_buffer_size", shuffle_buffer_size)
-        examples = examples.shuffle(shuffle_buffer_size, seed=seed, reshuffle_each_iteration=True)
+        if seed is None:
+            examples = examples.shuffle(shuffle_buffer_size, reshuffle_each_iteration=True)
+        else:
+            examples, order = epoch_order.shuffled_examples(examples, shuffle_buffer_size, seed)
     batches = examples.batch(batch_size, drop_remainder=drop_remainder)
 
     def scale(*batch):
@@ -300,4 +334,4 @@ def streamed_dataset(
         return scale_images(batch[0]), batch[1]
 
     batches = batches.map(scale, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return batches.prefetch(AUTOTUNE)
+    return epoch_order.attach(without_autotune_thread(batches.prefetch(AUTOTUNE)), order)

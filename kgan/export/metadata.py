@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan.export import versions
 from kgan.models.base import AdversarialModel
 from kgan.version import __version__
 
@@ -162,6 +163,9 @@ def read_metadata(path):
         FileNotFoundError: if `path` holds no kgan metadata.
     """
     path = os.fspath(path)
+    if not os.path.exists(path) and os.path.basename(path).isdigit():
+        # A version that an interrupted `overwrite` export renamed away comes back first.
+        versions.recover(os.path.dirname(path) or ".")
     if os.path.isdir(path):
         metadata_path = os.path.join(path, "assets", METADATA_FILENAME)
         if not os.path.isfile(metadata_path):

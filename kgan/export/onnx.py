@@ -1,11 +1,12 @@
 """Exporting a generator to an ONNX file with tf2onnx, checked with onnxruntime."""
 
+import errno
 import json
 import os
-import uuid
 
 import tensorflow as tf
 
+from kgan import atomic
 from kgan._validation import check_positive_int
 from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, jsonable
 from kgan.export.source import resolve_generator
@@ -70,6 +71,7 @@ def to_onnx(
     *,
     opset=None,
     verify=True,
+    overwrite=False,
     num_classes=None,
     latent_distribution=None,
     history=None,
@@ -80,15 +82,18 @@ def to_onnx(
     The graph has input `z` float32 `[batch, latent_dim]` (and `labels` int32 `[batch]` for a
     class-conditional model) and output `images` float32 `[batch, *sample_shape]`, with a
     dynamic batch dimension. `metadata_props` holds the same JSON as a SavedModel's
-    `assets/kgan.json` under the key `"kgan"`. The file is written beside `path` and renamed
-    onto it, so a reader never sees half a file.
+    `assets/kgan.json` under the key `"kgan"`. The file is written to a temporary name beside
+    `path` and renamed onto it, so a reader never sees half a file, and a killed export leaves
+    the previous file whole (and a hidden temporary file that the next export removes).
 
     Args:
         model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
-        path: the `.onnx` file to write (replaced if it exists).
+        path: the `.onnx` file to write.
         opset: the ONNX opset; tf2onnx's default when `None`.
         verify: run onnxruntime on the file at batch sizes 1 and 5 and raise if the largest
             difference from Keras exceeds 1e-4.
+        overwrite: replace `path` if it exists. Without it, an existing file is an error, also
+            when a concurrent export creates it first.
         num_classes: number of classes of a bare class-conditional generator.
         latent_distribution: prior of `z` for a bare generator, for the metadata.
         history: training history for the metadata.
@@ -98,6 +103,8 @@ def to_onnx(
         `path`.
 
     Raises:
+        FileExistsError: if `path` exists and `overwrite` is false.
+        IsADirectoryError: if `path` is a folder.
         ExportVerificationError: if onnxruntime's outputs differ from Keras by more than 1e-4.
     """
     source = resolve_generator(
@@ -106,6 +113,7 @@ def to_onnx(
     if opset is not None:
         check_positive_int("opset", opset)
     path = os.fspath(path)
+    check_destination(path, overwrite)
     proto = _convert(source, opset)
     metadata = build_metadata(
         source, model=model, history=history, run_config=run_config, fmt="onnx"
@@ -116,17 +124,29 @@ def to_onnx(
     if verify:
         metadata["verification"] = verify_onnx(source, proto.SerializeToString())
     _set_metadata_props(proto, metadata)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    temp_path = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}-{os.path.basename(path)}")
     try:
-        with open(temp_path, "wb") as file:
-            file.write(proto.SerializeToString())
-        os.replace(temp_path, path)
-    finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
+        atomic.write_bytes(path, proto.SerializeToString(), overwrite=overwrite)
+    except FileExistsError:
+        raise _exists_error(path) from None
     return path
+
+
+def _exists_error(path):
+    return FileExistsError(
+        "The ONNX file already exists; pass `overwrite=True` (`kgan export --overwrite`) to "
+        f"replace it, or another path. Received: path={path!r}"
+    )
+
+
+def check_destination(path, overwrite):
+    """Fails before the conversion when `path` cannot be written; the write checks again."""
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            errno.EISDIR,
+            f"`path` is a folder; pass the .onnx file to write. Received: path={path!r}",
+        )
+    if os.path.lexists(path) and not overwrite:
+        raise _exists_error(path)
 
 
 def _set_metadata_props(proto, metadata):

@@ -13,7 +13,7 @@ from kgan._validation import check_positive_int
 from kgan.export.metadata import build_metadata, write_metadata_file
 from kgan.export.source import resolve_generator
 from kgan.export.verify import verify_saved_model
-from kgan.export.versions import move_into_place, staging_folder, version_folder
+from kgan.export.versions import publish, staging_folder, version_folder
 from kgan.models.base import sample_latent
 
 DEFAULT_MAX_SAMPLES = 256
@@ -155,10 +155,12 @@ def to_saved_model(
     Args:
         model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
         base_dir: the model's folder in TF Serving's layout (`--model_base_path`).
-        version: the integer version to write; by default one more than the largest present.
+        version: the integer version to write; by default one more than the largest present
+            (or, when a concurrent export takes that number first, the next free one).
         overwrite: replace `base_dir/<version>` if it exists (the old folder is renamed away,
-            the new one renamed in, then the old one deleted). Without it, an existing version
-            is an error.
+            the new one renamed in, then the old one deleted; if the export is killed in
+            between, the next export or `list_versions` puts the old one back). Without it, an
+            existing version is an error.
         max_samples: the largest `num_samples` the `generate` signature accepts.
         num_classes: number of classes of a bare class-conditional generator.
         latent_distribution: prior of `z` for a bare generator (`"normal"` by default).
@@ -173,7 +175,7 @@ def to_saved_model(
         The path of the version folder, `base_dir/<version>`.
 
     Raises:
-        FileExistsError: if the version exists and `overwrite` is false.
+        FileExistsError: if `version` was given, exists, and `overwrite` is false.
         ExportVerificationError: if the reloaded SavedModel does not match Keras.
 
     Example:
@@ -185,6 +187,8 @@ def to_saved_model(
         model, num_classes=num_classes, latent_distribution=latent_distribution
     )
     check_positive_int("max_samples", max_samples)
+    # Only a version chosen here may change if a concurrent export takes its number first.
+    renumber = version is None
     version, final_dir = version_folder(base_dir, version, overwrite=overwrite)
     with staging_folder(base_dir, version) as temp_dir:
         metadata = build_metadata(
@@ -201,5 +205,17 @@ def to_saved_model(
         if verify:
             metadata["verification"] = verify_saved_model(source, temp_dir, max_samples=max_samples)
         write_metadata_file(temp_dir, metadata)
-        move_into_place(temp_dir, final_dir, overwrite=overwrite)
+
+        def renumbered(new_version):
+            metadata["version"] = new_version
+            write_metadata_file(temp_dir, metadata)
+
+        version, final_dir = publish(
+            temp_dir,
+            base_dir,
+            version,
+            overwrite=overwrite,
+            renumber=renumber,
+            on_renumber=renumbered,
+        )
     return final_dir

@@ -1,22 +1,47 @@
 """Version folders in TF Serving's layout, and how a new version appears in them atomically.
 
 TF Serving watches a model's base folder for integer sub-folders and loads the largest. A
-version is written to a hidden sibling folder (a name that is not an integer) and renamed into
-place once complete, so a server never sees half a version and a failed export leaves nothing.
+version is written to a hidden sibling folder (`.tmp-<version>-<writer>`, a name that is not an
+integer) and renamed into place once complete, so a server never sees half a version and a
+failed export leaves nothing.
+
+The rename is also what claims a version number: it fails when the folder exists, so of two
+concurrent exports to one base folder, one gets the number and the other takes the next one
+(or, when a version was asked for explicitly, fails). Replacing a version (`overwrite`) renames
+the old folder away to `.old-<version>-<writer>` first; if the export is killed before the new
+folder is in place, the next export or `list_versions` call puts the old one back. Temporary
+folders carry their writer's host and process id, and are removed once that process is gone
+(`kgan.atomic.is_abandoned`).
 """
 
 import contextlib
+import errno
 import numbers
 import os
+import re
 import shutil
-import uuid
+
+from kgan import atomic
+
+_STAGING = re.compile(r"^\.(?P<kind>tmp|old)-(?P<version>[0-9]+)-")
+# More attempts than concurrent exports can plausibly take numbers from under one another.
+_MAX_ATTEMPTS = 100
 
 
 def list_versions(base_dir):
-    """The integer version folders under `base_dir`, sorted (empty if it does not exist)."""
+    """The integer version folders under `base_dir`, sorted (empty if it does not exist).
+
+    A version that an `overwrite` export killed half-way had renamed away is put back first
+    (see `recover`).
+    """
     base_dir = os.fspath(base_dir)
     if not os.path.isdir(base_dir):
         return []
+    recover(base_dir)
+    return _integer_folders(base_dir)
+
+
+def _integer_folders(base_dir):
     return sorted(
         int(name)
         for name in os.listdir(base_dir)
@@ -25,9 +50,52 @@ def list_versions(base_dir):
 
 
 def next_version(base_dir):
-    """The version `to_saved_model` writes by default: one more than the largest, or 1."""
+    """The version `to_saved_model` writes by default: one more than the largest, or 1.
+
+    A version being replaced right now (renamed away for an instant) still counts.
+    """
     versions = list_versions(base_dir)
-    return versions[-1] + 1 if versions else 1
+    if os.path.isdir(base_dir):
+        for name in os.listdir(base_dir):
+            match = _STAGING.match(name)
+            if match and match.group("kind") == "old":
+                versions.append(int(match.group("version")))
+    return max(versions) + 1 if versions else 1
+
+
+def recover(base_dir):
+    """Finishes what killed exports left in `base_dir`, once their process is provably gone.
+
+    A version renamed away by an interrupted `overwrite` (`.old-<version>-*`) is put back when
+    no folder took its place (the export never happened), else removed (the export had
+    completed); unfinished `.tmp-*` folders are removed. Folders of live exports, and of other
+    hosts sharing the folder, are left alone. Best effort: a folder that cannot be changed
+    (read-only, no permission) stays as it is.
+
+    Returns:
+        The names of the folders put back or removed.
+    """
+    base_dir = os.fspath(base_dir)
+    try:
+        names = sorted(os.listdir(base_dir))
+    except OSError:
+        return []
+    handled = []
+    for name in names:
+        match = _STAGING.match(name)
+        if not match or not atomic.is_abandoned(name):
+            continue
+        path = os.path.join(base_dir, name)
+        final_dir = os.path.join(base_dir, str(int(match.group("version"))))
+        if match.group("kind") == "old" and not os.path.lexists(final_dir):
+            with contextlib.suppress(OSError):
+                _rename_no_clobber(path, final_dir)
+                handled.append(name)
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            handled.append(name)
+    return handled
 
 
 def check_version(version):
@@ -40,8 +108,19 @@ def check_version(version):
     return int(version)
 
 
+def _exists_error(base_dir, version):
+    return FileExistsError(
+        f"Version {version} already exists in {base_dir!r}; pass `overwrite=True` "
+        f"(`kgan export --overwrite`) to replace it, or leave `version` unset (no `--version`) "
+        f"to write version {next_version(base_dir)}. Received: version={version}"
+    )
+
+
 def version_folder(base_dir, version, *, overwrite):
     """Chooses the version to write and checks that it may be written.
+
+    The check is early, to fail before a long export; `publish` makes the decision that
+    counts, atomically.
 
     Args:
         base_dir: the model's folder (`os.fspath`-able).
@@ -60,22 +139,19 @@ def version_folder(base_dir, version, *, overwrite):
     version = check_version(version)
     final_dir = os.path.join(base_dir, str(version))
     if os.path.exists(final_dir) and not overwrite:
-        raise FileExistsError(
-            f"Version {version} already exists in {base_dir!r}; pass `overwrite=True` to replace "
-            f"it, or leave `version` unset to write version {next_version(base_dir)}. "
-            f"Received: version={version}"
-        )
+        raise _exists_error(base_dir, version)
     return version, final_dir
 
 
 @contextlib.contextmanager
 def staging_folder(base_dir, version):
     """Yields a hidden folder in `base_dir` to write a version into; removes it on exit unless
-    `move_into_place` moved it away."""
+    `publish` moved it into place."""
     base_dir = os.fspath(base_dir)
     os.makedirs(base_dir, exist_ok=True)
+    recover(base_dir)
     # A hidden name: TF Serving only loads folders whose name is an integer.
-    temp_dir = os.path.join(base_dir, f".tmp-{version}-{uuid.uuid4().hex[:12]}")
+    temp_dir = os.path.join(base_dir, f".tmp-{version}-{atomic.writer_tag()}")
     try:
         yield temp_dir
     finally:
@@ -84,30 +160,83 @@ def staging_folder(base_dir, version):
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def move_into_place(temp_dir, final_dir, *, overwrite):
-    """Renames the complete `temp_dir` to `final_dir`, replacing it when `overwrite` is set."""
-    if not os.path.exists(final_dir):
-        try:
-            os.rename(temp_dir, final_dir)
-            return
-        except OSError as error:
-            # Another export created the same version between our check and the rename.
-            if not os.path.exists(final_dir):
-                raise
-            if not overwrite:
-                raise FileExistsError(
-                    f"Version folder {final_dir!r} appeared while exporting. "
-                    f"Received: overwrite={overwrite}"
-                ) from error
-    # Rename the old version away first: os.rename cannot replace a non-empty folder. TF
-    # Serving sees the version missing for the instant between the two renames, never a mix.
-    old_dir = os.path.join(
-        os.path.dirname(final_dir), f".old-{os.path.basename(final_dir)}-{uuid.uuid4().hex[:12]}"
-    )
-    os.rename(final_dir, old_dir)
+def _rename_no_clobber(source, destination):
+    """Renames the folder `source` to `destination`, which must not exist.
+
+    POSIX `rename` replaces an empty folder and fails on a non-empty one; both become
+    `FileExistsError` here, so a version is never replaced without `overwrite`.
+    """
+    if os.path.lexists(destination):
+        raise FileExistsError(errno.EEXIST, "Folder exists", destination)
     try:
-        os.rename(temp_dir, final_dir)
+        os.rename(source, destination)
+    except OSError as error:
+        if error.errno in (errno.EEXIST, errno.ENOTEMPTY) or os.path.lexists(destination):
+            raise FileExistsError(errno.EEXIST, "Folder exists", destination) from error
+        raise
+
+
+def _replace(temp_dir, final_dir):
+    """Replaces the version folder `final_dir` with `temp_dir`.
+
+    `os.rename` cannot replace a non-empty folder, so the old version is renamed away first.
+    TF Serving sees the version missing for the instant between the two renames, never a mix;
+    a kill in that instant leaves `.old-*` for `recover` to put back.
+    """
+    base_dir, version = os.path.split(final_dir)
+    old_dir = os.path.join(base_dir, f".old-{version}-{atomic.writer_tag()}")
+    try:
+        os.rename(final_dir, old_dir)
+    except FileNotFoundError:
+        _rename_no_clobber(temp_dir, final_dir)  # Removed meanwhile: nothing to replace.
+        return
+    try:
+        _rename_no_clobber(temp_dir, final_dir)
     except BaseException:
-        os.rename(old_dir, final_dir)
+        with contextlib.suppress(OSError):
+            _rename_no_clobber(old_dir, final_dir)
         raise
     shutil.rmtree(old_dir, ignore_errors=True)
+
+
+def publish(temp_dir, base_dir, version, *, overwrite, renumber, on_renumber=None):
+    """Moves the complete version in `temp_dir` into place as `base_dir/<version>`.
+
+    Args:
+        temp_dir: the staging folder (see `staging_folder`).
+        base_dir: the model's folder.
+        version: the version chosen by `version_folder`.
+        overwrite: replace an existing version.
+        renumber: when the version appeared meanwhile (a concurrent export took the number),
+            take the next free one instead of failing; for versions not asked for explicitly.
+        on_renumber: called with the new version before it is taken, to update the files in
+            `temp_dir` that name it.
+
+    Returns:
+        `(version, final_dir)`: the version written.
+
+    Raises:
+        FileExistsError: if the version exists and neither `overwrite` nor `renumber` is set.
+    """
+    base_dir = os.fspath(base_dir)
+    for _ in range(_MAX_ATTEMPTS):
+        final_dir = os.path.join(base_dir, str(version))
+        try:
+            if overwrite and os.path.lexists(final_dir):
+                _replace(temp_dir, final_dir)
+            else:
+                _rename_no_clobber(temp_dir, final_dir)
+            atomic.fsync_path(base_dir)
+            return version, final_dir
+        except FileExistsError:
+            if overwrite:
+                continue  # The version appeared meanwhile: replace it on the next attempt.
+            if not renumber:
+                raise _exists_error(base_dir, version) from None
+        version = max(next_version(base_dir), version + 1)
+        if on_renumber is not None:
+            on_renumber(version)
+    raise FileExistsError(
+        f"Could not take a free version number in {base_dir!r} after {_MAX_ATTEMPTS} attempts "
+        f"(other exports keep taking them). Received: version={version}"
+    )

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import data as kgan_data
-from kgan._validation import check_positive_int
+from kgan._validation import check_positive_int, short
 
 
 def inception_feature_extractor(image_size=299, *, weights="imagenet", name="inception_v3"):
@@ -32,12 +32,26 @@ def inception_feature_extractor(image_size=299, *, weights="imagenet", name="inc
         raise ValueError(
             f"InceptionV3 needs images of at least 75x75 pixels. Received: image_size={image_size}"
         )
-    backbone = keras.applications.InceptionV3(
-        include_top=False,
-        weights=weights,
-        input_shape=(image_size, image_size, 3),
-        pooling="avg",
-    )
+    try:
+        backbone = keras.applications.InceptionV3(
+            include_top=False,
+            weights=weights,
+            input_shape=(image_size, image_size, 3),
+            pooling="avg",
+        )
+    except Exception as error:
+        # Keras reports a failed download as a bare `Exception("URL fetch failure on ...")`.
+        if weights != "imagenet" or not (
+            isinstance(error, OSError) or str(error).startswith("URL fetch failure")
+        ):
+            raise
+        raise FileNotFoundError(
+            "The InceptionV3 ImageNet weights are not in Keras' cache (~/.keras/models) and "
+            f"cannot be fetched ({short(error, 200)}). Without a network, score in a "
+            "classifier's feature space instead: `kgan evaluate --classifier C.keras` (in Python, "
+            "`kgan.evaluate(..., classifier=C)`); `kgan train-classifier` trains one offline "
+            "from local MNIST files. Received: weights='imagenet'"
+        ) from None
     images = keras.Input(shape=(None, None, None), name="images")
     x = keras.layers.Lambda(_to_rgb, name="to_rgb")(images)
     x = keras.layers.Resizing(image_size, image_size, interpolation="bilinear", name="resize")(x)

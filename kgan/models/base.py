@@ -7,12 +7,31 @@ of the class (`_sample_z`, `_reduce`, `_apply_gradients`...). The checks are in 
 the noise in `noise.py`, the generator's moving average in `ema.py`.
 """
 
+import os
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan._validation import check_choice, check_positive_int, check_range, check_seed
-from kgan.models import checks, ema, noise
+from kgan._validation import (
+    check_bool,
+    check_choice,
+    check_positive_int,
+    check_range,
+    check_seed,
+)
+from kgan.augment import diff_augment, num_random_values
+from kgan.data import order as data_order
+from kgan.data.pipeline import without_autotune_thread
+from kgan.models import (
+    callback_support,
+    checks,
+    distribution,
+    ema,
+    held_out,
+    noise,
+    regularization,
+)
 from kgan.models.divergence import NonFiniteGuard, TrainingDivergedError
 from kgan.models.inputs import with_labels
 from kgan.models.noise import LATENT_DISTRIBUTIONS, sample_latent
@@ -23,7 +42,7 @@ __all__ = ["LATENT_DISTRIBUTIONS", "AdversarialModel", "TrainingDivergedError", 
 _SEED_STATE_KEY = "seed_generator_state"
 
 
-class AdversarialModel(keras.Model):
+class AdversarialModel(held_out.HeldOutEvaluation, keras.Model):
     """Base class of kgan's adversarial models. Subclasses implement `train_step`.
 
     Args:
@@ -41,6 +60,19 @@ class AdversarialModel(keras.Model):
             is NaN or infinite (default `True`).
         check_inputs: check the first batch given to `fit` (shapes, labels, and for images the
             value range [-1, 1]) before training starts (default `True`).
+        augment: DiffAugment policy, e.g. `"color,translation,cutout"` (`kgan.augment`):
+            applied to real and generated images wherever the discriminator sees them in
+            training, never in `generate` or export. `None` (default) for none.
+        r1_weight, r2_weight: gamma of the zero-centred penalties (gamma / 2) E||grad D||^2
+            on real (R1) and generated (R2) samples, Mescheder et al. 2018; 0 (default) is off.
+            Metrics `r1`, `r2`: the terms added to the discriminator's loss.
+        penalty_interval: compute R1 / R2 every k-th discriminator update, gamma times k
+            (StyleGAN2's lazy regularisation). See `kgan.models.regularization`.
+        ema_statistics: the averaged generator's batch-norm statistics: `"average"` (default,
+            averaged with the weights) or `"recompute"` (also measured afresh at the end of
+            every `fit`, see `recompute_ema_statistics`).
+        ema_warmup: decay min(ema_decay, (1 + t) / (10 + t)) at generator step t, so that the
+            average forgets the initial weights (default `True`).
 
     Attributes:
         inference_generator: the generator that `generate` and export use: a frozen copy
@@ -61,6 +93,12 @@ class AdversarialModel(keras.Model):
         seed=None,
         terminate_on_nan=True,
         check_inputs=True,
+        augment=None,
+        r1_weight=0.0,
+        r2_weight=0.0,
+        penalty_interval=1,
+        ema_statistics="average",
+        ema_warmup=True,
         **kwargs,
     ):
         # === Validation ===
@@ -75,6 +113,10 @@ class AdversarialModel(keras.Model):
         input_shapes = [tuple(x.shape) for x in getattr(generator, "inputs", None) or []]
         latent_dim = checks.resolve_latent_dim(latent_dim, input_shapes, num_classes)
         sample_shape = checks.probe_networks(generator, discriminator, latent_dim, num_classes)
+        augment = regularization.check_augment(augment, sample_shape)
+        regularization.check_penalties(r1_weight, r2_weight, penalty_interval)
+        check_choice("ema_statistics", ema_statistics, ("average", "recompute"))
+        check_bool("ema_warmup", ema_warmup)
 
         super().__init__(**kwargs)
 
@@ -87,11 +129,18 @@ class AdversarialModel(keras.Model):
         self.seed = seed
         self.terminate_on_nan = terminate_on_nan
         self.check_inputs = check_inputs
+        self.augment = augment
+        self.r1_weight = float(r1_weight)
+        self.r2_weight = float(r2_weight)
+        self.penalty_interval = int(penalty_interval)
+        self.ema_statistics = ema_statistics
+        self.ema_warmup = bool(ema_warmup)
 
         # === State ===
         self.generator = generator
         self.discriminator = discriminator
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self._held_out_noise = held_out.HeldOutNoise(seed)
         self.inference_generator = generator
         if ema_decay is not None:
             example = with_labels(*checks.probe_inputs(latent_dim, num_classes))
@@ -149,8 +198,10 @@ class AdversarialModel(keras.Model):
         }
         # optimizer=None: without it Keras would attach an unused RMSprop as `model.optimizer`,
         # which callbacks (TensorBoard's learning-rate scalar, ReduceLROnPlateau) would then
-        # read and change silently. Schedules belong in `d_optimizer` / `g_optimizer`.
+        # read and change silently. `model.optimizer` is the pair of the two instead, which
+        # ReduceLROnPlateau and LearningRateScheduler recognise (see `callback_support`).
         super().compile(optimizer=None, **self._compile_options)
+        self.optimizer = callback_support.OptimizerPair(self.d_optimizer, self.g_optimizer)
         # Building the optimisers now creates their variables before `fit` traces the step
         # (and before a saved model's optimiser state is loaded into them).
         self.d_optimizer.build(self.discriminator.trainable_variables)
@@ -194,15 +245,66 @@ class AdversarialModel(keras.Model):
             # A dataset carries its own shuffling; Keras' default shuffle=True would only warn.
             kwargs.setdefault("shuffle", False)
         callbacks = list(callbacks or [])
+        callback_support.resolve_auto_modes(callbacks)
+        if data_order.epoch_order_of(x) is not None:
+            # Epoch e of a seeded kgan dataset gets the same order when a run is resumed.
+            callbacks.append(data_order.EpochOrderSync(data_order.epoch_order_of(x)))
         if self.terminate_on_nan:
             callbacks.append(NonFiniteGuard())
-        return super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        # No wait for tf.data's autotuning thread when fit destroys its iterators.
+        if isinstance(x, tf.data.Dataset):
+            x = without_autotune_thread(x)
+        if isinstance(kwargs.get("validation_data"), tf.data.Dataset):
+            kwargs["validation_data"] = without_autotune_thread(kwargs["validation_data"])
+        history = super().fit(x, y, *args, callbacks=callbacks, **kwargs)
+        if self.ema_decay is not None and self.ema_statistics == "recompute":
+            self.recompute_ema_statistics(seed=self.seed)
+        return history
+
+    def recompute_ema_statistics(self, num_batches=50, batch_size=256, *, seed=None):
+        """Measures the averaged generator's batch-norm moving statistics for its weights.
+
+        Runs the averaged generator in training mode on `num_batches` batches of fresh noise
+        and sets each moving mean and variance to the mean of the batches' means and
+        variances (`kgan.models.ema.recompute_statistics`). `fit` calls it at the end when
+        `ema_statistics="recompute"`.
+
+        Args:
+            num_batches: how many batches to average over.
+            batch_size: the size of each batch.
+            seed: integer seed of the noise (see `kgan.models.ema.statistics_batches`);
+                `None` draws one from the model's noise generator.
+        """
+        if self.ema_decay is None:
+            raise ValueError(
+                "The model keeps no moving average of the generator, so there are no averaged "
+                "statistics to recompute; pass `ema_decay` to the model. Received: ema_decay=None"
+            )
+        if seed is None:
+            seed = int(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator))
+        batches = ema.statistics_batches(
+            num_batches,
+            batch_size,
+            self.latent_dim,
+            self.num_classes,
+            self.latent_distribution,
+            seed,
+        )
+        ema.recompute_statistics(self.inference_generator, batches)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Overrides Keras' private hook, which fails under several workers and has nothing to
+        # build for kgan's models (see `kgan.models.distribution`).
+        if distribution.needs_symbolic_build(self.distribute_strategy):
+            super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     # ------------------------------------------------------------------ inference
 
     def call(self, inputs, training=False):
-        """Runs the generator: `gan(z)` or `gan([z, labels])` returns samples."""
-        return self.generator(inputs, training=training)
+        """Generates samples: `gan(z)` or `gan([z, labels])`, and so `predict` and
+        `predict_on_batch`, return what `generate(z=z, labels=labels)` returns: the output of
+        `inference_generator` (the averaged generator when `ema_decay` is set)."""
+        return self.inference_generator(inputs, training=training)
 
     def generate(self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256):
         """Generates samples in inference mode (batch-norm moving statistics, no dropout).
@@ -214,30 +316,38 @@ class AdversarialModel(keras.Model):
             labels: integer classes of a class-conditional model, one per sample (or one
                 integer for all); when `None`, classes cycle 0, 1, ..., num_classes - 1.
             seed: integer seed of `z`: the same seed gives the same samples.
-            batch_size: how many samples go through the generator at once.
+            batch_size: how many samples go through the generator at once; the result is
+                filled batch by batch.
 
         Returns:
             A NumPy float32 array of shape `(num_samples, *sample_shape)`, images in [-1, 1].
+
+        Raises:
+            ValueError: if `num_samples` exceeds `MAX_GENERATE_SAMPLES` (TensorFlow's int32
+                sizes), or if the latent vectors and samples would not fit in this machine's
+                memory: draw them in several calls with different seeds instead.
         """
+        check_positive_int("batch_size", batch_size)
         if z is None:
             check_positive_int("num_samples", num_samples)
+            check_generate_size(num_samples, self.latent_dim, self.sample_shape)
             check_seed(seed)
             z = sample_latent(
                 num_samples, self.latent_dim, seed=seed, distribution=self.latent_distribution
             ).numpy()
         else:
             z = checks.latent_vectors(z, self.latent_dim, num_samples)
+            check_generate_size(z.shape[0], 0, self.sample_shape)
         count = z.shape[0]
         labels = checks.generation_labels(labels, count, self.num_classes)
-        outputs = []
+        # Filled in place: concatenating per-batch results would need twice the memory.
+        output = np.empty((count, *self.sample_shape), "float32")
         for start in range(0, count, batch_size):
             batch_labels = None if labels is None else labels[start : start + batch_size]
             inputs = with_labels(z[start : start + batch_size], batch_labels)
             samples = self.inference_generator(inputs, training=False)
-            outputs.append(keras.ops.convert_to_numpy(samples))
-        if not outputs:
-            return np.zeros((0, *self.sample_shape), "float32")
-        return np.concatenate(outputs).astype("float32")
+            output[start : start + batch_size] = keras.ops.convert_to_numpy(samples)
+        return output
 
     # ------------------------------------------------------------------ config and saving
 
@@ -253,6 +363,12 @@ class AdversarialModel(keras.Model):
             "seed": self.seed,
             "terminate_on_nan": self.terminate_on_nan,
             "check_inputs": self.check_inputs,
+            "augment": self.augment,
+            "r1_weight": self.r1_weight,
+            "r2_weight": self.r2_weight,
+            "penalty_interval": self.penalty_interval,
+            "ema_statistics": self.ema_statistics,
+            "ema_warmup": self.ema_warmup,
         }
 
     @classmethod
@@ -269,13 +385,25 @@ class AdversarialModel(keras.Model):
 
     def save_own_variables(self, store):
         store[_SEED_STATE_KEY] = self.seed_generator.state
+        # The networks' own random layers (dropout...) keep their noise state in seed
+        # generators that Keras does not save either; without them a resumed run would replay
+        # their first masks (see `_network_seed_states`).
+        for index, state in enumerate(self._network_seed_states()):
+            store[f"{_SEED_STATE_KEY}_{index}"] = state
 
     def load_own_variables(self, store):
         # Files saved by earlier kgan versions also number a copy of the averaged weights
         # here; the averaged generator's own entry (`inference_generator/`) restores the same
-        # values, so they are skipped.
+        # values, so they are skipped. They hold no network seed states either.
         if _SEED_STATE_KEY in store:
             self.seed_generator.state.assign(store[_SEED_STATE_KEY])
+        for index, state in enumerate(self._network_seed_states()):
+            if f"{_SEED_STATE_KEY}_{index}" in store:
+                state.assign(store[f"{_SEED_STATE_KEY}_{index}"])
+
+    def _network_seed_states(self):
+        """The noise states of the networks' own random layers, in a fixed order."""
+        return noise.seed_states(self.generator, self.discriminator, self.inference_generator)
 
     # ------------------------------------------------------------------ train-step helpers
 
@@ -321,16 +449,40 @@ class AdversarialModel(keras.Model):
     def _update_ema(self):
         """One step of the generator's moving average, when `ema_decay` is set."""
         if self.ema_decay is not None:
-            ema.update_average(self.inference_generator, self.generator, self.ema_decay)
+            # The generator's optimiser has just counted this update: t = iterations - 1.
+            step = self.g_optimizer.iterations - 1 if self.ema_warmup else None
+            ema.update_average(self.inference_generator, self.generator, self.ema_decay, step=step)
+
+    def _discriminate(self, samples, labels):
+        """The discriminator's training-mode output on `samples` (DiffAugment-ed if `augment`)."""
+        if self.augment is not None:
+            count = num_random_values(self.augment)
+            uniform = self._random("uniform", tf.shape(samples)[0], (count,))
+            samples = diff_augment(samples, self.augment, uniform=uniform)
+        return self.discriminator(with_labels(samples, labels), training=True)
+
+    def _gradient_penalties(self, real, fake, labels):
+        """The R1 / R2 terms of a discriminator update: a dict name -> per-example values."""
+        return regularization.zero_centred_penalties(
+            lambda samples: self._discriminate(samples, labels),
+            real,
+            fake,
+            r1_weight=self.r1_weight,
+            r2_weight=self.r2_weight,
+            interval=self.penalty_interval,
+            step=self.d_optimizer.iterations,
+        )
 
     def _make_trackers(self, names):
+        names = list(names) + regularization.penalty_names(self.r1_weight, self.r2_weight)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     def _track(self, **values):
         """Adds one step's values to the epoch means; returns the logs of `train_step`."""
         for name, value in values.items():
             self._trackers[name].update_state(value)
-        return {name: tracker.result() for name, tracker in self._trackers.items()}
+        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        return distribution.step_logs(logs)
 
     @property
     def metrics(self):
@@ -338,6 +490,37 @@ class AdversarialModel(keras.Model):
         # only them keeps out the `loss` tracker that Keras' compile adds (a `loss: 0.0000`
         # entry would only mislead: kgan reports d_loss and g_loss).
         return list(self._trackers.values())
+
+
+# The most samples `generate` draws in one call: TensorFlow sizes tensors with int32.
+MAX_GENERATE_SAMPLES = 2**31 - 1
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or `None` where the platform does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_generate_size(num_samples, latent_dim, sample_shape):
+    """Refuses a `generate` call whose latent vectors and float32 samples cannot exist at once:
+    more than `MAX_GENERATE_SAMPLES`, or more bytes than this machine's memory."""
+    if num_samples > MAX_GENERATE_SAMPLES:
+        raise ValueError(
+            f"`num_samples` must be at most {MAX_GENERATE_SAMPLES:,} (TensorFlow sizes tensors "
+            f"with int32); draw samples in several calls with different seeds. "
+            f"Received: num_samples={num_samples}"
+        )
+    needed = 4 * num_samples * (latent_dim + int(np.prod(sample_shape)))
+    available = _physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"`num_samples` asks for {needed / 2**30:,.1f} GiB of latent vectors and samples, "
+            f"more than this machine's {available / 2**30:,.1f} GiB of memory; draw them in "
+            f"several calls with different seeds. Received: num_samples={num_samples}"
+        )
 
 
 def _with_loss_scaling(optimizer):

@@ -2,8 +2,8 @@
 
 import keras
 
-from kgan._validation import check_choice, check_image_shape, check_positive_int
-from kgan.layers import DownsampleBlock, UpsampleBlock, dcgan_initializer
+from kgan._validation import check_bool, check_choice, check_image_shape, check_positive_int
+from kgan.layers import DownsampleBlock, UpsampleBlock, batch_normalization, dcgan_initializer
 from kgan.models.inputs import concat_one_hot_label, label_input
 
 
@@ -32,6 +32,7 @@ def dcgan_generator(
     kernel_size=4,
     upsampling="transpose",
     normalization="batch",
+    sync_batch_norm=False,
     name="generator",
 ):
     """Builds a DCGAN generator for images of `image_shape`.
@@ -52,6 +53,9 @@ def dcgan_generator(
         kernel_size: kernel size of the convolutions (4 as in DCGAN; 5 as in the TF tutorial).
         upsampling: `"transpose"` (Conv2DTranspose) or `"nearest"` (UpSampling2D + Conv2D).
         normalization: `"batch"` (default), `"layer"` or `None`.
+        sync_batch_norm: under `tf.distribute`, compute the batch statistics over the global
+            batch (`BatchNormalization(synchronized=True)`) rather than over each replica's
+            share of it (the default); needs `normalization="batch"`.
         name: name of the model.
 
     Returns:
@@ -70,6 +74,7 @@ def dcgan_generator(
     check_positive_int("kernel_size", kernel_size)
     check_choice("upsampling", upsampling, ("transpose", "nearest"))
     check_choice("normalization", normalization, (None, "batch", "layer"))
+    _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
 
     stages = num_upsampling_stages(height, width)
     start_h, start_w = height // 2**stages, width // 2**stages
@@ -93,7 +98,7 @@ def dcgan_generator(
     )(x)
     x = keras.layers.Reshape((start_h, start_w, start_filters), name="reshape")(x)
     if normalization == "batch":
-        x = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name="project_norm")(x)
+        x = batch_normalization("project_norm", sync_batch_norm)(x)
     elif normalization == "layer":
         x = keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name="project_norm")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
@@ -104,6 +109,7 @@ def dcgan_generator(
             method=upsampling,
             normalization=normalization,
             activation="relu",
+            sync_batch_norm=sync_batch_norm,
             name=f"up_{stage}",
         )(x)
     # The last stage maps straight to the image's channels, without normalisation.
@@ -131,6 +137,8 @@ def dcgan_discriminator(
     downsampling="strided",
     normalization="batch",
     dropout=0.0,
+    sync_batch_norm=False,
+    spectral_norm=False,
     name="discriminator",
 ):
     """Builds a DCGAN discriminator (or WGAN critic) for images of `image_shape`.
@@ -150,6 +158,12 @@ def dcgan_discriminator(
         normalization: `"batch"` (default, as in DCGAN), `"layer"` or `None`. A WGAN-GP critic
             needs `None` or `"layer"`.
         dropout: dropout rate after each block.
+        sync_batch_norm: under `tf.distribute`, compute the batch statistics over the global
+            batch rather than per replica; needs `normalization="batch"`.
+        spectral_norm: wrap every convolution and the last Dense layer in
+            `keras.layers.SpectralNormalization` (Miyato et al. 2018, arXiv:1802.05957;
+            see `kgan.layers.DownsampleBlock`). SN-GAN uses it without batch normalisation
+            (`normalization=None`) and with the hinge loss (`kgan.GAN(..., loss="hinge")`).
         name: name of the model.
 
     Returns:
@@ -162,6 +176,8 @@ def dcgan_discriminator(
     check_positive_int("kernel_size", kernel_size)
     check_choice("downsampling", downsampling, ("strided", "average_pool"))
     check_choice("normalization", normalization, (None, "batch", "layer"))
+    _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
+    check_bool("spectral_norm", spectral_norm)
 
     stages = max(num_upsampling_stages(height, width), 1)
 
@@ -182,8 +198,25 @@ def dcgan_discriminator(
             method=downsampling,
             normalization=None if stage == 0 else normalization,
             dropout=dropout,
+            sync_batch_norm=sync_batch_norm,
+            spectral_norm=spectral_norm,
             name=f"down_{stage}",
         )(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+    logits = keras.layers.Dense(1, dtype="float32", name="logits")
+    if spectral_norm:
+        # float32 on the wrapper too: it casts its output to its input's dtype.
+        logits = keras.layers.SpectralNormalization(
+            logits, dtype="float32", name="logits_spectral_norm"
+        )
+    logits = logits(x)
     return keras.Model(inputs if num_classes is not None else images, logits, name=name)
+
+
+def _check_sync_batch_norm(sync_batch_norm, has_batch_norm):
+    check_bool("sync_batch_norm", sync_batch_norm)
+    if sync_batch_norm and not has_batch_norm:
+        raise ValueError(
+            "`sync_batch_norm=True` synchronises BatchNormalization, which the network only "
+            "has with `normalization='batch'`. Received: sync_batch_norm=True"
+        )

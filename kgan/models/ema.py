@@ -8,6 +8,21 @@ generator's:
 Samples from the averaged weights are smoother and usually better than those of the last step
 (Yazici et al. 2019, arXiv:1806.04498; Karras et al. 2018 sample from it).
 
+Early in training the average would remember the random initialisation for about
+1 / (1 - decay) steps; with the warm-up (on by default) step t uses
+
+    decay_t = min(decay, (1 + t) / (10 + t))
+
+the `num_updates` form of `tf.train.ExponentialMovingAverage`, so the horizon grows with the
+steps taken, like StyleGAN2's `ema_rampup`.
+
+Batch normalisation: the averaged weights need moving statistics of their own. By default the
+generator's moving mean and variance are averaged along with the weights (they change slowly
+with the weights they describe). `recompute_statistics` instead measures them for the averaged
+weights: it runs the averaged generator in training mode on fresh noise and sets each moving
+mean and variance to the average of the batches' means and variances (the cumulative average,
+as PyTorch's `update_bn` does for weight averaging).
+
 The average lives in a frozen copy of the generator that the model holds as its
 `inference_generator`. Being a Keras model held by the model, it is saved and restored with it
 (in the `.keras` file under `inference_generator/`), and `generate` and export call it as they
@@ -16,6 +31,10 @@ would any generator.
 
 import keras
 import tensorflow as tf
+
+from kgan._validation import check_positive_int, check_seed
+from kgan.models.inputs import with_labels
+from kgan.models.noise import sample_latent
 
 
 def averaged_copy(generator, example_inputs):
@@ -33,20 +52,88 @@ def averaged_copy(generator, example_inputs):
     return copy
 
 
-def update_average(average, generator, decay):
+def update_average(average, generator, decay, *, step=None):
     """Moves `average`'s weights one EMA step towards `generator`'s.
+
+    Trainable weights and floating-point non-trainable ones (batch-norm moving statistics) are
+    averaged; others (integer counters, seeds) are copied.
 
     Args:
         average: the copy made by `averaged_copy`.
         generator: the generator just updated.
         decay: the EMA decay in [0, 1), for example 0.999.
+        step: the number of averaging steps before this one, for the warm-up
+            `min(decay, (1 + step) / (10 + step))`; `None` uses `decay` from the start.
     """
     decay = tf.constant(decay, tf.float32)
-    trainable = {id(weight) for weight in generator.trainable_weights}
+    if step is not None:
+        step = tf.cast(step, tf.float32)
+        decay = tf.minimum(decay, (1.0 + step) / (10.0 + step))
     for averaged, weight in zip(average.weights, generator.weights):
-        if id(weight) in trainable:
-            averaged.assign(decay * averaged + (1.0 - decay) * tf.cast(weight, averaged.dtype))
-        else:
-            # Batch-norm moving statistics are copied, not averaged: they already are running
-            # averages of the current generator's activations.
+        if not _is_float(averaged.dtype):
             averaged.assign(weight)
+            continue
+        rate = tf.cast(decay, averaged.dtype)
+        averaged.assign(rate * averaged + (1.0 - rate) * tf.cast(weight, averaged.dtype))
+
+
+def _is_float(dtype):
+    return tf.as_dtype(dtype).is_floating
+
+
+def recompute_statistics(average, batches):
+    """Recomputes the batch-norm moving statistics of the averaged generator.
+
+    Runs `average` in training mode on each batch of inputs; after batch i (from 1) each moving
+    mean and variance is the mean over the first i batches of the batch means and (biased)
+    variances. Layers other than batch normalisation keep their weights.
+
+    Args:
+        average: the averaged generator (frozen: its BatchNormalization layers are made
+            trainable for the duration of the call, since a frozen one ignores `training`).
+        batches: an iterable of generator inputs (`z` or `[z, labels]`).
+
+    Returns:
+        The number of BatchNormalization layers updated.
+    """
+    # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers,
+    # and kgan's blocks hold their BatchNormalization one level down.
+    norms = [
+        layer
+        for layer in average._flatten_layers()
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    if not norms:
+        return 0
+    saved = [(layer.momentum, layer.trainable) for layer in norms]
+    try:
+        for layer in norms:
+            layer.trainable = True
+        for index, inputs in enumerate(batches):
+            # moving <- i/(i+1) moving + 1/(i+1) batch: the running mean over the batches.
+            for layer in norms:
+                layer.momentum = index / (index + 1)
+            average(inputs, training=True)
+    finally:
+        for layer, (momentum, trainable) in zip(norms, saved):
+            layer.momentum = momentum
+            layer.trainable = trainable
+    return len(norms)
+
+
+def statistics_batches(num_batches, batch_size, latent_dim, num_classes, distribution, seed):
+    """The generator inputs `recompute_statistics` runs on: fresh noise from the prior.
+
+    The latent vectors are `sample_latent(num_batches * batch_size, ..., seed=seed)` cut into
+    batches; classes cycle 0, 1, ..., num_classes - 1 as in `generate`.
+    """
+    check_positive_int("num_batches", num_batches)
+    check_positive_int("batch_size", batch_size)
+    check_seed(seed)
+    z = sample_latent(num_batches * batch_size, latent_dim, seed=seed, distribution=distribution)
+    labels = None
+    if num_classes is not None:
+        labels = tf.cast(tf.range(num_batches * batch_size) % num_classes, tf.int32)
+    for start in range(0, num_batches * batch_size, batch_size):
+        batch_labels = None if labels is None else labels[start : start + batch_size]
+        yield with_labels(z[start : start + batch_size], batch_labels)

@@ -1,4 +1,5 @@
-"""`GAN`: the original adversarial game with binary cross-entropy."""
+"""`GAN`: the original adversarial game with binary cross-entropy, and its hinge and
+least-squares variants."""
 
 import keras
 import tensorflow as tf
@@ -8,28 +9,57 @@ from kgan._validation import check_choice, check_non_negative, check_range
 from kgan.models.base import AdversarialModel
 from kgan.models.inputs import split_batch, with_labels
 
-_GENERATOR_LOSSES = {
-    "non_saturating": losses.non_saturating_generator_loss,
-    "minimax": losses.minimax_generator_loss,
+
+def _hinge_discriminator_loss(real_scores, fake_scores, real_targets, fake_targets):
+    # The hinge loss has fixed margins: the label options are refused in `_resolve_loss`.
+    return losses.hinge_discriminator_loss(real_scores, fake_scores)
+
+
+# loss -> (discriminator loss (real, fake, real_targets, fake_targets), generator loss (fake))
+_LOSSES = {
+    "non_saturating": (
+        losses.non_saturating_discriminator_loss,
+        losses.non_saturating_generator_loss,
+    ),
+    "minimax": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
+    "hinge": (_hinge_discriminator_loss, losses.hinge_generator_loss),
+    "least_squares": (
+        losses.least_squares_discriminator_loss,
+        losses.least_squares_generator_loss,
+    ),
 }
+# The losses whose discriminator outputs the logit of a probability.
+_CROSS_ENTROPY = ("non_saturating", "minimax")
+_UPDATES = ("alternating", "shared")
 
 
 @keras.saving.register_keras_serializable(package="kgan")
 class GAN(AdversarialModel):
-    """A GAN trained with binary cross-entropy (Goodfellow et al. 2014, arXiv:1406.2661).
+    """A GAN trained with binary cross-entropy (Goodfellow et al. 2014, arXiv:1406.2661), or
+    with the hinge or least-squares loss.
 
     Each `train_step` updates the discriminator once on a real batch and a generated batch, then
-    the generator once on fresh noise against the updated discriminator (Algorithm 1 of the
-    paper with k = 1). Both networks run in training mode there (batch statistics, dropout).
+    the generator once against the updated discriminator (Algorithm 1 of the paper with k = 1).
+    Both networks run in training mode there (batch statistics, dropout).
 
     Args:
         generator: `keras.Model` from `z` (or `[z, labels]`) to samples in [-1, 1].
         discriminator: `keras.Model` from samples (or `[samples, labels]`) to one *logit* per
-            example (no sigmoid: the loss works from logits, which is numerically stable).
+            example (no sigmoid: the loss works from logits, which is numerically stable), an
+            unbounded score for the hinge and least-squares losses.
         latent_dim: size of `z`; read from the generator when `None`.
         num_classes: number of classes for class-conditional training, or `None`.
-        generator_loss: `"non_saturating"` (default, -log D(G(z))) or `"minimax"`
-            (log(1 - D(G(z)))).
+        loss: the adversarial loss (`kgan.losses` holds each with its formula):
+            `"non_saturating"` (default): cross-entropy for D, -log D(G(z)) for G.
+            `"minimax"`: cross-entropy for D, log(1 - D(G(z))) for G (Goodfellow et al.).
+            `"hinge"`: max(0, 1 - D(x)) + max(0, 1 + D(G(z))) for D, -D(G(z)) for G (Lim & Ye
+            2017; SN-GAN, Miyato et al. 2018); no label options.
+            `"least_squares"`: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 for D, 1/2 (D(G(z)) - 1)^2
+            for G (LSGAN, Mao et al. 2017, a = 0, b = c = 1); the label options move the
+            targets b and a as they move the cross-entropy's.
+        generator_loss: the older name of the choice between `"non_saturating"` and
+            `"minimax"`; still accepted, an error when it contradicts `loss`. `get_config`
+            stores `loss`.
         label_smoothing: one-sided label smoothing (Salimans et al. 2016): real targets become
             `1 - label_smoothing`; fake targets stay 0.
         label_noise: noisy labels: real targets drawn from U(1 - s - a, 1 - s) and fake targets
@@ -38,11 +68,21 @@ class GAN(AdversarialModel):
             the discriminator.
         instance_noise: standard deviation of Gaussian noise added to every input of the
             discriminator, real and fake (Sonderby et al. 2016, arXiv:1610.04490).
+        update: the order of the two updates in a step. `"alternating"` (default): the
+            generator's update draws fresh noise and runs the generator again, as in the
+            paper's Algorithm 1. `"shared"`: the generator runs once per step and its update
+            goes through the same generated batch the discriminator was trained on (then
+            scored by the updated discriminator), as in PyTorch's DCGAN example; it saves one
+            generator forward pass per step.
         **kwargs: `latent_distribution`, `ema_decay`, `seed`, `terminate_on_nan`,
-            `check_inputs`, `name` (see `kgan.models.AdversarialModel`).
+            `check_inputs`, `augment`, `r1_weight`, `r2_weight`, `penalty_interval`,
+            `ema_statistics`, `ema_warmup`, `name` (see `kgan.models.AdversarialModel`).
 
-    Metrics (progress bar and `History`): `d_loss`, `g_loss`, `d_real` (mean D(x)) and
-    `d_fake` (mean D(G(z))), measured in the discriminator's step.
+    Metrics (progress bar and `History`): `d_loss` (with the R1 / R2 terms when they are on),
+    `g_loss`, `d_real` and `d_fake`, measured in the discriminator's step: the mean probability
+    D(x) and D(G(z)) = sigmoid(logit) for the cross-entropy losses, the mean raw output for the
+    hinge loss (margins at +1 and -1) and least squares (targets 1 and 0); `r1` and `r2` when
+    `r1_weight` / `r2_weight` are set.
 
     Example:
     >>> generator = kgan.models.dcgan_generator((28, 28, 1), latent_dim=64)
@@ -58,14 +98,17 @@ class GAN(AdversarialModel):
         generator,
         discriminator,
         *,
-        generator_loss="non_saturating",
+        loss=None,
+        generator_loss=None,
         label_smoothing=0.0,
         label_noise=0.0,
         label_flip_prob=0.0,
         instance_noise=0.0,
+        update="alternating",
         **kwargs,
     ):
-        check_choice("generator_loss", generator_loss, tuple(_GENERATOR_LOSSES))
+        loss = _resolve_loss(loss, generator_loss)
+        check_choice("update", update, _UPDATES)
         check_range("label_smoothing", label_smoothing, 0.0, 0.5, include_high=False)
         check_range("label_noise", label_noise, 0.0, 0.5, include_high=False)
         check_range("label_flip_prob", label_flip_prob, 0.0, 0.5, include_high=False)
@@ -76,13 +119,23 @@ class GAN(AdversarialModel):
                 f"fake ones. Received: label_smoothing={label_smoothing}, "
                 f"label_noise={label_noise}"
             )
+        if loss == "hinge" and (label_smoothing or label_noise or label_flip_prob):
+            raise ValueError(
+                "The hinge loss has fixed margins and no targets, so `label_smoothing`, "
+                "`label_noise` and `label_flip_prob` do not apply to it. Received: "
+                f"loss='hinge', label_smoothing={label_smoothing}, label_noise={label_noise}, "
+                f"label_flip_prob={label_flip_prob}"
+            )
         super().__init__(generator, discriminator, **kwargs)
-        self.generator_loss = generator_loss
+        self.adversarial_loss = loss
+        # The older name, kept for code that reads it.
+        self.generator_loss = loss
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.label_flip_prob = float(label_flip_prob)
         self.instance_noise = float(instance_noise)
-        self._generator_loss_fn = _GENERATOR_LOSSES[generator_loss]
+        self.update = update
+        self._discriminator_loss_fn, self._generator_loss_fn = _LOSSES[loss]
         self._make_trackers(["d_loss", "g_loss", "d_real", "d_fake"])
 
     def default_optimizers(self):
@@ -121,47 +174,125 @@ class GAN(AdversarialModel):
     def train_step(self, data):
         real, labels = split_batch(data, self.num_classes)
         batch_size = tf.shape(real)[0]
-
-        # === Discriminator step ===
-        fake = self.generator(with_labels(self._sample_z(batch_size), labels), training=True)
-        real_targets, fake_targets = self._targets(batch_size)
-        with tf.GradientTape() as tape:
-            real_logits = self.discriminator(with_labels(self._noisy(real), labels), training=True)
-            fake_logits = self.discriminator(with_labels(self._noisy(fake), labels), training=True)
-            d_per_example = losses.minimax_discriminator_loss(
-                real_logits, fake_logits, real_targets, fake_targets
-            )
-            d_loss = self._reduce(d_per_example, self.discriminator)
-            scaled = self.d_optimizer.scale_loss(d_loss)
-        self._apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)
-
-        # === Generator step (fresh noise, against the updated discriminator) ===
         z = self._sample_z(batch_size)
-        with tf.GradientTape() as tape:
+
+        if self.update == "shared":
+            # One generator pass serves both updates. The discriminator's step is left out of
+            # the generator's tape, and the generator's loss then scores the same batch with
+            # the updated discriminator.
+            with tf.GradientTape() as g_tape:
+                fake = self.generator(with_labels(z, labels), training=True)
+                with g_tape.stop_recording():
+                    d_per_example, real_logits, fake_logits, penalties = self._discriminator_step(
+                        real, tf.stop_gradient(fake), labels
+                    )
+                g_per_example, g_scaled = self._generator_objective(fake, labels)
+        else:
             fake = self.generator(with_labels(z, labels), training=True)
-            logits = self.discriminator(with_labels(self._noisy(fake), labels), training=True)
-            g_per_example = self._generator_loss_fn(logits)
-            g_loss = self._reduce(g_per_example, self.generator)
-            scaled = self.g_optimizer.scale_loss(g_loss)
-        self._apply_gradients(self.g_optimizer, tape, scaled, self.generator)
+            d_per_example, real_logits, fake_logits, penalties = self._discriminator_step(
+                real, fake, labels
+            )
+            # Fresh noise, against the updated discriminator.
+            z = self._sample_z(batch_size)
+            with tf.GradientTape() as g_tape:
+                fake = self.generator(with_labels(z, labels), training=True)
+                g_per_example, g_scaled = self._generator_objective(fake, labels)
+        self._apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator)
         self._update_ema()
 
         return self._track(
             d_loss=tf.reduce_mean(d_per_example),
             g_loss=tf.reduce_mean(g_per_example),
-            d_real=tf.reduce_mean(tf.sigmoid(tf.cast(real_logits, tf.float32))),
-            d_fake=tf.reduce_mean(tf.sigmoid(tf.cast(fake_logits, tf.float32))),
+            d_real=self._balance(real_logits),
+            d_fake=self._balance(fake_logits),
+            **{name: tf.reduce_mean(values) for name, values in penalties.items()},
+        )
+
+    def _balance(self, outputs):
+        """`d_real` / `d_fake`: the mean probability sigmoid(D) for the cross-entropy losses,
+        the mean raw output for hinge (margins at +1 and -1) and least squares (targets 1, 0)."""
+        outputs = tf.cast(outputs, tf.float32)
+        if self.adversarial_loss in _CROSS_ENTROPY:
+            outputs = tf.sigmoid(outputs)
+        return tf.reduce_mean(outputs)
+
+    def _discriminator_step(self, real, fake, labels):
+        """One update of the discriminator on `real` and `fake`; returns its per-example loss
+        (the adversarial loss plus the R1 / R2 terms), its logits on both batches and the
+        penalty terms (a dict name -> per-example values)."""
+        real_targets, fake_targets = self._targets(tf.shape(real)[0])
+        with tf.GradientTape() as tape:
+            real_logits = self._discriminate(self._noisy(real), labels)
+            fake_logits = self._discriminate(self._noisy(fake), labels)
+            d_per_example = self._discriminator_loss_fn(
+                real_logits, fake_logits, real_targets, fake_targets
+            )
+            penalties = self._gradient_penalties(real, fake, labels)
+            d_per_example = d_per_example + sum(penalties.values())
+            scaled = self.d_optimizer.scale_loss(self._reduce(d_per_example, self.discriminator))
+        self._apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)
+        return d_per_example, real_logits, fake_logits, penalties
+
+    def _generator_objective(self, fake, labels):
+        """The generator's per-example loss on `fake` and its scaled loss, to call inside the
+        generator's tape."""
+        logits = self._discriminate(self._noisy(fake), labels)
+        g_per_example = self._generator_loss_fn(logits)
+        g_loss = self._reduce(g_per_example, self.generator)
+        return g_per_example, self.g_optimizer.scale_loss(g_loss)
+
+    def test_step(self, data):
+        """Scores a held-out batch without updating anything (`evaluate`, `test_on_batch`,
+        `fit(validation_data=...)`).
+
+        The discriminator runs in inference mode on the batch and on as many samples of the
+        trained (not averaged) generator, drawn from the held-out noise; the losses are those
+        of training without its random parts (label noise and flips, instance noise,
+        DiffAugment) and without the R1 / R2 penalties. Logs `d_loss`, `g_loss`, `d_real` and
+        `d_fake`.
+        """
+        real, labels = split_batch(data, self.num_classes)
+        z = self._held_out_z(tf.shape(real)[0])
+        fake = self.generator(with_labels(z, labels), training=False)
+        real_logits = self.discriminator(with_labels(real, labels), training=False)
+        fake_logits = self.discriminator(with_labels(fake, labels), training=False)
+        d_per_example = self._discriminator_loss_fn(
+            real_logits, fake_logits, 1.0 - self.label_smoothing, 0.0
+        )
+        return self._track_held_out(
+            d_loss=tf.reduce_mean(d_per_example),
+            g_loss=tf.reduce_mean(self._generator_loss_fn(fake_logits)),
+            d_real=self._balance(real_logits),
+            d_fake=self._balance(fake_logits),
         )
 
     def get_config(self):
         config = super().get_config()
         config.update(
             {
-                "generator_loss": self.generator_loss,
+                "loss": self.adversarial_loss,
                 "label_smoothing": self.label_smoothing,
                 "label_noise": self.label_noise,
                 "label_flip_prob": self.label_flip_prob,
                 "instance_noise": self.instance_noise,
+                "update": self.update,
             }
         )
         return config
+
+
+def _resolve_loss(loss, generator_loss):
+    """The loss of a `GAN`: `loss`, or the older `generator_loss`, which names the generator's
+    loss of the cross-entropy game; `"non_saturating"` when neither is given."""
+    if generator_loss is not None:
+        check_choice("generator_loss", generator_loss, _CROSS_ENTROPY)
+        if loss is not None and loss != generator_loss:
+            raise ValueError(
+                "`generator_loss` is the older name of `loss` and contradicts it; pass `loss` "
+                f"alone. Received: loss={loss!r}, generator_loss={generator_loss!r}"
+            )
+        loss = generator_loss
+    if loss is None:
+        return "non_saturating"
+    check_choice("loss", loss, tuple(_LOSSES))
+    return loss

@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from kgan._validation import check_positive_int, check_range
+from kgan._validation import check_bool, check_positive_int, check_range
 from kgan.models.inputs import concat_one_hot_label
 
 
@@ -39,6 +39,7 @@ def mlp_generator(
     num_classes=None,
     negative_slope=0.2,
     batch_norm=False,
+    sync_batch_norm=False,
     output_activation="tanh",
     name="generator",
 ):
@@ -55,6 +56,9 @@ def mlp_generator(
         num_classes: number of classes of a conditional generator (inputs `[z, labels]`).
         negative_slope: slope of LeakyReLU.
         batch_norm: add BatchNormalization after each hidden Dense layer.
+        sync_batch_norm: under `tf.distribute`, compute the batch statistics over the global
+            batch (`BatchNormalization(synchronized=True)`) rather than over each replica's
+            share of it (the default); needs `batch_norm=True`.
         output_activation: `"tanh"` for images in [-1, 1]; `None` (linear) for unbounded data
             such as the Gaussian mixtures.
         name: name of the model.
@@ -64,6 +68,12 @@ def mlp_generator(
     check_positive_int("num_classes", num_classes, allow_none=True)
     hidden_units = _check_hidden_units(hidden_units)
     check_range("negative_slope", negative_slope, 0.0, 1.0)
+    check_bool("sync_batch_norm", sync_batch_norm)
+    if sync_batch_norm and not batch_norm:
+        raise ValueError(
+            "`sync_batch_norm=True` synchronises BatchNormalization, which the generator only "
+            "has with `batch_norm=True`. Received: sync_batch_norm=True, batch_norm=False"
+        )
 
     z = keras.Input(shape=(latent_dim,), name="z")
     inputs, x = [z], z
@@ -73,13 +83,17 @@ def mlp_generator(
     for i, units in enumerate(hidden_units):
         x = keras.layers.Dense(units, name=f"dense_{i}")(x)
         if batch_norm:
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"norm_{i}")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=0.9, synchronized=sync_batch_norm, name=f"norm_{i}"
+            )(x)
         x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"leaky_relu_{i}")(x)
     x = keras.layers.Dense(math.prod(output_shape), name="output")(x)
     x = keras.layers.Activation(output_activation or "linear", dtype="float32", name="activation")(
         x
     )
-    samples = keras.layers.Reshape(output_shape, name="samples")(x)
+    # float32 here too: under a mixed-precision policy a float16 Reshape would cast the
+    # float32 activation back to float16.
+    samples = keras.layers.Reshape(output_shape, dtype="float32", name="samples")(x)
     return keras.Model(inputs if num_classes is not None else z, samples, name=name)
 
 
@@ -90,6 +104,7 @@ def mlp_discriminator(
     num_classes=None,
     negative_slope=0.2,
     dropout=0.0,
+    spectral_norm=False,
     name="discriminator",
 ):
     """Builds a fully connected discriminator (or critic): Flatten -> hidden layers -> 1 logit.
@@ -101,6 +116,10 @@ def mlp_discriminator(
             `[samples, labels]`; the one-hot class is concatenated to the flattened sample).
         negative_slope: slope of LeakyReLU.
         dropout: dropout rate after each hidden layer.
+        spectral_norm: wrap every Dense layer, the last included, in
+            `keras.layers.SpectralNormalization` (Miyato et al. 2018, arXiv:1802.05957): in
+            training mode each call runs one power iteration and divides the kernel by its
+            estimated largest singular value.
         name: name of the model.
     """
     input_shape = _as_shape("input_shape", input_shape)
@@ -108,6 +127,16 @@ def mlp_discriminator(
     check_positive_int("num_classes", num_classes, allow_none=True)
     check_range("negative_slope", negative_slope, 0.0, 1.0)
     check_range("dropout", dropout, 0.0, 1.0, include_high=False)
+    check_bool("spectral_norm", spectral_norm)
+
+    def dense(units, name, **kwargs):
+        layer = keras.layers.Dense(units, name=name, **kwargs)
+        if not spectral_norm:
+            return layer
+        # The wrapper casts its output to its input's dtype: give it the Dense's dtype.
+        return keras.layers.SpectralNormalization(
+            layer, dtype=kwargs.get("dtype"), name=f"{name}_spectral_norm"
+        )
 
     samples = keras.Input(shape=input_shape, name="samples")
     inputs = [samples]
@@ -116,9 +145,9 @@ def mlp_discriminator(
         labels, x = concat_one_hot_label(x, num_classes, "sample_and_class")
         inputs.append(labels)
     for i, units in enumerate(hidden_units):
-        x = keras.layers.Dense(units, name=f"dense_{i}")(x)
+        x = dense(units, f"dense_{i}")(x)
         x = keras.layers.LeakyReLU(negative_slope=negative_slope, name=f"leaky_relu_{i}")(x)
         if dropout:
             x = keras.layers.Dropout(dropout, name=f"dropout_{i}")(x)
-    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+    logits = dense(1, "logits", dtype="float32")(x)
     return keras.Model(inputs if num_classes is not None else samples, logits, name=name)

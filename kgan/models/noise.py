@@ -60,3 +60,15 @@ def replica_latent(local_batch, latent_dim, distribution, *, seed):
     if distribution == "normal":
         return replica_noise("normal", local_batch, (latent_dim,), seed=seed)
     return replica_noise("uniform", local_batch, (latent_dim,), seed=seed, minval=-1.0, maxval=1.0)
+
+
+def seed_states(*networks):
+    """The state variables of the seed generators inside `networks` (dropout layers...), each
+    network once, in a fixed order: what a resumed run must restore to replay their noise."""
+    unique = {id(network): network for network in networks}.values()
+    return [
+        variable
+        for network in unique
+        for variable in network.non_trainable_variables
+        if variable.path.endswith("seed_generator_state")
+    ]

@@ -3,53 +3,103 @@
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from kgan import losses
-from kgan._validation import check_non_negative, check_positive_int
+from kgan._validation import check_choice, check_non_negative, check_positive_int
+from kgan.data import order as data_order
 from kgan.models.base import AdversarialModel
 from kgan.models.inputs import split_batch, with_labels
+
+# "fresh": every critic update trains on its own real batch (Algorithm 1 of both papers);
+# "reuse": all n_critic updates of a step train on the same real batch.
+CRITIC_BATCHES = ("fresh", "reuse")
 
 
 class _WassersteinModel(AdversarialModel):
     """Shared train step: `n_critic` critic updates, then one generator update.
 
-    Every critic update draws fresh noise (and, for WGAN-GP, fresh interpolation weights) and
-    uses the batch's real samples; the generator update then draws fresh noise again.
+    Every critic update draws fresh noise (and, for WGAN-GP, fresh interpolation weights) and,
+    with `critic_batches="fresh"`, its own real batch; the generator update then draws fresh
+    noise again.
     """
 
-    def __init__(self, generator, discriminator, *, n_critic=5, **kwargs):
+    def __init__(self, generator, discriminator, *, n_critic=5, critic_batches="fresh", **kwargs):
         check_positive_int("n_critic", n_critic)
+        check_choice("critic_batches", critic_batches, CRITIC_BATCHES)
         super().__init__(generator, discriminator, **kwargs)
         self.n_critic = int(n_critic)
+        self.critic_batches = critic_batches
+
+    def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
+        """Trains the model; see `kgan.models.AdversarialModel.fit`.
+
+        With `critic_batches="fresh"` (and `n_critic` > 1) each step takes `n_critic` real
+        batches: a `tf.data.Dataset` of batches of B is rebatched into batches of n_critic * B
+        (`unbatch().batch(n_critic * B, drop_remainder=True)`, B read from its first batch)
+        and arrays are cut into batches of n_critic * `batch_size`. One step is one generator
+        update, as in the papers, so an epoch has 1 / n_critic as many steps as batches (the
+        examples of a last incomplete group of batches wait for the next epoch; a dataset of
+        fewer than n_critic batches makes one step, its examples shared out among the critic
+        updates). Under `tf.distribute` the examples of a dataset's batch are ordered so that
+        each critic update trains on the same examples as on one device.
+        """
+        if self.critic_batches != "fresh" or self.n_critic == 1:
+            return super().fit(x, y, batch_size, *args, **kwargs)
+        replicas = self.distribute_strategy.num_replicas_in_sync
+        rebatched, batch_size = _fresh_critic_batches(x, batch_size, self.n_critic, replicas)
+        with warnings.catch_warnings():
+            if _unknown_length(x, rebatched) and kwargs.get("steps_per_epoch") is None:
+                # Keras counts the steps of a dataset of unknown length during its first epoch
+                # and then warns that "your input ran out of data", which here it did not.
+                warnings.filterwarnings("ignore", message="Your input ran out of data")
+            return super().fit(rebatched, y, batch_size, *args, **kwargs)
 
     def _critic_penalty(self, real, fake, labels, real_scores):
         """Per-example extra terms of the critic's loss: a dict name -> per-example values."""
         return {}
 
+    def _critic_batches(self, real, labels):
+        """The `(real, labels)` of each critic update: `n_critic` disjoint chunks of the batch
+        with `critic_batches="fresh"`, else the whole batch each time."""
+        if self.critic_batches == "reuse" or self.n_critic == 1:
+            return [(real, labels)] * self.n_critic
+        # A full batch holds n_critic * B examples; a last partial batch of an array input is
+        # cut as evenly as it allows (chunks wrap around when it has fewer than n_critic).
+        size = tf.shape(real)[0]
+        chunk = tf.maximum(size // self.n_critic, 1)
+        chunks = []
+        for index in range(self.n_critic):
+            rows = tf.math.floormod(tf.range(chunk) + index * chunk, size)
+            chunk_labels = None if labels is None else tf.gather(labels, rows)
+            chunks.append((tf.gather(real, rows), chunk_labels))
+        return chunks
+
     def train_step(self, data):
-        real, labels = split_batch(data, self.num_classes)
-        batch_size = tf.shape(real)[0]
+        batch, batch_labels = split_batch(data, self.num_classes)
         critic = self.discriminator
 
         # === Critic steps ===
-        for _ in range(self.n_critic):
+        for real, labels in self._critic_batches(batch, batch_labels):
+            batch_size = tf.shape(real)[0]
             fake = self.generator(with_labels(self._sample_z(batch_size), labels), training=True)
             with tf.GradientTape() as tape:
-                real_scores = critic(with_labels(real, labels), training=True)
-                fake_scores = critic(with_labels(fake, labels), training=True)
+                real_scores = self._discriminate(real, labels)
+                fake_scores = self._discriminate(fake, labels)
                 wasserstein_loss = losses.wasserstein_discriminator_loss(real_scores, fake_scores)
                 penalties = self._critic_penalty(real, fake, labels, real_scores)
+                penalties.update(self._gradient_penalties(real, fake, labels))
                 d_per_example = wasserstein_loss + sum(penalties.values())
                 d_loss = self._reduce(d_per_example, critic)
                 scaled = self.d_optimizer.scale_loss(d_loss)
             self._apply_gradients(self.d_optimizer, tape, scaled, critic)
 
-        # === Generator step ===
+        # === Generator step (the last critic batch's size and labels) ===
         z = self._sample_z(batch_size)
         with tf.GradientTape() as tape:
             fake = self.generator(with_labels(z, labels), training=True)
-            fake_scores = critic(with_labels(fake, labels), training=True)
+            fake_scores = self._discriminate(fake, labels)
             g_per_example = losses.wasserstein_generator_loss(fake_scores)
             g_loss = self._reduce(g_per_example, self.generator)
             scaled = self.g_optimizer.scale_loss(g_loss)
@@ -66,10 +116,111 @@ class _WassersteinModel(AdversarialModel):
             **{name: tf.reduce_mean(values) for name, values in penalties.items()},
         )
 
+    def test_step(self, data):
+        """Scores a held-out batch without updating anything (`evaluate`, `test_on_batch`,
+        `fit(validation_data=...)`).
+
+        The critic runs in inference mode on the batch and on as many samples of the trained
+        (not averaged) generator, drawn from the held-out noise, without DiffAugment or the R1
+        / R2 penalties. Logs `d_loss`, `g_loss`, `wasserstein` and the penalties of
+        `_held_out_penalties`.
+        """
+        real, labels = split_batch(data, self.num_classes)
+        z = self._held_out_z(tf.shape(real)[0])
+        fake = self.generator(with_labels(z, labels), training=False)
+        real_scores = self.discriminator(with_labels(real, labels), training=False)
+        fake_scores = self.discriminator(with_labels(fake, labels), training=False)
+        wasserstein_loss = losses.wasserstein_discriminator_loss(real_scores, fake_scores)
+        penalties = self._held_out_penalties(real, fake, labels, real_scores)
+        return self._track_held_out(
+            d_loss=tf.reduce_mean(wasserstein_loss + sum(penalties.values())),
+            g_loss=tf.reduce_mean(losses.wasserstein_generator_loss(fake_scores)),
+            wasserstein=-tf.reduce_mean(wasserstein_loss),
+            **{name: tf.reduce_mean(values) for name, values in penalties.items()},
+        )
+
+    def _held_out_penalties(self, real, fake, labels, real_scores):
+        """The critic's extra terms in a test step (inference mode): name -> per-example."""
+        return {}
+
     def get_config(self):
         config = super().get_config()
         config["n_critic"] = self.n_critic
+        config["critic_batches"] = self.critic_batches
         return config
+
+
+def _replica_major(batch, n_critic, replicas):
+    """Orders a batch of n_critic * B examples so that replica r's contiguous share holds
+    its part of each of the n_critic batches, in order.
+
+    `tf.distribute` gives each replica a contiguous slice of the global batch, and
+    `_critic_batches` cuts each replica's slice into n_critic chunks; with this order, critic
+    update i trains on the i-th B examples of the batch on any number of replicas, as on one.
+    """
+
+    def reorder(values):
+        shape = tf.shape(values)
+        values = tf.reshape(values, tf.concat([[n_critic, replicas, -1], shape[1:]], 0))
+        values = tf.transpose(values, [1, 0, 2] + list(range(3, values.shape.rank)))
+        return tf.reshape(values, shape)
+
+    batch = tf.nest.map_structure(reorder, batch)
+    return batch[0] if len(batch) == 1 else batch
+
+
+def _unknown_length(x, rebatched):
+    """Whether rebatching `x` lost the length of a dataset whose length was known."""
+    return (
+        isinstance(x, tf.data.Dataset)
+        and int(x.cardinality()) >= 0
+        and int(rebatched.cardinality()) < 0
+    )
+
+
+def _fresh_critic_batches(x, batch_size, n_critic, replicas=1):
+    """`(x, batch_size)` for `fit` such that one batch holds `n_critic` real batches."""
+    if isinstance(x, tf.data.Dataset):
+        size = tf.nest.flatten(x.element_spec)[0].shape[0]
+        static = size is not None
+        if not static:
+            first = next(iter(x.take(1)), None)
+            if first is None:
+                raise ValueError("The training dataset is empty. Received: x=" + repr(x))
+            size = int(tf.shape(tf.nest.flatten(first)[0])[0])
+        batches = int(x.cardinality())
+        if batches == 0:
+            raise ValueError("The training dataset is empty. Received: x=" + repr(x))
+        order = data_order.epoch_order_of(x)
+        if 0 <= batches < n_critic:
+            # Too few batches for one step: one step on all of them, whose critic updates
+            # share its examples out (see `_critic_batches`).
+            whole = x.unbatch().batch(n_critic * size)
+            whole = whole.apply(tf.data.experimental.assert_cardinality(1))
+            return data_order.attach(whole, order), batch_size
+        rebatched = x.unbatch().batch(n_critic * size, drop_remainder=True)
+        if replicas > 1 and size % replicas == 0:
+            rebatched = rebatched.map(
+                lambda *batch: _replica_major(batch, n_critic, replicas),
+                num_parallel_calls=tf.data.AUTOTUNE,
+            )
+        if static and batches >= 0:
+            # All batches hold B examples, so n_critic of them make one batch. (The length of
+            # a dataset with a last partial batch, or of batches of any size, stays unknown.)
+            rebatched = rebatched.apply(
+                tf.data.experimental.assert_cardinality(batches // n_critic)
+            )
+        # The rebatched dataset keeps the epoch order of a seeded kgan dataset (resuming).
+        return data_order.attach(rebatched.prefetch(tf.data.AUTOTUNE), order), batch_size
+    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
+        # Keras' default batch size for arrays is 32.
+        return x, (32 if batch_size is None else batch_size) * n_critic
+    raise ValueError(
+        f"With critic_batches='fresh' each step takes n_critic={n_critic} real batches, which "
+        "kgan arranges for a tf.data.Dataset or arrays; pass one of those, or "
+        f"critic_batches='reuse' (every critic update then uses the same batch). Received: x "
+        f"of type {type(x).__name__}"
+    )
 
 
 class _Clip(keras.constraints.Constraint):
@@ -99,9 +250,13 @@ class WGAN(_WassersteinModel):
         discriminator: the critic: `keras.Model` from samples to one unbounded score per
             example.
         n_critic: critic updates per generator update (5 in the paper).
+        critic_batches: `"fresh"` (default): every critic update trains on its own real
+            batch, as in the paper's Algorithm 1; `fit` then hands each step n_critic
+            batches, so an epoch has 1 / n_critic as many steps (one step = one generator
+            update). `"reuse"`: all n_critic updates train on the step's one batch.
         clip_value: the clipping bound c (0.01 in the paper).
         **kwargs: `latent_dim`, `num_classes` and the options of
-            `kgan.models.AdversarialModel`.
+            `kgan.models.AdversarialModel` (`augment`, `r1_weight`, `ema_decay`...).
 
     Metrics: `d_loss`, `g_loss`, `wasserstein` (C(x) - C(G(z)), the critic's estimate of the
     Wasserstein distance).
@@ -152,10 +307,14 @@ class WGANGP(_WassersteinModel):
         generator: `keras.Model` from `z` (or `[z, labels]`) to samples.
         discriminator: the critic, one unbounded score per example.
         n_critic: critic updates per generator update (5 in the paper).
+        critic_batches: `"fresh"` (default): every critic update trains on its own real
+            batch, as in the paper's Algorithm 1; `fit` then hands each step n_critic
+            batches, so an epoch has 1 / n_critic as many steps (one step = one generator
+            update). `"reuse"`: all n_critic updates train on the step's one batch.
         gradient_penalty_weight: lambda (10 in the paper).
         drift_weight: weight of the drift term (0.001 in Karras et al.; 0 disables it).
         **kwargs: `latent_dim`, `num_classes` and the options of
-            `kgan.models.AdversarialModel`.
+            `kgan.models.AdversarialModel` (`augment`, `r1_weight`, `ema_decay`...).
 
     Metrics: `d_loss`, `g_loss`, `wasserstein` (C(x) - C(G(z))), `gradient_penalty`
     (lambda-weighted) and `drift` when it is on.
@@ -209,14 +368,32 @@ class WGANGP(_WassersteinModel):
         if self.gradient_penalty_weight:
             alpha = self._random("uniform", tf.shape(real)[0])
 
+            # The interpolates go through the same augmentation as the other critic inputs.
+            def critic(interpolates):
+                return self._discriminate(interpolates, labels)
+
+            terms["gradient_penalty"] = self.gradient_penalty_weight * losses.gradient_penalty(
+                critic, real, fake, alpha
+            )
+        else:
+            terms["gradient_penalty"] = tf.zeros([tf.shape(real)[0]])
+        if self.drift_weight:
+            terms["drift"] = self.drift_weight * losses.drift_penalty(real_scores)
+        return terms
+
+    def _held_out_penalties(self, real, fake, labels, real_scores):
+        # The gradient penalty costs one more critic pass and its gradient: cheap next to a
+        # training step's n_critic updates.
+        terms = {}
+        if self.gradient_penalty_weight:
+            alpha = self._held_out_noise.uniform(tf.shape(real)[0])
+
             def critic(inputs):
-                return self.discriminator(inputs, training=True)
+                return self.discriminator(inputs, training=False)
 
             terms["gradient_penalty"] = self.gradient_penalty_weight * losses.gradient_penalty(
                 critic, real, fake, alpha, critic_inputs=labels
             )
-        else:
-            terms["gradient_penalty"] = tf.zeros([tf.shape(real)[0]])
         if self.drift_weight:
             terms["drift"] = self.drift_weight * losses.drift_penalty(real_scores)
         return terms

@@ -93,12 +93,20 @@ def test_monitor_stays_quiet_on_a_healthy_run_and_names_a_broken_one(
     healthy, healthy_warnings = _run(toy_gan(), 10, points, toy_dataset(points), patience=3)
     assert healthy.events == [] and healthy_warnings == []
     assert len(healthy.history) == 10 and "diversity" in healthy.history[0]
-    # The same run with a discriminator learning rate 100x too high.
+    # The same run with a discriminator learning rate 100x too high; it stops once the
+    # imbalance is named (epoch 10 of at most 12), which also shows `stop_on` in a real run.
     broken, broken_warnings = _run(
-        toy_gan(d_learning_rate=2e-2), 12, points, toy_dataset(points), patience=3
+        toy_gan(d_learning_rate=2e-2),
+        12,
+        points,
+        toy_dataset(points),
+        patience=3,
+        stop_on=("discriminator_dominates",),
     )
     issues = {event.issue for event in broken.events}
     assert "discriminator_dominates" in issues
+    assert broken.stopped_by.issue == "discriminator_dominates"
+    assert len(broken.history) == broken.stopped_by.epoch < 12
     assert len(broken_warnings) == len(broken.events)
     assert "lower discriminator learning rate" in str(broken_warnings[0].message)
 

@@ -113,7 +113,11 @@ def tfds_data_dir(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def mock_tfds(no_env_data_dir, tfds_data_dir):
+def mock_tfds(no_env_data_dir, tfds_data_dir, monkeypatch):
+    """tensorflow-datasets answering from generated examples, as if online: no network."""
     tfds = pytest.importorskip("tensorflow_datasets")
+    from kgan.data import tfds_source
+
+    monkeypatch.setattr(tfds_source, "network_problem", lambda: None)
     with tfds.testing.mock_data(num_examples=10):
         yield tfds

@@ -29,3 +29,13 @@ def test_num_samples_takes_the_first_examples_of_other_sources(
     assert first_batch(kgan.data.load(class_folder, num_samples=2)).shape[0] == 2
     with pytest.raises(ValueError, match="Received: num_samples=0"):
         kgan.data.load(kgan.data.EMBEDDED_DATASET, num_samples=0)
+
+
+def test_a_relative_path_that_does_not_exist_is_a_missing_folder(mock_tfds, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="image folder does not exist") as info:
+        kgan.data.load("missing/folder")
+    assert str(info.value).endswith("Received: name='missing/folder'")
+    # A name without a separator is still looked up as a dataset name.
+    with pytest.raises(ValueError, match="Unknown dataset name"):
+        kgan.data.load("missing")

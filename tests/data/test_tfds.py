@@ -42,7 +42,7 @@ def test_non_image_tfds_dataset_is_rejected(mock_tfds):
 
 
 def test_offline_without_local_copy_says_which_files_to_put_where(
-    no_env_data_dir, monkeypatch, tmp_path
+    no_env_data_dir, tfds_data_dir, monkeypatch, tmp_path
 ):
     tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -76,3 +76,57 @@ def test_tfds_data_feeds_gan_fit(mock_tfds):
 def test_unknown_tfds_name_raises_the_public_error(mock_tfds, tfds_data_dir):
     with pytest.raises(tfds_source.UnknownDatasetError, match="not_a_dataset_xyz"):
         tfds_source.builder("not_a_dataset_xyz", tfds_data_dir)
+
+
+def _closed_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_offline_download_fails_fast_and_leaves_nothing(
+    no_env_data_dir, tfds_data_dir, monkeypatch
+):
+    import time
+
+    tfds = pytest.importorskip("tensorflow_datasets")
+    port = _closed_port()
+    # Every download goes through a proxy that is not there: offline, on any machine.
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+
+    def never(self, *args, **kwargs):
+        raise AssertionError("no download may start without a network")
+
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", never)
+    started = time.monotonic()
+    with pytest.raises(FileNotFoundError) as info:
+        kgan.data.load("mnist", split="test")
+    assert time.monotonic() - started < 10
+    message = str(info.value)
+    assert f"ConnectionError: cannot connect to 127.0.0.1:{port}" in message
+    assert "t10k-images-idx3-ubyte.gz" in message and "KGAN_DATA_DIR" in message
+    assert list(tfds_data_dir.iterdir()) == []
+
+
+def test_a_failed_download_removes_what_it_wrote(no_env_data_dir, tfds_data_dir, monkeypatch):
+    tfds = pytest.importorskip("tensorflow_datasets")
+
+    def half_then_offline(self, *args, **kwargs):
+        (tfds_data_dir / "mnist" / "3.0.1.incomplete7XZ").mkdir(parents=True)
+        (tfds_data_dir / "downloads").mkdir()
+        raise ConnectionError("Read timed out")
+
+    monkeypatch.setattr(tfds_source, "network_problem", lambda: None)
+    monkeypatch.setattr(tfds.core.DatasetBuilder, "download_and_prepare", half_then_offline)
+    (tfds_data_dir / "cifar10").mkdir()  # Someone else's data stays.
+    with pytest.raises(FileNotFoundError, match="ConnectionError: Read timed out"):
+        kgan.data.load("mnist")
+    assert [p.name for p in tfds_data_dir.iterdir()] == ["cifar10"]
+
+
+def test_network_problem_names_the_host_it_tried(monkeypatch):
+    port = _closed_port()
+    monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
+    assert tfds_source.network_problem(timeout=2).startswith(f"cannot connect to 127.0.0.1:{port}")

@@ -20,7 +20,7 @@ def test_metadata_travels_with_the_model(unconditional_export, latent_dim):
     assert metadata["max_samples"] == 16
     assert metadata["version"] == 1
     training = metadata["training"]
-    assert training["config"]["generator_loss"] == "non_saturating"
+    assert training["config"]["loss"] == "non_saturating"
     assert "generator" not in training["config"] and "discriminator" not in training["config"]
     assert training["generator_steps"] == 0
     assert training["history"] == {"epochs": 2, "final": {"d_loss": 0.7, "g_loss": 1.1}}

@@ -62,3 +62,32 @@ def test_onnx_matches_keras(
         feeds = {"z": z} if labels is None else {"z": z, "labels": labels}
         (images,) = session.run(["images"], feeds)
         np.testing.assert_allclose(images, keras_images(generator, z, labels), atol=1e-4, rtol=0)
+
+
+def test_an_existing_onnx_file_is_replaced_only_with_overwrite(unconditional, tmp_path):
+    path = tmp_path / "g.onnx"
+    export.to_onnx(unconditional, path, verify=False, run_config={"export": 1})
+    with pytest.raises(FileExistsError, match=r"overwrite=True.*--overwrite"):
+        export.to_onnx(unconditional, path, verify=False, run_config={"export": 2})
+    assert export.read_metadata(path)["training"]["run_config"] == {"export": 1}
+    export.to_onnx(unconditional, path, verify=False, overwrite=True, run_config={"export": 3})
+    assert export.read_metadata(path)["training"]["run_config"] == {"export": 3}
+    with pytest.raises(IsADirectoryError, match="is a folder"):
+        export.to_onnx(unconditional, tmp_path, verify=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]  # No temporary file left.
+
+
+def test_a_failed_onnx_write_keeps_the_previous_file(unconditional, tmp_path, monkeypatch):
+    from kgan import atomic
+
+    path = tmp_path / "g.onnx"
+    export.to_onnx(unconditional, path, verify=False, run_config={"export": 1})
+
+    def disk_full(temp, final, *, overwrite=True):
+        raise OSError(28, "No space left on device", temp)
+
+    monkeypatch.setattr(atomic, "publish", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        export.to_onnx(unconditional, path, verify=False, overwrite=True)
+    assert export.read_metadata(path)["training"]["run_config"] == {"export": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]

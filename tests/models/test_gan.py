@@ -59,14 +59,15 @@ def test_batch_norm_trains_in_train_step_and_infers_in_generate(small_dcgan, ima
 def test_the_model_learns_a_gaussian():
     """An MLP GAN on N(2, 0.5^2) moves its samples' mean and spread onto the data's."""
     rng = np.random.default_rng(0)
-    data = (rng.normal(size=(8192, 1)) * 0.5 + 2.0).astype("float32")
+    data = (rng.normal(size=(4096, 1)) * 0.5 + 2.0).astype("float32")
     generator = mlp_generator((1,), latent_dim=2, hidden_units=(16,), output_activation=None)
     discriminator = mlp_discriminator((1,), hidden_units=(16,))
     gan = kgan.GAN(generator, discriminator, seed=0)
-    gan.compile(keras.optimizers.Adam(1e-3, beta_1=0.5), keras.optimizers.Adam(1e-3, beta_1=0.5))
+    # 256 steps at 3e-3 (measured: as close as 960 steps at 1e-3, on four seeds).
+    gan.compile(keras.optimizers.Adam(3e-3, beta_1=0.5), keras.optimizers.Adam(3e-3, beta_1=0.5))
     before = gan.generate(4000, seed=1)
     assert abs(before.mean() - 2.0) > 1.0  # It starts far from the data.
-    gan.fit(data, batch_size=128, epochs=15, verbose=0)
+    gan.fit(data, batch_size=128, epochs=8, verbose=0)
     after = gan.generate(4000, seed=1)
     assert after.mean() == pytest.approx(2.0, abs=0.2)
     assert after.std() == pytest.approx(0.5, abs=0.15)

@@ -1,95 +1,26 @@
-"""Serving an exported generator with TF Serving: its config file, REST JSON and a small client.
+"""TF Serving's REST `predict` JSON: requests and responses to and from NumPy arrays.
 
-`kgan.export.to_saved_model` writes `base_dir/<version>/`; TF Serving loads it with
-`--model_base_path=base_dir` (one model) or with a `models.config` written by
-`write_models_config` (several). Clients then POST JSON to
-`http://HOST:8501/v1/models/NAME:predict`; `encode_predict_request` and
-`decode_predict_response` translate between that JSON and NumPy, and `PredictClient` sends it.
-
-    client = kgan.serving.PredictClient(model="mnist")
-    images = client.predict({"z": np.random.normal(size=(4, 100))})["images"]
-
-Only the standard library is used for HTTP, so a client machine needs nothing but NumPy.
+The row form (`"instances"`/`"predictions"`) and the columnar form (`"inputs"`/`"outputs"`)
+of https://www.tensorflow.org/tfx/serving/api_rest, for clients and for test doubles of a
+server.
 """
 
 import json
-import math
-import numbers
-import os
-import urllib.error
-import urllib.request
 
 import numpy as np
 
-from kgan._validation import check_positive_int
 
-# ---------------------------------------------------------------------------------- config
+class PredictError(RuntimeError):
+    """A request to TF Serving failed: the server answered with an error, could not be reached,
+    did not answer in time, or answered with something that is not TF Serving's JSON.
 
-
-def _quote(text):
-    # Text-format protobuf strings use C-style escapes; json.dumps escapes the same characters
-    # (quotes, backslashes, control characters) the same way for the ASCII paths used here.
-    return json.dumps(str(text))
-
-
-def write_models_config(path, models):
-    """Writes a TF Serving `models.config` (`--model_config_file=`) serving several models.
-
-    Args:
-        path: the file to write.
-        models: `{name: base_path}` or a list of `(name, base_path)` pairs; each `base_path` is
-            a folder of integer versions, as written by `kgan.export.to_saved_model`. Relative
-            paths are made absolute, since TF Serving resolves them against its own working
-            directory.
-
-    Returns:
-        `path`.
-
-    Example:
-    >>> kgan.serving.write_models_config(
-    ...     "savedmodels/models.config",
-    ...     {"mnist": "/models/mnist", "cifar10": "/models/cifar10"},
-    ... )
+    Attributes:
+        status: the HTTP status code (`None` when there was no HTTP error status).
     """
-    pairs = list(models.items()) if isinstance(models, dict) else list(models)
-    if not pairs:
-        raise ValueError(f"`models` must name at least one model. Received: models={models!r}")
-    names = set()
-    lines = ["model_config_list {"]
-    for pair in pairs:
-        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-            raise ValueError(
-                "`models` must be a dict {name: base_path} or a list of (name, base_path) pairs. "
-                f"Received: entry {pair!r}"
-            )
-        name, base_path = pair
-        if not isinstance(name, str) or not name or "/" in name or ":" in name:
-            raise ValueError(
-                "Model names must be non-empty strings without '/' or ':' (they appear in "
-                f"REST URLs). Received: name={name!r}"
-            )
-        if name in names:
-            raise ValueError(f"Model names must be unique. Received: name={name!r} twice")
-        names.add(name)
-        base_path = os.fspath(base_path)
-        if "://" not in base_path:  # Leave gs://, s3:// ... paths alone.
-            base_path = os.path.abspath(base_path)
-        lines += [
-            "  config {",
-            f"    name: {_quote(name)}",
-            f"    base_path: {_quote(base_path)}",
-            '    model_platform: "tensorflow"',
-            "  }",
-        ]
-    lines.append("}")
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    with open(path, "w") as file:
-        file.write("\n".join(lines) + "\n")
-    return path
 
-
-# ---------------------------------------------------------------------------------- REST JSON
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def _to_list(name, value):
@@ -299,114 +230,3 @@ def decode_predict_response(body, *, output_name=None, dtypes=None):
     if output_name is not None and not isinstance(outputs, dict):
         outputs = {output_name: outputs}
     return outputs
-
-
-# ---------------------------------------------------------------------------------- client
-
-
-class PredictError(RuntimeError):
-    """TF Serving answered a request with an error.
-
-    Attributes:
-        status: the HTTP status code (`None` when the error came inside a 200 response).
-    """
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.status = status
-
-
-class PredictClient:
-    """A small client of TF Serving's REST API for one model.
-
-    Args:
-        host: the server's host name.
-        port: its REST port (`--rest_api_port`, 8501 by default).
-        model: the model name (`--model_name`, or a `name` in `models.config`).
-        version: a version to pin, or `None` for the newest loaded one.
-        timeout: seconds to wait for an answer.
-
-    Example:
-    >>> client = kgan.serving.PredictClient(model="mnist")
-    >>> images = client.predict({"num_samples": 16, "seed": 0}, signature_name="generate")
-    >>> images["images"].shape
-    (16, 28, 28, 1)
-    """
-
-    def __init__(self, host="localhost", port=8501, model=None, version=None, timeout=30.0):
-        if not isinstance(model, str) or not model:
-            raise ValueError(f"`model` must be the served model's name. Received: model={model!r}")
-        check_positive_int("port", port)
-        if version is not None:
-            check_positive_int("version", version)
-        if not isinstance(timeout, numbers.Real) or not timeout > 0 or math.isinf(timeout):
-            raise ValueError(f"`timeout` must be a positive number. Received: timeout={timeout!r}")
-        self.host = host
-        self.port = port
-        self.model = model
-        self.version = version
-        self.timeout = float(timeout)
-
-    @property
-    def model_url(self):
-        url = f"http://{self.host}:{self.port}/v1/models/{self.model}"
-        return url if self.version is None else f"{url}/versions/{self.version}"
-
-    @property
-    def predict_url(self):
-        return self.model_url + ":predict"
-
-    def _request(self, url, body=None):
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(
-            url,
-            data=data,
-            method="GET" if data is None else "POST",
-            headers={"Content-Type": "application/json"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as error:
-            text = error.read().decode("utf-8", errors="replace")
-            try:
-                message = json.loads(text).get("error", text)
-            except (json.JSONDecodeError, AttributeError):
-                message = text
-            raise PredictError(
-                f"TF Serving answered HTTP {error.code} for {url}: {message}", status=error.code
-            ) from None
-
-    def predict(
-        self, inputs, signature_name=None, *, columnar=None, output_name="images", dtypes=None
-    ):
-        """Calls the model's `predict` method.
-
-        Args:
-            inputs: `{input_name: array-like}`.
-            signature_name: the signature; `serving_default` when `None`.
-            columnar: the request form; by default the columnar form when an input is a scalar
-                (as for `generate`), else the row form.
-            output_name: the name given to an unnamed single output.
-            dtypes: dtypes of the outputs (see `decode_predict_response`); kgan's `generate`
-                signature's `images` are decoded as uint8 by default.
-
-        Returns:
-            `{output_name: np.ndarray}`.
-
-        Raises:
-            PredictError: if the server answers with an error.
-        """
-        if columnar is None:
-            columnar = isinstance(inputs, dict) and any(
-                np.ndim(value) == 0 for value in inputs.values()
-            )
-        if dtypes is None and signature_name == "generate":
-            dtypes = {"images": "uint8"}
-        body = encode_predict_request(inputs, signature_name=signature_name, columnar=columnar)
-        response = self._request(self.predict_url, body)
-        return decode_predict_response(response, output_name=output_name, dtypes=dtypes)
-
-    def status(self):
-        """The model's status (`GET /v1/models/NAME`): its versions and their states."""
-        return self._request(self.model_url)

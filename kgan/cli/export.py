@@ -1,0 +1,119 @@
+"""`kgan export`: arguments to `kgan.export`."""
+
+import sys
+
+
+def add_export_command(subparsers):
+    parser = subparsers.add_parser(
+        "export",
+        help="export a trained generator as a SavedModel (TF Serving) and/or ONNX",
+        description="Export the generator of a training run (or a .keras file) as a SavedModel "
+        "version folder in TF Serving's layout and/or an ONNX file, each checked against Keras "
+        "before it is written.",
+    )
+    parser.add_argument("run_or_model", metavar="RUN_OR_MODEL", help="run folder or .keras file")
+    parser.add_argument(
+        "--saved-model",
+        metavar="BASE_DIR",
+        help="model folder to add a version to, e.g. savedmodels/NAME",
+    )
+    # `dest` differs from the top-level `--version` flag, which shares the namespace.
+    parser.add_argument(
+        "--version",
+        type=int,
+        dest="export_version",
+        metavar="N",
+        help="version to write (default: the next one)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the version, and the ONNX file, if they already exist",
+    )
+    parser.add_argument(
+        "--max-samples",
+        type=int,
+        default=None,
+        help="largest num_samples of the `generate` signature (default: 256)",
+    )
+    parser.add_argument(
+        "--onnx", metavar="PATH", help="ONNX file to write, e.g. savedmodels/NAME.onnx"
+    )
+    parser.add_argument("--opset", type=int, help="ONNX opset (default: tf2onnx's)")
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip the comparison of the exports with Keras"
+    )
+    parser.set_defaults(run=run_export)
+
+
+def run_export(args):
+    from kgan import export
+    from kgan.export import onnx as export_onnx
+
+    if not args.saved_model and not args.onnx:
+        raise ValueError("Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH.")
+    for option, value, target in (
+        ("--version", args.export_version, args.saved_model),
+        ("--max-samples", args.max_samples, args.saved_model),
+        ("--opset", args.opset, args.onnx),
+    ):
+        if value is not None and not target:
+            needed = "--saved-model" if target is args.saved_model else "--onnx"
+            raise ValueError(
+                f"{option} applies to {needed}, which was not given. Received: {option}={value}"
+            )
+    model, history, run_config = export.load_run(args.run_or_model)
+    if args.onnx:
+        # Before the SavedModel is written: one export failing leaves no half of the command.
+        export_onnx.check_destination(args.onnx, args.overwrite)
+    verify = not args.no_verify
+    try:
+        if args.saved_model:
+            kwargs = {} if args.max_samples is None else {"max_samples": args.max_samples}
+            path = export.to_saved_model(
+                model,
+                args.saved_model,
+                version=args.export_version,
+                overwrite=args.overwrite,
+                history=history,
+                run_config=run_config,
+                verify=verify,
+                **kwargs,
+            )
+            _print_export("SavedModel", path, export.read_metadata(path))
+        if args.onnx:
+            path = export.to_onnx(
+                model,
+                args.onnx,
+                opset=args.opset,
+                history=history,
+                run_config=run_config,
+                verify=verify,
+                overwrite=args.overwrite,
+            )
+            _print_export("ONNX", path, export.read_metadata(path))
+    except export.ExportVerificationError as error:
+        print(f"kgan export: verification failed, nothing written: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_export(kind, path, metadata):
+    shape = "x".join(str(s) for s in metadata["sample_shape"])
+    classes = f", {metadata['num_classes']} classes" if metadata["num_classes"] else ""
+    print(
+        f"wrote {kind} {path} ({metadata['model_class']}, z {metadata['latent_dim']}, "
+        f"samples {shape}{classes})"
+    )
+    check = metadata.get("verification")
+    if check is None:
+        print("  not verified (--no-verify)")
+        return
+    sizes = ", ".join(str(size) for size in check["batch_sizes"])
+    line = (
+        f"  verified against Keras: max |difference| {check['max_abs_difference']:.2e} "
+        f"(tolerance {check['tolerance']:g}) at batch sizes {sizes}"
+    )
+    if "generate_max_level_difference" in check:
+        line += f"; `generate` within {check['generate_max_level_difference']} grey level(s)"
+    print(line)

@@ -1,0 +1,138 @@
+"""Class labels for controlled generation: integer classes, and blends of one-hot rows.
+
+A class-conditional generator takes integer labels in `[0, num_classes)`. A blend of two
+classes is a row of class weights, `(1 - t) * one_hot(a) + t * one_hot(b)`, which only a Keras
+generator can take (see `kgan.control.generators.KerasGenerator.soft_label_model`).
+"""
+
+import numbers
+
+import numpy as np
+
+from kgan._validation import check_positive_int, short
+
+
+def check_labels(labels, count, num_classes, *, name="labels"):
+    """The int32 classes of `count` samples, or `None` for an unconditional generator.
+
+    Args:
+        labels: one class per sample, one integer for all, or `None` to cycle
+            0, 1, ..., num_classes - 1 (as `kgan.GAN.generate` does).
+        count: the number of samples.
+        num_classes: the generator's number of classes, or `None` when unconditional.
+        name: the argument's name in error messages.
+    """
+    if num_classes is None:
+        if labels is not None:
+            raise ValueError(
+                f"`{name}` were given but the generator is unconditional. "
+                f"Received: {name}={short(labels)} with num_classes=None"
+            )
+        return None
+    if labels is None:
+        return (np.arange(count) % num_classes).astype("int32")
+    array = np.asarray(labels)
+    if array.ndim == 0:
+        array = np.full((count,), array)
+    if array.ndim != 1 or not (
+        np.issubdtype(array.dtype, np.integer)
+        or (np.issubdtype(array.dtype, np.floating) and np.all(np.mod(array, 1) == 0))
+    ):
+        raise ValueError(
+            f"`{name}` must be integer classes: one integer, or one per sample. "
+            f"Received: {name}={short(labels)}"
+        )
+    if array.shape[0] != count:
+        raise ValueError(
+            f"There must be one label per sample ({count}), or one for all. "
+            f"Received: {name} with {array.shape[0]} entries"
+        )
+    bad = array[(array < 0) | (array >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"`{name}` must be classes in [0, {num_classes}) for num_classes={num_classes}. "
+            f"Received: {name}={bad[0]:g}"
+        )
+    return array.astype("int32")
+
+
+def check_class(name, value, num_classes):
+    """One class index in `[0, num_classes)`; returns it as an `int`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"`{name}` must be an integer class. Received: {name}={value!r}")
+    if not 0 <= value < num_classes:
+        raise ValueError(
+            f"`{name}` must be a class in [0, {num_classes}) for num_classes={num_classes}. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def blend_labels(start, end, steps, num_classes):
+    """Rows of class weights going from class `start` to class `end` in `steps` steps.
+
+    Row `i` is `(1 - t) * one_hot(start) + t * one_hot(end)` with `t = i / (steps - 1)`, so the
+    first row is `start`'s one-hot code and the last `end`'s.
+
+    Returns:
+        A float32 array of shape `(steps, num_classes)`.
+    """
+    check_positive_int("num_classes", num_classes)
+    start = check_class("start", start, num_classes)
+    end = check_class("end", end, num_classes)
+    check_steps(steps)
+    t = np.linspace(0.0, 1.0, steps, dtype="float32")[:, None]
+    eye = np.eye(num_classes, dtype="float32")
+    return (1.0 - t) * eye[start] + t * eye[end]
+
+
+def check_steps(steps, name="steps"):
+    """An interpolation needs both end points: `steps` is an integer of at least 2."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 2:
+        raise ValueError(
+            f"`{name}` must be an integer of at least 2 (the two end points). "
+            f"Received: {name}={steps!r}"
+        )
+    return int(steps)
+
+
+def parse_labels(text, name="--labels"):
+    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the labels of a command-line option."""
+    if text is None:
+        return None
+    try:
+        values = [int(part) for part in str(text).split(",")]
+    except ValueError:
+        raise ValueError(
+            f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2. "
+            f"Received: {name}={text}"
+        ) from None
+    return values
+
+
+def repeat_labels(labels, count):
+    """`labels` repeated in turn to give one per sample (`[0, 1]` -> 0, 1, 0, 1, ...)."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size == 0:
+        raise ValueError("`labels` must name at least one class. Received: labels=[]")
+    return np.resize(labels, count)
+
+
+def parse_class_pair(text, name="--class-blend"):
+    """`"3,8"` -> `(3, 8)`: the two classes of a class blend on the command line."""
+    values = parse_labels(text, name)
+    if len(values) != 2:
+        raise ValueError(f"`{name}` must name two classes, such as 3,8. Received: {name}={text}")
+    return values[0], values[1]
+
+
+def option_labels(text, count, num_classes, name="--labels"):
+    """The labels a command-line option gives `count` samples: parsed (`"0,1,2"`), checked
+    against the generator, and repeated in turn (0, 1, 2, 0, 1, 2, ...); `None` without it."""
+    if text is None:
+        return None
+    values = parse_labels(text, name)
+    check_labels(values, len(values), num_classes, name=name)
+    return repeat_labels(values, count)

@@ -1,0 +1,309 @@
+"""Named training configurations: networks, loss, stabilisers, optimisers and schedule.
+
+    gan = kgan.recipes.build("mnist")                     # compiled, ready for `fit`
+    gan = kgan.recipes.build("toy_2d", model="wgangp")    # a recipe's other model
+    gan = kgan.recipes.build("small_data", augment=None)  # override one setting
+    kgan.recipes.get("mnist")["batch_size"]               # the settings, as a dict
+    kgan.recipes.names()
+
+A recipe is a dict of settings. `build` routes each one to where it belongs: the generator and
+discriminator builders (`generator=`, `discriminator=` dicts), the model's constructor (loss,
+penalties, DiffAugment, EMA, `n_critic` ...) and `compile` (the two Adam optimisers). Keys that a
+recipe does not have are refused, so a typo never goes unnoticed. `batch_size` and `steps` are
+what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
+them.
+
+What each recipe reached, with the number of steps and the time on two CPU cores, is in its
+`notes` and in the README's results table (`tools/results_table.py`); every figure there comes
+from a run of `tools/evaluate_toys.py` or `tools/train_references.py`.
+"""
+
+import copy
+
+import keras
+
+from kgan._validation import check_choice
+from kgan.models import (
+    GAN,
+    WGANGP,
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
+
+MODELS = {"gan": GAN, "wgangp": WGANGP}
+BUILDERS = {
+    "dcgan": (dcgan_generator, dcgan_discriminator),
+    "mlp": (mlp_generator, mlp_discriminator),
+}
+# Settings that `build` routes to `compile` or only reports; every other key of `model_options`
+# goes to the model's constructor.
+_OPTIMIZER_KEYS = ("d_learning_rate", "g_learning_rate", "beta_1", "beta_2")
+_TOP_LEVEL_KEYS = (
+    "model",
+    "architecture",
+    "data_shape",
+    "latent_dim",
+    "generator",
+    "discriminator",
+    "model_options",
+    "batch_size",
+    "steps",
+    *_OPTIMIZER_KEYS,
+)
+
+_IMAGE_GAN = {
+    "architecture": "dcgan",
+    "data_shape": (28, 28, 1),
+    "latent_dim": 64,
+    "generator": {"base_filters": 64},
+    # DCGAN's discriminator with batch normalisation: on MNIST it learned digits faster than
+    # the TensorFlow tutorial's dropout-only one at the same width (measured; see `notes`).
+    "discriminator": {"base_filters": 64, "normalization": "batch"},
+    "model_options": {"loss": "non_saturating", "ema_decay": 0.999},
+    "d_learning_rate": 2e-4,
+    "g_learning_rate": 2e-4,
+    "beta_1": 0.5,
+    "beta_2": 0.999,
+    "batch_size": 64,
+}
+
+_IMAGE_WGANGP = {
+    # The critic of WGAN-GP takes no batch normalisation (the penalty is per example); layer
+    # normalisation as in the authors' code. Adam(1e-4, 0.5, 0.9) and lambda 10, n_critic 5.
+    "discriminator": {"base_filters": 64, "normalization": "layer"},
+    "model_options": {
+        "gradient_penalty_weight": 10.0,
+        "n_critic": 5,
+        "critic_batches": "fresh",
+        "ema_decay": 0.999,
+    },
+    "d_learning_rate": 1e-4,
+    "g_learning_rate": 1e-4,
+    "beta_1": 0.5,
+    "beta_2": 0.9,
+}
+
+RECIPES = {
+    "toy_2d": {
+        "notes": "2-D Gaussian mixtures (the PacGAN ring and grid). Zero-centred R1 penalty "
+        "(gamma 1) and a large learning rate converge on every mode within 3,000 generator "
+        "steps; the averaged generator tightens the samples onto the modes.",
+        "model": "gan",
+        "models": ("gan", "wgangp"),
+        "architecture": "mlp",
+        "data_shape": (2,),
+        "latent_dim": 2,
+        "generator": {
+            "hidden_units": (256, 256, 256),
+            "negative_slope": 0.0,
+            "output_activation": None,
+        },
+        "discriminator": {"hidden_units": (256, 256, 256), "negative_slope": 0.0},
+        "model_options": {"loss": "non_saturating", "r1_weight": 1.0, "ema_decay": 0.999},
+        "d_learning_rate": 1e-3,
+        "g_learning_rate": 1e-3,
+        "beta_1": 0.5,
+        "beta_2": 0.9,
+        "batch_size": 256,
+        "steps": 3000,
+        "variants": {
+            # The authors' toy settings (gan_toy.py): lambda 0.1, 5 critic steps, each on a
+            # fresh real batch, 512-unit ReLU networks.
+            "wgangp": {
+                "generator": {
+                    "hidden_units": (512, 512, 512),
+                    "negative_slope": 0.0,
+                    "output_activation": None,
+                },
+                "discriminator": {"hidden_units": (512, 512, 512), "negative_slope": 0.0},
+                "model_options": {
+                    "gradient_penalty_weight": 0.1,
+                    "n_critic": 5,
+                    "critic_batches": "fresh",
+                    "ema_decay": 0.999,
+                },
+                "d_learning_rate": 1e-4,
+                "g_learning_rate": 1e-4,
+                "beta_1": 0.5,
+                "beta_2": 0.9,
+            },
+        },
+    },
+    "mnist": {
+        "notes": "MNIST, unconditional DCGAN (the reference generator savedmodels/mnist_gan).",
+        "model": "gan",
+        "models": ("gan", "wgangp"),
+        **_IMAGE_GAN,
+        "steps": 9370,
+        "variants": {"wgangp": _IMAGE_WGANGP},
+    },
+    "fashion_mnist": {
+        "notes": "Fashion-MNIST, DCGAN; class-conditional with `num_classes=10` (the reference "
+        "generator savedmodels/fashion_mnist_cgan).",
+        "model": "gan",
+        "models": ("gan", "wgangp"),
+        **_IMAGE_GAN,
+        "steps": 9370,
+        "variants": {"wgangp": _IMAGE_WGANGP},
+    },
+    "small_data": {
+        "notes": "A few thousand images, such as the embedded 2,000-image Fashion-MNIST sample "
+        "(the quickstart). DiffAugment (colour, translation, cutout) on every input of the "
+        "discriminator keeps it from memorising the data; hinge loss with a spectrally "
+        "normalised discriminator.",
+        "model": "gan",
+        "models": ("gan",),
+        "architecture": "dcgan",
+        "data_shape": (28, 28, 1),
+        "latent_dim": 64,
+        "generator": {"base_filters": 32},
+        "discriminator": {"base_filters": 32, "normalization": None, "spectral_norm": True},
+        "model_options": {
+            "loss": "hinge",
+            "augment": "color,translation,cutout",
+            "ema_decay": 0.99,
+        },
+        "d_learning_rate": 2e-4,
+        "g_learning_rate": 2e-4,
+        "beta_1": 0.5,
+        "beta_2": 0.999,
+        "batch_size": 64,
+        "steps": 1900,
+    },
+}
+# The image recipes' WGAN-GP variant under its own name, for `kgan train --recipe wgangp`.
+RECIPES["wgangp"] = {
+    **copy.deepcopy(RECIPES["mnist"]),
+    "notes": "WGAN-GP for 28x28 images (MNIST, Fashion-MNIST): the reference generator "
+    "savedmodels/mnist_wgangp.",
+    "model": "wgangp",
+    "models": ("wgangp",),
+    **copy.deepcopy(_IMAGE_WGANGP),
+    "steps": 3000,
+}
+RECIPES["wgangp"].pop("variants")
+
+# What `kgan train --data NAME` uses when no recipe is named.
+DATA_RECIPES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist"}
+
+
+def names():
+    """Returns the names of the recipes, sorted."""
+    return sorted(RECIPES)
+
+
+def get(name, *, model=None):
+    """Returns the settings of recipe `name` (for its `model`, if it has several) as a new dict.
+
+    Args:
+        name: a name from `names()`.
+        model: `"gan"` or `"wgangp"` where the recipe supports both; its default otherwise.
+
+    Returns:
+        A dict with `model`, `architecture`, `data_shape`, `latent_dim`, the builders'
+        arguments (`generator`, `discriminator`), the model's (`model_options`), the optimisers'
+        (`d_learning_rate`, `g_learning_rate`, `beta_1`, `beta_2`), `batch_size`, `steps` and
+        `notes`.
+    """
+    check_choice("name", name, names())
+    recipe = copy.deepcopy(RECIPES[name])
+    variants = recipe.pop("variants", {})
+    supported = recipe.pop("models")
+    if model is not None:
+        check_choice("model", model, supported)
+        if model != recipe["model"]:
+            recipe.update(copy.deepcopy(variants[model]))
+            recipe["model"] = model
+    recipe["models"] = supported
+    return recipe
+
+
+def _apply_overrides(name, settings, overrides):
+    model_keys = set(settings["model_options"])
+    for key, value in overrides.items():
+        if key in ("generator", "discriminator", "model_options"):
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"`{key}` overrides must be a dict of arguments. Received: {key}={value!r}"
+                )
+            settings[key].update(value)
+        elif key in _TOP_LEVEL_KEYS:
+            settings[key] = value
+        elif key in model_keys or key in _model_arguments(settings["model"]):
+            settings["model_options"][key] = value
+        else:
+            raise ValueError(
+                f"`{key}` is not a setting of recipe {name!r} (model {settings['model']!r}). "
+                f"Settings: {', '.join(sorted(set(_TOP_LEVEL_KEYS) | model_keys))}, or an "
+                f"argument of {MODELS[settings['model']].__name__}. Received: {key}={value!r}"
+            )
+    return settings
+
+
+def _model_arguments(model):
+    import inspect
+
+    arguments = set()
+    for cls in MODELS[model].__mro__:
+        if "__init__" in vars(cls):
+            arguments |= set(inspect.signature(cls.__init__).parameters)
+    return arguments - {"self", "generator", "discriminator", "kwargs", "args"}
+
+
+def build(
+    name,
+    *,
+    model=None,
+    num_classes=None,
+    seed=None,
+    compile=True,
+    steps_per_execution=1,
+    **overrides,
+):
+    """Builds the model of recipe `name`, compiled and ready for `fit`.
+
+    Args:
+        name: a name from `names()`.
+        model: `"gan"` or `"wgangp"` where the recipe supports both.
+        num_classes: build a class-conditional model with this many classes.
+        seed: seed of the initial weights (via `keras.utils.set_random_seed`) and of the
+            model's noise.
+        compile: compile with the recipe's optimisers (default) or leave uncompiled.
+        steps_per_execution: passed to `compile` (several small steps per call: toy data).
+        **overrides: settings to change: any key of `get(name)` (`latent_dim`, `data_shape`,
+            `d_learning_rate` ...), `generator=` / `discriminator=` / `model_options=` dicts
+            merged into the recipe's, or an argument of the model (`r1_weight=`, `augment=`,
+            `ema_decay=` ...). Anything else raises a `ValueError`.
+
+    Returns:
+        A `kgan.GAN` or `kgan.WGANGP`.
+    """
+    settings = _apply_overrides(name, get(name, model=model), overrides)
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    make_generator, make_discriminator = BUILDERS[settings["architecture"]]
+    shape = tuple(settings["data_shape"])
+    generator = make_generator(
+        shape, settings["latent_dim"], num_classes=num_classes, **settings["generator"]
+    )
+    discriminator = make_discriminator(shape, num_classes=num_classes, **settings["discriminator"])
+    gan = MODELS[settings["model"]](
+        generator,
+        discriminator,
+        num_classes=num_classes,
+        seed=seed,
+        **settings["model_options"],
+    )
+    if compile:
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(
+                settings["d_learning_rate"], settings["beta_1"], settings["beta_2"]
+            ),
+            g_optimizer=keras.optimizers.Adam(
+                settings["g_learning_rate"], settings["beta_1"], settings["beta_2"]
+            ),
+            steps_per_execution=steps_per_execution,
+        )
+    return gan

@@ -1,0 +1,35 @@
+"""Serving an exported generator with TF Serving: its config file, REST JSON and a small client.
+
+`kgan.export.to_saved_model` writes `base_dir/<version>/`; TF Serving loads it with
+`--model_base_path=base_dir` (one model) or with a `models.config` written by
+`write_models_config` (several). Clients then POST JSON to
+`http://HOST:8501/v1/models/NAME:predict`; `encode_predict_request` and
+`decode_predict_response` translate between that JSON and NumPy, and `PredictClient` sends it.
+
+    client = kgan.serving.PredictClient(model="mnist")
+    images = client.predict({"z": np.random.normal(size=(4, 100))})["images"]
+
+Only the standard library is used for HTTP, so a client machine needs nothing but NumPy.
+
+Modules: `config` (`models.config`), `rest` (the REST JSON) and `client` (`PredictClient`).
+"""
+
+from kgan.serving.client import PredictClient
+from kgan.serving.config import write_models_config
+from kgan.serving.rest import (
+    PredictError,
+    decode_predict_request,
+    decode_predict_response,
+    encode_predict_request,
+    encode_predict_response,
+)
+
+__all__ = [
+    "PredictClient",
+    "PredictError",
+    "decode_predict_request",
+    "decode_predict_response",
+    "encode_predict_request",
+    "encode_predict_response",
+    "write_models_config",
+]

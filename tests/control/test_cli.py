@@ -1,0 +1,171 @@
+"""`kgan sample`, `kgan interpolate` and `kgan edit`, and their errors."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from kgan.cli import main
+
+SAVEDMODELS = Path(__file__).resolve().parents[2] / "savedmodels"
+
+
+def _sample(model, tmp_path, name, *extra):
+    npy = tmp_path / f"{name}.npy"
+    png = tmp_path / f"{name}.png"
+    code = main(
+        [
+            "sample",
+            str(model),
+            "--num-samples",
+            "6",
+            "--seed",
+            "4",
+            "--out",
+            str(png),
+            "--npy",
+            str(npy),
+            *extra,
+        ]
+    )
+    assert code == 0
+    assert Image.open(png).size[0] > 0
+    return np.load(npy)
+
+
+def test_sample_gives_the_same_images_in_every_format(image_gan, image_exports, tmp_path):
+    expected = image_gan.generate(6, labels=[0, 2, 0, 2, 0, 2], seed=4)
+    for kind in ("run", "saved_model", "onnx"):
+        samples = _sample(image_exports[kind], tmp_path, kind, "--labels", "0,2")
+        np.testing.assert_allclose(samples, expected, atol=1e-4, err_msg=kind)
+
+
+def test_sample_works_on_the_shipped_generators(tmp_path, capsys):
+    from_saved = _sample(SAVEDMODELS / "mnist_dcgan", tmp_path, "saved")
+    from_onnx = _sample(SAVEDMODELS / "mnist_dcgan.onnx", tmp_path, "onnx")
+    assert from_saved.shape == (6, 28, 28, 1)
+    np.testing.assert_allclose(from_onnx, from_saved, atol=1e-4)
+    assert "6 samples from SavedModel" in capsys.readouterr().out
+
+
+def test_sample_default_grid(image_exports, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", image_exports["version"], "--num-samples", "4"]) == 0
+    # 8x8 tiles are scaled up 8 times; 2 x 2 tiles with 2-pixel padding.
+    assert Image.open(tmp_path / "samples.png").size == (2 * 64 + 6, 2 * 64 + 6)
+
+
+def test_interpolate_writes_rows_of_steps(image_exports, tmp_path):
+    npy = tmp_path / "strip.npy"
+    code = main(
+        [
+            "interpolate",
+            image_exports["saved_model"],
+            "--steps",
+            "5",
+            "--rows",
+            "3",
+            "--method",
+            "linear",
+            "--labels",
+            "1",
+            "--out",
+            str(tmp_path / "strip.png"),
+            "--npy",
+            str(npy),
+        ]
+    )
+    assert code == 0
+    assert np.load(npy).shape == (15, 8, 8, 1)
+    assert Image.open(tmp_path / "strip.png").size == (5 * 66 + 2, 3 * 66 + 2)
+    blend = tmp_path / "blend.npy"
+    code = main(
+        [
+            "interpolate",
+            image_exports["run"],
+            "--class-blend",
+            "0,2",
+            "--steps",
+            "4",
+            "--rows",
+            "2",
+            "--out",
+            str(tmp_path / "blend.png"),
+            "--npy",
+            str(blend),
+        ]
+    )
+    assert code == 0 and np.load(blend).shape == (8, 8, 8, 1)
+
+
+@pytest.mark.parametrize("mode", [[], ["--strength", "2"]])
+def test_edit_shows_images_before_and_after(image_exports, image_classifier, tmp_path, mode):
+    classifier, path = image_classifier
+    out = tmp_path / "before_after.png"
+    code = main(
+        [
+            "edit",
+            image_exports["version"],
+            "--classifier",
+            path,
+            "--target",
+            "1",
+            "--num-samples",
+            "4",
+            "--out",
+            str(out),
+            *mode,
+        ]
+    )
+    assert code == 0
+    # Two pairs per row, two rows: 4 tiles of 64 pixels across, 2 down.
+    assert Image.open(out).size == (4 * 66 + 2, 2 * 66 + 2)
+
+
+def _one_line_error(capsys, argv, command, received):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"kgan {command}: error: ")
+    assert received in err
+    return err
+
+
+def test_bad_input_is_one_clear_line(image_exports, image_classifier, tmp_path, capsys):
+    _, classifier = image_classifier
+    version, onnx_path = image_exports["version"], image_exports["onnx"]
+    shipped = str(SAVEDMODELS / "mnist_dcgan")
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+    edit = ["edit", version, "--classifier", classifier]
+    cases = [
+        (["sample", version, "--labels", "0,3"], "Received: --labels=3"),
+        (["sample", shipped, "--labels", "2"], "Received: --labels=[2] with num_classes=None"),
+        (["interpolate", version, "--steps", "1"], "Received: steps=1"),
+        ([*edit, "--target", "5"], "Received: target=5"),
+        ([*edit, "--target", "1", "--step-size", "-0.5"], "Received: step_size=-0.5"),
+        (["sample", str(text)], f"Received: model='{text}'"),
+        (["sample", str(tmp_path / "missing")], "Received: model="),
+        (["edit", onnx_path, "--classifier", classifier, "--target", "1"], "Received: model=ONNX"),
+        (["interpolate", version, "--class-blend", "0,1"], "Received: model=SavedModel"),
+    ]
+    for argv, received in cases:
+        _one_line_error(capsys, argv, argv[0], received)
+
+
+def test_a_classifier_that_does_not_fit_is_one_clear_line(image_exports, tmp_path, capsys):
+    images = keras.Input(shape=(28, 28, 1))
+    classifier = keras.Model(images, keras.layers.Dense(10)(keras.layers.Flatten()(images)))
+    classifier.save(tmp_path / "mnist.keras")
+    argv = [
+        "edit",
+        image_exports["version"],
+        "--classifier",
+        str(tmp_path / "mnist.keras"),
+        "--target",
+        "1",
+    ]
+    err = _one_line_error(capsys, argv, "edit", "Received: classifier=")
+    assert "(None, 28, 28, 1) does not fit the generator's output shape (None, 8, 8, 1)" in err

@@ -1,0 +1,107 @@
+"""WGAN / WGAN-GP: every critic update trains on its own real batch (`critic_batches="fresh"`)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgan
+from kgan.models import mlp_generator
+
+# Real samples are their own index plus 10 (one number each); generated ones are in (-1, 1).
+OFFSET = 10.0
+
+
+class _RealRecorder(keras.layers.Layer):
+    """Records, per training-mode call, the indices of the real samples among its inputs."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.calls = []
+
+    def call(self, inputs, training=None):
+        if training:
+            values = keras.ops.convert_to_numpy(inputs)[:, 0]
+            self.calls.append(sorted(int(v - OFFSET) for v in values if v >= OFFSET - 0.5))
+        return inputs
+
+
+def _probed_wgan(n_critic, **kwargs):
+    generator = mlp_generator((1,), latent_dim=2, hidden_units=(4,))
+    recorder = _RealRecorder()
+    critic = keras.Sequential([keras.Input((1,)), recorder, keras.layers.Dense(1)])
+    model = kgan.WGAN(generator, critic, n_critic=n_critic, clip_value=1.0, seed=0, **kwargs)
+    model.compile(keras.optimizers.SGD(1e-3), keras.optimizers.SGD(1e-3), run_eagerly=True)
+    return model, recorder
+
+
+def _data(count):
+    return (np.arange(count, dtype="float32") + OFFSET)[:, None]
+
+
+def test_each_critic_update_sees_its_own_batch():
+    model, recorder = _probed_wgan(3)
+    dataset = tf.data.Dataset.from_tensor_slices(_data(24)).batch(4)  # 6 batches of 4.
+    history = model.fit(dataset, epochs=1, verbose=0)
+    # 6 batches -> 2 steps (generator updates), each with 3 critic updates.
+    assert int(model.g_optimizer.iterations) == 2
+    assert int(model.d_optimizer.iterations) == 6
+    assert len(history.history["d_loss"]) == 1
+    # Per step: 3 x (real, fake) critic calls, then the generator's call on fakes.
+    real_calls = [call for call in recorder.calls if call]
+    assert len(recorder.calls) == 2 * (3 * 2 + 1)
+    assert real_calls == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] + [
+        [12, 13, 14, 15],
+        [16, 17, 18, 19],
+        [20, 21, 22, 23],
+    ]
+
+
+def test_arrays_are_cut_into_n_critic_batches_of_batch_size():
+    model, recorder = _probed_wgan(2)
+    model.fit(_data(12), batch_size=3, epochs=1, shuffle=False, verbose=0)
+    assert int(model.g_optimizer.iterations) == 2
+    real_calls = [call for call in recorder.calls if call]
+    assert real_calls == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+
+
+def test_reuse_trains_every_critic_update_on_the_same_batch():
+    model, recorder = _probed_wgan(3, critic_batches="reuse")
+    model.fit(tf.data.Dataset.from_tensor_slices(_data(8)).batch(4), epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations) == 2
+    assert int(model.d_optimizer.iterations) == 6
+    real_calls = [call for call in recorder.calls if call]
+    assert real_calls == [[0, 1, 2, 3]] * 3 + [[4, 5, 6, 7]] * 3
+
+
+def test_fewer_batches_than_n_critic_make_one_step_that_shares_them_out():
+    model, recorder = _probed_wgan(3)
+    model.fit(tf.data.Dataset.from_tensor_slices(_data(8)).batch(4), epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations) == 1
+    real_calls = [call for call in recorder.calls if call]
+    assert real_calls == [[0, 1], [2, 3], [4, 5]]
+
+
+def test_fresh_batches_need_a_dataset_or_arrays():
+    model, _ = _probed_wgan(3)
+
+    def batches():
+        yield _data(4)
+
+    with pytest.raises(ValueError, match="Received: x of type generator"):
+        model.fit(batches(), verbose=0)
+    with pytest.raises(ValueError, match="Received: critic_batches='new'"):
+        critic = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        kgan.WGANGP(mlp_generator((1,)), critic, critic_batches="new")
+
+
+def test_critic_batches_is_saved(tmp_path):
+    model, _ = _probed_wgan(2, critic_batches="reuse")
+    assert model.get_config()["critic_batches"] == "reuse"
+    gp = kgan.WGANGP(
+        mlp_generator((1,), latent_dim=2),
+        keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]),
+        critic_batches="reuse",
+    )
+    gp.save(tmp_path / "gp.keras")
+    assert keras.saving.load_model(tmp_path / "gp.keras").critic_batches == "reuse"

@@ -1,0 +1,85 @@
+"""The stabilisers under tf.distribute.MirroredStrategy give what one device gives.
+
+Lazy R1 (a `tf.cond` inside the discriminator's tape), spectral normalisation (which assigns
+the kernel in the forward pass), DiffAugment (noise drawn per replica) and fresh critic
+batches all run in the replicas' context. As in test_distribute.py, the comparison runs in a
+fresh Python process that splits the CPU into two logical devices.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import numpy as np, tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras, kgan
+
+    data = np.random.default_rng(0).uniform(-1, 1, (32, 8, 8, 1)).astype("float32")
+    keras.utils.set_random_seed(0)
+    initial = {}
+    cases = {
+        "GAN": (kgan.GAN, {"loss": "hinge", "r1_weight": 1.0, "r2_weight": 0.5,
+                           "penalty_interval": 2, "ema_decay": 0.9}),
+        "WGANGP": (kgan.WGANGP, {"n_critic": 2, "r1_weight": 1.0, "penalty_interval": 2}),
+    }
+    mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    results = {}
+    for name, (cls, kwargs) in cases.items():
+        out = {}
+        for key, strategy in [("one", tf.distribute.get_strategy()), ("two", mirrored)]:
+            with strategy.scope():
+                g = kgan.models.dcgan_generator((8, 8, 1), 4, base_filters=4, normalization=None)
+                d = kgan.models.dcgan_discriminator(
+                    (8, 8, 1), base_filters=4, normalization=None, spectral_norm=True
+                )
+                if name not in initial:
+                    initial[name] = (g.get_weights(), d.get_weights())
+                g.set_weights(initial[name][0])
+                d.set_weights(initial[name][1])
+                model = cls(g, d, seed=5, augment="color,translation,cutout", **kwargs)
+                model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+            dataset = tf.data.Dataset.from_tensor_slices(data).batch(8, drop_remainder=True)
+            history = model.fit(dataset, epochs=2, verbose=0)
+            out[key] = {
+                "history": history.history,
+                "weights": [w.tolist() for w in model.generator.get_weights()
+                            + model.discriminator.get_weights()
+                            + model.inference_generator.get_weights()],
+                "d_steps": int(model.d_optimizer.iterations.numpy()),
+            }
+        results[name] = out
+    print("RESULT" + json.dumps(results))
+    """
+)
+
+
+def test_stabilisers_under_mirrored_strategy_match_one_device():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(out for out in proc.stdout.splitlines() if out.startswith("RESULT"))
+    results = json.loads(line[len("RESULT") :])
+    for name, out in results.items():
+        assert out["one"]["d_steps"] == out["two"]["d_steps"]
+        for metric, values in out["one"]["history"].items():
+            np.testing.assert_allclose(
+                out["two"]["history"][metric], values, rtol=1e-4, atol=1e-5, err_msg=name + metric
+            )
+        for a, b in zip(out["one"]["weights"], out["two"]["weights"]):
+            np.testing.assert_allclose(np.array(b), np.array(a), rtol=1e-4, atol=1e-5, err_msg=name)
+    # GAN: 4 steps per epoch, lazy R1 / R2 on every other one.
+    assert results["GAN"]["one"]["d_steps"] == 8
+    assert 0 < results["GAN"]["one"]["history"]["r1"][0]
+    # WGAN-GP: 4 batches of 8 -> 2 steps of 2 critic updates each per epoch.
+    assert results["WGANGP"]["one"]["d_steps"] == 8

@@ -1,0 +1,262 @@
+"""The `kgan` command's failures: one line on stderr, a non-zero status, no traceback.
+
+Each test gives the command a user error or an environment problem (a read-only or impossible
+destination, a damaged file, no network) and checks the one line it prints.
+"""
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sysconfig
+import time
+import urllib.error
+
+import keras
+import pytest
+
+import kgan
+from kgan.cli import main
+
+
+def _error_line(capsys, command):
+    """The command's stderr, which must be exactly one line starting `kgan COMMAND: `."""
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"kgan {command}: ") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder holding a small image GAN (28x28, as the embedded dataset)."""
+    keras.utils.set_random_seed(5)
+    directory = tmp_path_factory.mktemp("run")
+    generator = kgan.models.mlp_generator((28, 28, 1), latent_dim=4, hidden_units=(8,))
+    discriminator = kgan.models.mlp_discriminator((28, 28, 1), hidden_units=(8,))
+    model = kgan.GAN(generator, discriminator)
+    model.compile()
+    model.save(directory / "model.keras")
+    return directory
+
+
+def _kgan_command():
+    script = os.path.join(sysconfig.get_path("scripts"), "kgan")
+    script = script if os.path.exists(script) else shutil.which("kgan")
+    if script is None:
+        pytest.skip("the `kgan` console script is not installed")
+    return script
+
+
+def _run_kgan(*args, env=None, timeout=240):
+    environment = dict(os.environ, CUDA_VISIBLE_DEVICES="", **(env or {}))
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # As a user's shell: the command sets it.
+    return subprocess.run(
+        [_kgan_command(), *args], capture_output=True, text=True, timeout=timeout, env=environment
+    )
+
+
+def test_help_and_errors_print_no_tensorflow_chatter(tmp_path):
+    shown = _run_kgan("--help")
+    assert shown.returncode == 0 and "usage: kgan" in shown.stdout
+    assert shown.stderr == ""
+    failed = _run_kgan("export", str(tmp_path / "missing"), "--onnx", str(tmp_path / "g.onnx"))
+    assert failed.returncode == 2
+    assert failed.stderr.splitlines() == [
+        f"kgan export: error: No saved model at this path: no run folder or `.keras` file. "
+        f"Received: run_or_model={str(tmp_path / 'missing')!r}"
+    ]
+
+
+def _closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_train_on_an_unreachable_dataset_fails_fast_and_leaves_nothing(tmp_path):
+    home, tfds_dir, run = tmp_path / "home", tmp_path / "tfds", tmp_path / "run"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "TFDS_DATA_DIR": str(tfds_dir),
+        # Every download goes through a proxy that is not there: offline, on any machine.
+        "HTTPS_PROXY": f"http://127.0.0.1:{_closed_port()}",
+        "KGAN_DATA_DIR": "",
+    }
+    started = time.monotonic()
+    result = _run_kgan("train", "--data", "mnist", "--output", str(run), env=env)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("kgan train: error: 'mnist' has no local copy")
+    assert "train-images-idx3-ubyte.gz" in line and "KGAN_DATA_DIR" in line
+    assert "ConnectionError" in line and "127.0.0.1" in line
+    assert elapsed < 100, f"took {elapsed:.0f} s"  # It took 3.5 minutes of retries.
+    assert not (home / "tensorflow_datasets").exists() and not tfds_dir.exists()
+    assert not run.exists()
+
+
+def test_a_path_under_a_file_is_one_line(run_dir, tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a folder")
+    code = main(["export", str(run_dir), "--saved-model", str(blocker / "sm"), "--no-verify"])
+    assert code == 2
+    line = _error_line(capsys, "export")
+    assert "Not a directory" in line and str(blocker) in line
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="file permissions do not apply to root",
+)
+def test_a_read_only_destination_is_one_line(run_dir, tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        code = main(["export", str(run_dir), "--saved-model", str(locked / "sm"), "--no-verify"])
+        assert code == 2
+        assert "Permission denied" in _error_line(capsys, "export")
+        code = main(["export", str(run_dir), "--onnx", str(locked / "g.onnx"), "--no-verify"])
+        assert code == 2
+        assert "Permission denied" in _error_line(capsys, "export")
+    finally:
+        locked.chmod(stat.S_IRWXU)
+
+
+def test_onnx_onto_a_folder_is_one_line(run_dir, tmp_path, capsys):
+    assert main(["export", str(run_dir), "--onnx", str(tmp_path), "--no-verify"]) == 2
+    assert "is a folder" in _error_line(capsys, "export")
+
+
+def test_a_damaged_keras_file_is_not_reported_missing(tmp_path, capsys):
+    damaged = tmp_path / "bad.keras"
+    damaged.write_bytes(os.urandom(11_470))  # As the killed checkpoint of the issue.
+    assert main(["export", str(damaged), "--onnx", str(tmp_path / "g.onnx")]) == 2
+    line = _error_line(capsys, "export")
+    assert "exists but is not a readable Keras model" in line and "not found" not in line
+    assert f"run_or_model={str(damaged)!r}" in line
+
+
+def test_a_run_without_model_points_at_its_last_good_checkpoint(run_dir, tmp_path, capsys):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    shutil.copy(run_dir / "model.keras", unfinished / "last_good.keras")
+    assert main(["export", str(unfinished), "--onnx", str(tmp_path / "g.onnx")]) == 2
+    line = _error_line(capsys, "export")
+    assert str(unfinished / "last_good.keras") in line
+    # ... which the command then takes.
+    code = main(
+        ["export", str(unfinished / "last_good.keras"), "--onnx", str(tmp_path / "g.onnx")]
+        + ["--no-verify"]
+    )
+    assert code == 0
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--onnx", "g.onnx", "--max-samples", "8"], "--max-samples applies to --saved-model"),
+        (["--onnx", "g.onnx", "--version", "2"], "--version applies to --saved-model"),
+        (["--saved-model", "sm", "--opset", "13"], "--opset applies to --onnx"),
+    ],
+)
+def test_options_of_the_other_format_are_refused(
+    run_dir, tmp_path, capsys, monkeypatch, options, message
+):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(run_dir), *options]) == 2
+    assert message in _error_line(capsys, "export")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_version_and_onnx_file_tell_about_overwrite(run_dir, tmp_path, capsys):
+    args = ["export", str(run_dir), "--saved-model", str(tmp_path / "sm"), "--no-verify"]
+    onnx = ["--onnx", str(tmp_path / "g.onnx")]
+    assert main([*args, "--version", "1", *onnx]) == 0
+    capsys.readouterr()
+    assert main([*args, "--version", "1"]) == 2
+    line = _error_line(capsys, "export")
+    assert "--overwrite" in line and "overwrite=True`" in line
+    assert main(["export", str(run_dir), "--no-verify", *onnx]) == 2
+    assert "--overwrite" in _error_line(capsys, "export")
+    # Refused before anything is written: no SavedModel version 2 beside the refused ONNX file.
+    assert main([*args, *onnx]) == 2
+    assert "--overwrite" in _error_line(capsys, "export")
+    assert os.listdir(tmp_path / "sm") == ["1"]
+    assert main([*args, "--version", "1", *onnx, "--overwrite"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote SavedModel {tmp_path / 'sm' / '1'}" in out and "wrote ONNX" in out
+
+
+def test_a_relative_path_is_reported_as_a_missing_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--data", "missing/folder", "--output", "run", "--epochs", "1"]) == 2
+    line = _error_line(capsys, "train")
+    assert "image folder does not exist" in line and "name='missing/folder'" in line
+    assert list(tmp_path.iterdir()) == []  # No run folder for a run that never started.
+
+
+def test_evaluate_offline_without_classifier_says_what_works_offline(
+    run_dir, tmp_path, capsys, monkeypatch
+):
+    from keras.src.utils import file_utils
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
+
+    # An empty Keras cache, and no network: the real Keras download code fails as offline.
+    monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path / "keras"))
+    monkeypatch.setattr(file_utils, "urlretrieve", offline)
+    code = main(["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--num-samples", "20"])
+    assert code == 2
+    line = _error_line(capsys, "evaluate")
+    assert "InceptionV3 ImageNet weights" in line and "cannot be fetched" in line
+    assert "--classifier" in line and "kgan train-classifier" in line
+
+
+def test_unexpected_errors_are_one_line_and_verbose_shows_the_traceback(
+    run_dir, tmp_path, capsys, monkeypatch
+):
+    from kgan import export
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug")
+
+    monkeypatch.setattr(export, "to_onnx", broken)
+    args = ["export", str(run_dir), "--onnx", str(tmp_path / "g.onnx")]
+    assert main(args) == 1
+    line = _error_line(capsys, "export")
+    assert line == (
+        "kgan export: error: TypeError: a bug (run again with --verbose for the traceback)"
+    )
+    assert main([*args, "--verbose"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and 'raise TypeError("a bug")' in err
+    assert err.strip().splitlines()[-1] == "kgan export: error: TypeError: a bug"
+    assert main(["--verbose", *args]) == 1  # Before the command too.
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_interrupted_command_says_so(run_dir, tmp_path, capsys, monkeypatch):
+    from kgan import export
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "to_onnx", interrupted)
+    assert main(["export", str(run_dir), "--onnx", str(tmp_path / "g.onnx")]) == 130
+    assert _error_line(capsys, "export") == "kgan export: interrupted"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_checks_its_json_destination_first(run_dir, tmp_path, capsys):
+    code = main(
+        ["evaluate", str(run_dir), "--data", "ring", "--json", str(tmp_path / "no" / "r.json")]
+    )
+    assert code == 2
+    assert "The folder of --json does not exist" in _error_line(capsys, "evaluate")

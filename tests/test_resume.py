@@ -1,0 +1,200 @@
+"""Resuming `kgan train` after a real SIGKILL, reproducibility with `--deterministic`, and what
+a re-run does with a finished, diverged or restarted run folder."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from kgan import cli, resume
+from kgan.training import load_run, train
+
+# Tiny runs: 4 steps of 64 images per epoch, networks of 8 base filters.
+RUN = dict(num_samples=256, batch_size=64, base_filters=8, epochs=3, seed=0)
+COMMAND = [
+    "train",
+    "--num-samples",
+    "256",
+    "--batch-size",
+    "64",
+    "--base-filters",
+    "8",
+    "--epochs",
+    "3",
+    "--deterministic",
+]
+# The reference runs: the same arguments as COMMAND, twice in one process.
+REFERENCE_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from kgan.training import train
+    for folder in sys.argv[1:]:
+        train(folder, deterministic=True, verbose=0, **{run})
+    """
+).format(run=RUN)
+TIMEOUT = 300
+
+
+def _weights(folder):
+    model, history, _ = load_run(folder)
+    optimizers = model.d_optimizer.variables + model.g_optimizer.variables
+    return [v.numpy() for v in model.variables + optimizers], history
+
+
+def _wait_for_completed_epoch(process, state_path):
+    """Returns once the backup records a completed epoch (or the process has ended)."""
+    deadline = time.monotonic() + TIMEOUT
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            with open(state_path) as file:
+                if json.load(file)["epoch"] >= 1:
+                    return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.02)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two uninterrupted runs, and a third killed with SIGKILL after its first epoch and then
+    run again with the same command."""
+    root = tmp_path_factory.mktemp("resume")
+    straight, again, killed = root / "straight", root / "again", root / "killed"
+    command = [sys.executable, "-m", "kgan", *COMMAND, "--output", str(killed)]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # Output goes to a file: a pipe nobody reads until the end could fill up and block.
+    with open(root / "reference.log", "w+") as reference_log:
+        # The reference runs go on in parallel with the killed run and its resumption.
+        reference = subprocess.Popen(
+            [sys.executable, "-c", REFERENCE_SCRIPT, str(straight), str(again)],
+            stdout=reference_log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+        victim = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment
+        )
+        try:
+            _wait_for_completed_epoch(victim, killed / "backup" / "state.json")
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(TIMEOUT)
+            killed_state = json.loads((killed / "backup" / "state.json").read_text())
+            resumed = subprocess.run(
+                command, capture_output=True, text=True, timeout=TIMEOUT, env=environment
+            )
+            reference.wait(TIMEOUT)
+        finally:
+            for process in (victim, reference):
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+        reference_log.seek(0)
+        reference_output = reference_log.read()
+    assert victim.returncode == -signal.SIGKILL
+    assert reference.returncode == 0, reference_output[-2000:]
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return dict(
+        straight=straight,
+        again=again,
+        killed=killed,
+        killed_state=killed_state,
+        resumed_output=resumed.stdout,
+    )
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(runs):
+    # It was killed part-way: after its first epoch, before its last.
+    assert 1 <= runs["killed_state"]["epoch"] < RUN["epochs"]
+    assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over.
+    expected, expected_history = _weights(runs["straight"])
+    weights, history = _weights(runs["killed"])
+    # Bit-identical: networks, averaged generator, both optimisers' moments and iterations.
+    assert len(weights) == len(expected)
+    for value, reference in zip(weights, expected):
+        np.testing.assert_array_equal(value, reference)
+    assert history["epochs"] == 3 and history["metrics"] == expected_history["metrics"]
+    assert history["health_events"] == expected_history["health_events"]
+    folder = runs["killed"]
+    assert not (folder / "backup").exists()  # Removed once the run is complete.
+    assert sorted(p.name for p in (folder / "samples").iterdir()) == [
+        "epoch_001.png",
+        "epoch_002.png",
+        "epoch_003.png",
+    ]
+
+
+def test_deterministic_runs_with_the_same_arguments_give_the_same_weights(runs):
+    first, _ = _weights(runs["straight"])
+    second, _ = _weights(runs["again"])
+    for value, reference in zip(first, second):
+        np.testing.assert_array_equal(value, reference)
+
+
+def test_rerunning_a_finished_run_trains_nothing(runs, capsys):
+    folder = runs["straight"]
+    before = (folder / "model.keras").stat().st_mtime_ns
+    code = cli.main([*COMMAND, "--output", str(folder)])
+    assert code == 0
+    assert "already holds the finished run" in capsys.readouterr().out
+    assert (folder / "model.keras").stat().st_mtime_ns == before
+
+
+def test_restart_starts_over(tmp_path):
+    small = dict(RUN, epochs=1, num_samples=64)
+    train(tmp_path / "run", verbose=0, **small)
+    first = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
+    # The same call again keeps the finished run; restart=True trains it anew.
+    _, history = train(tmp_path / "run", verbose=0, **small)
+    assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns == first
+    assert history.epoch == [0]
+    _, history = train(tmp_path / "run", verbose=0, restart=True, **small)
+    assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns != first
+    assert history.epoch == [0] and not (tmp_path / "run" / "backup").exists()
+
+
+def _request(folder, **changes):
+    """Writes the config.json of a run of RUN's arguments (with `changes`) into `folder`."""
+    config = dict(
+        data="fashion_mnist_sample",
+        model="gan",
+        architecture="dcgan",
+        conditional=False,
+        num_classes=None,
+        latent_dim=64,
+        ema_decay=0.99,
+        deterministic=False,
+        image_shape=[28, 28, 1],
+        **RUN,
+    )
+    config.update(changes)
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config))
+    return {key: value for key, value in config.items() if key != "image_shape"}
+
+
+def test_a_diverged_run_is_not_resumed(tmp_path):
+    folder = tmp_path / "run"
+    _request(folder)
+    (folder / "history.json").write_text(json.dumps({"diverged": "d_loss became nan"}))
+    with pytest.raises(FileExistsError, match="non-finite loss.*--restart"):
+        train(folder, verbose=0, **RUN)
+
+
+def test_plan_reads_the_folder():
+    assert resume.plan("missing-folder", {"epochs": 3}).action == "new"
+
+
+def test_plan_resumes_only_the_same_command(tmp_path):
+    request = _request(tmp_path / "run")
+    # Killed before its first epoch ended: nothing to restore, it starts over.
+    plan = resume.plan(tmp_path / "run", request)
+    assert (plan.action, plan.initial_epoch) == ("resume", 0)
+    # Another command's run is left to check_run_folder (which refuses an unfinished one).
+    assert resume.plan(tmp_path / "run", {**request, "epochs": 4}).action == "new"
+    assert resume.plan(tmp_path / "run", request, restart=True).action == "restart"
