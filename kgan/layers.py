@@ -124,6 +124,8 @@ class UpsampleBlock(_ConvBlock):
     TensorShape([2, 14, 14, 64])
     """
 
+    # Longer than 60 lines: Keras order (validate every argument, then build each sublayer,
+    # then store the config); splitting it would scatter one constructor over helpers.
     def __init__(
         self,
         filters,
@@ -249,6 +251,7 @@ class DownsampleBlock(_ConvBlock):
     Output shape: `(batch, ceil(height / strides), ceil(width / strides), filters)`.
     """
 
+    # Longer than 60 lines for the same reason as UpsampleBlock.__init__.
     def __init__(
         self,
         filters,

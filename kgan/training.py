@@ -86,46 +86,6 @@ def build_model(
     )
 
 
-def _recipe_settings(recipe, model, **network_options):
-    """The settings of `recipe` for `model` (`None` without a recipe), refusing network options
-    that the recipe sets itself."""
-    if recipe is None:
-        if model is not None:
-            check_choice("model", model, tuple(MODELS))
-        return None
-    given = {name: value for name, value in network_options.items() if value is not None}
-    if given:
-        name, value = next(iter(given.items()))
-        raise ValueError(
-            f"Recipe {recipe!r} sets the networks; `{name}` cannot be combined with it (use "
-            f"`kgan.recipes.build({recipe!r}, ...)` overrides in Python, or no recipe). "
-            f"Received: {name}={value!r}"
-        )
-    return recipes.get(recipe, model=model)
-
-
-def choose_recipe(data, recipe=None, **network_options):
-    """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
-    for `data` (`kgan.recipes.DATA_RECIPES`) unless a network option is given explicitly."""
-    if recipe is not None:
-        return None if recipe == "none" else recipe
-    if any(value is not None for value in network_options.values()):
-        return None
-    return recipes.DATA_RECIPES.get(os.fspath(data) if data is not None else None)
-
-
-def _epochs_for(settings, dataset):
-    """Enough epochs of `dataset` for the recipe's generator steps."""
-    batches = int(dataset.cardinality())
-    if batches <= 0:
-        return 20
-    per_step = settings["model_options"].get("n_critic", 1)
-    if settings["model_options"].get("critic_batches", "fresh") != "fresh":
-        per_step = 1
-    steps_per_epoch = max(1, batches // per_step)
-    return max(1, -(-settings["steps"] // steps_per_epoch))
-
-
 def _count_classes(dataset):
     highest = -1
     for _, labels in dataset:
@@ -133,6 +93,8 @@ def _count_classes(dataset):
     return highest + 1
 
 
+# Longer than 60 lines: the whole recipe of a run (arguments, resume plan, data, model,
+# folder lock) in the order it happens; each step is one call into another module.
 def train(
     output_dir,
     *,
@@ -197,7 +159,9 @@ def train(
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
-    settings = _recipe_settings(
+    if recipe is None and model is not None:
+        check_choice("model", model, tuple(MODELS))
+    settings = recipes.settings_for_training(
         recipe, model, architecture=architecture, latent_dim=latent_dim, base_filters=base_filters
     )
     if settings is None:
@@ -271,7 +235,9 @@ def train(
             ema_decay=ema_decay,
         )
     if epochs is None:
-        epochs = 20 if settings is None else _epochs_for(settings, dataset)
+        epochs = (
+            20 if settings is None else recipes.epochs_for(settings, int(dataset.cardinality()))
+        )
         config["epochs"] = epochs
     config.update(num_classes=num_classes if conditional else None, image_shape=list(image_shape))
     os.makedirs(output_dir, exist_ok=True)

@@ -102,7 +102,8 @@ def test_toy_2d_covers_every_mode_of_a_small_mixture_in_seconds():
 
 
 def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
-    from kgan.training import choose_recipe, train
+    from kgan.recipes import choose_recipe
+    from kgan.training import train
 
     assert choose_recipe("mnist") == "mnist"
     assert choose_recipe("mnist", base_filters=16) is None

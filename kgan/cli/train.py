@@ -63,7 +63,8 @@ def add_train_command(subparsers):
 
 def run_train(args):
     from kgan import data as kgan_data
-    from kgan.training import choose_recipe, train
+    from kgan.recipes import choose_recipe
+    from kgan.training import train
 
     data = args.data or kgan_data.EMBEDDED_DATASET
     network_options = {

@@ -2,12 +2,10 @@
 
 It holds a generator and a discriminator and owns what does not depend on the loss: the two
 optimisers' `compile`, `fit` with its first-batch checks, `generate`, the config and the
-saving of the noise state. Subclasses write `train_step` with the protected helpers at the end
-of the class (`_sample_z`, `_reduce`, `_apply_gradients`...). The checks are in `checks.py`,
-the noise in `noise.py`, the generator's moving average in `ema.py`.
+saving of the noise state. Subclasses write `train_step` with the protected helpers of
+`step.TrainStepHelpers` (`_sample_z`, `_reduce`, `_apply_gradients`...). The checks are in
+`checks.py`, the noise in `noise.py`, the generator's moving average in `ema.py`.
 """
-
-import os
 
 import keras
 import numpy as np
@@ -20,7 +18,6 @@ from kgan._validation import (
     check_range,
     check_seed,
 )
-from kgan.augment import diff_augment, num_random_values
 from kgan.data import order as data_order
 from kgan.data.pipeline import without_autotune_thread
 from kgan.models import (
@@ -33,16 +30,24 @@ from kgan.models import (
     regularization,
 )
 from kgan.models.divergence import NonFiniteGuard, TrainingDivergedError
+from kgan.models.generation import MAX_GENERATE_SAMPLES, check_generate_size
 from kgan.models.inputs import with_labels
 from kgan.models.noise import LATENT_DISTRIBUTIONS, sample_latent
+from kgan.models.step import TrainStepHelpers
 
 # Export and evaluation import these from here, next to `AdversarialModel`.
-__all__ = ["LATENT_DISTRIBUTIONS", "AdversarialModel", "TrainingDivergedError", "sample_latent"]
+__all__ = [
+    "LATENT_DISTRIBUTIONS",
+    "MAX_GENERATE_SAMPLES",
+    "AdversarialModel",
+    "TrainingDivergedError",
+    "sample_latent",
+]
 
 _SEED_STATE_KEY = "seed_generator_state"
 
 
-class AdversarialModel(held_out.HeldOutEvaluation, keras.Model):
+class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model):
     """Base class of kgan's adversarial models. Subclasses implement `train_step`.
 
     Args:
@@ -81,6 +86,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, keras.Model):
         sample_shape: the shape of one generated sample.
     """
 
+    # Longer than 60 lines: KerasHub's constructor order (validate, build, store config)
+    # for a dozen arguments; each check is one call into `checks` / `regularization`.
     def __init__(
         self,
         generator,
@@ -404,123 +411,6 @@ class AdversarialModel(held_out.HeldOutEvaluation, keras.Model):
     def _network_seed_states(self):
         """The noise states of the networks' own random layers, in a fixed order."""
         return noise.seed_states(self.generator, self.discriminator, self.inference_generator)
-
-    # ------------------------------------------------------------------ train-step helpers
-
-    def _sample_z(self, batch_size):
-        """This replica's latent vectors, from the prior (see `noise.replica_noise`)."""
-        return noise.replica_latent(
-            batch_size, self.latent_dim, self.latent_distribution, seed=self.seed_generator
-        )
-
-    def _random(self, distribution, batch_size, inner_shape=(), **kwargs):
-        """This replica's `"normal"` or `"uniform"` noise, drawn from the model's seed."""
-        return noise.replica_noise(
-            distribution, batch_size, inner_shape, seed=self.seed_generator, **kwargs
-        )
-
-    @staticmethod
-    def _reduce(per_example_loss, network):
-        """The loss to minimise: the mean over the *global* batch, plus `network`'s own
-        regularisation losses (`network.losses`).
-
-        The optimisers sum gradients over replicas, so dividing by the global batch size
-        (and the regularisation by the number of replicas) gives the gradient of the mean loss
-        over the global batch, whatever the number of replicas.
-        """
-        loss = tf.nn.compute_average_loss(per_example_loss)
-        if not network.losses:
-            return loss
-        context = tf.distribute.get_replica_context()
-        replicas = context.num_replicas_in_sync if context is not None else 1
-        return loss + tf.add_n([tf.cast(x, tf.float32) for x in network.losses]) / replicas
-
-    @staticmethod
-    def _apply_gradients(optimizer, tape, scaled_loss, network):
-        """One optimiser step on `network`'s trainable variables.
-
-        `scaled_loss` is `optimizer.scale_loss(loss)`, computed inside the tape; a
-        `LossScaleOptimizer` unscales the gradients again in `apply_gradients`.
-        """
-        variables = network.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
-        optimizer.apply_gradients(zip(gradients, variables))
-
-    def _update_ema(self):
-        """One step of the generator's moving average, when `ema_decay` is set."""
-        if self.ema_decay is not None:
-            # The generator's optimiser has just counted this update: t = iterations - 1.
-            step = self.g_optimizer.iterations - 1 if self.ema_warmup else None
-            ema.update_average(self.inference_generator, self.generator, self.ema_decay, step=step)
-
-    def _discriminate(self, samples, labels):
-        """The discriminator's training-mode output on `samples` (DiffAugment-ed if `augment`)."""
-        if self.augment is not None:
-            count = num_random_values(self.augment)
-            uniform = self._random("uniform", tf.shape(samples)[0], (count,))
-            samples = diff_augment(samples, self.augment, uniform=uniform)
-        return self.discriminator(with_labels(samples, labels), training=True)
-
-    def _gradient_penalties(self, real, fake, labels):
-        """The R1 / R2 terms of a discriminator update: a dict name -> per-example values."""
-        return regularization.zero_centred_penalties(
-            lambda samples: self._discriminate(samples, labels),
-            real,
-            fake,
-            r1_weight=self.r1_weight,
-            r2_weight=self.r2_weight,
-            interval=self.penalty_interval,
-            step=self.d_optimizer.iterations,
-        )
-
-    def _make_trackers(self, names):
-        names = list(names) + regularization.penalty_names(self.r1_weight, self.r2_weight)
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
-
-    def _track(self, **values):
-        """Adds one step's values to the epoch means; returns the logs of `train_step`."""
-        for name, value in values.items():
-            self._trackers[name].update_state(value)
-        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
-        return distribution.step_logs(logs)
-
-    @property
-    def metrics(self):
-        # Listing the trackers here lets Keras reset them at the start of every epoch. Listing
-        # only them keeps out the `loss` tracker that Keras' compile adds (a `loss: 0.0000`
-        # entry would only mislead: kgan reports d_loss and g_loss).
-        return list(self._trackers.values())
-
-
-# The most samples `generate` draws in one call: TensorFlow sizes tensors with int32.
-MAX_GENERATE_SAMPLES = 2**31 - 1
-
-
-def _physical_memory():
-    """This machine's memory in bytes, or `None` where the platform does not say."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
-
-
-def check_generate_size(num_samples, latent_dim, sample_shape):
-    """Refuses a `generate` call whose latent vectors and float32 samples cannot exist at once:
-    more than `MAX_GENERATE_SAMPLES`, or more bytes than this machine's memory."""
-    if num_samples > MAX_GENERATE_SAMPLES:
-        raise ValueError(
-            f"`num_samples` must be at most {MAX_GENERATE_SAMPLES:,} (TensorFlow sizes tensors "
-            f"with int32); draw samples in several calls with different seeds. "
-            f"Received: num_samples={num_samples}"
-        )
-    needed = 4 * num_samples * (latent_dim + int(np.prod(sample_shape)))
-    available = _physical_memory()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"`num_samples` asks for {needed / 2**30:,.1f} GiB of latent vectors and samples, "
-            f"more than this machine's {available / 2**30:,.1f} GiB of memory; draw them in "
-            f"several calls with different seeds. Received: num_samples={num_samples}"
-        )
 
 
 def _with_loss_scaling(optimizer):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kgan
-from kgan.models import base
+from kgan.models import generation
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,10 @@ def test_an_impossible_size_is_a_clear_error(gan):
 
 
 def test_the_memory_bound_counts_latent_vectors_and_samples(monkeypatch):
-    monkeypatch.setattr(base, "_physical_memory", lambda: 4 * 10 * (4 + 784))
-    base.check_generate_size(10, 4, (28, 28, 1))
+    monkeypatch.setattr(generation, "physical_memory", lambda: 4 * 10 * (4 + 784))
+    generation.check_generate_size(10, 4, (28, 28, 1))
     with pytest.raises(ValueError, match="Received: num_samples=11"):
-        base.check_generate_size(11, 4, (28, 28, 1))
+        generation.check_generate_size(11, 4, (28, 28, 1))
 
 
 def test_large_requests_go_through_the_generator_in_bounded_batches(gan, monkeypatch):

@@ -52,7 +52,8 @@ WORKER = textwrap.dedent(
             model = cls(g, d, seed=42, **kwargs)
             model.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
         # The global batch is 16: each of the two workers trains on 8 examples of it.
-        ds = tf.data.Dataset.from_tensor_slices((data, labels) if conditional else data).batch(16)
+        ds = tf.data.Dataset.from_tensor_slices((data, labels) if conditional else data)
+        ds = ds.batch(16, drop_remainder=True)
         history = model.fit(ds, epochs=2, verbose=0)
         weights = (model.generator.get_weights() + model.discriminator.get_weights()
                    + model.inference_generator.get_weights())
