@@ -18,6 +18,10 @@ from kgan.callbacks import health_checks
 from kgan.metrics import mean_pairwise_distance
 from kgan.models import sample_latent
 
+# The GAN losses whose `d_real` / `d_fake` metrics are probabilities sigmoid(D).
+_PROBABILITY_LOSSES = ("non_saturating", "minimax")
+_BALANCE = ("d_real", "d_fake")
+
 
 class TrainingHealthWarning(UserWarning):
     """Category of the warnings `TrainingMonitor` issues; filter it with `warnings`."""
@@ -186,8 +190,15 @@ class TrainingMonitor(keras.callbacks.Callback):
         """Returns `{issue: message}` for a list of per-epoch (or running) metric dicts.
 
         `history[-1]` is the current state. With `final=False` (step-level checks on running
-        means), only the checks that need no epoch history run.
+        means), only the checks that need no epoch history run. For a `GAN` whose loss is
+        hinge or least squares, `d_real`/`d_fake` are raw outputs, not probabilities, so the
+        checks that read them as probabilities are left out.
         """
+        if not self._reports_probabilities():
+            history = [
+                {name: value for name, value in entry.items() if name not in _BALANCE}
+                for entry in history
+            ]
         return health_checks.diagnose(
             history,
             final=final,
@@ -200,6 +211,10 @@ class TrainingMonitor(keras.callbacks.Callback):
             diversity_threshold=self.diversity_threshold,
             reference_diversity=self._reference_diversity,
         )
+
+    def _reports_probabilities(self):
+        model = getattr(self, "model", None)
+        return getattr(model, "adversarial_loss", "non_saturating") in _PROBABILITY_LOSSES
 
     # -- Keras hooks --
 

@@ -143,3 +143,25 @@ def test_mode_collapse_is_measured_against_the_real_samples(toy_gan, square_data
         found[name] = [e for e in monitor.events if e.issue == "mode_collapse"]
     assert len(found["with_real"]) == 1 and "the real data's" in found["with_real"][0].message
     assert found["without_real"] == []
+
+
+def test_probability_checks_are_left_out_for_raw_discriminator_outputs():
+    """Hinge and least-squares GANs report mean raw outputs as d_real / d_fake: values near 0
+    are normal there, and must not read as "the discriminator calls everything fake"."""
+    import kgan
+
+    history = [{"d_loss": 1.0, "g_loss": 1.0, "d_real": 0.01, "d_fake": 0.01}]
+
+    def monitor_for(loss):
+        gan = kgan.GAN(
+            kgan.models.mlp_generator((2,), 2, (4,), output_activation=None),
+            kgan.models.mlp_discriminator((2,), (4,)),
+            loss=loss,
+        )
+        monitor = kgan.callbacks.TrainingMonitor()
+        monitor.set_model(gan)
+        return monitor
+
+    assert "discriminator_says_fake" in monitor_for("non_saturating").diagnose(history)
+    assert "discriminator_says_fake" not in monitor_for("hinge").diagnose(history)
+    assert "discriminator_says_fake" not in monitor_for("least_squares").diagnose(history)
