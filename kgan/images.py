@@ -1,10 +1,10 @@
 """Turning generated samples into pictures: uint8 conversion and PNG grids."""
 
 import math
-import os
 
 import numpy as np
 
+from kgan import atomic
 from kgan._validation import check_positive_int
 
 
@@ -67,7 +67,7 @@ def save_image_grid(images, path, **kwargs):
     if "scale" not in kwargs and images.ndim == 4:
         kwargs["scale"] = max(1, 64 // max(images.shape[1], images.shape[2]))
     grid = image_grid(images, **kwargs)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(path, format="PNG")
+    # Written to a temporary name and renamed: a kill never leaves a truncated PNG.
+    with atomic.replacing(path, suffix=".png") as temp:
+        Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid).save(temp, format="PNG")
     return path
