@@ -92,7 +92,7 @@ RECIPES = {
         "(gamma 1) and a large learning rate find every mode within 3,000 generator steps. "
         "Measured (tools/evaluate_toys.py, GAN, seeds 0-2, 2,500 samples): ring 8/8 modes, "
         "86.3% high quality (81.2-93.0); grid 25/25, 69.3% (64.4-73.1); 88 s a run on two "
-        "busy CPU cores. The WGAN-GP variant is not measured at 3,000 steps yet.",
+        "busy CPU cores. WGAN-GP variant, seed 0: ring 8/8, 86.8%; grid 23/25, 12.6%.",
         "model": "gan",
         "models": ("gan", "wgangp"),
         "architecture": "mlp",
