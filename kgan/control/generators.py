@@ -219,13 +219,7 @@ class SavedModelGenerator(Generator):
     differentiable = True
 
     def __init__(self, path, metadata):
-        super().__init__(
-            latent_dim=metadata["latent_dim"],
-            num_classes=metadata.get("num_classes"),
-            sample_shape=metadata["sample_shape"],
-            latent_distribution=metadata.get("latent_distribution", "normal"),
-            path=path,
-        )
+        super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
         self.loaded = tf.saved_model.load(path)
         self.signature = self.loaded.signatures["serving_default"]
@@ -245,13 +239,7 @@ class OnnxGenerator(Generator):
     def __init__(self, path, metadata):
         import onnxruntime
 
-        super().__init__(
-            latent_dim=metadata["latent_dim"],
-            num_classes=metadata.get("num_classes"),
-            sample_shape=metadata["sample_shape"],
-            latent_distribution=metadata.get("latent_distribution", "normal"),
-            path=path,
-        )
+        super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
 
@@ -260,3 +248,13 @@ class OnnxGenerator(Generator):
         if labels is not None:
             feeds["labels"] = np.asarray(labels, dtype="int32")
         return self.session.run(["images"], feeds)[0]
+
+
+def _sizes(metadata):
+    """The `Generator` sizes recorded in an export's metadata (`kgan.export.read_metadata`)."""
+    return {
+        "latent_dim": metadata["latent_dim"],
+        "num_classes": metadata.get("num_classes"),
+        "sample_shape": metadata["sample_shape"],
+        "latent_distribution": metadata.get("latent_distribution", "normal"),
+    }
