@@ -30,6 +30,7 @@ import onnxruntime  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kgan  # noqa: E402
+from kgan import atomic  # noqa: E402
 
 
 def _time_calls(function, repeats, warmup):
@@ -139,8 +140,7 @@ def main(argv=None):
     print(header + "\n\n" + table)
     print(f"\n(total {time.perf_counter() - started:.0f} s)", file=sys.stderr)
     if args.markdown_out:
-        with open(args.markdown_out, "w") as file:
-            file.write(header + "\n\n" + table + "\n")
+        atomic.write_text(args.markdown_out, header + "\n\n" + table + "\n")
     return 0
 
 

@@ -16,7 +16,6 @@ gradients, so not ONNX). Prints a table and, with `--json`, writes the numbers.
 """
 
 import argparse
-import json
 import sys
 
 
@@ -44,7 +43,7 @@ def main(argv=None):
         return 2
     import keras
 
-    from kgan import control
+    from kgan import atomic, control
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
     targets = control.labels.parse_labels(args.targets, "--targets")
@@ -78,8 +77,7 @@ def main(argv=None):
     )
     print(control.format_report(results))
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump(results, file, indent=2)
+        atomic.write_json(args.json, results)
         print(f"wrote {args.json}")
     return 0
 

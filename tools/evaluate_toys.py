@@ -12,7 +12,6 @@ the spread (min-max); the published rows are PacGAN's Table 1 (400 epochs of 1,0
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,7 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 import kgan  # noqa: E402
-from kgan import data, metrics  # noqa: E402
+from kgan import (  # noqa: E402
+    atomic,  # noqa: E402
+    data,
+    metrics,
+)
 
 # Published results (mean over their trials), PROTOCOLS.md: PacGAN Table 1 and VEEGAN.
 PUBLISHED = [
@@ -153,8 +156,7 @@ def main(argv=None):
         "evaluation samples each)"
     )
     if args.json:
-        with open(args.json, "w") as file:
-            json.dump({"runs": runs, "total_seconds": total}, file, indent=2)
+        atomic.write_json(args.json, {"runs": runs, "total_seconds": total})
     return 0
 
 

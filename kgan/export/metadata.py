@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan import atomic
 from kgan.export import versions
 from kgan.models.base import AdversarialModel
 from kgan.version import __version__
@@ -141,12 +142,11 @@ def build_metadata(source, *, model, history, run_config, max_samples=None, fmt)
 
 
 def write_metadata_file(export_dir, metadata):
-    """Writes `metadata` to `export_dir/assets/kgan.json`."""
+    """Writes `metadata` to `export_dir/assets/kgan.json`, atomically: a version renumbered
+    after it was published gets its metadata rewritten in place."""
     assets = os.path.join(export_dir, "assets")
     os.makedirs(assets, exist_ok=True)
-    with open(os.path.join(assets, METADATA_FILENAME), "w") as file:
-        json.dump(jsonable(metadata), file, indent=2, sort_keys=True)
-        file.write("\n")
+    atomic.write_json(os.path.join(assets, METADATA_FILENAME), jsonable(metadata), sort_keys=True)
 
 
 def read_metadata(path):
