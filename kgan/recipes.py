@@ -59,14 +59,22 @@ _IMAGE_GAN = {
     "data_shape": (28, 28, 1),
     "latent_dim": 64,
     "generator": {"base_filters": 64},
-    # DCGAN's discriminator with batch normalisation: on MNIST it learned digits faster than
-    # the TensorFlow tutorial's dropout-only one at the same width (measured; see `notes`).
-    "discriminator": {"base_filters": 64, "normalization": "batch"},
-    "model_options": {"loss": "non_saturating", "ema_decay": 0.999},
-    "d_learning_rate": 2e-4,
-    "g_learning_rate": 2e-4,
+    # No normalisation in the discriminator, a lazy zero-centred R1 penalty instead (every 4th
+    # step, weight 1 x 4), and Adam at 5e-4. Measured in 12-minute screens on MNIST, one core
+    # each: unconditional, at about 2,600 steps, FID 107.8 against 113.8 for DCGAN's
+    # batch-normalised discriminator at 2e-4; conditional, at 1,950 steps, FID 16.1 (91.8% of
+    # the samples of the requested class) with Adam at 5e-4 against 95.3 at 2e-4.
+    "discriminator": {"base_filters": 64, "normalization": None},
+    "model_options": {
+        "loss": "non_saturating",
+        "r1_weight": 1.0,
+        "penalty_interval": 4,
+        "ema_decay": 0.999,
+    },
+    "d_learning_rate": 5e-4,
+    "g_learning_rate": 5e-4,
     "beta_1": 0.5,
-    "beta_2": 0.999,
+    "beta_2": 0.99,
     "batch_size": 64,
 }
 

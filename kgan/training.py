@@ -271,8 +271,11 @@ def _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, state=None
     monitor = kgan_callbacks.TrainingMonitor(
         stop_on=("divergence",), checkpoint_path=os.path.join(output_dir, "last_good.keras")
     )
+    grid = grid_layout(gan)
     run_callbacks = [
-        kgan_callbacks.SampleGrid(os.path.join(output_dir, "samples"), tensorboard_dir=log_dir),
+        kgan_callbacks.SampleGrid(
+            os.path.join(output_dir, "samples"), tensorboard_dir=log_dir, **grid
+        ),
         monitor,
     ]
     if log_dir:
@@ -302,9 +305,25 @@ def _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, state=None
 
     # Written beside its final name, then renamed: a crash never leaves half a file.
     atomic.save_model(gan, os.path.join(output_dir, "model.keras"))
-    kgan_images.save_image_grid(gan.generate(64, seed=0), os.path.join(output_dir, "samples.png"))
+    samples = gan.generate(grid["num_samples"], labels=grid["labels"], seed=0)
+    kgan_images.save_image_grid(
+        samples, os.path.join(output_dir, "samples.png"), num_rows=grid["num_rows"]
+    )
     resume.remove_backup(output_dir)
     return gan, history
+
+
+def grid_layout(gan, rows=8):
+    """The run's sample grids: 64 samples, or for a conditional model with at most 16 classes
+    `rows` samples of each class, one column per class."""
+    classes = gan.num_classes
+    if not classes or classes > 16:
+        return {"num_samples": 64, "labels": None, "num_rows": None}
+    return {
+        "num_samples": rows * classes,
+        "labels": np.tile(np.arange(classes, dtype="int32"), rows),
+        "num_rows": rows,
+    }
 
 
 def _write_json(output_dir, name, record):

@@ -4,6 +4,7 @@ Each test gives the command a user error or an environment problem (a read-only 
 destination, a damaged file, no network) and checks the one line it prints.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -217,6 +218,29 @@ def test_evaluate_offline_without_classifier_says_what_works_offline(
     line = _error_line(capsys, "evaluate")
     assert "InceptionV3 ImageNet weights" in line and "cannot be fetched" in line
     assert "--classifier" in line and "kgan train-classifier" in line
+
+
+def test_evaluate_scores_exports_as_the_keras_model(run_dir, tmp_path, capsys):
+    """`kgan evaluate` opens what `kgan sample` opens: a SavedModel and an ONNX file score as
+    the model they were exported from."""
+    model = kgan.training.load_run(run_dir)[0]
+    kgan.export.to_saved_model(model, tmp_path / "saved")
+    kgan.export.to_onnx(model, tmp_path / "g.onnx")
+    scores = {}
+    for name, path in (
+        ("keras", run_dir),
+        ("saved", tmp_path / "saved"),
+        ("onnx", tmp_path / "g.onnx"),
+    ):
+        out = tmp_path / f"{name}.json"
+        args = ["evaluate", str(path), "--data", "fashion_mnist_sample", "--features", "raw"]
+        assert main([*args, "--num-samples", "64", "--json", str(out)]) == 0
+        scores[name] = json.loads(out.read_text())["fid"]
+    assert scores["saved"] == pytest.approx(scores["keras"], rel=1e-4)
+    assert scores["onnx"] == pytest.approx(scores["keras"], rel=1e-4)
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "notes.txt"), "--data", "ring"]) == 2
+    assert "No model at this path" in _error_line(capsys, "evaluate")
 
 
 def test_unexpected_errors_are_one_line_and_verbose_shows_the_traceback(

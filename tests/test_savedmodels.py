@@ -13,20 +13,36 @@ from kgan import export
 SAVEDMODELS = Path(__file__).resolve().parents[1] / "savedmodels"
 
 
-def test_shipped_mnist_generator():
-    version = SAVEDMODELS / "mnist_dcgan" / "1"
+def _shipped_generators():
+    return sorted(
+        path.name for path in SAVEDMODELS.iterdir() if path.is_dir() and export.list_versions(path)
+    )
+
+
+@pytest.mark.parametrize("name", _shipped_generators())
+def test_shipped_generator_keeps_the_serving_contract_and_matches_its_onnx(name):
+    base = SAVEDMODELS / name
+    version = base / str(max(export.list_versions(base)))
     metadata = export.read_metadata(version)
-    assert metadata["latent_dim"] == 64 and metadata["image_shape"] == [28, 28, 1]
+    assert metadata["image_shape"] == [28, 28, 1]
+    latent_dim, num_classes = metadata["latent_dim"], metadata.get("num_classes")
     loaded = tf.saved_model.load(str(version))
     assert set(loaded.signatures) == {"serving_default", "generate"}
-    z = np.random.default_rng(0).normal(size=(3, 64)).astype("float32")
-    images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+    z = np.random.default_rng(0).normal(size=(3, latent_dim)).astype("float32")
+    inputs = {"z": z}
+    if num_classes:
+        inputs["labels"] = np.array([0, 1, num_classes - 1], dtype="int32")
+    images = loaded.signatures["serving_default"](
+        **{key: tf.constant(value) for key, value in inputs.items()}
+    )["images"].numpy()
     assert images.shape == (3, 28, 28, 1) and np.abs(images).max() <= 1.0
-    session = ort.InferenceSession(str(SAVEDMODELS / "mnist_dcgan.onnx"))
-    np.testing.assert_allclose(session.run(["images"], {"z": z})[0], images, atol=1e-4)
+    session = ort.InferenceSession(str(SAVEDMODELS / f"{name}.onnx"))
+    np.testing.assert_allclose(session.run(["images"], inputs)[0], images, atol=1e-4)
     generate = loaded.signatures["generate"]
-    first = generate(num_samples=tf.constant(4), seed=tf.constant(7, tf.int64))["images"]
-    again = generate(num_samples=tf.constant(4), seed=tf.constant(7, tf.int64))["images"]
+    request = {"num_samples": tf.constant(4), "seed": tf.constant(7, tf.int64)}
+    if num_classes:
+        request["labels"] = tf.constant([0, 1, 2, 3])
+    first, again = generate(**request)["images"], generate(**request)["images"]
     assert first.dtype == tf.uint8
     np.testing.assert_array_equal(first.numpy(), again.numpy())
 

@@ -44,6 +44,11 @@ def test_conditional_wasserstein_run(tmp_path):
     )
     assert isinstance(gan, kgan.WGANGP) and gan.num_classes == 10
     assert gan.generate(4, labels=3, seed=0).shape == (4, 28, 28, 1)
+    # The grids show one column per class: 10 columns and 8 rows of 28x28 tiles, upscaled 2x
+    # with 2 pixels of padding.
+    for grid in (tmp_path / "run" / "samples.png", tmp_path / "run" / "samples" / "epoch_001.png"):
+        with Image.open(grid) as image:
+            assert image.size == (10 * 58 + 2, 8 * 58 + 2)
     # TensorBoard event files for the metrics and the sample grids.
     assert any(
         path.name.startswith("events.out") for path in (tmp_path / "run" / "logs").rglob("*")

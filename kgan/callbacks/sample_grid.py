@@ -26,6 +26,9 @@ class SampleGrid(keras.callbacks.Callback):
         labels: classes for a class-conditional model (one per sample, or one integer); by
             default classes cycle 0, 1, ..., num_classes - 1.
         every_n_epochs: write a grid every this many epochs.
+        num_rows: rows of the grid (by default as square as possible); with `labels` that
+            cycle through the classes and `num_rows` dividing `num_samples`, each column of
+            the grid is one class.
         tensorboard_dir: log directory of a TensorBoard image summary, or `None`.
 
     Example:
@@ -40,10 +43,13 @@ class SampleGrid(keras.callbacks.Callback):
         labels=None,
         every_n_epochs=1,
         tensorboard_dir=None,
+        num_rows=None,
     ):
         super().__init__()
         check_positive_int("num_samples", num_samples)
         check_positive_int("every_n_epochs", every_n_epochs)
+        check_positive_int("num_rows", num_rows, allow_none=True)
+        self.num_rows = num_rows
         self.directory = os.fspath(directory)
         self.num_samples = num_samples
         self.seed = seed
@@ -77,10 +83,10 @@ class SampleGrid(keras.callbacks.Callback):
             return
         samples = self.model.generate(z=self._z, labels=self.labels)
         path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
-        kgan_images.save_image_grid(samples, path)
+        kgan_images.save_image_grid(samples, path, num_rows=self.num_rows)
         self.paths.append(path)
         if self._writer is not None:
-            grid = kgan_images.image_grid(samples)
+            grid = kgan_images.image_grid(samples, num_rows=self.num_rows)
             with self._writer.as_default():
                 tf.summary.image("samples", grid[None], step=epoch + 1)
             self._writer.flush()  # TensorBoard shows each grid while training goes on.

@@ -7,11 +7,16 @@ def add_evaluate_command(subparsers):
     parser = subparsers.add_parser(
         "evaluate",
         help="score a trained generator: FID, KID, precision/recall, mode coverage",
-        description="Evaluate a run folder (its model.keras) or a saved .keras model against a "
-        "dataset: FID, KID, precision/recall, density/coverage on features, plus mode coverage "
+        description="Evaluate a generator (a run folder, a .keras file, a SavedModel version "
+        "folder or its base folder, or an .onnx file, as for kgan sample) against a dataset: "
+        "FID, KID, precision/recall, density/coverage on features, plus mode coverage "
         "on the 2-D toys and Stacked MNIST. Prints a table; --json writes the numbers.",
     )
-    parser.add_argument("model", metavar="RUN_OR_MODEL", help="run folder or .keras file")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="run folder, .keras file, SavedModel (version or base folder) or .onnx file",
+    )
     parser.add_argument(
         "--data",
         required=True,
@@ -46,7 +51,12 @@ def run_evaluate(args):
 
     if args.json:
         console.check_writable(args.json, "--json")
-    model, _, _ = load_run(args.model, compile=False)
+    if _is_run_or_keras_file(args.model):
+        model, _, _ = load_run(args.model, compile=False)
+    else:  # An export: a SavedModel or an ONNX file.
+        from kgan.control import load_generator
+
+        model = load_generator(args.model)
     toys = {"ring": "gaussian_ring", "grid": "gaussian_grid"}
     name = toys.get(args.data, args.data)
     if name in ("gaussian_ring", "gaussian_grid"):
@@ -71,3 +81,9 @@ def run_evaluate(args):
     if args.json:
         atomic.write_json(args.json, results)
         print(f"Wrote {args.json}")
+
+
+def _is_run_or_keras_file(path):
+    import os
+
+    return path.endswith(".keras") or os.path.isfile(os.path.join(path, "model.keras"))

@@ -1,0 +1,91 @@
+"""`tools/results_table.py` builds the README's results table from model cards and toy runs."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def table_tool():
+    return _load("results_table")
+
+
+def _figures(fid):
+    return {
+        "fid": fid, "kid": 0.5, "kid_std": 0.1, "precision": 0.8, "recall": 0.7,
+        "density": 0.9, "coverage": 0.6,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def sources(tmp_path):
+    savedmodels = tmp_path / "savedmodels"
+    card = {
+        "name": "mnist_x",
+        "model": "gan",
+        "conditional": True,
+        "data": "mnist",
+        "training": {"generator_steps": 12000, "seconds": 3000.0},
+        "evaluation": {
+            "model": _figures(7.25),
+            "real_data": _figures(0.84),
+            "class_control": {"overall": 0.975, "per_class": [0.975] * 10},
+        },
+    }
+    (savedmodels / "mnist_x").mkdir(parents=True)
+    (savedmodels / "mnist_x" / "card.json").write_text(json.dumps(card))
+    results = tmp_path / "results"
+    results.mkdir()
+    runs = [
+        {"dataset": "gaussian_ring", "model": "gan", "seed": seed, "generator_steps": 3000,
+         "modes_covered": 8, "num_modes": 8, "high_quality_percent": hq, "train_seconds": 60.0}
+        for seed, hq in enumerate((90.0, 80.0, 94.0))
+    ]  # fmt: skip
+    (results / "toys_gan.json").write_text(json.dumps({"runs": runs}))
+    return savedmodels, results
+
+
+def test_table_has_each_figure_and_the_real_data_floor(table_tool, sources):
+    text = table_tool.table(*sources)
+    assert "| `mnist_x` (gan, conditional) | mnist | 12,000 | 50 | 7.25 |" in text
+    assert "| real training images (floor) | mnist | - | - | 0.84 |" in text
+    assert "97.5%" in text
+    # Three seeds: the mean and the spread (min-max).
+    assert "| gan | gaussian_ring | 3 | 3,000 | 8.0 (8.0-8.0) / 8 | 88.0 (80.0-94.0) |" in text
+    assert "98.9" in text  # the ideal sampler's share
+
+
+def test_check_fails_on_a_stale_readme_and_write_fixes_it(table_tool, sources, tmp_path):
+    savedmodels, results = sources
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{table_tool.BEGIN}\nold\n{table_tool.END}\n\nAfter.\n")
+    common = ["--savedmodels", str(savedmodels), "--results", str(results)]
+    assert table_tool.main([*common, "--check", str(readme)]) == 1
+    assert table_tool.main([*common, "--write", str(readme)]) == 0
+    assert table_tool.main([*common, "--check", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# Title\n") and text.endswith("\n\nAfter.\n") and "7.25" in text
+
+
+def test_a_readme_without_markers_is_an_error(table_tool, sources, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("no table here\n")
+    with pytest.raises(ValueError, match="results table markers"):
+        table_tool.main(["--check", str(readme)])
+
+
+def test_the_readme_table_is_up_to_date(table_tool):
+    """Every figure in the README's results table comes from the cards and results files."""
+    readme = TOOLS.parent / "README.md"
+    assert table_tool.main(["--check", str(readme)]) == 0

@@ -1,0 +1,147 @@
+"""Prints the README's results table from the reference generators' model cards and the toy
+benchmark, with the real-data floor of each metric.
+
+    python tools/results_table.py            # markdown on stdout
+    python tools/results_table.py --check README.md   # exit 1 if the README's table differs
+
+Sources (each written by a script, never by hand):
+- `savedmodels/*/card.json`, from `tools/train_references.py`;
+- `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`.
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN = "<!-- results-table: begin (tools/results_table.py) -->"
+END = "<!-- results-table: end -->"
+
+
+def load_cards(folder):
+    cards = []
+    for path in sorted(glob.glob(os.path.join(folder, "*", "card.json"))):
+        with open(path) as f:
+            cards.append(json.load(f))
+    return cards
+
+
+def load_toys(folder):
+    runs = []
+    for path in sorted(glob.glob(os.path.join(folder, "toys_*.json"))):
+        with open(path) as f:
+            runs.extend(json.load(f)["runs"])
+    return runs
+
+
+def _spread(values, fmt):
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return f"{fmt.format(mean)} (1 seed)"
+    return f"{fmt.format(mean)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
+
+
+def image_table(cards):
+    lines = [
+        "| generator | data | steps | minutes | FID | KID | precision | recall | density | "
+        "coverage | class control |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    floors = {}
+    for card in cards:
+        model = card["evaluation"]["model"]
+        training = card["training"]
+        control = card["evaluation"].get("class_control")
+        control_text = f"{100 * control['overall']:.1f}%" if control else "-"
+        lines.append(
+            f"| `{card['name']}` ({card['model']}"
+            f"{', conditional' if card['conditional'] else ''}) | {card['data']} | "
+            f"{training['generator_steps']:,} | {training['seconds'] / 60:.0f} | "
+            f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
+            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
+            f"{control_text} |"
+        )
+        floors[card["data"]] = card["evaluation"]["real_data"]
+    for data, real in sorted(floors.items()):
+        lines.append(
+            f"| real training images (floor) | {data} | - | - | {real['fid']:.2f} | "
+            f"{real['kid']:.3f} | {real['precision']:.3f} | {real['recall']:.3f} | "
+            f"{real['density']:.3f} | {real['coverage']:.3f} | - |"
+        )
+    return lines
+
+
+def toy_table(runs):
+    groups = {}
+    for run in runs:
+        groups.setdefault((run["model"], run["dataset"]), []).append(run)
+    lines = [
+        "| model | data | seeds | generator steps | modes covered | high quality % | "
+        "seconds a run |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (model, dataset), group in sorted(groups.items()):
+        lines.append(
+            f"| {model} | {dataset} | {len(group)} | {group[0]['generator_steps']:,} | "
+            f"{_spread([r['modes_covered'] for r in group], '{:.1f}')} / "
+            f"{group[0]['num_modes']} | "
+            f"{_spread([r['high_quality_percent'] for r in group], '{:.1f}')} | "
+            f"{_spread([r['train_seconds'] for r in group], '{:.0f}')} |"
+        )
+    lines.append(
+        "| ideal sampler (floor) | ring / grid | - | - | 8 / 25 | 98.9 | - |"
+    )  # P(r < 3 sigma) of a 2-D Gaussian: 1 - exp(-4.5).
+    return lines
+
+
+def table(savedmodels, results):
+    lines = [BEGIN, ""]
+    cards = load_cards(savedmodels)
+    if cards:
+        lines += image_table(cards) + [""]
+    runs = load_toys(results)
+    if runs:
+        lines += toy_table(runs) + [""]
+    return "\n".join(lines + [END])
+
+
+def replace_in(text, new_table):
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"no results table markers ({BEGIN!r} ... {END!r}) in the file")
+    start = text.index(BEGIN)
+    end = text.index(END) + len(END)
+    return text[:start] + new_table + text[end:]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--savedmodels", default=os.path.join(ROOT, "savedmodels"))
+    parser.add_argument("--results", default=os.path.join(ROOT, "tools", "results"))
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--check", metavar="README", help="fail if README's table is stale")
+    group.add_argument("--write", metavar="README", help="replace README's table in place")
+    args = parser.parse_args(argv)
+    new_table = table(args.savedmodels, args.results)
+    if args.check or args.write:
+        path = args.check or args.write
+        with open(path) as f:
+            text = f.read()
+        updated = replace_in(text, new_table)
+        if args.check:
+            if updated != text:
+                print(f"{path}: the results table is stale; run with --write {path}")
+                return 1
+            return 0
+        temporary = f"{path}.tmp-{os.getpid()}"
+        with open(temporary, "w") as f:
+            f.write(updated)
+        os.replace(temporary, path)  # Never half a README.
+        return 0
+    print(new_table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""Trains, evaluates and exports kgan's reference generators, each with a model card.
+
+    KGAN_DATA_DIR=../shared/data python tools/train_references.py                 # all of them
+    KGAN_DATA_DIR=../shared/data python tools/train_references.py mnist_cdcgan
+    python tools/train_references.py --card-only mnist_cdcgan    # re-evaluate a finished run
+    python tools/train_references.py --card-only mnist_cdcgan --seen "what the grid shows"
+
+Each reference is `kgan.training.train` (what `kgan train --recipe ...` runs) from scratch with
+a fixed seed, into `runs/references/NAME` (re-running the command resumes an interrupted
+training). It is then:
+
+- evaluated against the 10,000 test images in the feature space of the shipped domain
+  classifier (`savedmodels/classifiers/DATA.keras`), 10,000 samples: FID, KID,
+  precision/recall, density/coverage and the class histogram; a class-conditional one also
+  gets the classifier's per-class accuracy on 1,000 samples of each class
+  (`kgan.control.class_control`). The same metrics of 10,000 real training images against the
+  test images are the floor each figure is read against;
+- exported to `savedmodels/NAME/<version>/` (older versions are removed, to keep the repository
+  small) and `savedmodels/NAME.onnx`, both verified against Keras;
+- described in `savedmodels/NAME/README.md` (the model card), `savedmodels/NAME/card.json`
+  (the same figures for `tools/results_table.py`) and `savedmodels/NAME/samples.png`.
+
+The trainings use every core the machine has; run nothing else beside them if the time a card
+reports is to mean anything.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> how it is trained. Every reference has seed 0 and the recipe's own number of steps
+# unless it names its `epochs`.
+REFERENCES = {
+    "mnist_cdcgan": {
+        "title": "MNIST, class-conditional GAN (the `mnist` recipe)",
+        "data": "mnist",
+        "recipe": "mnist",
+        "model": "gan",
+        "conditional": True,
+    },
+    "mnist_wgangp": {
+        "title": "MNIST, unconditional WGAN-GP (the `mnist` recipe's `wgangp` variant)",
+        "data": "mnist",
+        "recipe": "mnist",
+        "model": "wgangp",
+        "conditional": False,
+        # Five critic steps with a gradient penalty per generator step: the recipe's 9,370
+        # generator steps would take hours on a CPU, so 5 epochs (935 generator steps).
+        "epochs": 5,
+    },
+    "fashion_mnist_cdcgan": {
+        "title": "Fashion-MNIST, class-conditional GAN (the `fashion_mnist` recipe)",
+        "data": "fashion_mnist",
+        "recipe": "fashion_mnist",
+        "model": "gan",
+        "conditional": True,
+    },
+}
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+EVALUATION_SAMPLES = 10_000
+CLASS_SAMPLES = 1000
+METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
+
+
+def command_line(name, spec):
+    parts = ["kgan train", f"--data {spec['data']}", f"--recipe {spec['recipe']}"]
+    parts += [f"--model {spec['model']}", "--seed 0"]
+    if spec["conditional"]:
+        parts.append("--conditional")
+    if spec.get("epochs"):
+        parts.append(f"--epochs {spec['epochs']}")
+    return " ".join(parts + [f"--output runs/references/{name}"])
+
+
+def classifier_path(data):
+    return os.path.join(ROOT, "savedmodels", "classifiers", f"{data}.keras")
+
+
+def real_arrays(data, split):
+    """`(images in [-1, 1], labels)` of a local IDX split."""
+    import numpy as np
+
+    from kgan.data.local import idx_arrays
+
+    images, labels, _ = idx_arrays(data, split, None, with_labels=True)
+    return (np.asarray(images, "float32") / 127.5 - 1.0), labels
+
+
+def feature_metrics(real_features, fake_features):
+    from kgan import metrics
+
+    results = {"fid": metrics.frechet_distance(real_features, fake_features)}
+    results["kid"], results["kid_std"] = metrics.kernel_distance(real_features, fake_features)
+    results.update(metrics.precision_recall(real_features, fake_features, k=3))
+    results.update(metrics.density_coverage(real_features, fake_features, k=5))
+    return {key: float(results[key]) for key in METRICS}
+
+
+def evaluate(gan, spec):
+    """The card's figures for `gan` and, for comparison, for real training images."""
+    import keras
+    import numpy as np
+
+    from kgan import control, metrics
+
+    classifier = keras.saving.load_model(classifier_path(spec["data"]), compile=False)
+    extractor = metrics.classifier_feature_extractor(classifier)
+    test, _ = real_arrays(spec["data"], "test")
+    train, _ = real_arrays(spec["data"], "train")
+    test_features = metrics.compute_features(extractor, test)
+    samples = gan.generate(EVALUATION_SAMPLES, seed=0)
+    if not np.all(np.isfinite(samples)):
+        raise RuntimeError("The generator produced NaN or infinite values.")
+
+    def figures(images):
+        return feature_metrics(test_features, metrics.compute_features(extractor, images))
+
+    floor = train[np.random.default_rng(0).permutation(len(train))[:EVALUATION_SAMPLES]]
+    results = {"model": figures(samples), "real_data": figures(floor)}
+    counts = np.bincount(
+        classifier.predict(samples, batch_size=500, verbose=0).argmax(axis=1), minlength=10
+    )
+    results["model"]["classes_covered"] = int(np.count_nonzero(counts))
+    results["model"]["class_kl_to_uniform"] = float(metrics.kl_to_uniform(counts))
+    if spec["conditional"]:
+        results["class_control"] = control.class_control(gan, classifier, CLASS_SAMPLES, seed=0)
+    results["classifier"] = os.path.relpath(classifier_path(spec["data"]), ROOT)
+    results["num_samples"] = EVALUATION_SAMPLES
+    return results
+
+
+def sample_grid(gan, spec, path):
+    import numpy as np
+
+    from kgan.images import save_image_grid
+
+    if spec["conditional"]:
+        # One column per class, ten samples each.
+        labels = np.tile(np.arange(gan.num_classes), 10)
+        images = gan.generate(len(labels), labels=labels, seed=0)
+        save_image_grid(images, path, num_rows=10, scale=2)
+    else:
+        save_image_grid(gan.generate(64, seed=0), path, num_rows=8, scale=2)
+
+
+def export(gan, name, history, config):
+    from kgan import export as kgan_export
+
+    base = os.path.join(ROOT, "savedmodels", name)
+    version_dir = kgan_export.to_saved_model(gan, base, history=history, run_config=config)
+    kept = os.path.basename(version_dir)
+    for version in kgan_export.list_versions(base):
+        if str(version) != kept:
+            shutil.rmtree(os.path.join(base, str(version)))
+    onnx_path = os.path.join(ROOT, "savedmodels", f"{name}.onnx")
+    kgan_export.to_onnx(gan, onnx_path, overwrite=True, history=history, run_config=config)
+    return version_dir, onnx_path
+
+
+def training_record(run_dir, gan, config):
+    import json
+
+    with open(os.path.join(run_dir, "history.json")) as f:
+        history = json.load(f)
+    generator_steps = int(gan.g_optimizer.iterations.numpy())
+    critic_steps = int(gan.d_optimizer.iterations.numpy())
+    batch_size = config["batch_size"]
+    return history, {
+        "epochs": history["epochs"],
+        "generator_steps": generator_steps,
+        "critic_steps": critic_steps,
+        "batch_size": batch_size,
+        "real_images_seen": critic_steps * batch_size,
+        "seconds": history["seconds"],
+        "health_events": history["health_events"],
+    }
+
+
+def _row(label, values):
+    return (
+        f"| {label} | {values['fid']:.2f} | {values['kid']:.3f} +- {values['kid_std']:.3f} | "
+        f"{values['precision']:.3f} | {values['recall']:.3f} | {values['density']:.3f} | "
+        f"{values['coverage']:.3f} |"
+    )
+
+
+def model_card(name, card):
+    spec = REFERENCES[name]
+    training = card["training"]
+    evaluation = card["evaluation"]
+    lines = [
+        f"# `{name}`: {spec['title']}",
+        "",
+        "Written by `tools/train_references.py` (do not edit by hand; re-run it).",
+        "",
+        f"- **Data:** {spec['data']}, the 60,000 training images (28x28x1, scaled to [-1, 1]).",
+        f"- **Command:** `{card['command']}`, then export and evaluation by the script.",
+        f"- **Training:** {training['generator_steps']:,} generator steps and "
+        f"{training['critic_steps']:,} discriminator steps at batch {training['batch_size']} "
+        f"({training['epochs']} epochs, {training['real_images_seen']:,} real images seen) in "
+        f"{training['seconds'] / 60:.1f} minutes on {card['machine']}. Training monitor: "
+        f"{'; '.join(training['health_events']) or 'no warning'}.",
+        f"- **Export:** `{card['saved_model']}` (TF Serving's layout) and `{card['onnx']}`, both "
+        "verified against Keras before they were written. The export holds the exponential "
+        "moving average of the generator's weights.",
+        "",
+        f"## Evaluation ({evaluation['num_samples']:,} samples, seed 0)",
+        "",
+        f"Against the 10,000 test images, in the `features` layer of `{evaluation['classifier']}`."
+        " The real-data row is 10,000 training images in the same space: the best a generator "
+        "can do.",
+        "",
+        "| samples | FID | KID | precision | recall | density | coverage |",
+        "|---|---|---|---|---|---|---|",
+        _row(f"`{name}`", evaluation["model"]),
+        _row("real training images", evaluation["real_data"]),
+        "",
+        f"The classifier finds {evaluation['model']['classes_covered']} of 10 classes in the "
+        f"samples, a histogram {evaluation['model']['class_kl_to_uniform']:.3f} nats from uniform.",
+    ]
+    if "class_control" in evaluation:
+        control = evaluation["class_control"]
+        names = FASHION_CLASSES if spec["data"] == "fashion_mnist" else range(10)
+        lines += [
+            "",
+            f"**Class control:** of {control['num_samples_per_class']:,} samples drawn for each "
+            f"class, the share the classifier assigns to that class: "
+            f"{100 * control['overall']:.1f}% overall.",
+            "",
+            "| class | " + " | ".join(str(n) for n in names) + " |",
+            "|---|" + "---|" * len(control["per_class"]),
+            "| accuracy | " + " | ".join(f"{100 * v:.1f}%" for v in control["per_class"]) + " |",
+        ]
+    lines += [
+        "",
+        "## Samples",
+        "",
+        "![samples](samples.png)",
+        "",
+        (
+            "One column per class, ten samples each (seed 0)."
+            if spec["conditional"]
+            else "64 samples, seed 0 (`kgan sample savedmodels/" + name + " --seed 0`)."
+        ),
+        "",
+        "What a person sees in it: " + card.get("seen", "not yet described.") + "",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_reference(name, args):
+    import json
+
+    from kgan import atomic, training
+
+    spec = REFERENCES[name]
+    run_dir = os.path.join(args.runs, name)
+    if not args.card_only:
+        start = time.perf_counter()
+        training.train(
+            run_dir,
+            data=spec["data"],
+            recipe=spec["recipe"],
+            model=spec["model"],
+            conditional=spec["conditional"],
+            epochs=spec.get("epochs"),
+            seed=0,
+            verbose=2,
+        )
+        print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
+    gan = training.load_run(run_dir)
+    with open(os.path.join(run_dir, "config.json")) as f:
+        config = json.load(f)
+    history, record = training_record(run_dir, gan, config)
+    evaluation = evaluate(gan, spec)
+    version_dir, onnx_path = export(gan, name, history, config)
+    sample_grid(gan, spec, os.path.join(ROOT, "savedmodels", name, "samples.png"))
+    card_path = os.path.join(ROOT, "savedmodels", name, "card.json")
+    card = {
+        "name": name,
+        "title": spec["title"],
+        "data": spec["data"],
+        "recipe": spec["recipe"],
+        "model": spec["model"],
+        "conditional": spec["conditional"],
+        "command": command_line(name, spec),
+        "machine": args.machine,
+        "training": record,
+        "evaluation": evaluation,
+        "saved_model": os.path.relpath(version_dir, ROOT),
+        "onnx": os.path.relpath(onnx_path, ROOT),
+    }
+    if os.path.exists(card_path):  # Keep what a person wrote about the samples.
+        with open(card_path) as f:
+            previous = json.load(f)
+        if "seen" in previous and args.card_only:
+            card["seen"] = previous["seen"]
+    if args.seen:
+        card["seen"] = args.seen
+    atomic.write_json(card_path, card)
+    atomic.write_text(os.path.join(ROOT, "savedmodels", name, "README.md"), model_card(name, card))
+    model_row = evaluation["model"]
+    print(
+        f"{name}: FID {model_row['fid']:.2f} (real data {evaluation['real_data']['fid']:.2f}), "
+        f"precision {model_row['precision']:.3f}, recall {model_row['recall']:.3f}",
+        flush=True,
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help=f"references to build: {', '.join(REFERENCES)}")
+    parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "references"))
+    parser.add_argument(
+        "--card-only", action="store_true", help="evaluate and export a finished run again"
+    )
+    parser.add_argument(
+        "--machine", default="two CPU cores", help="what the training ran on, for the card"
+    )
+    parser.add_argument(
+        "--seen", help="what a person saw in the sample grid, for the card (one reference)"
+    )
+    parser.add_argument(
+        "--threads", type=int, help="TensorFlow's intra-op threads (default: one per core)"
+    )
+    args = parser.parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    unknown = [name for name in args.names if name not in REFERENCES]
+    if unknown:
+        print(f"error: unknown reference {unknown[0]!r}; choose from {', '.join(REFERENCES)}")
+        return 2
+    for name in args.names or REFERENCES:
+        run_reference(name, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
