@@ -6,6 +6,7 @@ benchmark, with the real-data floor of each metric.
 
 Sources (each written by a script, never by hand):
 - `savedmodels/*/card.json`, from `tools/train_references.py`;
+- `tools/results/baseline_*.json`, from `tools/train_references.py BASELINE`;
 - `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`.
 """
 
@@ -28,6 +29,14 @@ def load_cards(folder):
     return cards
 
 
+def load_baselines(folder):
+    baselines = []
+    for path in sorted(glob.glob(os.path.join(folder, "baseline_*.json"))):
+        with open(path) as f:
+            baselines.append(json.load(f))
+    return baselines
+
+
 def load_toys(folder):
     runs = []
     for path in sorted(glob.glob(os.path.join(folder, "toys_*.json"))):
@@ -43,7 +52,7 @@ def _spread(values, fmt):
     return f"{fmt.format(mean)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
-def image_table(cards):
+def image_table(cards, baselines=()):
     lines = [
         "| generator | data | steps | minutes | FID | KID | precision | recall | density | "
         "coverage | class control |",
@@ -64,6 +73,17 @@ def image_table(cards):
             f"{control_text} |"
         )
         floors[card["data"]] = card["evaluation"]["real_data"]
+    for baseline in baselines:
+        model = baseline["evaluation"]["model"]
+        training = baseline.get("training")
+        steps = f"{training['generator_steps']:,}" if training else "-"
+        minutes = f"{training['seconds'] / 60:.0f}" if training else "-"
+        lines.append(
+            f"| baseline `{baseline['name']}` | {baseline['data']} | {steps} | {minutes} | "
+            f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
+            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | - |"
+        )
+        floors.setdefault(baseline["data"], baseline["evaluation"]["real_data"])
     for data, real in sorted(floors.items()):
         lines.append(
             f"| real training images (floor) | {data} | - | - | {real['fid']:.2f} | "
@@ -98,9 +118,9 @@ def toy_table(runs):
 
 def table(savedmodels, results):
     lines = [BEGIN, ""]
-    cards = load_cards(savedmodels)
-    if cards:
-        lines += image_table(cards) + [""]
+    cards, baselines = load_cards(savedmodels), load_baselines(results)
+    if cards or baselines:
+        lines += image_table(cards, baselines) + [""]
     runs = load_toys(results)
     if runs:
         lines += toy_table(runs) + [""]

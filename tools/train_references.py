@@ -20,11 +20,16 @@ training). It is then:
 - described in `savedmodels/NAME/README.md` (the model card), `savedmodels/NAME/card.json`
   (the same figures for `tools/results_table.py`) and `savedmodels/NAME/samples.png`.
 
+Baselines (`mnist_dcgan_v1`, the generator shipped before the recipes, and
+`fashion_mnist_defaults`, `kgan train`'s defaults of then) are evaluated the same way, without
+an export, into `tools/results/baseline_NAME.json`; name them to run them.
+
 The trainings use every core the machine has; run nothing else beside them if the time a card
 reports is to mean anything.
 """
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -60,6 +65,26 @@ REFERENCES = {
         "recipe": "fashion_mnist",
         "model": "gan",
         "conditional": True,
+    },
+}
+# What the references are compared with, evaluated the same way but not exported: their
+# figures go to tools/results/baseline_NAME.json (and the README's results table).
+BASELINES = {
+    "mnist_dcgan_v1": {
+        "title": "MNIST, the generator shipped before the recipes (`savedmodels/mnist_dcgan`, "
+        "trained with `kgan train --data mnist --epochs 10 --batch-size 128 --ema-decay 0.999`)",
+        "data": "mnist",
+        "conditional": False,
+        "export_path": "savedmodels/mnist_dcgan",
+    },
+    "fashion_mnist_defaults": {
+        "title": "Fashion-MNIST, `kgan train`'s defaults before the recipes (the same command "
+        "as the MNIST generator shipped before them)",
+        "data": "fashion_mnist",
+        "recipe": None,
+        "model": "gan",
+        "conditional": False,
+        "train": {"epochs": 10, "batch_size": 128, "ema_decay": 0.999},
     },
 }
 FASHION_CLASSES = (
@@ -175,8 +200,6 @@ def export(gan, name, history, config):
 
 
 def training_record(run_dir, gan, config):
-    import json
-
     with open(os.path.join(run_dir, "history.json")) as f:
         history = json.load(f)
     generator_steps = int(gan.g_optimizer.iterations.numpy())
@@ -267,8 +290,6 @@ def model_card(name, card):
 
 
 def run_reference(name, args):
-    import json
-
     from kgan import atomic, training
 
     spec = REFERENCES[name]
@@ -286,7 +307,7 @@ def run_reference(name, args):
             verbose=2,
         )
         print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
-    gan = training.load_run(run_dir)
+    gan, _, _ = training.load_run(run_dir)
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
     history, record = training_record(run_dir, gan, config)
@@ -325,6 +346,31 @@ def run_reference(name, args):
     )
 
 
+def run_baseline(name, args):
+    from kgan import atomic, control, training
+
+    spec = BASELINES[name]
+    record = {"name": name, "title": spec["title"], "data": spec["data"]}
+    if "export_path" in spec:
+        generator = control.load_generator(os.path.join(ROOT, spec["export_path"]))
+        record["source"] = spec["export_path"]
+    else:
+        run_dir = os.path.join(args.runs, name)
+        training.train(run_dir, data=spec["data"], seed=0, verbose=2, **spec["train"])
+        generator, _, _ = training.load_run(run_dir)
+        with open(os.path.join(run_dir, "config.json")) as f:
+            config = json.load(f)
+        record["training"] = training_record(run_dir, generator, config)[1]
+        record["machine"] = args.machine
+        options = " ".join(
+            f"--{key.replace('_', '-')} {value}" for key, value in spec["train"].items()
+        )
+        record["command"] = f"kgan train --data {spec['data']} --recipe none {options} --seed 0"
+    record["evaluation"] = evaluate(generator, spec)
+    atomic.write_json(os.path.join(ROOT, "tools", "results", f"baseline_{name}.json"), record)
+    print(f"{name}: FID {record['evaluation']['model']['fid']:.2f}", flush=True)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"references to build: {', '.join(REFERENCES)}")
@@ -347,12 +393,18 @@ def main(argv=None):
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    unknown = [name for name in args.names if name not in REFERENCES]
+    unknown = [name for name in args.names if name not in REFERENCES and name not in BASELINES]
     if unknown:
-        print(f"error: unknown reference {unknown[0]!r}; choose from {', '.join(REFERENCES)}")
+        print(
+            f"error: unknown reference {unknown[0]!r}; choose from "
+            f"{', '.join([*REFERENCES, *BASELINES])}"
+        )
         return 2
     for name in args.names or REFERENCES:
-        run_reference(name, args)
+        if name in BASELINES:
+            run_baseline(name, args)
+        else:
+            run_reference(name, args)
     return 0
 
 

@@ -114,7 +114,8 @@ def _write_saved_model(source, max_samples, export_dir):
     SavedModel was reloaded, so `to_saved_model` writes `assets/kgan.json` afterwards.
     """
     archive = keras.export.ExportArchive()
-    archive.track(source.generator)
+    # No `archive.track(source.generator)`: the endpoints already track every variable they
+    # use, and tracking the model as well saved each weight twice (Keras 3.15).
     for name, function in _endpoints(source, max_samples).items():
         archive.add_endpoint(name, function)
     archive.write_out(export_dir, verbose=False)

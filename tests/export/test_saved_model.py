@@ -201,3 +201,19 @@ def test_a_small_sample_limit_still_exports_and_verifies(unconditional, tmp_path
     assert images.shape[0] == 2
     with pytest.raises(tf.errors.InvalidArgumentError, match="at most 2"):
         generate(num_samples=tf.constant(3), seed=tf.constant(0, tf.int64))
+
+
+@pytest.mark.parametrize("which", ["unconditional", "conditional"])
+def test_each_weight_is_saved_once(which, request):
+    """The variables file holds the averaged generator's weights once (tracking the model in
+    the archive as well as through the endpoints once stored every weight twice)."""
+    model = request.getfixturevalue(which)
+    version = request.getfixturevalue(f"{which}_export")
+    stored = [
+        int(np.prod(shape))
+        for name, shape in tf.train.list_variables(os.path.join(version, "variables", "variables"))
+        if name != "_CHECKPOINTABLE_OBJECT_GRAPH"
+    ]
+    weights = model.inference_generator.weights
+    assert len(stored) == len(weights)
+    assert sum(stored) == sum(int(np.prod(w.shape)) for w in weights)
