@@ -6,7 +6,8 @@ Both train unconditional MNIST generators side by side, each in its own process 
 for `--minutes` of training (time spent tracing the first step included), then both are
 scored the same way: 10,000 samples against the 10,000 test images in the feature space of
 `savedmodels/classifiers/mnist.keras` (FID, KID, precision/recall, density/coverage, as
-`tools/train_references.py`), and a 64-sample grid of each is written beside the JSON (`compare_baseline_SIDE.png`).
+`tools/train_references.py`), and a 64-sample grid of each is written beside the JSON
+(`compare_baseline_SIDE.png`).
 
 - **tutorial**: https://www.tensorflow.org/tutorials/generative/dcgan as published: its
   networks (`benchmark_networks.py`), z of 100, batch 256, Adam(1e-4) for both networks, one
@@ -137,7 +138,8 @@ def run_side(side, minutes, out_dir):
 
     evaluation = refs.evaluate(Sampler(), {"data": "mnist", "conditional": False})
     record.update(evaluation["model"], real_data=evaluation["real_data"])
-    save_image_grid(generate(64, 0), os.path.join(out_dir, f"compare_baseline_{side}.png"), num_rows=8)
+    grid = os.path.join(out_dir, f"compare_baseline_{side}.png")
+    save_image_grid(generate(64, 0), grid, num_rows=8)
     return record
 
 
