@@ -143,8 +143,13 @@ RECIPES = {
         },
     },
     "mnist": {
-        "notes": "MNIST, unconditional DCGAN. Not measured yet: no reference generator has "
-        "been trained with it.",
+        "notes": "MNIST DCGAN (64 base filters, unnormalised discriminator, lazy R1, Adam 5e-4, "
+        "EMA 0.999). Measured (tools/train_references.py, seed 0): class-conditional, 9,380 "
+        "steps (10 epochs) in 44 minutes on one CPU core: FID 2.23 in the MNIST classifier's "
+        "space (real-data floor 0.72; the generator shipped before, 120.76), 98.0% of the "
+        "samples of the requested class. Unconditional, 10 minutes on one core (2,187 steps, "
+        "tools/compare_baseline.py): FID 88.25, against 804.00 for the TensorFlow DCGAN "
+        "tutorial in the same time.",
         "model": "gan",
         "models": ("gan", "wgangp"),
         **_IMAGE_GAN,
@@ -152,8 +157,10 @@ RECIPES = {
         "variants": {"wgangp": _IMAGE_WGANGP},
     },
     "fashion_mnist": {
-        "notes": "Fashion-MNIST, DCGAN; class-conditional with `num_classes=10`. Not measured "
-        "yet: no reference generator has been trained with it.",
+        "notes": "Fashion-MNIST, the `mnist` recipe's settings. Measured "
+        "(tools/train_references.py, seed 0): class-conditional, 9,380 steps (10 epochs) in 44 "
+        "minutes on one CPU core: FID 3.11 in the Fashion-MNIST classifier's space (real-data "
+        "floor 0.25), 91.9% of the samples of the requested class.",
         "model": "gan",
         "models": ("gan", "wgangp"),
         **_IMAGE_GAN,
@@ -162,29 +169,34 @@ RECIPES = {
     },
     "small_data": {
         "notes": "A few thousand images, such as the embedded 2,000-image Fashion-MNIST sample "
-        "(the quickstart). DiffAugment (colour, translation, cutout) on every input of the "
-        "discriminator keeps it from memorising the data; hinge loss with a spectrally "
-        "normalised discriminator. Measured on the embedded sample: 1,900 steps (about 4 "
-        "minutes on two busy cores) gave grey silhouettes, no better by eye than `kgan "
-        "train`'s defaults.",
+        "(the quickstart). The `mnist` recipe's training (unnormalised discriminator, lazy R1, "
+        "Adam 5e-4) at 32 base filters, with DiffAugment (translation, cutout) on every input "
+        "of the discriminator so that it does not memorise the data. Measured on the embedded "
+        "sample, class-conditional (the quickstart, `kgan train --conditional --epochs 60`): "
+        "1,920 steps in 124 s on two quiet CPU cores, FID 55.36 against the Fashion-MNIST test "
+        "images in the Fashion-MNIST classifier's space (10,000 samples), where the defaults "
+        "before the recipes reached 189.68 in the same time; in a separate run of 1,860 steps, "
+        "81.5% of the samples (5,000) were classified as the class asked for.",
         "model": "gan",
         "models": ("gan",),
         "architecture": "dcgan",
         "data_shape": (28, 28, 1),
         "latent_dim": 64,
         "generator": {"base_filters": 32},
-        "discriminator": {"base_filters": 32, "normalization": None, "spectral_norm": True},
+        "discriminator": {"base_filters": 32, "normalization": None},
         "model_options": {
-            "loss": "hinge",
-            "augment": "color,translation,cutout",
+            "loss": "non_saturating",
+            "augment": "translation,cutout",
+            "r1_weight": 1.0,
+            "penalty_interval": 4,
             "ema_decay": 0.99,
         },
-        "d_learning_rate": 2e-4,
-        "g_learning_rate": 2e-4,
+        "d_learning_rate": 5e-4,
+        "g_learning_rate": 5e-4,
         "beta_1": 0.5,
-        "beta_2": 0.999,
+        "beta_2": 0.99,
         "batch_size": 64,
-        "steps": 1900,
+        "steps": 1860,
     },
 }
 # The image recipes' WGAN-GP variant under its own name, for `kgan train --recipe wgangp`.
@@ -199,7 +211,11 @@ RECIPES["wgangp"] = {
 RECIPES["wgangp"].pop("variants")
 
 # What `kgan train --data NAME` uses when no recipe is named.
-DATA_RECIPES = {"mnist": "mnist", "fashion_mnist": "fashion_mnist"}
+DATA_RECIPES = {
+    "mnist": "mnist",
+    "fashion_mnist": "fashion_mnist",
+    "fashion_mnist_sample": "small_data",  # The embedded sample: the quickstart.
+}
 
 
 def names():

@@ -44,10 +44,17 @@ def test_recipe_settings_reach_the_model_and_its_optimisers():
     gan = recipes.build("small_data", seed=0)
     settings = recipes.get("small_data")
     assert gan.augment == settings["model_options"]["augment"]
-    assert gan.adversarial_loss == "hinge"
-    assert any(
-        isinstance(layer, keras.layers.SpectralNormalization)
+    assert gan.adversarial_loss == "non_saturating"
+    assert gan.r1_weight == pytest.approx(1.0) and gan.penalty_interval == 4
+    assert not any(  # The recipe's discriminator has no normalisation layer ...
+        isinstance(layer, keras.layers.BatchNormalization | keras.layers.SpectralNormalization)
         for layer in gan.discriminator._flatten_layers()
+    )
+    spectral = recipes.build("small_data", discriminator={"spectral_norm": True}, loss="hinge")
+    assert spectral.adversarial_loss == "hinge"
+    assert any(  # ... and a builder override reaches the builder.
+        isinstance(layer, keras.layers.SpectralNormalization)
+        for layer in spectral.discriminator._flatten_layers()
     )
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(settings["d_learning_rate"])
     assert float(gan.g_optimizer.beta_1) == pytest.approx(settings["beta_1"])
@@ -106,6 +113,7 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     from kgan.training import train
 
     assert choose_recipe("mnist") == "mnist"
+    assert choose_recipe("fashion_mnist_sample") == "small_data"  # The quickstart.
     assert choose_recipe("mnist", base_filters=16) is None
     assert choose_recipe("mnist", "none") is None
     assert choose_recipe("my/folder") is None

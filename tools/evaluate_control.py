@@ -1,7 +1,7 @@
 """Measures how well kgan controls what a generator draws (issue 9's figures).
 
     python tools/evaluate_control.py --classifier mnist_classifier.keras \
-        --conditional savedmodels/mnist_cdcgan --edit-model savedmodels/mnist_dcgan \
+        --conditional savedmodels/mnist_cdcgan --edit-model savedmodels/mnist_wgangp \
         --json control.json
 
 - Class control (`--conditional`, a class-conditional generator): the share of the samples

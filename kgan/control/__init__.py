@@ -1,7 +1,7 @@
 """Controlling what a generator draws: classes, latent walks and attribute edits.
 
     import kgan
-    generator = kgan.control.load_generator("savedmodels/mnist_dcgan")  # or a run, .keras, .onnx
+    generator = kgan.control.load_generator("savedmodels/mnist_cdcgan")  # or a run, .keras, .onnx
     images = generator.generate(16, seed=0)
     path = kgan.control.interpolate(z[0], z[1], steps=10)              # slerp by default
     strip = kgan.control.interpolation_grid(generator, num_rows=4, steps=10, seed=0)

@@ -47,7 +47,7 @@ class Generator:
         return len(self.sample_shape) == 3
 
     def describe(self):
-        """`"SavedModel savedmodels/mnist_dcgan/1"`: the format and where it came from."""
+        """`"SavedModel savedmodels/mnist_cdcgan/1"`: the format and where it came from."""
         names = {"keras": "Keras model", "saved_model": "SavedModel", "onnx": "ONNX model"}
         return names[self.format] + (f" {self.path}" if self.path else "")
 

@@ -42,9 +42,9 @@ def test_sample_gives_the_same_images_in_every_format(image_gan, image_exports, 
         np.testing.assert_allclose(samples, expected, atol=1e-4, err_msg=kind)
 
 
-def test_sample_works_on_the_shipped_generators(tmp_path, capsys):
-    from_saved = _sample(SAVEDMODELS / "mnist_dcgan", tmp_path, "saved")
-    from_onnx = _sample(SAVEDMODELS / "mnist_dcgan.onnx", tmp_path, "onnx")
+def test_sample_works_on_the_shipped_generators(shipped_name, tmp_path, capsys):
+    from_saved = _sample(SAVEDMODELS / shipped_name, tmp_path, "saved")
+    from_onnx = _sample(SAVEDMODELS / f"{shipped_name}.onnx", tmp_path, "onnx")
     assert from_saved.shape == (6, 28, 28, 1)
     np.testing.assert_allclose(from_onnx, from_saved, atol=1e-4)
     assert "6 samples from SavedModel" in capsys.readouterr().out
@@ -133,10 +133,12 @@ def _one_line_error(capsys, argv, command, received):
     return err
 
 
-def test_bad_input_is_one_clear_line(image_exports, image_classifier, tmp_path, capsys):
+def test_bad_input_is_one_clear_line(
+    image_exports, image_classifier, shipped_unconditional, tmp_path, capsys
+):
     _, classifier = image_classifier
     version, onnx_path = image_exports["version"], image_exports["onnx"]
-    shipped = str(SAVEDMODELS / "mnist_dcgan")
+    shipped = str(shipped_unconditional)
     text = tmp_path / "notes.txt"
     text.write_text("not a model")
     edit = ["edit", version, "--classifier", classifier]

@@ -38,10 +38,11 @@ def test_base_folder_opens_the_highest_version(image_exports):
     assert generator.path.endswith("2")
 
 
-def test_shipped_generators_sample_alike():
-    saved_model = control.load_generator(SAVEDMODELS / "mnist_dcgan")
-    onnx_model = control.load_generator(SAVEDMODELS / "mnist_dcgan.onnx")
-    assert saved_model.num_classes is None and saved_model.sample_shape == (28, 28, 1)
+def test_shipped_generators_sample_alike(shipped_name):
+    saved_model = control.load_generator(SAVEDMODELS / shipped_name)
+    onnx_model = control.load_generator(SAVEDMODELS / f"{shipped_name}.onnx")
+    assert saved_model.num_classes == onnx_model.num_classes
+    assert saved_model.sample_shape == (28, 28, 1)
     first = saved_model.generate(4, seed=3)
     np.testing.assert_allclose(onnx_model.generate(4, seed=3), first, atol=1e-4)
     assert np.abs(saved_model.generate(4, seed=4) - first).max() > 0.1
@@ -71,7 +72,7 @@ def test_paths_of_no_kind_are_clear_errors(tmp_path):
         control.load_generator(tmp_path / "bare")
 
 
-def test_labels_are_checked(image_exports):
+def test_labels_are_checked(image_exports, shipped_unconditional):
     generator = control.load_generator(image_exports["version"])
     with pytest.raises(ValueError, match=r"in \[0, 3\).*Received: labels=3"):
         generator.generate(2, labels=[0, 3], seed=0)
@@ -79,6 +80,6 @@ def test_labels_are_checked(image_exports):
         generator.generate(2, labels=-1, seed=0)
     with pytest.raises(ValueError, match="one label per sample"):
         generator.generate(3, labels=[0, 1], seed=0)
-    unconditional = control.load_generator(SAVEDMODELS / "mnist_dcgan.onnx")
+    unconditional = control.load_generator(f"{shipped_unconditional}.onnx")
     with pytest.raises(ValueError, match=r"unconditional\. Received: labels=3 with num_classes"):
         unconditional.generate(2, labels=3, seed=0)
