@@ -122,6 +122,7 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     gan, history = train(
         tmp_path / "run", recipe="small_data", num_samples=64, batch_size=32, epochs=1, verbose=0
     )
-    assert gan.adversarial_loss == "hinge"
-    assert gan.augment == "color,translation,cutout"
+    settings = recipes.get("small_data")
+    assert gan.augment == settings["model_options"]["augment"] == "translation,cutout"
+    assert gan.r1_weight == pytest.approx(settings["model_options"]["r1_weight"])
     assert len(history.epoch) == 1
