@@ -126,7 +126,13 @@ def real_arrays(data, split):
 
     from kgan.data.local import idx_arrays
 
-    images, labels, _ = idx_arrays(data, split, None, with_labels=True)
+    found = idx_arrays(data, split, None, with_labels=True)
+    if found is None:
+        raise SystemExit(
+            f"error: the original {data} {split} files are not in $KGAN_DATA_DIR; the "
+            "references are trained and evaluated on them (see ../shared/data/README)"
+        )
+    images, labels, _ = found
     return (np.asarray(images, "float32") / 127.5 - 1.0), labels
 
 
