@@ -149,12 +149,15 @@ def main(argv=None):
     parser.add_argument("--json", default="compare_baseline.json", help="results file")
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # One worker.
     args = parser.parse_args(argv)
+    if not args.minutes > 0:
+        parser.error(f"--minutes must be a positive number. Received: --minutes={args.minutes}")
+    from kgan import atomic  # Results land whole: a killed run never leaves half a JSON.
+
     out_dir = os.path.dirname(os.path.abspath(args.json))
     os.makedirs(out_dir, exist_ok=True)
     if args.side:
         record = run_side(args.side, args.minutes, out_dir)
-        with open(args.json, "w") as f:
-            json.dump(record, f)
+        atomic.write_json(args.json, record)
         return 0
     parts = {side: f"{args.json}.{side}" for side in SIDES}
     workers = [
@@ -172,8 +175,7 @@ def main(argv=None):
         with open(path) as f:
             results[side] = json.load(f)
         os.remove(path)
-    with open(args.json, "w") as f:
-        json.dump(results, f, indent=2)
+    atomic.write_json(args.json, results)
     print("| | steps | images seen | FID | KID | precision | recall | density | coverage |")
     print("|---|---|---|---|---|---|---|---|---|")
     for label, row in (*((side, results[side]) for side in SIDES),):
