@@ -24,7 +24,7 @@ def dcgan_initializer(seed=None):
     return keras.initializers.RandomNormal(mean=0.0, stddev=DCGAN_INITIALIZER_STDDEV, seed=seed)
 
 
-def batch_normalization(name, synchronized=False):
+def batch_normalization(name, synchronized=False, dtype=None):
     """kgan's BatchNormalization: momentum 0.9, epsilon 1e-5.
 
     Keras' default momentum of 0.99 lags badly over the few thousand steps of a GAN run; 0.9
@@ -34,25 +34,27 @@ def batch_normalization(name, synchronized=False):
     them over the global batch (one all-reduce per layer and step).
     """
     return keras.layers.BatchNormalization(
-        momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name
+        momentum=0.9, epsilon=1e-5, synchronized=synchronized, name=name, dtype=dtype
     )
 
 
-def _make_normalization(normalization, name, synchronized=False):
+def _make_normalization(normalization, name, synchronized=False, dtype=None):
     if normalization == "batch":
-        return batch_normalization(name, synchronized)
+        return batch_normalization(name, synchronized, dtype)
     if normalization == "layer":
         # Over height, width and channels, as in the WGAN-GP reference code: Keras' default
         # axis=-1 would normalise each pixel over its channels only.
-        return keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name=name)
+        return keras.layers.LayerNormalization(
+            axis=[-3, -2, -1], epsilon=1e-5, name=name, dtype=dtype
+        )
     return None
 
 
-def _make_activation(activation, negative_slope, name):
+def _make_activation(activation, negative_slope, name, dtype=None):
     if activation == "leaky_relu":
-        return keras.layers.LeakyReLU(negative_slope=negative_slope, name=name)
+        return keras.layers.LeakyReLU(negative_slope=negative_slope, name=name, dtype=dtype)
     if activation == "relu":
-        return keras.layers.ReLU(name=name)
+        return keras.layers.ReLU(name=name, dtype=dtype)
     return None
 
 
@@ -66,7 +68,13 @@ _TRAINING_AWARE = (
 
 
 class _ConvBlock(keras.layers.Layer):
-    """Shared plumbing of the two blocks: a list of sublayers applied in order."""
+    """Shared plumbing of the two blocks: a list of sublayers applied in order.
+
+    The sublayers take the block's dtype policy (`dtype=self.dtype_policy`), not the global
+    one: a block built under a mixed-precision policy computes the same way once loaded where
+    the global policy is float32, and a float32 copy of it (`kgan.export.float32_copy`) is
+    float32 throughout.
+    """
 
     def _apply(self, layers, x, training):
         for layer in layers:
@@ -173,12 +181,15 @@ class UpsampleBlock(_ConvBlock):
                     use_bias=self.use_bias,
                     kernel_initializer=self.kernel_initializer,
                     name="conv_transpose",
+                    dtype=self.dtype_policy,
                 )
             )
         else:
             if strides > 1:
                 layers.append(
-                    keras.layers.UpSampling2D(strides, interpolation="nearest", name="upsample")
+                    keras.layers.UpSampling2D(
+                        strides, interpolation="nearest", name="upsample", dtype=self.dtype_policy
+                    )
                 )
             layers.append(
                 keras.layers.Conv2D(
@@ -188,12 +199,13 @@ class UpsampleBlock(_ConvBlock):
                     use_bias=self.use_bias,
                     kernel_initializer=self.kernel_initializer,
                     name="conv",
+                    dtype=self.dtype_policy,
                 )
             )
-        norm = _make_normalization(normalization, "norm", self.sync_batch_norm)
+        norm = _make_normalization(normalization, "norm", self.sync_batch_norm, self.dtype_policy)
         if norm is not None:
             layers.append(norm)
-        act = _make_activation(activation, negative_slope, "activation")
+        act = _make_activation(activation, negative_slope, "activation", self.dtype_policy)
         if act is not None:
             layers.append(act)
         self._sublayers = layers
@@ -303,20 +315,27 @@ class DownsampleBlock(_ConvBlock):
             use_bias=self.use_bias,
             kernel_initializer=self.kernel_initializer,
             name="conv",
+            dtype=self.dtype_policy,
         )
         if self.spectral_norm:
-            conv = keras.layers.SpectralNormalization(conv, name="spectral_norm")
+            conv = keras.layers.SpectralNormalization(
+                conv, name="spectral_norm", dtype=self.dtype_policy
+            )
         layers = [conv]
         if method == "average_pool" and strides > 1:
-            layers.append(keras.layers.AveragePooling2D(strides, padding="same", name="pool"))
-        norm = _make_normalization(normalization, "norm", self.sync_batch_norm)
+            layers.append(
+                keras.layers.AveragePooling2D(
+                    strides, padding="same", name="pool", dtype=self.dtype_policy
+                )
+            )
+        norm = _make_normalization(normalization, "norm", self.sync_batch_norm, self.dtype_policy)
         if norm is not None:
             layers.append(norm)
-        act = _make_activation(activation, negative_slope, "activation")
+        act = _make_activation(activation, negative_slope, "activation", self.dtype_policy)
         if act is not None:
             layers.append(act)
         if dropout > 0:
-            layers.append(keras.layers.Dropout(dropout, name="dropout"))
+            layers.append(keras.layers.Dropout(dropout, name="dropout", dtype=self.dtype_policy))
         self._sublayers = layers
 
     def get_config(self):

@@ -43,6 +43,9 @@ STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
 # Values found once the data is loaded; a request leaves them `None` (epochs: a recipe's).
 _DERIVED = ("image_shape", "num_classes", "epochs")
+# Arguments that runs written by earlier kgan versions do not record, with the value that
+# stands for their behaviour: `precision` came with the "auto" default.
+_ADDED_LATER = {"precision": "auto"}
 
 
 @dataclasses.dataclass
@@ -100,7 +103,7 @@ def same_command(saved, request):
     for key, value in request.items():
         if key in _DERIVED and value is None:
             continue
-        if saved.get(key) != value:
+        if saved.get(key, _ADDED_LATER.get(key)) != value:
             return False
     return True
 

@@ -25,6 +25,7 @@ from kgan import atomic, recipes, resume
 from kgan import callbacks as kgan_callbacks
 from kgan import data as kgan_data
 from kgan import images as kgan_images
+from kgan import precision as kgan_precision
 from kgan._validation import check_choice, check_positive_int, short
 from kgan.models import (
     GAN,
@@ -116,6 +117,7 @@ def train(
     restart=False,
     deterministic=False,
     recipe=None,
+    precision="auto",
 ):
     """Trains a GAN on a dataset and writes a run folder (see the module docstring).
 
@@ -155,6 +157,12 @@ def train(
             an interrupted run resumed and an uninterrupted one. Slower on a GPU.
         recipe: a name from `kgan.recipes.names()`: its networks, loss, stabilisers,
             optimisers and batch size instead of the defaults above.
+        precision: `"auto"` (default), `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`:
+            the Keras dtype policy the networks are built and trained with (see
+            `kgan.precision`; `"auto"` keeps a global policy you set, else picks
+            `mixed_bfloat16` on a CPU with bfloat16 instructions and no GPU, else
+            `float32`). Weights stay float32 either way, and exports compute in float32.
+            `config.json` records the policy used as `dtype_policy`.
 
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
@@ -175,6 +183,7 @@ def train(
             ema_decay = settings["model_options"].get("ema_decay")
     check_positive_int("epochs", epochs, allow_none=True)
     check_positive_int("batch_size", batch_size)
+    check_choice("precision", precision, kgan_precision.PRECISIONS)
     output_dir = os.fspath(output_dir)
     config = {
         "recipe": recipe,
@@ -191,6 +200,7 @@ def train(
         "num_samples": num_samples,
         "seed": seed,
         "deterministic": bool(deterministic),
+        "precision": precision,
     }
     start = resume.plan(output_dir, config, restart=restart)
     if start.action == "finished":
@@ -201,53 +211,59 @@ def train(
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
 
-    dataset = kgan_data.load(
-        data,
-        batch_size=batch_size,
-        with_labels=conditional,
-        data_dir=data_dir,
-        seed=seed,
-        num_samples=num_samples,
-    )
-    spec = dataset.element_spec[0] if conditional else dataset.element_spec
-    image_shape = tuple(spec.shape[1:])
-    if conditional and num_classes is None:
-        num_classes = _count_classes(dataset)
-    if settings is None:
-        gan = build_model(
-            image_shape,
-            model=model,
-            architecture=architecture,
-            num_classes=num_classes if conditional else None,
-            latent_dim=latent_dim,
-            base_filters=base_filters,
-            ema_decay=ema_decay,
+    policy = kgan_precision.resolve(precision)
+    config["dtype_policy"] = policy
+    # The networks keep the policy they are built with; training runs under it too.
+    with kgan_precision.policy_scope(policy):
+        dataset = kgan_data.load(
+            data,
+            batch_size=batch_size,
+            with_labels=conditional,
+            data_dir=data_dir,
             seed=seed,
+            num_samples=num_samples,
         )
-        gan.compile()
-    else:
-        gan = recipes.build(
-            recipe,
-            model=model,
-            num_classes=num_classes if conditional else None,
-            seed=seed,
-            data_shape=image_shape,
-            ema_decay=ema_decay,
+        spec = dataset.element_spec[0] if conditional else dataset.element_spec
+        image_shape = tuple(spec.shape[1:])
+        if conditional and num_classes is None:
+            num_classes = _count_classes(dataset)
+        if settings is None:
+            gan = build_model(
+                image_shape,
+                model=model,
+                architecture=architecture,
+                num_classes=num_classes if conditional else None,
+                latent_dim=latent_dim,
+                base_filters=base_filters,
+                ema_decay=ema_decay,
+                seed=seed,
+            )
+            gan.compile()
+        else:
+            gan = recipes.build(
+                recipe,
+                model=model,
+                num_classes=num_classes if conditional else None,
+                seed=seed,
+                data_shape=image_shape,
+                ema_decay=ema_decay,
+            )
+        if epochs is None:
+            epochs = (
+                20 if settings is None else recipes.epochs_for(settings, int(dataset.cardinality()))
+            )
+            config["epochs"] = epochs
+        config.update(
+            num_classes=num_classes if conditional else None, image_shape=list(image_shape)
         )
-    if epochs is None:
-        epochs = (
-            20 if settings is None else recipes.epochs_for(settings, int(dataset.cardinality()))
-        )
-        config["epochs"] = epochs
-    config.update(num_classes=num_classes if conditional else None, image_shape=list(image_shape))
-    os.makedirs(output_dir, exist_ok=True)
-    with atomic.exclusive_lock(os.path.join(output_dir, RUN_LOCK), what="The run folder"):
-        if start.action == "new":
-            check_run_folder(output_dir)  # Again, now that no other run can start writing it.
-        if start.state is None:
-            remove_finished_run(output_dir)
-            resume.remove_backup(output_dir)
-        return _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, start.state)
+        os.makedirs(output_dir, exist_ok=True)
+        with atomic.exclusive_lock(os.path.join(output_dir, RUN_LOCK), what="The run folder"):
+            if start.action == "new":
+                check_run_folder(output_dir)  # Again, now that no other run can start writing it.
+            if start.state is None:
+                remove_finished_run(output_dir)
+                resume.remove_backup(output_dir)
+            return _fit_into(output_dir, gan, dataset, config, tensorboard, verbose, start.state)
 
 
 def _finished_run(output_dir, verbose):

@@ -83,12 +83,17 @@ def test_cli_train(tmp_path, capsys):
             "8",
             "--model",
             "wgan",
+            "--precision",
+            "float32",
         ]
     )
     assert code == 0
     out = capsys.readouterr().out
     assert "trained WGAN for 1 epochs" in out and "model.keras" in out
-    assert type(keras.saving.load_model(tmp_path / "run" / "model.keras")) is kgan.WGAN
+    loaded = keras.saving.load_model(tmp_path / "run" / "model.keras")
+    assert type(loaded) is kgan.WGAN
+    assert all(layer.compute_dtype == "float32" for layer in loaded.generator.layers)
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["dtype_policy"] == "float32"
 
 
 def test_cli_train_reports_bad_input(tmp_path, capsys):
@@ -97,6 +102,9 @@ def test_cli_train_reports_bad_input(tmp_path, capsys):
     assert "Received: epochs=0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["train", "--output", str(tmp_path / "run"), "--model", "vae"])
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--output", str(tmp_path / "run"), "--precision", "fp8"])
+    assert "invalid choice: 'fp8'" in capsys.readouterr().err
 
 
 def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypatch, capsys):

@@ -21,7 +21,6 @@ of one step and the share of this machine's measured matrix-multiply peak they r
 """
 
 import argparse
-import contextlib
 import os
 import statistics
 import sys
@@ -34,6 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import kgan  # noqa: E402
+from kgan import precision as kgan_precision  # noqa: E402
 from kgan.data.pipeline import without_autotune_thread  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -63,25 +63,6 @@ def make_dataset(images, batch_size):
     dataset = without_autotune_thread(dataset.batch(batch_size, drop_remainder=True).cache())
     list(dataset)
     return dataset
-
-
-@contextlib.contextmanager
-def precision(policy):
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(policy)
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
-def has_bfloat16():
-    try:
-        with open("/proc/cpuinfo") as file:
-            flags = file.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def kgan_runner(cls, dataset, warmup, jit_compile, **kwargs):
@@ -130,8 +111,8 @@ def build_rows(args, images, wgan_images):
         name = "kgan WGANGP.fit, n_critic 5" + (", jit_compile" if jit else "")
         runner = kgan_runner(kgan.WGANGP, wgan_data, wgan_warmup, jit, n_critic=N_CRITIC)
         rows[name] = (runner, wn, None, "images: real images the critic read")
-    if has_bfloat16():
-        with precision("mixed_bfloat16"):
+    if kgan_precision.cpu_has_bfloat16():
+        with kgan_precision.policy_scope("mixed_bfloat16"):
             loop = loop_runner(dataset, warmup, "alternating")
             gan = kgan_runner(kgan.GAN, dataset, warmup, False)
         rows["hand loop, alternating, bfloat16"] = (loop, n, "hand loop, alternating", "")

@@ -106,9 +106,9 @@ CLASS_SAMPLES = 1000
 METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
 
 
-def command_line(name, spec):
+def command_line(name, spec, precision):
     parts = ["kgan train", f"--data {spec['data']}", f"--recipe {spec['recipe']}"]
-    parts += [f"--model {spec['model']}", "--seed 0"]
+    parts += [f"--model {spec['model']}", "--seed 0", f"--precision {precision}"]
     if spec["conditional"]:
         parts.append("--conditional")
     if spec.get("epochs"):
@@ -325,6 +325,7 @@ def run_reference(name, args):
             epochs=spec.get("epochs"),
             seed=0,
             verbose=2,
+            precision=args.precision,
         )
         print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
     gan, _, _ = training.load_run(run_dir)
@@ -342,7 +343,7 @@ def run_reference(name, args):
         "recipe": spec["recipe"],
         "model": spec["model"],
         "conditional": spec["conditional"],
-        "command": command_line(name, spec),
+        "command": command_line(name, spec, args.precision),
         "machine": args.machine,
         "training": record,
         "evaluation": evaluation,
@@ -376,7 +377,14 @@ def run_baseline(name, args):
         record["source"] = spec["export_path"]
     else:
         run_dir = os.path.join(args.runs, name)
-        training.train(run_dir, data=spec["data"], seed=0, verbose=2, **spec["train"])
+        training.train(
+            run_dir,
+            data=spec["data"],
+            seed=0,
+            verbose=2,
+            precision=args.precision,
+            **spec["train"],
+        )
         generator, _, _ = training.load_run(run_dir)
         with open(os.path.join(run_dir, "config.json")) as f:
             config = json.load(f)
@@ -385,7 +393,10 @@ def run_baseline(name, args):
         options = " ".join(
             f"--{key.replace('_', '-')} {value}" for key, value in spec["train"].items()
         )
-        record["command"] = f"kgan train --data {spec['data']} --recipe none {options} --seed 0"
+        record["command"] = (
+            f"kgan train --data {spec['data']} --recipe none {options} --seed 0 "
+            f"--precision {args.precision}"
+        )
     record["evaluation"] = evaluate(generator, spec)
     atomic.write_json(os.path.join(ROOT, "tools", "results", f"baseline_{name}.json"), record)
     print(f"{name}: FID {record['evaluation']['model']['fid']:.2f}", flush=True)
@@ -408,6 +419,13 @@ def main(argv=None):
     )
     parser.add_argument(
         "--threads", type=int, help="TensorFlow's intra-op threads (default: one per core)"
+    )
+    parser.add_argument(
+        "--precision",
+        default="float32",
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        help="dtype policy of the training (default float32: what the shipped cards were "
+        "measured with; kgan train's own default is auto)",
     )
     args = parser.parse_args(argv)
     if args.threads:

@@ -58,6 +58,13 @@ def add_train_command(subparsers):
         help="deterministic TensorFlow ops: the same command gives the same weights, bit for "
         "bit, also when resumed after a kill (slower on a GPU)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "float32", "mixed_bfloat16", "mixed_float16"],
+        default="auto",
+        help="Keras dtype policy of the networks (default auto: mixed_bfloat16 on a CPU with "
+        "bfloat16 instructions and no GPU, else float32); weights and exports stay float32",
+    )
     parser.set_defaults(run=run_train)
 
 
@@ -95,6 +102,7 @@ def run_train(args):
         verbose=2,
         restart=args.restart,
         deterministic=args.deterministic,
+        precision=args.precision,
     )
     last = {name: values[-1] for name, values in history.history.items()}
     print(

@@ -23,7 +23,7 @@ from kgan.export.metadata import (
 )
 from kgan.export.onnx import to_onnx
 from kgan.export.saved_model import DEFAULT_MAX_SAMPLES, to_saved_model
-from kgan.export.source import GeneratorSource, resolve_generator
+from kgan.export.source import GeneratorSource, float32_copy, resolve_generator
 from kgan.export.verify import (
     ONNX_TOLERANCE,
     SAVED_MODEL_TOLERANCE,
@@ -44,6 +44,7 @@ __all__ = [
     "VERIFY_BATCH_SIZES",
     "ExportVerificationError",
     "GeneratorSource",
+    "float32_copy",
     "list_versions",
     "load_run",
     "next_version",

@@ -8,6 +8,7 @@ import keras
 
 from kgan._validation import check_choice, check_positive_int
 from kgan.models.base import LATENT_DISTRIBUTIONS, AdversarialModel
+from kgan.precision import policy_scope
 
 
 class GeneratorSource:
@@ -104,7 +105,7 @@ def resolve_generator(model, *, num_classes=None, latent_distribution=None):
             f"Received: output shape {(None, *output_shape)}"
         )
     return GeneratorSource(
-        model,
+        float32_copy(model),
         model=None,
         latent_dim=int(z_shape[1]),
         num_classes=num_classes,
@@ -129,7 +130,7 @@ def _kgan_model_source(model, num_classes, latent_distribution):
             f"Received: latent_distribution={latent_distribution!r}"
         )
     return GeneratorSource(
-        model.inference_generator,
+        float32_copy(model.inference_generator),
         model=model,
         latent_dim=int(model.latent_dim),
         num_classes=model.num_classes,
@@ -137,6 +138,37 @@ def _kgan_model_source(model, num_classes, latent_distribution):
         latent_distribution=model.latent_distribution,
         uses_averaged_weights=model.ema_weights is not None,
     )
+
+
+def float32_copy(generator):
+    """`generator` itself when all its layers compute in float32, else a copy that does.
+
+    A generator trained under a mixed-precision policy (`kgan train --precision`) keeps float32
+    weights but computes in bfloat16 or float16, which ONNX runtimes and CPU serving support
+    poorly. The export computes with the same weights in float32 instead: the copy is the same
+    network with every layer's dtype policy set to float32, and the weights copied over.
+    """
+    if all(layer.dtype_policy.compute_dtype == "float32" for layer in _all_layers(generator)):
+        return generator
+
+    def in_float32(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32"
+        return layer.__class__.from_config(config)
+
+    # Under float32 as the global policy, for the layers that `clone_model` makes itself (the
+    # inputs).
+    with policy_scope("float32"):
+        copy = keras.models.clone_model(generator, clone_function=in_float32)
+    copy.set_weights(generator.get_weights())
+    return copy
+
+
+def _all_layers(model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
 
 
 def _check_input_count(count, num_classes):
