@@ -127,17 +127,37 @@ def main(argv=None):
         "--steps", type=int, default=None, help="generator steps (default: the recipe's)"
     )
     parser.add_argument("--models", default="gan,wgangp", help="comma-separated models")
+    parser.add_argument(
+        "--datasets",
+        default="gaussian_ring,gaussian_grid",
+        help="comma-separated: gaussian_ring, gaussian_grid",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow's threads (default: one per core), to run two of these side by side",
+    )
     parser.add_argument("--json", help="write every run's numbers to this JSON file")
     args = parser.parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     steps = args.steps or kgan.recipes.get("toy_2d")["steps"]
     if args.quick:
         args.seeds, steps = 1, 200
 
     ring, grid = data.gaussian_ring(), data.gaussian_grid()
+    chosen = {ring.name: ring, grid.name: grid}
+    names = args.datasets.split(",")
+    unknown = [name for name in names if name not in chosen]
+    if unknown:
+        parser.error(f"--datasets: unknown {unknown[0]!r}; choose from {', '.join(chosen)}")
     runs = []
     start = time.perf_counter()
     for seed in range(args.seeds):
-        for distribution in (ring, grid):
+        for distribution in (chosen[name] for name in names):
             for kind in args.models.split(","):
                 run = run_one(distribution, kind, seed, steps)
                 runs.append(run)
