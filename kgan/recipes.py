@@ -202,7 +202,11 @@ RECIPES = {
 # The image recipes' WGAN-GP variant under its own name, for `kgan train --recipe wgangp`.
 RECIPES["wgangp"] = {
     **copy.deepcopy(RECIPES["mnist"]),
-    "notes": "WGAN-GP for 28x28 images (MNIST, Fashion-MNIST). Not measured yet.",
+    "notes": "WGAN-GP for 28x28 images (MNIST, Fashion-MNIST): the `mnist` recipe's WGAN-GP "
+    "variant. Measured as the shipped `mnist_wgangp` (tools/train_references.py, seed 0, "
+    "unconditional): 5 epochs (940 generator steps, 4,700 critic steps) in 21 minutes on one "
+    "CPU core, FID 155.40 in the MNIST classifier's space (floor 0.72); about 20 of 64 samples "
+    "are clear digits. It needs far more generator steps than a CPU gives in that time.",
     "model": "wgangp",
     "models": ("wgangp",),
     **copy.deepcopy(_IMAGE_WGANGP),
