@@ -318,9 +318,10 @@ class DownsampleBlock(_ConvBlock):
             dtype=self.dtype_policy,
         )
         if self.spectral_norm:
-            conv = keras.layers.SpectralNormalization(
-                conv, name="spectral_norm", dtype=self.dtype_policy
-            )
+            # The wrapper writes the normalised kernel back into the float32 variable: it
+            # computes in float32 (the convolution inside keeps the block's policy), or a
+            # mixed policy would round the weights to 16 bits at every step.
+            conv = keras.layers.SpectralNormalization(conv, name="spectral_norm", dtype="float32")
         layers = [conv]
         if method == "average_pool" and strides > 1:
             layers.append(

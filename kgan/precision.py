@@ -2,8 +2,8 @@
 `kgan train --precision`.
 
 Keras' mixed-precision policies compute inside the networks in a 16-bit type and keep the
-weights (and kgan's network outputs) in float32. `"auto"` keeps a policy the user has set
-(`keras.mixed_precision.set_global_policy`); otherwise it picks `mixed_bfloat16` where that was
+weights (and kgan's network outputs) in float32. `"auto"` keeps a mixed policy the user has
+set (`keras.mixed_precision.set_global_policy`); otherwise it picks `mixed_bfloat16` where that was
 measured to be faster at the same quality: on a CPU-only machine whose CPU has bfloat16
 instructions (`avx512_bf16` or Intel AMX, read from `/proc/cpuinfo`). Everywhere else it picks
 `float32`: kgan has not measured mixed precision on a GPU yet, and `mixed_float16` needs loss
@@ -43,18 +43,27 @@ def cpu_has_bfloat16(cpuinfo="/proc/cpuinfo"):
 def resolve(precision):
     """The Keras dtype policy name for `precision` (one of `PRECISIONS`).
 
-    `"auto"`: Keras' global policy when the user set one other than float32, else
-    `mixed_bfloat16` on a CPU with bfloat16 instructions and no GPU, else `float32`.
+    `"auto"`: Keras' global policy when the user set a mixed one, else `mixed_bfloat16` on a
+    CPU with bfloat16 instructions and no GPU, else `float32`.
 
     Raises:
-        ValueError: for an unknown `precision`.
+        ValueError: for an unknown `precision`, or `"auto"` under a global policy with 16-bit
+            weights (`"bfloat16"`, `"float16"`).
     """
     check_choice("precision", precision, PRECISIONS)
     if precision != "auto":
         return precision
     chosen = keras.config.dtype_policy().name
-    if chosen != "float32":
+    if chosen in ("mixed_bfloat16", "mixed_float16"):
         return chosen
+    if chosen != "float32":
+        raise ValueError(
+            "kgan trains with float32 weights, but Keras' global dtype policy is "
+            f"{chosen!r} (16-bit weights). Set a mixed policy instead "
+            '(keras.mixed_precision.set_global_policy("mixed_bfloat16")), or pass '
+            f"precision='float32' or a mixed policy. Received: precision='auto' with the global "
+            f"policy {chosen!r}"
+        )
     if not tf.config.list_physical_devices("GPU") and cpu_has_bfloat16():
         return "mixed_bfloat16"
     return "float32"

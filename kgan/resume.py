@@ -43,9 +43,8 @@ STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
 # Values found once the data is loaded; a request leaves them `None` (epochs: a recipe's).
 _DERIVED = ("image_shape", "num_classes", "epochs")
-# Arguments that runs written by earlier kgan versions do not record, with the value that
-# stands for their behaviour: `precision` came with the "auto" default.
-_ADDED_LATER = {"precision": "auto"}
+# Runs written before `precision` existed trained in float32 and record no policy.
+_POLICY_OF_OLDER_RUNS = "float32"
 
 
 @dataclasses.dataclass
@@ -57,10 +56,12 @@ class Plan:
             `state["epoch"]` completed epochs, or start over when `state` is `None`),
             `"finished"` (nothing to train) or `"restart"`.
         state: the backup's `state.json` record when resuming, else `None`.
+        policy: the dtype policy of the run being resumed (see `saved_policy`), else `None`.
     """
 
     action: str
     state: dict = None
+    policy: str = None
 
     @property
     def initial_epoch(self):
@@ -95,7 +96,7 @@ def plan(output_dir, request, *, restart=False):
             f"again ({history['diverged'][:200]}). Pass --restart (restart=True) to train it "
             f"from scratch, or train into another folder. Received: output_dir={output_dir!r}"
         )
-    return Plan("resume", read_state(output_dir))
+    return Plan("resume", read_state(output_dir), saved_policy(saved))
 
 
 def same_command(saved, request):
@@ -103,9 +104,29 @@ def same_command(saved, request):
     for key, value in request.items():
         if key in _DERIVED and value is None:
             continue
-        if saved.get(key, _ADDED_LATER.get(key)) != value:
+        if key == "precision":
+            if not _same_precision(saved, value):
+                return False
+        elif saved.get(key) != value:
             return False
     return True
+
+
+def _same_precision(saved, requested):
+    """`"auto"` matches a run that asked for `"auto"` (or predates the option); a named policy
+    matches a run trained in it."""
+    if requested == "auto":
+        return saved.get("precision", "auto") == "auto"
+    return requested == saved_policy(saved)
+
+
+def saved_policy(saved):
+    """The dtype policy the run of the `config.json` record `saved` trained in.
+
+    A resumed run keeps it, whatever `"auto"` would pick on this machine now: the backup's
+    optimiser state and the promise of the uninterrupted run's weights hold for that policy.
+    """
+    return saved.get("dtype_policy", _POLICY_OF_OLDER_RUNS)
 
 
 def read_state(output_dir):

@@ -159,10 +159,10 @@ def train(
             optimisers and batch size instead of the defaults above.
         precision: `"auto"` (default), `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`:
             the Keras dtype policy the networks are built and trained with (see
-            `kgan.precision`; `"auto"` keeps a global policy you set, else picks
+            `kgan.precision`; `"auto"` keeps a global mixed policy you set, else picks
             `mixed_bfloat16` on a CPU with bfloat16 instructions and no GPU, else
             `float32`). Weights stay float32 either way, and exports compute in float32.
-            `config.json` records the policy used as `dtype_policy`.
+            `config.json` records the policy used as `dtype_policy`; a resumed run keeps it.
 
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
@@ -211,7 +211,8 @@ def train(
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(seed)
 
-    policy = kgan_precision.resolve(precision)
+    # A resumed run keeps the policy it was trained in.
+    policy = start.policy or kgan_precision.resolve(precision)
     config["dtype_policy"] = policy
     # The networks keep the policy they are built with; training runs under it too.
     with kgan_precision.policy_scope(policy):

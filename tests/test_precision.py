@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import kgan
-from kgan import export, precision
+from kgan import export, precision, resume
 from kgan.training import train
 
 SMALL = dict(num_samples=64, batch_size=32, base_filters=8, latent_dim=8)
@@ -122,3 +122,106 @@ def test_exports_of_a_bfloat16_generator_compute_in_float32(bfloat16_run, tmp_pa
 def test_float32_copy_keeps_a_float32_generator_itself():
     generator = kgan.models.mlp_generator((4,), latent_dim=2, hidden_units=(8,))
     assert export.float32_copy(generator) is generator
+
+
+def test_auto_refuses_a_global_policy_with_16_bit_weights():
+    keras.mixed_precision.set_global_policy("bfloat16")
+    with pytest.raises(ValueError, match="float32 weights.*Received: precision='auto'"):
+        precision.resolve("auto")
+
+
+@pytest.mark.parametrize(
+    "saved, requested, same",
+    [
+        # A run from before the option: float32, and "auto" or "float32" resume it.
+        ({}, "auto", True),
+        ({}, "float32", True),
+        ({}, "mixed_bfloat16", False),
+        ({"precision": "auto", "dtype_policy": "mixed_bfloat16"}, "auto", True),
+        ({"precision": "auto", "dtype_policy": "mixed_bfloat16"}, "mixed_bfloat16", True),
+        ({"precision": "auto", "dtype_policy": "mixed_bfloat16"}, "float32", False),
+        ({"precision": "float32", "dtype_policy": "float32"}, "auto", False),
+    ],
+)
+def test_which_precision_requests_continue_a_saved_run(saved, requested, same):
+    assert resume.same_command(saved, {"precision": requested}) is same
+
+
+def test_a_resumed_run_keeps_the_policy_it_was_trained_in(tmp_path, monkeypatch):
+    """A run that "auto" started in bfloat16 continues in bfloat16 where "auto" would now pick
+    float32 (another machine, a GPU appeared), and a run from before the option in float32."""
+    run = tmp_path / "run"
+    train(run, epochs=1, verbose=0, precision="auto", **SMALL)
+    config = json.loads((run / "config.json").read_text())
+    # Make it the record of an "auto" run that picked bfloat16 and was killed before its end.
+    (run / "config.json").write_text(json.dumps({**config, "dtype_policy": "mixed_bfloat16"}))
+    (run / "model.keras").unlink()
+    monkeypatch.setattr(precision, "resolve", lambda name: "float32")
+    gan, _ = train(run, epochs=1, verbose=0, precision="auto", **SMALL)
+    assert any(layer.compute_dtype == "bfloat16" for layer in gan.generator.layers)
+    assert json.loads((run / "config.json").read_text())["dtype_policy"] == "mixed_bfloat16"
+    older = {
+        key: value for key, value in config.items() if key not in ("precision", "dtype_policy")
+    }
+    assert resume.saved_policy(older) == "float32"
+
+
+def test_float32_copy_of_conditional_averaged_and_nested_generators():
+    with precision.policy_scope("mixed_bfloat16"):
+        keras.utils.set_random_seed(0)
+        inner = kgan.models.dcgan_generator((8, 8, 1), latent_dim=4, num_classes=3, base_filters=8)
+        z = keras.Input((4,), name="z")
+        labels = keras.Input((), dtype="int32", name="labels")
+        nested = keras.Model([z, labels], inner([z, labels]), name="nested")
+        discriminator = kgan.models.dcgan_discriminator((8, 8, 1), num_classes=3, base_filters=8)
+        gan = kgan.GAN(nested, discriminator, num_classes=3, ema_decay=0.9)
+    assert gan.inference_generator is not gan.generator
+    for weight in gan.inference_generator.weights:  # Averages that differ from the live weights.
+        weight.assign(weight + 0.01)
+    rng = np.random.default_rng(0)
+    inputs = [rng.normal(size=(4, 4)).astype("float32"), np.array([0, 1, 2, 0], "int32")]
+    for network in (gan.generator, gan.inference_generator):
+        copy = export.float32_copy(network)
+        assert all(
+            layer.dtype_policy.compute_dtype == "float32"
+            for layer in copy._flatten_layers(include_self=False)
+        )
+        # The copy's images are the float32 computation of the same weights.
+        reference = keras.ops.convert_to_numpy(network(inputs, training=False))
+        images = keras.ops.convert_to_numpy(copy(inputs, training=False))
+        assert 0 < np.max(np.abs(images - reference)) < 0.1
+        for mine, theirs in zip(copy.weights, network.weights):
+            np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    source = export.resolve_generator(gan)
+    np.testing.assert_array_equal(
+        source.keras_samples(*inputs),
+        keras.ops.convert_to_numpy(export.float32_copy(gan.inference_generator)(inputs)),
+    )
+
+
+def test_float16_networks_get_loss_scaling_wherever_compile_is_called():
+    with precision.policy_scope("mixed_float16"):
+        generator = kgan.models.mlp_generator((4,), latent_dim=2, hidden_units=(8,))
+        discriminator = kgan.models.mlp_discriminator((4,), hidden_units=(8,))
+    gan = kgan.GAN(generator, discriminator)
+    gan.compile()  # Under the float32 global policy.
+    assert isinstance(gan.d_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_spectral_normalisation_keeps_float32_weights_under_bfloat16():
+    with precision.policy_scope("mixed_bfloat16"):
+        block = kgan.layers.DownsampleBlock(8, spectral_norm=True)
+        dense = kgan.models.mlp_discriminator((4,), hidden_units=(16,), spectral_norm=True)
+    images = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype("float32")
+    for _ in range(2):
+        block(images, training=True)  # Writes the normalised kernel back into its variable.
+        dense(images[:, 0, 0, :1].repeat(4, axis=1), training=True)
+    for layer in (block, dense):
+        kernels = [w.numpy() for w in layer.weights if w.path.endswith("kernel")]
+        assert kernels
+        for kernel in kernels:
+            assert kernel.dtype == np.float32
+            # Not rounded to bfloat16's 8 bits of mantissa.
+            rounded = tf.cast(tf.cast(kernel, tf.bfloat16), tf.float32).numpy()
+            assert np.any(kernel != rounded)

@@ -148,7 +148,9 @@ def to_saved_model(
     - `generate` (image generators): `num_samples` int32 scalar, `seed` int64 scalar (and
       `labels` int32 `[num_samples]`) -> `images` uint8 `[num_samples, H, W, C]`. The latent
       vectors are `kgan.models.sample_latent(num_samples, latent_dim, seed=seed)`, as in
-      `GAN.generate(num_samples, seed=seed)`, so both give the same images. Requests for more
+      `GAN.generate(num_samples, seed=seed)`, so both give the same images (for a generator
+      trained in mixed precision, the images of its float32 copy `float32_copy`: the export
+      computes in float32). Requests for more
       than `max_samples` fail with an error message instead of exhausting the server's memory.
 
     The metadata (`read_metadata`) is written to `assets/kgan.json`.

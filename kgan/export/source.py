@@ -146,29 +146,42 @@ def float32_copy(generator):
     A generator trained under a mixed-precision policy (`kgan train --precision`) keeps float32
     weights but computes in bfloat16 or float16, which ONNX runtimes and CPU serving support
     poorly. The export computes with the same weights in float32 instead: the copy is the same
-    network with every layer's dtype policy set to float32, and the weights copied over.
+    network rebuilt from its config with every 16-bit dtype policy (nested models and wrapped
+    layers included) set to float32, and the weights copied over. A subclassed generator (no
+    static inputs) cannot be rebuilt from its config and is returned as it is.
     """
-    if all(layer.dtype_policy.compute_dtype == "float32" for layer in _all_layers(generator)):
+    # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers.
+    layers = list(generator._flatten_layers(include_self=False))
+    if all(layer.dtype_policy.compute_dtype == "float32" for layer in layers):
         return generator
-
-    def in_float32(layer):
-        config = layer.get_config()
-        config["dtype"] = "float32"
-        return layer.__class__.from_config(config)
-
-    # Under float32 as the global policy, for the layers that `clone_model` makes itself (the
-    # inputs).
+    if not getattr(generator, "inputs", None):
+        return generator
+    config = _in_float32(keras.saving.serialize_keras_object(generator))
+    # Under float32 as the global policy, for anything the config leaves to it.
     with policy_scope("float32"):
-        copy = keras.models.clone_model(generator, clone_function=in_float32)
+        copy = keras.saving.deserialize_keras_object(config)
     copy.set_weights(generator.get_weights())
     return copy
 
 
-def _all_layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
+_SIXTEEN_BIT_POLICIES = ("mixed_bfloat16", "mixed_float16", "bfloat16", "float16")
+
+
+def _in_float32(config):
+    """The serialised Keras object `config` with each 16-bit dtype policy made float32."""
+    if isinstance(config, list):
+        return [_in_float32(item) for item in config]
+    if not isinstance(config, dict):
+        return config
+    if str(config.get("class_name", "")).endswith("DTypePolicy"):
+        inner = config.get("config") or {}
+        if inner.get("name") in _SIXTEEN_BIT_POLICIES:
+            return {**config, "config": {**inner, "name": "float32"}}
+        return config
+    return {
+        key: "float32" if key == "dtype" and value in _SIXTEEN_BIT_POLICIES else _in_float32(value)
+        for key, value in config.items()
+    }
 
 
 def _check_input_count(count, num_classes):

@@ -196,8 +196,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 "`d_optimizer` and `g_optimizer` must be two different optimiser objects: each "
                 "keeps its own state. Received: the same object for both"
             )
-        self.d_optimizer = _with_loss_scaling(d_optimizer)
-        self.g_optimizer = _with_loss_scaling(g_optimizer)
+        self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
+        self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
         self._compile_options = {
             "jit_compile": jit_compile,
             "steps_per_execution": steps_per_execution,
@@ -413,9 +413,14 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         return noise.seed_states(self.generator, self.discriminator, self.inference_generator)
 
 
-def _with_loss_scaling(optimizer):
-    """Wraps `optimizer` in a `LossScaleOptimizer` under a float16 policy."""
-    if keras.mixed_precision.global_policy().name != "mixed_float16":
+def _with_loss_scaling(optimizer, network):
+    """Wraps `optimizer` in a `LossScaleOptimizer` when `network` computes in float16 (built
+    under `mixed_float16`, wherever `compile` is called) or the global policy is
+    `mixed_float16`."""
+    float16 = keras.mixed_precision.global_policy().name == "mixed_float16" or any(
+        layer.dtype_policy.compute_dtype == "float16" for layer in network._flatten_layers()
+    )
+    if not float16:
         return optimizer
     if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
         return optimizer

@@ -133,9 +133,11 @@ def mlp_discriminator(
         layer = keras.layers.Dense(units, name=name, **kwargs)
         if not spectral_norm:
             return layer
-        # The wrapper casts its output to its input's dtype: give it the Dense's dtype.
+        # float32 on the wrapper: it writes the normalised kernel back into the float32
+        # variable, which a mixed policy would round to 16 bits at every step. (It casts its
+        # output to its input's dtype; the next layer casts again to its own.)
         return keras.layers.SpectralNormalization(
-            layer, dtype=kwargs.get("dtype"), name=f"{name}_spectral_norm"
+            layer, dtype="float32", name=f"{name}_spectral_norm"
         )
 
     samples = keras.Input(shape=input_shape, name="samples")
