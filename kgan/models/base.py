@@ -417,6 +417,7 @@ def _with_loss_scaling(optimizer, network):
     """Wraps `optimizer` in a `LossScaleOptimizer` when `network` computes in float16 (built
     under `mixed_float16`, wherever `compile` is called) or the global policy is
     `mixed_float16`."""
+    # `_flatten_layers`: Keras-internal, as in `ema.py`; no public walk over nested layers.
     float16 = keras.mixed_precision.global_policy().name == "mixed_float16" or any(
         layer.dtype_policy.compute_dtype == "float16" for layer in network._flatten_layers()
     )
