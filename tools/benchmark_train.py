@@ -18,6 +18,12 @@ of one step and the share of this machine's measured matrix-multiply peak they r
 
     python tools/benchmark_train.py             # the full table: several minutes per row
     python tools/benchmark_train.py --quick     # a smoke test: small batches, few steps
+    python tools/benchmark_train.py --repeats 7 \\
+        --only "kgan GAN.fit, alternating" --only "kgan GAN.fit, shared"   # some rows, more calls
+
+Each ratio is given two ways: the ratio of the rows' medians, and the median of the per-round
+ratios (a row's call against its compared row's call in the same round), which cancels a drift
+in machine load between rounds.
 """
 
 import argparse
@@ -25,6 +31,7 @@ import os
 import statistics
 import sys
 import time
+from functools import partial
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -87,34 +94,40 @@ def torch_runner(torch, images, batch_size, update):
 
 
 def build_rows(args, images, wgan_images):
-    """The table's rows: name -> (runner or None, images per call, compared-with row, note)."""
+    """The table's rows: name -> (make_runner or None, images per call, compared-with row,
+    note). `make_runner()` builds the row's networks and traces its step (see `make_runners`)."""
     batch = args.batch_size
     dataset, warmup = make_dataset(images, batch), make_dataset(images[: 2 * batch], batch)
     wgan_data = make_dataset(wgan_images, batch)
     wgan_warmup = make_dataset(wgan_images[: 2 * N_CRITIC * batch], batch)
     n, wn = len(images), len(wgan_images)
     rows = {
-        "hand loop, alternating": (loop_runner(dataset, warmup, "alternating"), n, None, ""),
-        "hand loop, shared": (loop_runner(dataset, warmup, "shared"), n, None, ""),
+        "hand loop, alternating": (
+            partial(loop_runner, dataset, warmup, "alternating"),
+            n,
+            None,
+            "",
+        ),
+        "hand loop, shared": (partial(loop_runner, dataset, warmup, "shared"), n, None, ""),
     }
     for update in nets.UPDATES:
         for jit in (False, True):
             name = f"kgan GAN.fit, {update}" + (", jit_compile" if jit else "")
-            runner = kgan_runner(kgan.GAN, dataset, warmup, jit, update=update)
-            rows[name] = (runner, n, f"hand loop, {update}", "")
+            make = partial(kgan_runner, kgan.GAN, dataset, warmup, jit, update=update)
+            rows[name] = (make, n, f"hand loop, {update}", "")
     torch, why = nets.import_torch()
     for update in nets.UPDATES:
-        runner = None if torch is None else torch_runner(torch, images, batch, update)
+        make = None if torch is None else partial(torch_runner, torch, images, batch, update)
         threads = "" if torch is None else f"{torch.get_num_threads()} threads"
-        rows[f"PyTorch, {update}"] = (runner, n, f"kgan GAN.fit, {update}", why or threads)
+        rows[f"PyTorch, {update}"] = (make, n, f"kgan GAN.fit, {update}", why or threads)
     for jit in (False, True):
         name = "kgan WGANGP.fit, n_critic 5" + (", jit_compile" if jit else "")
-        runner = kgan_runner(kgan.WGANGP, wgan_data, wgan_warmup, jit, n_critic=N_CRITIC)
-        rows[name] = (runner, wn, None, "images: real images the critic read")
+        make = partial(kgan_runner, kgan.WGANGP, wgan_data, wgan_warmup, jit, n_critic=N_CRITIC)
+        rows[name] = (make, wn, None, "images: real images the critic read")
     if kgan_precision.cpu_has_bfloat16():
-        with kgan_precision.policy_scope("mixed_bfloat16"):
-            loop = loop_runner(dataset, warmup, "alternating")
-            gan = kgan_runner(kgan.GAN, dataset, warmup, False)
+        in_bfloat16 = partial(_in_policy, "mixed_bfloat16")
+        loop = partial(in_bfloat16, loop_runner, dataset, warmup, "alternating")
+        gan = partial(in_bfloat16, kgan_runner, kgan.GAN, dataset, warmup, False)
         rows["hand loop, alternating, bfloat16"] = (loop, n, "hand loop, alternating", "")
         rows["kgan GAN.fit, alternating, bfloat16"] = (
             gan,
@@ -125,6 +138,29 @@ def build_rows(args, images, wgan_images):
     else:
         rows["mixed_bfloat16"] = (None, n, None, "no avx512_bf16 or AMX in /proc/cpuinfo")
     return rows
+
+
+def _in_policy(policy, make_runner, *args, **kwargs):
+    """`make_runner(*args, **kwargs)`, its networks built under the dtype policy `policy`."""
+    with kgan_precision.policy_scope(policy):
+        return make_runner(*args, **kwargs)
+
+
+def make_runners(rows):
+    """`rows` with each row's runner built (networks created, step traced), in table order."""
+    return {name: (None if make is None else make(), *rest) for name, (make, *rest) in rows.items()}
+
+
+def select_rows(rows, names):
+    """The rows named in `names` (all rows when it is empty), with the rows they are compared
+    with."""
+    if not names:
+        return rows
+    unknown = [name for name in names if name not in rows]
+    if unknown:
+        raise SystemExit(f"--only: no row {unknown[0]!r}. Rows: {', '.join(rows)}")
+    keep = set(names) | {rows[name][2] for name in names if rows[name][2] in rows}
+    return {name: row for name, row in rows.items() if name in keep}
 
 
 def time_rows(rows, repeats):
@@ -144,20 +180,22 @@ def time_rows(rows, repeats):
 def print_table(rows, seconds, args):
     rates = {name: rows[name][1] / statistics.median(times) for name, times in seconds.items()}
     print(f"\nbatch {args.batch_size}; calls of {args.steps} steps; {args.repeats} calls per row")
-    print(f"{'row':<42}{'images/s':>10}{'ms/step':>9}  {'ratio':<48}note")
+    print(f"{'row':<42}{'images/s':>10}{'ms/step':>9}  {'ratio':<72}note")
     for name, (_, _, compared, note) in rows.items():
         if name not in rates:
-            print(f"{name:<42}{'-':>10}{'-':>9}  {'-':<48}not run: {note}")
+            print(f"{name:<42}{'-':>10}{'-':>9}  {'-':<72}not run: {note}")
             continue
         ms = statistics.median(seconds[name]) / args.steps * 1000
         ratio = ""
         if compared in rates:
             spread = [rows[name][1] / t for t in seconds[name]]
+            paired = [c / t for t, c in zip(seconds[name], seconds[compared], strict=True)]
             ratio = (
                 f"{rates[name] / rates[compared]:.3f} x {compared} "
-                f"(calls {min(spread):.0f}-{max(spread):.0f})"
+                f"(calls {min(spread):.0f}-{max(spread):.0f}; per round "
+                f"{statistics.median(paired):.3f}, {min(paired):.3f}-{max(paired):.3f})"
             )
-        print(f"{name:<42}{rates[name]:>10.1f}{ms:>9.0f}  {ratio:<48}{note}")
+        print(f"{name:<42}{rates[name]:>10.1f}{ms:>9.0f}  {ratio:<72}{note}")
     return rates
 
 
@@ -191,6 +229,14 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50, help="training steps per timed call")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls of each row")
     parser.add_argument("--quick", action="store_true", help="batch 32, 3 steps, 1 call")
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ROW",
+        help="time only the row named ROW (and the row it is compared with); repeatable. "
+        "The costs after the table are then left out.",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.steps, args.repeats = 32, 3, 1
@@ -201,10 +247,11 @@ def main(argv=None):
     images = load_images(args.batch_size * args.steps)
     # With critic_batches="fresh" each WGAN-GP step reads n_critic batches.
     wgan_images = np.concatenate([images] * N_CRITIC)
-    rows = build_rows(args, images, wgan_images)
+    rows = make_runners(select_rows(build_rows(args, images, wgan_images), args.only))
     seconds = time_rows(rows, args.repeats)
     rates = print_table(rows, seconds, args)
-    print_costs(args, rates)
+    if not args.only:
+        print_costs(args, rates)
     return 0
 
 

@@ -7,6 +7,11 @@ the recipe's number of generator steps on `kgan.data.gaussian_ring()` and
 high quality below 3, a mode covered by one high-quality sample). Several seeds give a mean and
 the spread (min-max); the published rows are PacGAN's Table 1 (400 epochs of 1,000 steps).
 
+Each run is scored twice: on plain samples of the trained generator, and on samples drawn with
+Jacobian-based truncation (`generate(..., jacobian_truncation=SHARE)`, Tanielian et al. 2020),
+which leaves out the share SHARE of the samples where the generator stretches space most: the
+bridges between modes. Both rows are in the table; `--jacobian-truncation 0` skips the second.
+
     python tools/evaluate_toys.py --quick                  # one seed, few steps: a smoke run
     python tools/evaluate_toys.py --seeds 3 --json toys.json
 """
@@ -37,9 +42,21 @@ PUBLISHED = [
 ]
 
 EVALUATION_SAMPLES = 2500
+# The share of samples Jacobian truncation leaves out by default (see the module docstring).
+TRUNCATION_SHARE = 0.25
 
 
-def run_one(distribution, kind, seed, steps):
+def score(samples, distribution):
+    result = metrics.mode_coverage(samples, distribution.means, distribution.std)
+    return {
+        "modes_covered": result["modes_covered"],
+        "num_modes": result["num_modes"],
+        "high_quality_percent": 100 * result["high_quality"],
+        "kl_to_uniform": result["kl_to_uniform"],
+    }
+
+
+def run_one(distribution, kind, seed, steps, truncation_share=TRUNCATION_SHARE):
     model = kgan.recipes.build("toy_2d", model=kind, seed=seed, steps_per_execution=50)
     settings = kgan.recipes.get("toy_2d", model=kind)
     batch_size = settings["batch_size"]
@@ -52,25 +69,38 @@ def run_one(distribution, kind, seed, steps):
     model.fit(dataset, epochs=1, verbose=0)
     train_seconds = time.perf_counter() - start
     samples = model.generate(EVALUATION_SAMPLES, seed=10_000 + seed)
-    result = metrics.mode_coverage(samples, distribution.means, distribution.std)
-    return {
+    run = {
         "dataset": distribution.name,
         "model": kind,
         "seed": seed,
         "generator_steps": int(model.g_optimizer.iterations.numpy()),
         "images_seen": steps * per_step * batch_size,
-        "modes_covered": result["modes_covered"],
-        "num_modes": result["num_modes"],
-        "high_quality_percent": 100 * result["high_quality"],
-        "kl_to_uniform": result["kl_to_uniform"],
+        **score(samples, distribution),
         "train_seconds": train_seconds,
     }
+    if truncation_share:
+        start = time.perf_counter()
+        samples = model.generate(
+            EVALUATION_SAMPLES, seed=10_000 + seed, jacobian_truncation=truncation_share
+        )
+        run["jacobian_truncation"] = {
+            "share": truncation_share,
+            **score(samples, distribution),
+            "generate_seconds": time.perf_counter() - start,
+        }
+    return run
 
 
 def summarise(runs):
     rows = {}
     for run in runs:
         rows.setdefault((run["model"], run["dataset"]), []).append(run)
+        if "jacobian_truncation" in run:
+            truncated = {**run, **run["jacobian_truncation"]}
+            share = run["jacobian_truncation"]["share"]
+            rows.setdefault(
+                (f"{run['model']}, Jacobian truncation {share:.0%}", run["dataset"]), []
+            ).append(truncated)
     summary = {}
     for (kind, name), group in rows.items():
         modes = [r["modes_covered"] for r in group]
@@ -98,7 +128,8 @@ def format_table(summary, ring_name, grid_name):
         low, high = row[f"{key}_range"]
         return f"{row[key]:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
 
-    for kind in ("gan", "wgangp"):
+    kinds = sorted({kind for kind, _ in summary}, key=lambda kind: (kind.split(",")[0], kind))
+    for kind in kinds:
         ring, grid = summary.get((kind, ring_name)), summary.get((kind, grid_name))
         if not ring or not grid:
             continue
@@ -137,6 +168,14 @@ def main(argv=None):
         type=int,
         help="TensorFlow's threads (default: one per core), to run two of these side by side",
     )
+    parser.add_argument(
+        "--jacobian-truncation",
+        type=float,
+        default=TRUNCATION_SHARE,
+        metavar="SHARE",
+        help="also score samples drawn with this Jacobian truncation share (default "
+        f"{TRUNCATION_SHARE}); 0 to skip",
+    )
     parser.add_argument("--json", help="write every run's numbers to this JSON file")
     args = parser.parse_args(argv)
     if args.threads:
@@ -144,6 +183,8 @@ def main(argv=None):
 
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    if not 0 <= args.jacobian_truncation < 1:
+        parser.error(f"--jacobian-truncation: a share in [0, 1); got {args.jacobian_truncation}")
     steps = args.steps or kgan.recipes.get("toy_2d")["steps"]
     if args.quick:
         args.seeds, steps = 1, 200
@@ -159,13 +200,22 @@ def main(argv=None):
     for seed in range(args.seeds):
         for distribution in (chosen[name] for name in names):
             for kind in args.models.split(","):
-                run = run_one(distribution, kind, seed, steps)
+                run = run_one(distribution, kind, seed, steps, args.jacobian_truncation)
                 runs.append(run)
+                truncated = run.get("jacobian_truncation")
                 print(
                     f"{kind:7s} {distribution.name:6s} seed {seed}: "
                     f"{run['modes_covered']}/{run['num_modes']} modes, "
                     f"{run['high_quality_percent']:.1f}% high quality, "
-                    f"KL {run['kl_to_uniform']:.3f}, {run['train_seconds']:.0f} s",
+                    f"KL {run['kl_to_uniform']:.3f}, {run['train_seconds']:.0f} s"
+                    + (
+                        f"; Jacobian truncation {truncated['share']:.0%}: "
+                        f"{truncated['modes_covered']} modes, "
+                        f"{truncated['high_quality_percent']:.1f}% high quality, "
+                        f"KL {truncated['kl_to_uniform']:.3f}"
+                        if truncated
+                        else ""
+                    ),
                     flush=True,
                 )
     total = time.perf_counter() - start

@@ -94,9 +94,15 @@ def image_table(cards, baselines=()):
 
 
 def toy_table(runs):
+    """One row per model and dataset; runs scored with Jacobian truncation as well (see
+    `tools/evaluate_toys.py`) add a row for those samples."""
     groups = {}
     for run in runs:
         groups.setdefault((run["model"], run["dataset"]), []).append(run)
+        truncated = run.get("jacobian_truncation")
+        if truncated:
+            name = f"{run['model']}, Jacobian truncation {truncated['share']:.0%}"
+            groups.setdefault((name, run["dataset"]), []).append({**run, **truncated})
     lines = [
         "| model | data | seeds | generator steps | modes covered | high quality % | "
         "seconds a run |",

@@ -18,6 +18,13 @@ def add_sample_command(subparsers):
         "--labels", help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--jacobian-truncation",
+        type=float,
+        metavar="SHARE",
+        help="leave out this share (0-1) of the samples, those where the generator stretches "
+        "space most: the in-between samples of disconnected modes (Keras and SavedModel only)",
+    )
     parser.add_argument("--out", default=None, help="PNG grid to write (default: samples.png)")
     parser.add_argument("--npy", metavar="PATH", help="also write the samples as a .npy array")
     parser.set_defaults(run=run_sample)
@@ -28,9 +35,17 @@ def run_sample(args):
 
     generator = control.load_generator(args.model)
     labels = control.labels.option_labels(args.labels, args.num_samples, generator.num_classes)
-    images = generator.generate(args.num_samples, labels=labels, seed=args.seed)
+    images = generator.generate(
+        args.num_samples,
+        labels=labels,
+        seed=args.seed,
+        jacobian_truncation=args.jacobian_truncation,
+    )
     _write_samples(generator, images, args.out, args.npy, "samples.png")
-    print(f"{args.num_samples} samples from {generator.describe()} (seed {args.seed})")
+    truncated = ""
+    if args.jacobian_truncation is not None:
+        truncated = f", Jacobian truncation {args.jacobian_truncation:g}"
+    print(f"{args.num_samples} samples from {generator.describe()} (seed {args.seed}{truncated})")
 
 
 def _write_samples(generator, images, out, npy, default_out, num_rows=None):

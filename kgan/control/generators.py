@@ -15,7 +15,8 @@ from kgan._validation import check_positive_int, check_seed
 from kgan.control.labels import check_labels
 from kgan.export import resolve_generator
 from kgan.models import AdversarialModel, sample_latent
-from kgan.models.checks import latent_vectors
+from kgan.models.checks import latent_vectors, truncation_share
+from kgan.models.truncation import truncated_generate
 
 
 class Generator:
@@ -64,7 +65,16 @@ class Generator:
         """The samples of `z` (and integer `labels`) as a float32 tensor, in inference mode."""
         return tf.convert_to_tensor(self._run(z, labels), tf.float32)
 
-    def generate(self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256):
+    def generate(
+        self,
+        num_samples=None,
+        *,
+        z=None,
+        labels=None,
+        seed=None,
+        batch_size=256,
+        jacobian_truncation=None,
+    ):
         """Generates samples as `kgan.GAN.generate` does, in batches.
 
         Args:
@@ -75,12 +85,31 @@ class Generator:
                 all; `None` cycles 0, 1, ..., num_classes - 1.
             seed: integer seed of `z`.
             batch_size: how many samples go through the network at once.
+            jacobian_truncation: a share in (0, 1) of the samples to leave out, those where
+                the generator stretches space most (see `kgan.models.truncation`); the same
+                seed gives the samples of `kgan.GAN.generate(..., jacobian_truncation=...)`.
+                Needs gradients: Keras and SavedModel generators, not ONNX.
 
         Returns:
             A NumPy float32 array `(num_samples, *sample_shape)`.
         """
         check_positive_int("batch_size", batch_size)
-        if z is None:
+        if jacobian_truncation is not None:
+            truncation_share(jacobian_truncation, z)
+            self.require_gradients("Jacobian truncation")
+            check_positive_int("num_samples", num_samples)
+            check_seed(seed)
+            labels = check_labels(labels, num_samples, self.num_classes)
+            z = truncated_generate(
+                self,
+                self,
+                labels,
+                count=num_samples,
+                share=jacobian_truncation,
+                seed=seed,
+                batch_size=batch_size,
+            )
+        elif z is None:
             z = self.sample_z(num_samples, seed)
         else:
             z = latent_vectors(z, self.latent_dim, num_samples)

@@ -28,6 +28,7 @@ from kgan.models import (
     held_out,
     noise,
     regularization,
+    truncation,
 )
 from kgan.models.divergence import NonFiniteGuard, TrainingDivergedError
 from kgan.models.generation import MAX_GENERATE_SAMPLES, check_generate_size
@@ -313,7 +314,16 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         `inference_generator` (the averaged generator when `ema_decay` is set)."""
         return self.inference_generator(inputs, training=training)
 
-    def generate(self, num_samples=None, *, z=None, labels=None, seed=None, batch_size=256):
+    def generate(
+        self,
+        num_samples=None,
+        *,
+        z=None,
+        labels=None,
+        seed=None,
+        batch_size=256,
+        jacobian_truncation=None,
+    ):
         """Generates samples in inference mode (batch-norm moving statistics, no dropout).
 
         Args:
@@ -325,6 +335,13 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             seed: integer seed of `z`: the same seed gives the same samples.
             batch_size: how many samples go through the generator at once; the result is
                 filled batch by batch.
+            jacobian_truncation: a share in (0, 1) of the generator's samples to leave out:
+                those where the Jacobian dG/dz has the largest norm, the samples the generator
+                stretches *between* modes (Tanielian et al. 2020; see
+                `kgan.models.truncation`). Each sample is drawn again until its norm is below
+                the `1 - share` quantile (per class for a conditional model), so labels are
+                kept. Costs one generator pass per latent dimension per candidate, plus 10,000
+                candidates for the threshold. Not with `z`.
 
         Returns:
             A NumPy float32 array of shape `(num_samples, *sample_shape)`, images in [-1, 1].
@@ -335,18 +352,31 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 memory: draw them in several calls with different seeds instead.
         """
         check_positive_int("batch_size", batch_size)
+        if jacobian_truncation is not None:
+            checks.truncation_share(jacobian_truncation, z)
         if z is None:
             check_positive_int("num_samples", num_samples)
             check_generate_size(num_samples, self.latent_dim, self.sample_shape)
             check_seed(seed)
-            z = sample_latent(
-                num_samples, self.latent_dim, seed=seed, distribution=self.latent_distribution
-            ).numpy()
         else:
             z = checks.latent_vectors(z, self.latent_dim, num_samples)
             check_generate_size(z.shape[0], 0, self.sample_shape)
-        count = z.shape[0]
+        count = num_samples if z is None else z.shape[0]
         labels = checks.generation_labels(labels, count, self.num_classes)
+        if jacobian_truncation is not None:
+            z = truncation.truncated_generate(
+                self.inference_generator,
+                self,
+                labels,
+                count=count,
+                share=jacobian_truncation,
+                seed=seed,
+                batch_size=batch_size,
+            )
+        elif z is None:
+            z = sample_latent(
+                num_samples, self.latent_dim, seed=seed, distribution=self.latent_distribution
+            ).numpy()
         # Filled in place: concatenating per-batch results would need twice the memory.
         output = np.empty((count, *self.sample_shape), "float32")
         for start in range(0, count, batch_size):

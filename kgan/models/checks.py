@@ -6,6 +6,8 @@ can be tested without building a model. `probe_networks` and `first_batch` are t
 that call a network or read a dataset to get those values.
 """
 
+import numbers
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -336,3 +338,18 @@ def latent_vectors(z, latent_dim, num_samples=None):
             f"Received: num_samples={num_samples}"
         )
     return z
+
+
+def truncation_share(share, z):
+    """Checks `generate`'s `jacobian_truncation`: a share in (0, 1), and no `z` with it."""
+    if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 < share < 1:
+        raise ValueError(
+            "`jacobian_truncation` must be a share of the samples to leave out, strictly "
+            f"between 0 and 1 (for example 0.2). Received: jacobian_truncation={share!r}"
+        )
+    if z is not None:
+        raise ValueError(
+            "`jacobian_truncation` draws its own latent vectors; pass `num_samples` and `seed` "
+            f"rather than `z`. Received: jacobian_truncation={share!r} with z of shape "
+            f"{np.shape(z)}"
+        )

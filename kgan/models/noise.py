@@ -8,12 +8,13 @@ from kgan._validation import check_choice
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
 
 
-def sample_latent(num_samples, latent_dim, *, seed=None, distribution="normal"):
+def sample_latent(num_samples, latent_dim, *, seed=None, distribution="normal", stream=0):
     """Draws latent vectors: N(0, I), or U(-1, 1) per coordinate.
 
     With an integer `seed` the draw is a pure function of `(seed, num_samples, latent_dim)`, so
     the same seed gives the same vectors in `GAN.generate` and in an exported model's `generate`
-    signature (both call this function).
+    signature (both call this function). `stream` selects an independent draw from the same
+    seed (0 is `generate`'s).
 
     Returns:
         A float32 tensor of shape `(num_samples, latent_dim)`.
@@ -22,7 +23,7 @@ def sample_latent(num_samples, latent_dim, *, seed=None, distribution="normal"):
     shape = tf.stack([tf.cast(num_samples, tf.int32), tf.constant(latent_dim, tf.int32)])
     if seed is None:
         seed = tf.random.uniform([], 0, 2**31 - 1, dtype=tf.int64)
-    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
+    seed_pair = tf.stack([tf.cast(seed, tf.int64), tf.constant(stream, tf.int64)])
     if distribution == "normal":
         return tf.random.stateless_normal(shape, seed=seed_pair)
     return tf.random.stateless_uniform(shape, seed=seed_pair, minval=-1.0, maxval=1.0)

@@ -50,6 +50,16 @@ def test_sample_works_on_the_shipped_generators(shipped_name, tmp_path, capsys):
     assert "6 samples from SavedModel" in capsys.readouterr().out
 
 
+def test_sample_with_jacobian_truncation_matches_the_model(image_gan, image_exports, tmp_path):
+    expected = image_gan.generate(6, labels=[1] * 6, seed=4, jacobian_truncation=0.3)
+    assert not np.allclose(expected, image_gan.generate(6, labels=[1] * 6, seed=4), atol=1e-3)
+    for kind in ("run", "saved_model"):
+        samples = _sample(
+            image_exports[kind], tmp_path, kind, "--labels", "1", "--jacobian-truncation", "0.3"
+        )
+        np.testing.assert_allclose(samples, expected, atol=1e-4, err_msg=kind)
+
+
 def test_sample_default_grid(image_exports, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["sample", image_exports["version"], "--num-samples", "4"]) == 0
@@ -152,6 +162,8 @@ def test_bad_input_is_one_clear_line(
         (["sample", str(tmp_path / "missing")], "Received: model="),
         (["edit", onnx_path, "--classifier", classifier, "--target", "1"], "Received: model=ONNX"),
         (["interpolate", version, "--class-blend", "0,1"], "Received: model=SavedModel"),
+        (["sample", version, "--jacobian-truncation", "1"], "Received: jacobian_truncation=1.0"),
+        (["sample", onnx_path, "--jacobian-truncation", "0.2"], "Received: model=ONNX"),
     ]
     for argv, received in cases:
         _one_line_error(capsys, argv, argv[0], received)

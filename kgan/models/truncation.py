@@ -1,0 +1,201 @@
+"""Jacobian-based truncation: leaving out the samples a generator stretches between modes.
+
+A generator is a continuous map from a connected latent space, so on data made of separate
+modes (the Gaussian mixtures, or the classes of an unconditional image GAN) it must spend some
+latent mass on *bridges* between them: samples that belong to no mode. Around a bridge the
+generator stretches space, so the Frobenius norm of its Jacobian dG/dz is large there.
+Tanielian et al. (2020, "Learning disconnected manifolds: a no GAN's land", ICML,
+arXiv:2006.04596) leave out the samples whose Jacobian norm lies above a quantile of its
+distribution under the prior (JBT).
+
+`truncated_generate` is that rule as a rejection sampler: the threshold is the `1 - share`
+quantile of the norms of `calibration` prior samples (per class for a conditional generator),
+and each requested sample is drawn again until its norm is below it. Every output slot keeps
+its class, and the samples follow the generator's distribution restricted to the accepted part
+of the latent space. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode
+pass per dimension), and estimated from `PROJECTIONS` random directions above.
+
+`AdversarialModel.generate(..., jacobian_truncation=share)` and the `kgan.control` generators
+(Keras and SavedModel; `kgan sample --jacobian-truncation SHARE`) call it.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan.models.inputs import with_labels
+from kgan.models.noise import sample_latent
+
+# Latent vectors drawn for the threshold, at least (and at least one per requested sample).
+CALIBRATION_SAMPLES = 10_000
+# Seed streams of `sample_latent`: 0 is `generate`'s own draw, 1 the calibration, 2... the
+# rounds of the rejection sampler.
+_CALIBRATION_STREAM = 1
+_FIRST_ROUND_STREAM = 2
+# Up to this latent size the norms are exact (one pass per latent dimension); above it they are
+# estimated from `PROJECTIONS` random directions (see `jacobian_norms`).
+EXACT_UP_TO = 8
+PROJECTIONS = 8
+# Rounds of the rejection sampler before it gives up: a slot is still empty after them with
+# probability share ** MAX_ROUNDS.
+MAX_ROUNDS = 1000
+
+
+def jacobian_norms(generator, z, labels=None, *, batch_size=256, projections=None, seed=None):
+    """The Frobenius norm of the Jacobian of `generator` at each latent vector, in inference
+    mode: `sqrt(sum_ij (d G(z)_i / d z_j)^2)`.
+
+    Exact by default: one forward-mode pass (a Jacobian-vector product) per latent dimension.
+    With `projections=k` it is estimated from `k` random directions `v ~ N(0, I)` per sample,
+    `sqrt(mean ||J v||^2)`: unbiased for the squared norm, `k` passes whatever the latent size
+    (the stochastic approximation of Tanielian et al. 2020, with exact directional derivatives
+    in place of finite differences).
+
+    Args:
+        generator: a Keras generator taking `z` (or `[z, labels]`), or a function
+            `(z, labels) -> samples` of TensorFlow operations (`labels` an int32 tensor or
+            `None`), such as a `kgan.control` generator.
+        z: float32 array `(N, latent_dim)`.
+        labels: int32 array `(N,)` for a conditional generator, else `None`.
+        batch_size: latent vectors per pass.
+        projections: `None` (exact) or the number of random directions.
+        seed: seed of the random directions (what `numpy.random.default_rng` takes).
+
+    Returns:
+        A float64 NumPy array `(N,)`.
+    """
+    z = np.asarray(z, "float32")
+    count, latent_dim = z.shape
+    if projections is None:
+        directions = np.broadcast_to(
+            np.eye(latent_dim, dtype="float32")[:, None], (latent_dim, count, latent_dim)
+        )
+    else:
+        rng = np.random.default_rng(seed)
+        directions = rng.standard_normal((projections, count, latent_dim), dtype="float32")
+    squared_norms = _squared_norms_function(generator)
+    norms = np.empty((count,), "float64")
+    for start in range(0, count, batch_size):
+        stop = start + batch_size
+        batch_labels = None if labels is None else tf.constant(labels[start:stop], tf.int32)
+        squared = squared_norms(
+            tf.constant(z[start:stop]), batch_labels, tf.constant(directions[:, start:stop])
+        )
+        norms[start:stop] = np.sqrt(squared.numpy() / (1 if projections is None else projections))
+    return norms
+
+
+def _squared_norms_function(generator):
+    """A `tf.function` `(z, labels, directions) -> sum_k ||J(z) directions[k]||^2`."""
+
+    @tf.function(reduce_retracing=True)
+    def squared_norms(z, labels, directions):
+        total = tf.zeros([tf.shape(z)[0]], tf.float32)
+        for k in tf.range(tf.shape(directions)[0]):
+            with tf.autodiff.ForwardAccumulator(z, directions[k]) as accumulator:
+                samples = _call(generator, z, labels)
+            product = tf.cast(accumulator.jvp(samples), tf.float32)
+            total += tf.reduce_sum(tf.reshape(product, [tf.shape(z)[0], -1]) ** 2, axis=1)
+        return total
+
+    return squared_norms
+
+
+def truncated_generate(
+    generator, prior, labels, *, count, share, seed, batch_size=256, calibration=CALIBRATION_SAMPLES
+):
+    """`count` latent vectors whose Jacobian norm lies below the `1 - share` quantile, and
+    their samples.
+
+    Args:
+        generator: the generator, as in `jacobian_norms`.
+        prior: what says how `generator` is fed: an object with `latent_dim`,
+            `latent_distribution` and `num_classes` (thresholds are per class when set), such
+            as the kgan model or the `kgan.control` generator.
+        labels: int32 classes of the `count` slots, or `None` (unconditional).
+        count: how many samples.
+        share: the share of the prior's samples left out, in (0, 1).
+        seed: integer seed: the same seed gives the same samples.
+        batch_size: latent vectors per generator call.
+        calibration: prior samples that set the threshold (at least `count`).
+
+    Returns:
+        The accepted latent vectors, a float32 array `(count, latent_dim)`.
+
+    Raises:
+        ValueError: if a Jacobian norm is not finite (the generator outputs NaN or inf).
+        RuntimeError: if some slot found no accepted vector in `MAX_ROUNDS` rounds.
+    """
+    latent_dim, distribution = prior.latent_dim, prior.latent_distribution
+    num_classes = prior.num_classes
+    draws = max(int(calibration), count)
+    calibration_labels = None
+    if num_classes is not None:
+        calibration_labels = (np.arange(draws) % num_classes).astype("int32")
+    calibration_z = _latent(draws, latent_dim, seed, _CALIBRATION_STREAM, distribution)
+    projections = None if latent_dim <= EXACT_UP_TO else PROJECTIONS
+
+    def norms_of(z, labels, stream):
+        directions_seed = None if seed is None else (seed, stream)
+        norms = jacobian_norms(
+            generator,
+            z,
+            labels,
+            batch_size=batch_size,
+            projections=projections,
+            seed=directions_seed,
+        )
+        return _finite(norms)
+
+    calibration_norms = norms_of(calibration_z, calibration_labels, _CALIBRATION_STREAM)
+    if num_classes is None:
+        thresholds = np.full((1,), np.quantile(calibration_norms, 1.0 - share))
+        slot_threshold = np.full((count,), thresholds[0])
+    else:
+        thresholds = np.array(
+            [
+                np.quantile(calibration_norms[calibration_labels == c], 1.0 - share)
+                for c in range(num_classes)
+            ]
+        )
+        slot_threshold = thresholds[labels]
+
+    z = np.empty((count, latent_dim), "float32")
+    pending = np.arange(count)
+    stream = _FIRST_ROUND_STREAM
+    while pending.size:
+        if stream - _FIRST_ROUND_STREAM >= MAX_ROUNDS:
+            raise RuntimeError(
+                f"Jacobian truncation found no accepted latent vector for {pending.size} of "
+                f"{count} samples in {MAX_ROUNDS} rounds; lower `jacobian_truncation`. "
+                f"Received: jacobian_truncation={share}"
+            )
+        candidates = _latent(pending.size, latent_dim, seed, stream, distribution)
+        candidate_labels = None if labels is None else labels[pending]
+        norms = norms_of(candidates, candidate_labels, stream)
+        accepted = norms <= slot_threshold[pending]
+        z[pending[accepted]] = candidates[accepted]
+        pending = pending[~accepted]
+        stream += 1
+    return z
+
+
+def _call(generator, z, labels):
+    if isinstance(generator, keras.Model):
+        return generator(with_labels(z, labels), training=False)
+    return generator(z, labels)
+
+
+def _finite(norms):
+    if not np.all(np.isfinite(norms)):
+        raise ValueError(
+            "The generator's Jacobian is not finite at some latent vectors (it outputs NaN or "
+            "inf), so Jacobian truncation cannot rank its samples."
+        )
+    return norms
+
+
+def _latent(count, latent_dim, seed, stream, distribution):
+    return sample_latent(
+        count, latent_dim, seed=seed, stream=stream, distribution=distribution
+    ).numpy()

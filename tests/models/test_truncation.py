@@ -1,0 +1,102 @@
+"""`generate(jacobian_truncation=share)`: leaving out the samples a generator stretches between
+modes (Jacobian-based truncation, Tanielian et al. 2020)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kgan
+from kgan.models import truncation
+
+
+def _bridge_gan():
+    """A 1-D generator G(z) = 10 tanh(5 z): two modes at -10 and +10 with a bridge between
+    them at z = 0, where its Jacobian 50 / cosh(5 z)^2 is largest."""
+    z = keras.Input((1,))
+    hidden = keras.layers.Dense(
+        1, activation="tanh", kernel_initializer=keras.initializers.Constant(5.0)
+    )(z)
+    output = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(10.0))(hidden)
+    generator = keras.Model(z, output, name="generator")
+    discriminator = kgan.models.mlp_discriminator((1,), hidden_units=(4,))
+    return kgan.GAN(generator, discriminator, seed=0)
+
+
+def _batch_jacobian_norms(generator, z, labels=None):
+    z = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        inputs = z if labels is None else [z, tf.constant(labels)]
+        samples = tf.reshape(generator(inputs, training=False), [z.shape[0], -1])
+    jacobian = tape.batch_jacobian(samples, z).numpy()
+    return np.sqrt((jacobian**2).sum(axis=(1, 2)))
+
+
+def test_the_bridge_between_two_modes_is_left_out():
+    gan = _bridge_gan()
+    plain = gan.generate(4000, seed=1)[:, 0]
+    truncated = gan.generate(4000, seed=1, jacobian_truncation=0.3)[:, 0]
+    # |z| < 0.385 holds 30% of N(0, 1); there |G(z)| < 10 tanh(5 * 0.385) = 9.58.
+    assert 0.27 < np.mean(np.abs(plain) < 9.58) < 0.33
+    assert np.mean(np.abs(truncated) < 9.5) < 0.005
+    # Both modes keep their share.
+    assert 0.45 < np.mean(truncated > 0) < 0.55
+
+
+def test_norms_are_the_exact_frobenius_norm_of_the_jacobian(small_dcgan):
+    generator, _ = small_dcgan(num_classes=3, latent_dim=5)
+    z = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
+    labels = np.array([0, 1, 2, 0, 1, 2], "int32")
+    expected = _batch_jacobian_norms(generator, z, labels)
+    # Batches of 4 and 2: the result does not depend on the batching.
+    got = truncation.jacobian_norms(generator, z, labels, batch_size=4)
+    np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
+def test_same_seed_same_samples_and_labels_are_kept(small_dcgan):
+    generator, discriminator = small_dcgan(num_classes=3)
+    gan = kgan.GAN(generator, discriminator, num_classes=3, seed=0)
+    labels = np.array([2, 0, 1, 2, 2, 0], "int32")
+    first = gan.generate(6, labels=labels, seed=4, jacobian_truncation=0.5)
+    again = gan.generate(6, labels=labels, seed=4, jacobian_truncation=0.5)
+    np.testing.assert_array_equal(first, again)
+    assert first.shape == (6, 8, 8, 1)
+    assert not np.array_equal(first, gan.generate(6, labels=labels, seed=4))
+
+    # Each slot's latent vector is accepted under its own class's threshold, with its label.
+    z = truncation.truncated_generate(
+        gan.inference_generator, gan, labels, count=6, share=0.5, seed=4, calibration=600
+    )
+    norms = truncation.jacobian_norms(gan.inference_generator, z, labels)
+    reference_z = np.random.default_rng(1).normal(size=(3000, 8)).astype("float32")
+    for label in range(3):
+        reference = truncation.jacobian_norms(
+            gan.inference_generator, reference_z, np.full(3000, label, "int32")
+        )
+        # The median of this class's norms, up to the calibration's sampling error.
+        assert np.all(norms[labels == label] <= np.quantile(reference, 0.6))
+
+
+@pytest.mark.parametrize("share", [0, 1, 1.5, -0.1, True, "0.2", None])
+def test_a_share_outside_0_1_is_refused(share):
+    gan = _bridge_gan()
+    if share is None:
+        gan.generate(3, seed=0, jacobian_truncation=share)  # None: no truncation.
+        return
+    with pytest.raises(ValueError, match=rf"Received: jacobian_truncation={share!r}$"):
+        gan.generate(3, seed=0, jacobian_truncation=share)
+
+
+def test_truncation_draws_its_own_latent_vectors():
+    gan = _bridge_gan()
+    with pytest.raises(ValueError, match=r"rather than `z`.*jacobian_truncation=0.2 with z"):
+        gan.generate(z=np.zeros((3, 1), "float32"), jacobian_truncation=0.2)
+
+
+def test_a_generator_with_non_finite_outputs_is_a_clear_error():
+    gan = _bridge_gan()
+    kernel = gan.inference_generator.layers[-1].kernel
+    kernel.assign(np.full(kernel.shape, np.nan, "float32"))
+    with pytest.raises(ValueError, match="Jacobian is not finite"):
+        gan.generate(3, seed=0, jacobian_truncation=0.2)
