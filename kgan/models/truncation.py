@@ -64,16 +64,18 @@ def jacobian_norms(generator, z, labels=None, *, batch_size=256, projections=Non
     Returns:
         A float64 NumPy array `(N,)`.
     """
+    return _norms(_squared_norms_function(generator), z, labels, batch_size, projections, seed)
+
+
+def _norms(squared_norms, z, labels, batch_size, projections, seed):
     z = np.asarray(z, "float32")
     count, latent_dim = z.shape
     if projections is None:
-        directions = np.broadcast_to(
-            np.eye(latent_dim, dtype="float32")[:, None], (latent_dim, count, latent_dim)
-        )
+        identity = np.eye(latent_dim, dtype="float32")[:, None]
+        directions = np.broadcast_to(identity, (latent_dim, count, latent_dim))
     else:
         rng = np.random.default_rng(seed)
         directions = rng.standard_normal((projections, count, latent_dim), dtype="float32")
-    squared_norms = _squared_norms_function(generator)
     norms = np.empty((count,), "float64")
     for start in range(0, count, batch_size):
         stop = start + batch_size
@@ -104,8 +106,8 @@ def _squared_norms_function(generator):
 def truncated_generate(
     generator, prior, labels, *, count, share, seed, batch_size=256, calibration=CALIBRATION_SAMPLES
 ):
-    """`count` latent vectors whose Jacobian norm lies below the `1 - share` quantile, and
-    their samples.
+    """`count` latent vectors whose Jacobian norm lies below the `1 - share` quantile of its
+    distribution under the prior (of each slot's class).
 
     Args:
         generator: the generator, as in `jacobian_norms`.
@@ -134,18 +136,11 @@ def truncated_generate(
         calibration_labels = (np.arange(draws) % num_classes).astype("int32")
     calibration_z = _latent(draws, latent_dim, seed, _CALIBRATION_STREAM, distribution)
     projections = None if latent_dim <= EXACT_UP_TO else PROJECTIONS
+    squared_norms = _squared_norms_function(generator)  # Traced once for every round.
 
     def norms_of(z, labels, stream):
         directions_seed = None if seed is None else (seed, stream)
-        norms = jacobian_norms(
-            generator,
-            z,
-            labels,
-            batch_size=batch_size,
-            projections=projections,
-            seed=directions_seed,
-        )
-        return _finite(norms)
+        return _finite(_norms(squared_norms, z, labels, batch_size, projections, directions_seed))
 
     calibration_norms = norms_of(calibration_z, calibration_labels, _CALIBRATION_STREAM)
     if num_classes is None:
