@@ -155,6 +155,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="one seed, short training")
     parser.add_argument("--seeds", type=int, default=3, help="trials per model and dataset")
     parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, ... (0)"
+    )
+    parser.add_argument(
         "--steps", type=int, default=None, help="generator steps (default: the recipe's)"
     )
     parser.add_argument("--models", default="gan,wgangp", help="comma-separated models")
@@ -197,7 +200,7 @@ def main(argv=None):
         parser.error(f"--datasets: unknown {unknown[0]!r}; choose from {', '.join(chosen)}")
     runs = []
     start = time.perf_counter()
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for distribution in (chosen[name] for name in names):
             for kind in args.models.split(","):
                 run = run_one(distribution, kind, seed, steps, args.jacobian_truncation)
