@@ -41,9 +41,20 @@ def _real_samples(real_dataset, num_samples, seed):
     return array[:num_samples]
 
 
-def _generate(model_or_generator, num_samples, seed, batch_size):
+def _generate(model_or_generator, num_samples, seed, batch_size, jacobian_truncation=None):
     if hasattr(model_or_generator, "generate"):
-        return model_or_generator.generate(num_samples, seed=seed, batch_size=batch_size)
+        truncation = {}
+        if jacobian_truncation is not None:
+            truncation["jacobian_truncation"] = jacobian_truncation
+        return model_or_generator.generate(
+            num_samples, seed=seed, batch_size=batch_size, **truncation
+        )
+    if jacobian_truncation is not None:
+        raise ValueError(
+            "`jacobian_truncation` needs a kgan model or a `kgan.control` generator (it draws "
+            "its own latent vectors); wrap a bare generator with "
+            f"`kgan.control.as_generator`. Received: jacobian_truncation={jacobian_truncation!r}"
+        )
     if not isinstance(model_or_generator, keras.Model):
         raise TypeError(
             "`model_or_generator` must be a kgan model (GAN, WGAN, WGANGP) or a generator "
@@ -133,6 +144,7 @@ def evaluate(
     kid_subset_size=1000,
     precision_recall_k=3,
     density_coverage_k=5,
+    jacobian_truncation=None,
 ):
     """Evaluates a generator against real data with every metric that applies.
 
@@ -164,6 +176,9 @@ def evaluate(
         batch_size: generation and feature-extraction batch size.
         kid_subsets, kid_subset_size: KID's random subsets (100 of 1000, Binkowski et al.).
         precision_recall_k, density_coverage_k: the k of the k-NN metrics.
+        jacobian_truncation: evaluate samples drawn with `generate(...,
+            jacobian_truncation=share)` (see `kgan.models.truncation`); kgan models and
+            `kgan.control` generators only.
 
     Returns:
         A dict of Python numbers (and `feature_extractor`, a description; `mode_counts` for the
@@ -178,13 +193,15 @@ def evaluate(
     check_positive_int("batch_size", batch_size)
     start = time.perf_counter()
     real = _real_samples(real_dataset, num_samples, seed)
-    fake = _generate(model_or_generator, num_samples, seed, batch_size)
+    fake = _generate(model_or_generator, num_samples, seed, batch_size, jacobian_truncation)
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"The generated samples have shape {fake.shape[1:]} but the real data "
             f"{real.shape[1:]}. Received: real_dataset with samples of shape {real.shape[1:]}"
         )
     results = {"num_samples": int(len(fake)), "num_real_samples": int(len(real))}
+    if jacobian_truncation is not None:
+        results["jacobian_truncation"] = float(jacobian_truncation)
     if not np.all(np.isfinite(fake)):
         raise ValueError(
             "The generator produced NaN or infinite values; there is nothing to evaluate. "
@@ -236,6 +253,7 @@ _DESCRIPTIONS = {
     "classes_covered": "classes the classifier sees in the samples",
     "class_kl_to_uniform": "KL(class histogram || uniform), nats",
     "num_samples": "generated samples",
+    "jacobian_truncation": "share of samples left out (Jacobian truncation)",
     "num_real_samples": "real samples",
     "feature_extractor": "feature space",
     "seconds": "wall time of the evaluation",

@@ -167,6 +167,33 @@ def test_kgan_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
     assert missing == 2 and "No model at this path" in capsys.readouterr().err
 
 
+def test_evaluate_with_jacobian_truncation_scores_the_truncated_samples(tmp_path, capsys):
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator(
+        (2,), latent_dim=2, hidden_units=(8,), output_activation=None
+    )
+    gan = kgan.GAN(generator, kgan.models.mlp_discriminator((2,), hidden_units=(8,)))
+    gan.save(str(tmp_path / "model.keras"))
+    out = tmp_path / "results.json"
+    argv = ["evaluate", str(tmp_path / "model.keras"), "--data", "grid", "--num-samples", "300"]
+    assert cli.main([*argv, "--jacobian-truncation", "0.5", "--json", str(out)]) == 0
+    assert "Jacobian truncation" in capsys.readouterr().out
+    results = json.loads(out.read_text())
+    assert results["jacobian_truncation"] == 0.5
+    truncated = gan.generate(300, seed=0, jacobian_truncation=0.5)
+    grid = kgan.data.gaussian_grid()
+    expected = kgan.evaluate(gan, grid, num_samples=300, kid_subsets=10)
+    assert results["precision"] == pytest.approx(
+        kgan.evaluate(
+            _MixtureSampler(lambda n, seed: truncated), grid, num_samples=300, kid_subsets=10
+        )["precision"]
+    )
+    assert results["fid"] != pytest.approx(expected["fid"])
+    # A bare generator cannot draw its own latent vectors: a clear error.
+    with pytest.raises(ValueError, match="Received: jacobian_truncation=0.5"):
+        kgan.evaluate(generator, grid, num_samples=10, jacobian_truncation=0.5)
+
+
 def test_train_classifier_command_is_registered(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train-classifier", "--help"])

@@ -38,6 +38,13 @@ def add_evaluate_command(subparsers):
     )
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--jacobian-truncation",
+        type=float,
+        metavar="SHARE",
+        help="evaluate samples drawn with this share left out by Jacobian truncation "
+        "(see kgan sample); not for ONNX files",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
     parser.set_defaults(run=run_evaluate)
 
@@ -76,6 +83,7 @@ def run_evaluate(args):
         classifier=classifier,
         num_samples=args.num_samples,
         seed=args.seed,
+        jacobian_truncation=args.jacobian_truncation,
     )
     print(format_table(results))
     if args.json:
