@@ -189,7 +189,9 @@ def print_table(rows, seconds, args):
         ratio = ""
         if compared in rates:
             spread = [rows[name][1] / t for t in seconds[name]]
-            paired = [c / t for t, c in zip(seconds[name], seconds[compared], strict=True)]
+            # Images per second of this row over the compared row's, call by call.
+            scale = rows[name][1] / rows[compared][1]
+            paired = [scale * c / t for t, c in zip(seconds[name], seconds[compared], strict=True)]
             ratio = (
                 f"{rates[name] / rates[compared]:.3f} x {compared} "
                 f"(calls {min(spread):.0f}-{max(spread):.0f}; per round "

@@ -340,8 +340,10 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 stretches *between* modes (Tanielian et al. 2020; see
                 `kgan.models.truncation`). Each sample is drawn again until its norm is below
                 the `1 - share` quantile (per class for a conditional model), so labels are
-                kept. Costs one generator pass per latent dimension per candidate, plus 10,000
-                candidates for the threshold. Not with `z`.
+                kept. The threshold comes from max(10,000, num_samples) prior samples, shared
+                evenly between the classes. Costs one forward-mode generator pass per latent
+                dimension per candidate, or 8 passes (random directions) above 8 latent
+                dimensions. Not with `z`.
 
         Returns:
             A NumPy float32 array of shape `(num_samples, *sample_shape)`, images in [-1, 1].

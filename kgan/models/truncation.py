@@ -11,18 +11,22 @@ distribution under the prior (JBT).
 `truncated_generate` is that rule as a rejection sampler: the threshold is the `1 - share`
 quantile of the norms of `calibration` prior samples (per class for a conditional generator),
 and each requested sample is drawn again until its norm is below it. Every output slot keeps
-its class, and the samples follow the generator's distribution restricted to the accepted part
-of the latent space. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode
-pass per dimension), and estimated from `PROJECTIONS` random directions above.
+its class. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode pass per
+dimension), so the samples follow the generator's distribution restricted to the accepted part
+of the latent space; above, it is estimated from `PROJECTIONS` random directions per candidate,
+so the boundary of that part is blurred by the estimate's noise.
 
 `AdversarialModel.generate(..., jacobian_truncation=share)` and the `kgan.control` generators
 (Keras and SavedModel; `kgan sample --jacobian-truncation SHARE`) call it.
 """
 
+import weakref
+
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan.models.generation import physical_memory
 from kgan.models.inputs import with_labels
 from kgan.models.noise import sample_latent
 
@@ -39,6 +43,8 @@ PROJECTIONS = 8
 # Rounds of the rejection sampler before it gives up: a slot is still empty after them with
 # probability share ** MAX_ROUNDS.
 MAX_ROUNDS = 1000
+# Each generator's norm function (see `_squared_norms_function`).
+_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
 def jacobian_norms(generator, z, labels=None, *, batch_size=256, projections=None, seed=None):
@@ -74,7 +80,7 @@ def _norms(squared_norms, z, labels, batch_size, projections, seed):
         identity = np.eye(latent_dim, dtype="float32")[:, None]
         directions = np.broadcast_to(identity, (latent_dim, count, latent_dim))
     else:
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_non_negative(seed))
         directions = rng.standard_normal((projections, count, latent_dim), dtype="float32")
     norms = np.empty((count,), "float64")
     for start in range(0, count, batch_size):
@@ -88,18 +94,29 @@ def _norms(squared_norms, z, labels, batch_size, projections, seed):
 
 
 def _squared_norms_function(generator):
-    """A `tf.function` `(z, labels, directions) -> sum_k ||J(z) directions[k]||^2`."""
+    """A `tf.function` `(z, labels, directions) -> sum_k ||J(z) directions[k]||^2`, one per
+    generator (kept while the generator lives), so that repeated `generate` calls reuse its
+    traces."""
+    try:
+        return _FUNCTIONS[generator]
+    except (KeyError, TypeError):
+        pass
+    reference = weakref.ref(generator)
 
     @tf.function(reduce_retracing=True)
     def squared_norms(z, labels, directions):
         total = tf.zeros([tf.shape(z)[0]], tf.float32)
         for k in tf.range(tf.shape(directions)[0]):
             with tf.autodiff.ForwardAccumulator(z, directions[k]) as accumulator:
-                samples = _call(generator, z, labels)
+                samples = _call(reference(), z, labels)
             product = tf.cast(accumulator.jvp(samples), tf.float32)
             total += tf.reduce_sum(tf.reshape(product, [tf.shape(z)[0], -1]) ** 2, axis=1)
         return total
 
+    try:
+        _FUNCTIONS[generator] = squared_norms
+    except TypeError:  # Not weakly referable: traced again at every call.
+        pass
     return squared_norms
 
 
@@ -130,12 +147,18 @@ def truncated_generate(
     """
     latent_dim, distribution = prior.latent_dim, prior.latent_distribution
     num_classes = prior.num_classes
+    if num_classes is not None and labels is None:
+        raise ValueError(
+            "A conditional generator needs the class of every slot. Received: labels=None "
+            f"with num_classes={num_classes}"
+        )
     draws = max(int(calibration), count)
+    projections = None if latent_dim <= EXACT_UP_TO else PROJECTIONS
+    _check_memory(draws, latent_dim, projections, count)
     calibration_labels = None
     if num_classes is not None:
         calibration_labels = (np.arange(draws) % num_classes).astype("int32")
     calibration_z = _latent(draws, latent_dim, seed, _CALIBRATION_STREAM, distribution)
-    projections = None if latent_dim <= EXACT_UP_TO else PROJECTIONS
     squared_norms = _squared_norms_function(generator)  # Traced once for every round.
 
     def norms_of(z, labels, stream):
@@ -179,6 +202,29 @@ def _call(generator, z, labels):
     if isinstance(generator, keras.Model):
         return generator(with_labels(z, labels), training=False)
     return generator(z, labels)
+
+
+def _check_memory(draws, latent_dim, projections, count):
+    """Refuses a threshold whose latent vectors (and random directions) cannot fit in memory."""
+    needed = 4 * draws * latent_dim * (1 + (projections or 0))
+    available = physical_memory()
+    if available is not None and needed > available:
+        raise ValueError(
+            f"Jacobian truncation's threshold needs {draws:,} latent vectors of size "
+            f"{latent_dim} (and {projections or 0} random directions each): "
+            f"{needed / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB "
+            f"of memory. Received: num_samples={count} with latent_dim={latent_dim}"
+        )
+
+
+def _non_negative(seed):
+    """`seed` (an integer, a tuple of integers or `None`) as NumPy's generators take it: they
+    refuse negative integers, which `generate` accepts."""
+    if seed is None:
+        return None
+    if isinstance(seed, tuple):
+        return tuple(int(part) % 2**64 for part in seed)
+    return int(seed) % 2**64
 
 
 def _finite(norms):

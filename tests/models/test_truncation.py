@@ -100,3 +100,37 @@ def test_a_generator_with_non_finite_outputs_is_a_clear_error():
     kernel.assign(np.full(kernel.shape, np.nan, "float32"))
     with pytest.raises(ValueError, match="Jacobian is not finite"):
         gan.generate(3, seed=0, jacobian_truncation=0.2)
+
+
+def test_negative_seeds_work_above_8_latent_dimensions(small_dcgan):
+    generator, discriminator = small_dcgan(latent_dim=12)
+    gan = kgan.GAN(generator, discriminator, seed=0)
+    first = gan.generate(3, seed=-1, jacobian_truncation=0.2)
+    np.testing.assert_array_equal(first, gan.generate(3, seed=-1, jacobian_truncation=0.2))
+    assert not np.array_equal(first, gan.generate(3, seed=1, jacobian_truncation=0.2))
+
+
+def test_a_threshold_that_cannot_fit_in_memory_is_refused(monkeypatch):
+    monkeypatch.setattr(truncation, "physical_memory", lambda: 10**4)  # 10,000 x 4 bytes needed.
+    gan = _bridge_gan()
+    with pytest.raises(ValueError, match=r"GiB of memory. Received: num_samples=3 with latent_d"):
+        gan.generate(3, seed=0, jacobian_truncation=0.2)
+
+
+def test_repeated_calls_reuse_the_traced_norms():
+    gan = _bridge_gan()
+    gan.generate(5, seed=0, jacobian_truncation=0.2)
+    function = truncation._FUNCTIONS[gan.inference_generator]
+    traces = function.experimental_get_tracing_count()
+    gan.generate(5, seed=1, jacobian_truncation=0.2)
+    assert truncation._FUNCTIONS[gan.inference_generator] is function
+    assert function.experimental_get_tracing_count() == traces
+
+
+def test_a_conditional_prior_needs_labels(small_dcgan):
+    generator, discriminator = small_dcgan(num_classes=3)
+    gan = kgan.GAN(generator, discriminator, num_classes=3, seed=0)
+    with pytest.raises(ValueError, match="Received: labels=None with num_classes=3"):
+        truncation.truncated_generate(
+            gan.inference_generator, gan, None, count=2, share=0.2, seed=0
+        )
