@@ -25,11 +25,20 @@ def check_generate_size(num_samples, latent_dim, sample_shape):
             f"with int32); draw samples in several calls with different seeds. "
             f"Received: num_samples={num_samples}"
         )
-    needed = 4 * num_samples * (latent_dim + int(np.prod(sample_shape)))
+    check_fits_in_memory(
+        4 * num_samples * (latent_dim + int(np.prod(sample_shape))),
+        "`num_samples` asks for {needed} of latent vectors and samples, more than this "
+        "machine's {available} of memory; draw them in several calls with different seeds.",
+        f"num_samples={num_samples}",
+    )
+
+
+def check_fits_in_memory(needed, message, received):
+    """Raises `ValueError(message + " Received: " + received)` when `needed` bytes exceed this
+    machine's memory; `message` may name `{needed}` and `{available}` (formatted in GiB)."""
     available = physical_memory()
     if available is not None and needed > available:
-        raise ValueError(
-            f"`num_samples` asks for {needed / 2**30:,.1f} GiB of latent vectors and samples, "
-            f"more than this machine's {available / 2**30:,.1f} GiB of memory; draw them in "
-            f"several calls with different seeds. Received: num_samples={num_samples}"
+        text = message.format(
+            needed=f"{needed / 2**30:,.1f} GiB", available=f"{available / 2**30:,.1f} GiB"
         )
+        raise ValueError(f"{text} Received: {received}")

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan.models.generation import physical_memory
+from kgan.models.generation import check_fits_in_memory
 from kgan.models.inputs import with_labels
 from kgan.models.noise import sample_latent
 
@@ -206,15 +206,13 @@ def _call(generator, z, labels):
 
 def _check_memory(draws, latent_dim, projections, count):
     """Refuses a threshold whose latent vectors (and random directions) cannot fit in memory."""
-    needed = 4 * draws * latent_dim * (1 + (projections or 0))
-    available = physical_memory()
-    if available is not None and needed > available:
-        raise ValueError(
-            f"Jacobian truncation's threshold needs {draws:,} latent vectors of size "
-            f"{latent_dim} (and {projections or 0} random directions each): "
-            f"{needed / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB "
-            f"of memory. Received: num_samples={count} with latent_dim={latent_dim}"
-        )
+    check_fits_in_memory(
+        4 * draws * latent_dim * (1 + (projections or 0)),
+        f"Jacobian truncation's threshold needs {draws:,} latent vectors of size {latent_dim} "
+        f"(and {projections or 0} random directions each): {{needed}}, more than this "
+        "machine's {available} of memory.",
+        f"num_samples={count} with latent_dim={latent_dim}",
+    )
 
 
 def _non_negative(seed):
