@@ -20,10 +20,11 @@ of one step and the share of this machine's measured matrix-multiply peak they r
     python tools/benchmark_train.py --quick     # a smoke test: small batches, few steps
     python tools/benchmark_train.py --repeats 7 \\
         --only "kgan GAN.fit, alternating" --only "kgan GAN.fit, shared"   # some rows, more calls
+    python tools/benchmark_train.py --overhead  # kgan's step and fit's fixed cost, step level
 
 Each ratio is given two ways: the ratio of the rows' medians, and the median of the per-round
 ratios (a row's call against its compared row's call in the same round), which cancels a drift
-in machine load between rounds.
+in machine load between rounds, with their range and their mean +- two standard errors.
 """
 
 import argparse
@@ -163,17 +164,22 @@ def select_rows(rows, names):
     return {name: row for name, row in rows.items() if name in keep}
 
 
-def time_rows(rows, repeats):
-    """Seconds of each row's calls; the order of the rows rotates from one round to the next."""
-    names = [name for name, (runner, *_) in rows.items() if runner is not None]
+def time_rows(rows, repeats, quiet=False):
+    """Seconds of each row's calls; the order of the rows rotates from one round to the next.
+
+    `rows`: name -> a row tuple whose first item is its runner (or None: not timed), or
+    name -> a runner."""
+    runners = {name: row[0] if isinstance(row, tuple) else row for name, row in rows.items()}
+    names = [name for name, runner in runners.items() if runner is not None]
     seconds = {name: [] for name in names}
     for round_index in range(repeats):
         shift = round_index % len(names)
         for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            rows[name][0]()
+            runners[name]()
             seconds[name].append(time.perf_counter() - start)
-        print(f"round {round_index + 1} of {repeats} done", flush=True)
+        if not quiet:
+            print(f"round {round_index + 1} of {repeats} done", flush=True)
     return seconds
 
 
@@ -195,10 +201,20 @@ def print_table(rows, seconds, args):
             ratio = (
                 f"{rates[name] / rates[compared]:.3f} x {compared} "
                 f"(calls {min(spread):.0f}-{max(spread):.0f}; per round "
-                f"{statistics.median(paired):.3f}, {min(paired):.3f}-{max(paired):.3f})"
+                f"{statistics.median(paired):.3f}, {min(paired):.3f}-{max(paired):.3f}, "
+                f"mean {_mean_and_error(paired)})"
             )
         print(f"{name:<42}{rates[name]:>10.1f}{ms:>9.0f}  {ratio:<72}{note}")
     return rates
+
+
+def _mean_and_error(values):
+    """`"mean +- 2 standard errors"` of `values` (just the mean for a single value)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.3f}"
+    error = 2 * statistics.stdev(values) / len(values) ** 0.5
+    return f"{mean:.3f} +- {error:.3f}"
 
 
 def print_costs(args, rates):
@@ -225,6 +241,56 @@ def print_costs(args, rates):
                 )
 
 
+def overhead_calls(update, one_batch):
+    """One-step calls of the hand loop, of kgan's `train_function` and of kgan's `fit` on the
+    one-batch dataset `one_batch`, in the update order `update` (traced, untimed)."""
+    loop = nets.HandLoop(update)
+    loop.run(one_batch)
+    gan = kgan.GAN(nets.tutorial_generator(), nets.tutorial_discriminator(), update=update)
+    gan.compile()
+    gan.fit(one_batch, verbose=0)
+
+    def train_function():
+        logs = gan.train_function(iter(one_batch))
+        return float(logs["d_loss"])  # Waits for the step.
+
+    return {
+        "loop": lambda: loop.run(one_batch),
+        "train_function": train_function,
+        "fit": lambda: gan.fit(one_batch, verbose=0),
+    }
+
+
+def print_overhead(args, images):
+    """Where kgan's time per step goes beyond the hand loop's, at step level: interleaved
+    one-step calls of the hand loop (`loop.run` on a one-batch dataset), of kgan's
+    `train_function` on the same dataset, and of `fit` on it. The first two give the ratio of
+    the steps themselves; `fit` less `train_function` is a `fit` call's fixed cost."""
+    batch = args.batch_size
+    one_batch = make_dataset(images[:batch], batch)
+    rounds = 3 if args.quick else 20
+    print(f"\nbatch {batch}; one-step calls, {rounds} rounds, medians")
+    for update in nets.UPDATES:
+        seconds = time_rows(overhead_calls(update, one_batch), rounds, quiet=True)
+        ms = {name: statistics.median(times) * 1000 for name, times in seconds.items()}
+        step_ratios = [
+            loop_s / kgan_s
+            for loop_s, kgan_s in zip(seconds["loop"], seconds["train_function"], strict=True)
+        ]
+        fixed = statistics.median(
+            (fit_s - step_s) * 1000
+            for fit_s, step_s in zip(seconds["fit"], seconds["train_function"], strict=True)
+        )
+        print(
+            f"{update}: hand loop step {ms['loop']:.1f} ms, kgan train_function "
+            f"{ms['train_function']:.1f} ms (loop / kgan per round: median "
+            f"{statistics.median(step_ratios):.3f}, mean {_mean_and_error(step_ratios)}); "
+            f"kgan fit {ms['fit']:.1f} ms, so a fit call's fixed cost is {fixed:.1f} ms "
+            f"(median per round), {fixed / (args.steps * ms['loop']):.2%} of a "
+            f"{args.steps}-step call"
+        )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=256)
@@ -239,6 +305,12 @@ def main(argv=None):
         help="time only the row named ROW (and the row it is compared with); repeatable. "
         "The costs after the table are then left out.",
     )
+    parser.add_argument(
+        "--overhead",
+        action="store_true",
+        help="instead of the table: kgan's step against the hand loop's at step level, and "
+        "the fixed cost of a fit call",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.steps, args.repeats = 32, 3, 1
@@ -247,6 +319,9 @@ def main(argv=None):
     print(f"devices: {[d.name for d in tf.config.list_logical_devices()]}")
 
     images = load_images(args.batch_size * args.steps)
+    if args.overhead:
+        print_overhead(args, images)
+        return 0
     # With critic_batches="fresh" each WGAN-GP step reads n_critic batches.
     wgan_images = np.concatenate([images] * N_CRITIC)
     rows = make_runners(select_rows(build_rows(args, images, wgan_images), args.only))
