@@ -55,9 +55,9 @@ REFERENCES = {
         "recipe": "mnist",
         "model": "wgangp",
         "conditional": False,
-        # Five critic steps with a gradient penalty per generator step: the recipe's 9,370
-        # generator steps would take hours on a CPU, so 5 epochs (935 generator steps).
-        "epochs": 5,
+        # The recipe's own schedule: its 9,370 generator steps rounded up to whole epochs (51
+        # epochs, 9,588 generator steps), 77 minutes on two CPU cores. The first shipped
+        # `mnist_wgangp` had 5 epochs (940 generator steps, FID 155.40).
     },
     "fashion_mnist_cdcgan": {
         "title": "Fashion-MNIST, class-conditional GAN (the `fashion_mnist` recipe)",
