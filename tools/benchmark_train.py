@@ -312,6 +312,11 @@ def main(argv=None):
         "the fixed cost of a fit call",
     )
     args = parser.parse_args(argv)
+    if args.overhead and args.only:
+        parser.error(
+            "--overhead times kgan's step against the hand loop's in both orders, not table "
+            f"rows; leave out --only. Received: --overhead with --only {args.only}"
+        )
     if args.quick:
         args.batch_size, args.steps, args.repeats = 32, 3, 1
     keras.utils.set_random_seed(0)
