@@ -8,7 +8,6 @@ gan.fit(dataset, epochs=10)
 images = gan.generate(16, seed=0)
 """
 
-import os as _os
 import sys as _sys
 
 from kgan import _backend
@@ -25,37 +24,57 @@ except ImportError as _error:
 
 from kgan.version import __version__  # noqa: E402
 
-# Run as the `kgan` command, TensorFlow's C++ start-up chatter (CUDA probing on a machine
-# without a GPU, CPU features, graph-rewrite notes) is noise; it must be silenced before
-# TensorFlow is first imported, which the package import below does. Part of it is printed
-# before TF_CPP_MIN_LOG_LEVEL takes effect, so the import's stderr is captured too (and shown
-# if the import fails). `kgan ... --verbose` and library users keep TensorFlow's own default.
-if (
-    _sys.argv
-    and _os.path.basename(_sys.argv[0]) in ("kgan", "kgan.exe", "__main__.py")
-    and "--verbose" not in _sys.argv
-):
-    _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from kgan.console import quiet_native_stderr as _quiet_native_stderr
-
-    with _quiet_native_stderr():
-        import tensorflow as _tensorflow  # noqa: F401
-
-from kgan import (  # noqa: E402
-    augment,
-    callbacks,
-    control,
-    data,
-    export,
-    layers,
-    losses,
-    metrics,
-    models,
-    recipes,
-    serving,
+# The public names, and the sub-module each one comes from. They are imported when first used
+# (`__getattr__` below), so that the `kgan` command answers `--help` and `--version` without
+# importing TensorFlow; a library user's `import kgan` still imports them all at once (below),
+# which registers kgan's Keras classes for `keras.saving.load_model`.
+_SUBMODULES = (
+    "augment",
+    "callbacks",
+    "control",
+    "data",
+    "export",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "recipes",
+    "serving",
 )
-from kgan.evaluation import evaluate  # noqa: E402
-from kgan.models import GAN, WGAN, WGANGP, TrainingDivergedError  # noqa: E402
+_ATTRIBUTES = {
+    "evaluate": "kgan.evaluation",
+    "GAN": "kgan.models",
+    "WGAN": "kgan.models",
+    "WGANGP": "kgan.models",
+    "TrainingDivergedError": "kgan.models",
+}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kgan.{name}")
+    if name in _ATTRIBUTES:
+        value = getattr(importlib.import_module(_ATTRIBUTES[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kgan' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_SUBMODULES) | set(_ATTRIBUTES))
+
+
+def _import_all():
+    """Imports every public sub-module (and with them TensorFlow and Keras): what `import
+    kgan` does outside the `kgan` command, which calls it once the arguments are parsed."""
+    for name in (*_SUBMODULES, *_ATTRIBUTES):
+        __getattr__(name)
+
+
+if not _backend.running_as_command():
+    _import_all()
 
 __all__ = [
     "GAN",

@@ -4,7 +4,7 @@ A user error (a bad argument, a missing or damaged file) or a problem of the env
 read-only folder, no network, not enough memory) ends a command with one line on stderr and a
 non-zero exit status, never a traceback; `--verbose` adds the traceback and TensorFlow's log.
 
-This module imports nothing heavy: `kgan/__init__.py` uses `quiet_native_stderr` before
+This module imports nothing heavy: the command (`kgan.cli`) uses `quiet_native_stderr` before
 TensorFlow is first imported.
 """
 

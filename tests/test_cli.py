@@ -10,6 +10,7 @@ import shutil
 import socket
 import stat
 import subprocess
+import sys
 import sysconfig
 import time
 import urllib.error
@@ -69,6 +70,45 @@ def test_help_and_errors_print_no_tensorflow_chatter(tmp_path):
         f"kgan export: error: No saved model at this path: no run folder or `.keras` file. "
         f"Received: run_or_model={str(tmp_path / 'missing')!r}"
     ]
+
+
+# Runs the command as `python -m kgan` does, then reports which heavy modules it imported.
+_IMPORTS_OF_THE_COMMAND = """
+import runpy, sys
+sys.argv = ["kgan", *sys.argv[1:]]
+try:
+    runpy.run_module("kgan", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["--version"]])
+def test_help_and_version_do_not_import_tensorflow(args):
+    environment = dict(os.environ)
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_OF_THE_COMMAND, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_library_import_registers_every_keras_class():
+    """Outside the command `import kgan` imports the sub-packages, so that
+    `keras.saving.load_model` knows kgan's classes without a further import."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, kgan; print('kgan.models' in sys.modules)"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.stdout.splitlines()[-1] == "True", done.stderr
 
 
 def _closed_port():

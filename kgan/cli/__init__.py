@@ -56,6 +56,7 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
+    _import_library(verbose)
     from kgan.models import TrainingDivergedError
 
     try:
@@ -64,6 +65,22 @@ def main(argv=None):
         return console.report(args.command, error, verbose=verbose, status=1, prefix="")
     except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - reported in one line.
         return console.report(args.command, error, verbose=verbose)
+
+
+def _import_library(verbose):
+    """Imports kgan's sub-packages, and with them TensorFlow, once a command is known to run.
+
+    TensorFlow's C++ library logs its start-up (oneDNN, CUDA probing) before
+    `TF_CPP_MIN_LOG_LEVEL` takes effect, so without `--verbose` the import's stderr is captured
+    (and shown if the import fails).
+    """
+    import kgan
+
+    if verbose:
+        kgan._import_all()
+        return
+    with console.quiet_native_stderr():
+        kgan._import_all()
 
 
 _COMMANDS = [
