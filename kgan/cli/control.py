@@ -6,18 +6,25 @@ import os
 def add_sample_command(subparsers):
     parser = subparsers.add_parser(
         "sample",
-        help="draw samples from a generator (run, .keras, SavedModel or ONNX) into a PNG grid",
-        description="Draw samples from a generator and write them as a PNG grid (and "
-        "optionally as a .npy array). MODEL is a run folder, a .keras file, a SavedModel "
-        "version folder or its base folder (the highest version), or an .onnx file; the same "
-        "seed gives the same images in every format.",
+        help="draw samples from a generator (run, .keras, SavedModel or ONNX) into PNG files",
+        description="Draw samples from a generator and write them as a PNG grid, one PNG per "
+        "sample (--out-dir), and/or a .npy array. MODEL is a run folder, a .keras file, a "
+        "SavedModel version folder or its base folder (the highest version), or an .onnx "
+        "file; the same seed gives the same images in every format. With --seeds, each "
+        "sample has its own seed: the sample of seed S is the image of `--seeds S` alone, "
+        "whatever else is drawn with it.",
     )
     parser.add_argument("model", metavar="MODEL", help="run folder, .keras, SavedModel or .onnx")
-    parser.add_argument("--num-samples", type=int, default=64)
+    parser.add_argument("--num-samples", type=int, help="default: 64, or one per --seeds seed")
     parser.add_argument(
         "--labels", help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)"
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, help="seed of all the samples drawn together")
+    parser.add_argument(
+        "--seeds",
+        metavar="LIST",
+        help="one sample per seed, each from its own seed: a range 0-99, or a list 0,3,5-9",
+    )
     parser.add_argument(
         "--jacobian-truncation",
         type=float,
@@ -25,7 +32,19 @@ def add_sample_command(subparsers):
         help="leave out this share (0-1) of the samples, those where the generator stretches "
         "space most: the in-between samples of disconnected modes (Keras and SavedModel only)",
     )
-    parser.add_argument("--out", default=None, help="PNG grid to write (default: samples.png)")
+    parser.add_argument(
+        "--grid",
+        "--out",
+        dest="out",
+        metavar="PATH",
+        help="PNG grid to write (default: samples.png, unless --out-dir or --npy alone is given)",
+    )
+    parser.add_argument(
+        "--out-dir",
+        metavar="DIR",
+        help="write each sample as its own PNG, DIR/seed0007.png (seed0007-class3.png for a "
+        "conditional model); without --seeds, the index replaces the seed (sample0007.png)",
+    )
     parser.add_argument("--npy", metavar="PATH", help="also write the samples as a .npy array")
     parser.set_defaults(run=run_sample)
 
@@ -33,19 +52,71 @@ def add_sample_command(subparsers):
 def run_sample(args):
     from kgan import control
 
+    if args.seeds is not None:
+        for option, value in (
+            ("--seed", args.seed),
+            ("--num-samples", args.num_samples),
+            ("--jacobian-truncation", args.jacobian_truncation),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"--seeds gives every sample its own seed; leave out {option}. "
+                    f"Received: {option}={value}"
+                )
+        seeds = control.labels.parse_seeds(args.seeds)
+        num_samples = len(seeds)
+    else:
+        seeds, num_samples = None, 64 if args.num_samples is None else args.num_samples
     generator = control.load_generator(args.model)
-    labels = control.labels.option_labels(args.labels, args.num_samples, generator.num_classes)
-    images = generator.generate(
-        args.num_samples,
-        labels=labels,
-        seed=args.seed,
-        jacobian_truncation=args.jacobian_truncation,
-    )
-    _write_samples(generator, images, args.out, args.npy, "samples.png")
-    truncated = ""
-    if args.jacobian_truncation is not None:
-        truncated = f", Jacobian truncation {args.jacobian_truncation:g}"
-    print(f"{args.num_samples} samples from {generator.describe()} (seed {args.seed}{truncated})")
+    if args.out_dir:
+        _require_images(generator, "--out-dir", args.out_dir)
+    labels = control.labels.option_labels(args.labels, num_samples, generator.num_classes)
+    if seeds is not None:
+        images = generator.generate(z=generator.seeded_z(seeds), labels=labels)
+        described = f"seeds {args.seeds}"
+    else:
+        seed = 0 if args.seed is None else args.seed
+        images = generator.generate(
+            num_samples,
+            labels=labels,
+            seed=seed,
+            jacobian_truncation=args.jacobian_truncation,
+        )
+        described = f"seed {seed}"
+        if args.jacobian_truncation is not None:
+            described += f", Jacobian truncation {args.jacobian_truncation:g}"
+    default_out = None if args.out_dir or args.npy else "samples.png"
+    _write_samples(generator, images, args.out, args.npy, default_out)
+    if args.out_dir:
+        from kgan.images import save_images
+
+        names = _sample_names(generator, num_samples, seeds, labels)
+        save_images(images, args.out_dir, names)
+        print(f"wrote {num_samples} PNG files to {args.out_dir} ({names[0]}, ...)")
+    print(f"{num_samples} samples from {generator.describe()} ({described})")
+
+
+def _sample_names(generator, num_samples, seeds, labels):
+    """`seed0007.png` (or `sample0007.png` without seeds), with `-class3` when conditional."""
+    from kgan.control.labels import check_labels
+
+    # Without --labels, the classes `generate` gave: 0, 1, ..., num_classes - 1 in turn.
+    labels = check_labels(labels, num_samples, generator.num_classes)
+    names = []
+    for index in range(num_samples):
+        name = f"seed{seeds[index]:04d}" if seeds is not None else f"sample{index:04d}"
+        if labels is not None:
+            name += f"-class{int(labels[index])}"
+        names.append(name + ".png")
+    return names
+
+
+def _require_images(generator, option, value):
+    if not generator.is_image:
+        raise ValueError(
+            f"The samples have shape {generator.sample_shape}, not images; write them with "
+            f"--npy. Received: {option}={value}"
+        )
 
 
 def _write_samples(generator, images, out, npy, default_out, num_rows=None):
@@ -53,18 +124,15 @@ def _write_samples(generator, images, out, npy, default_out, num_rows=None):
 
     from kgan.images import save_image_grid
 
-    if not generator.is_image and out:
-        raise ValueError(
-            f"The samples have shape {generator.sample_shape}, not images; write them with "
-            f"--npy. Received: --out={out}"
-        )
+    if out:
+        _require_images(generator, "--out", out)
     if not generator.is_image and not npy:
         raise ValueError(
             f"The samples have shape {generator.sample_shape}, not images: pass --npy PATH. "
             "Received: --npy=None"
         )
-    if generator.is_image:
-        out = out or default_out
+    out = out or (default_out if generator.is_image else None)
+    if out:
         save_image_grid(images, out, num_rows=num_rows)
         print(f"wrote {out}")
     if npy:
@@ -75,7 +143,7 @@ def _write_samples(generator, images, out, npy, default_out, num_rows=None):
 def add_interpolate_command(subparsers):
     parser = subparsers.add_parser(
         "interpolate",
-        help="walk between latent vectors (or classes) and write the images as a grid",
+        help="walk between latent vectors (or classes) and write the images as a grid or GIF",
         description="Write a grid whose rows walk from one seeded latent vector to another "
         "(slerp by default), or, with --class-blend A,B, from class A to class B at a fixed "
         "latent vector (conditional Keras models only: a run folder or a .keras file).",
@@ -93,6 +161,13 @@ def add_interpolate_command(subparsers):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="PNG grid (default: interpolation.png)")
     parser.add_argument("--npy", metavar="PATH", help="also write the images as a .npy array")
+    parser.add_argument(
+        "--gif",
+        metavar="PATH",
+        help="also write an animated GIF: frame t shows every row at step t, so the rows "
+        "move from their start to their end together, then start again",
+    )
+    parser.add_argument("--fps", type=float, default=10, help="frames per second of --gif")
     parser.set_defaults(run=run_interpolate)
 
 
@@ -115,7 +190,16 @@ def run_interpolate(args):
         images = control.interpolation_grid(
             generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
         )
+    if args.gif:
+        _require_images(generator, "--gif", args.gif)
     _write_samples(generator, images, args.out, args.npy, "interpolation.png", args.rows)
+    if args.gif:
+        from kgan.images import save_animation
+
+        # The grid's rows are the walks; the animation's frames are their steps.
+        frames = images.reshape(args.rows, args.steps, *images.shape[1:]).swapaxes(0, 1)
+        save_animation(frames, args.gif, fps=args.fps)
+        print(f"wrote {args.gif}")
     print(f"{args.rows} rows of {args.steps} steps from {generator.describe()}")
 
 

@@ -61,6 +61,13 @@ class Generator:
         )
         return z.numpy()
 
+    def seeded_z(self, seeds):
+        """One latent vector per seed: row `i` is that of `generate(1, seed=seeds[i])`, so each
+        sample can be drawn again alone from its seed."""
+        if len(seeds) == 0:
+            raise ValueError("`seeds` must hold at least one seed. Received: seeds=[]")
+        return np.concatenate([self.sample_z(1, seed) for seed in seeds])
+
     def __call__(self, z, labels=None):
         """The samples of `z` (and integer `labels`) as a float32 tensor, in inference mode."""
         return tf.convert_to_tensor(self._run(z, labels), tf.float32)

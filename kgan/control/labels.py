@@ -1,4 +1,5 @@
-"""Class labels for controlled generation: integer classes, and blends of one-hot rows.
+"""Class labels for controlled generation: integer classes, and blends of one-hot rows; the
+class and seed lists of the command line.
 
 A class-conditional generator takes integer labels in `[0, num_classes)`. A blend of two
 classes is a row of class weights, `(1 - t) * one_hot(a) + t * one_hot(b)`, which only a Keras
@@ -108,6 +109,24 @@ def parse_labels(text, name="--labels"):
             f"Received: {name}={text}"
         ) from None
     return values
+
+
+def parse_seeds(text, name="--seeds"):
+    """`"0-99"` -> `[0, ..., 99]`, `"0,3,5-9"` -> `[0, 3, 5, 6, 7, 8, 9]`: the seeds of a
+    command-line option, in the order given; ranges include both ends."""
+    seeds = []
+    for part in str(text).split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(
+                f"`{name}` must be non-negative seeds and ranges, such as 0-99 or 0,3,5-9. "
+                f"Received: {name}={text}"
+            )
+        start, stop = int(first), int(last) if dash else int(first)
+        if stop < start:
+            raise ValueError(f"A seed range must go upwards, such as 5-9. Received: {name}={text}")
+        seeds.extend(range(start, stop + 1))
+    return seeds
 
 
 def repeat_labels(labels, count):

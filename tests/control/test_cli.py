@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from kgan.cli import main
+from kgan.images import image_grid, to_uint8
 
 SAVEDMODELS = Path(__file__).resolve().parents[2] / "savedmodels"
 
@@ -183,3 +184,69 @@ def test_a_classifier_that_does_not_fit_is_one_clear_line(image_exports, tmp_pat
     ]
     err = _one_line_error(capsys, argv, "edit", "Received: classifier=")
     assert "(None, 28, 28, 1) does not fit the generator's output shape (None, 8, 8, 1)" in err
+
+
+def test_parse_seeds_reads_ranges_and_lists():
+    from kgan.control.labels import parse_seeds
+
+    assert parse_seeds("0-3") == [0, 1, 2, 3]
+    assert parse_seeds("0,3,5-7") == [0, 3, 5, 6, 7]
+    for text in ("", "a", "5-", "-3", "9-5", "1,,2"):
+        with pytest.raises(ValueError, match="Received: --seeds="):
+            parse_seeds(text)
+
+
+def test_sample_seeds_write_one_png_per_seed(image_gan, image_exports, tmp_path, capsys):
+    out_dir = tmp_path / "pngs"
+    npy = tmp_path / "seeds.npy"
+    args = ["--seeds", "3,5-6", "--labels", "2", "--out-dir", str(out_dir), "--npy", str(npy)]
+    assert main(["sample", image_exports["saved_model"], *args]) == 0
+    names = ["seed0003-class2.png", "seed0005-class2.png", "seed0006-class2.png"]
+    assert sorted(p.name for p in out_dir.iterdir()) == names
+    # With --out-dir alone, no grid is written.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pngs", "seeds.npy"]
+    samples = np.load(npy)
+    # Each image is the one its seed gives alone, in every format.
+    for index, seed in enumerate((3, 5, 6)):
+        expected = image_gan.generate(1, labels=[2], seed=seed)[0]
+        np.testing.assert_allclose(samples[index], expected, atol=1e-4)
+        pixels = np.asarray(Image.open(out_dir / names[index]))
+        np.testing.assert_array_equal(pixels, to_uint8(expected)[..., 0])
+    assert "3 PNG files" in capsys.readouterr().out
+
+
+def test_sample_seeds_refuse_options_that_draw_together(image_exports, tmp_path, capsys):
+    for extra in (["--seed", "1"], ["--num-samples", "4"], ["--jacobian-truncation", "0.2"]):
+        code = main(["sample", image_exports["run"], "--seeds", "0-3", *extra])
+        assert code == 2
+        assert f"leave out {extra[0]}. Received: {extra[0]}=" in capsys.readouterr().err
+
+
+def test_sample_out_dir_without_seeds_names_by_index_and_class(image_exports, tmp_path):
+    out_dir = tmp_path / "pngs"
+    grid = tmp_path / "grid.png"
+    args = ["--num-samples", "4", "--out-dir", str(out_dir), "--grid", str(grid)]
+    assert main(["sample", image_exports["run"], *args]) == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "sample0000-class0.png",
+        "sample0001-class1.png",
+        "sample0002-class2.png",
+        "sample0003-class0.png",
+    ]
+    assert grid.exists()
+
+
+def test_interpolate_gif_shows_the_steps_as_frames(image_exports, tmp_path):
+    gif = tmp_path / "walk.gif"
+    npy = tmp_path / "walk.npy"
+    args = ["--steps", "4", "--rows", "2", "--gif", str(gif), "--npy", str(npy), "--fps", "5"]
+    assert main(["interpolate", image_exports["saved_model"], *args]) == 0
+    animation = Image.open(gif)
+    assert animation.n_frames == 4 and animation.info["loop"] == 0
+    assert animation.info["duration"] == 200
+    images = np.load(npy).reshape(2, 4, 8, 8, 1)
+    # Frame t holds both rows at step t; 8x8 tiles are scaled 8 times, side by side.
+    for step in range(4):
+        animation.seek(step)
+        expected = image_grid(images[:, step], scale=8)[..., 0]
+        np.testing.assert_array_equal(np.asarray(animation.convert("L")), expected)
