@@ -253,6 +253,18 @@ def test_client_calls_generate_with_a_pinned_version(served):
     assert body["signature_name"] == "generate" and "inputs" in body
 
 
+def test_client_returns_the_pngs_of_generate_png(served):
+    _, server = served
+    client = serving.PredictClient("127.0.0.1", server.server_address[1], model="demo", timeout=10)
+    request = {"num_samples": 3, "seed": 5, "labels": [1, 0, 2]}
+    pngs = client.predict(request, signature_name="generate_png")
+    assert list(pngs) == ["png_bytes"] and pngs["png_bytes"].dtype == object
+    assert all(png.startswith(b"\x89PNG") for png in pngs["png_bytes"])
+    # On the wire, each PNG was base64 in a {"b64": ...} object, as TF Serving sends `*_bytes`.
+    images = client.predict(request, signature_name="generate")["images"]
+    np.testing.assert_array_equal(serving.decode_pngs(pngs["png_bytes"]), images)
+
+
 def test_client_reports_server_errors(served):
     _, server = served
     port = server.server_address[1]

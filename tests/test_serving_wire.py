@@ -72,6 +72,21 @@ def test_encode_requests_as_the_documentation_writes_them():
     ) == {"signature_name": "generate", "inputs": {"num_samples": 2, "seed": 7}}
 
 
+def test_binary_outputs_travel_as_b64_objects():
+    """TF Serving writes the strings of an output named `*_bytes` as {"b64": ...}, in both
+    forms; they are read back as `bytes`, trailing zero bytes included."""
+    pngs = np.array([b"\x89PNG\x00", b"ab\x00\x00"], dtype=object)
+    columnar = {"outputs": [{"b64": "iVBORwA="}, {"b64": "YWIAAA=="}]}
+    assert serving.encode_predict_response({"png_bytes": pngs}, columnar=True) == columnar
+    for body in (columnar, {"predictions": columnar["outputs"]}):
+        decoded = serving.decode_predict_response(json.dumps(body), output_name="png_bytes")
+        assert decoded["png_bytes"].dtype == object
+        assert list(decoded["png_bytes"]) == list(pngs)
+    named = serving.encode_predict_response({"png_bytes": pngs, "seed": [1, 2]})
+    assert named["predictions"][1] == {"png_bytes": {"b64": "YWIAAA=="}, "seed": 2}
+    assert list(serving.decode_predict_response(named)["png_bytes"]) == list(pngs)
+
+
 class _CannedServer(http.server.ThreadingHTTPServer):
     """Answers every POST with `DOCUMENTED_RESPONSE` and keeps the request bodies."""
 

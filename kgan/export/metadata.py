@@ -21,6 +21,10 @@ from kgan.version import __version__
 METADATA_FILENAME = "kgan.json"
 # The key under which ONNX files carry the same JSON as a SavedModel's `assets/kgan.json`.
 ONNX_METADATA_KEY = "kgan"
+# The output of a SavedModel's `generate_png` signature. TF Serving's REST API writes a string
+# output as `{"b64": ...}` only when its name ends in `_bytes`; other strings go out raw, which
+# PNG bytes cannot be in JSON.
+PNG_OUTPUT = "png_bytes"
 
 
 def jsonable(value):

@@ -1,16 +1,17 @@
 """Exporting a generator as a SavedModel version folder that TF Serving loads.
 
 The signatures are `tf.function`s written out by `keras.export.ExportArchive`, which captures
-the generator's variables. What kgan adds around it: the `generate` signature (seeded sampling
-to uint8 images with checked arguments), verification of the reloaded SavedModel before it is
-renamed into place, atomic version folders, and the metadata in `assets/kgan.json`.
+the generator's variables. What kgan adds around it: the `generate` and `generate_png`
+signatures (seeded sampling to uint8 images, or to PNG files, with checked arguments),
+verification of the reloaded SavedModel before it is renamed into place, atomic version
+folders, and the metadata in `assets/kgan.json`.
 """
 
 import keras
 import tensorflow as tf
 
 from kgan._validation import check_positive_int
-from kgan.export.metadata import build_metadata, write_metadata_file
+from kgan.export.metadata import PNG_OUTPUT, build_metadata, write_metadata_file
 from kgan.export.source import resolve_generator
 from kgan.export.verify import verify_saved_model
 from kgan.export.versions import publish, staging_folder, version_folder
@@ -70,6 +71,12 @@ def _generate(source, max_samples, num_samples, seed, labels=None):
     return {"images": tf.cast(pixels, tf.uint8)}
 
 
+def _generate_png(source, max_samples, num_samples, seed, labels=None):
+    """The `generate_png` signature's body: `generate`'s images, each encoded as a PNG."""
+    images = _generate(source, max_samples, num_samples, seed, labels)["images"]
+    return {PNG_OUTPUT: tf.map_fn(tf.io.encode_png, images, fn_output_signature=tf.string)}
+
+
 def _endpoints(source, max_samples):
     """The signatures' `tf.function`s by signature name; their input signatures name the
     inputs (`z`, `labels`, `num_samples`, `seed`) that TF Serving requests use."""
@@ -89,6 +96,10 @@ def _endpoints(source, max_samples):
         def generate(num_samples, seed, labels):
             return _generate(source, max_samples, num_samples, seed, labels)
 
+        @tf.function(input_signature=[num_samples_spec, seed_spec, labels_spec])
+        def generate_png(num_samples, seed, labels):
+            return _generate_png(source, max_samples, num_samples, seed, labels)
+
     else:
 
         @tf.function(input_signature=[z_spec])
@@ -99,10 +110,14 @@ def _endpoints(source, max_samples):
         def generate(num_samples, seed):
             return _generate(source, max_samples, num_samples, seed)
 
-    # Samples that are not images (2-D toy data) have no uint8 form.
+        @tf.function(input_signature=[num_samples_spec, seed_spec])
+        def generate_png(num_samples, seed):
+            return _generate_png(source, max_samples, num_samples, seed)
+
+    # Samples that are not images (2-D toy data) have no uint8 or PNG form.
     if not source.is_image:
         return {"serving_default": serve}
-    return {"serving_default": serve, "generate": generate}
+    return {"serving_default": serve, "generate": generate, "generate_png": generate_png}
 
 
 def _write_saved_model(source, max_samples, export_dir):
@@ -152,6 +167,16 @@ def to_saved_model(
       trained in mixed precision, the images of its float32 copy `float32_copy`: the export
       computes in float32). Requests for more
       than `max_samples` fail with an error message instead of exhausting the server's memory.
+    - `generate_png` (image generators): the inputs of `generate` -> `png_bytes` string
+      `[num_samples]`, each `generate` image encoded as a PNG (`tf.io.encode_png`), for
+      clients that show images without decoding arrays. TF Serving's REST API sends each as
+      `{"b64": "<base64 of the PNG>"}` (binary outputs are base64 in JSON when their name ends
+      in `_bytes`); `kgan.serving.PredictClient` returns the PNG bytes, and
+      `kgan.serving.decode_pngs` turns them into uint8 arrays. A `curl` request:
+
+          curl -d '{"signature_name": "generate_png", "inputs": {"num_samples": 2, "seed": 0}}' \
+              localhost:8501/v1/models/NAME:predict
+          {"outputs": [{"b64": "iVBORw0KGgo..."}, {"b64": "iVBORw0KGgo..."}]}
 
     The metadata (`read_metadata`) is written to `assets/kgan.json`.
 
@@ -172,7 +197,7 @@ def to_saved_model(
         run_config: the training run's settings for the metadata (a run's `config.json`).
         verify: reload the SavedModel before it is renamed into place and check that both
             signatures reproduce Keras (`serving_default` within 1e-5 at batch sizes 1 and 5,
-            `generate` within one grey level).
+            `generate` within one grey level, `generate_png` decoding to `generate`'s images).
 
     Returns:
         The path of the version folder, `base_dir/<version>`.
@@ -203,7 +228,7 @@ def to_saved_model(
             fmt="saved_model",
         )
         metadata["version"] = version
-        metadata["signatures"] = ["serving_default"] + (["generate"] if source.is_image else [])
+        metadata["signatures"] = list(_endpoints(source, max_samples))
         _write_saved_model(source, max_samples, temp_dir)
         if verify:
             metadata["verification"] = verify_saved_model(source, temp_dir, max_samples=max_samples)

@@ -9,6 +9,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from kgan.export.metadata import PNG_OUTPUT
 from kgan.export.source import as_source
 from kgan.images import to_uint8
 from kgan.models.base import sample_latent
@@ -66,8 +67,9 @@ def verify_saved_model(
     """Checks that a SavedModel's signatures reproduce the Keras generator.
 
     Loads `export_dir` with `tf.saved_model.load` and compares `serving_default` with the
-    generator in inference mode at each batch size, and `generate` (when present) with
-    `kgan.images.to_uint8` of the Keras samples for the same seed.
+    generator in inference mode at each batch size, `generate` (when present) with
+    `kgan.images.to_uint8` of the Keras samples for the same seed, and the PNGs of
+    `generate_png` (when present) with the images of `generate`.
 
     Args:
         model: the kgan model or generator that was exported.
@@ -79,7 +81,8 @@ def verify_saved_model(
 
     Returns:
         A dict with `max_abs_difference` (of `serving_default`), `generate_max_level_difference`
-        (in grey levels, when `generate` exists), `batch_sizes` and `tolerance`.
+        (in grey levels, when `generate` exists), `generate_png_matches_generate` (when
+        `generate_png` exists), `batch_sizes` and `tolerance`.
 
     Raises:
         ExportVerificationError: if a difference exceeds its tolerance.
@@ -105,9 +108,9 @@ def verify_saved_model(
             f"The SavedModel's `serving_default` differs from the Keras generator by up to "
             f"{largest:.3g}, more than the tolerance. Received: tolerance={tolerance}"
         )
+    # The `generate` signatures refuse more than their export-time limit.
+    count = max(batch_sizes) if max_samples is None else min(max(batch_sizes), max_samples)
     if "generate" in loaded.signatures:
-        # The `generate` signature refuses more than its export-time limit.
-        count = max(batch_sizes) if max_samples is None else min(max(batch_sizes), max_samples)
         levels = _generate_level_difference(source, loaded.signatures["generate"], count)
         result["generate_max_level_difference"] = levels
         if levels > 1:
@@ -115,7 +118,29 @@ def verify_saved_model(
                 f"The SavedModel's `generate` differs from the Keras generator by {levels} grey "
                 "levels for the same seed; at most 1 (rounding) is expected."
             )
+    if "generate_png" in loaded.signatures:
+        _check_pngs(source, loaded.signatures, count)
+        result["generate_png_matches_generate"] = True
     return result
+
+
+def _check_pngs(source, signatures, count):
+    """Checks that the `generate_png` signature's PNGs decode to `generate`'s images."""
+    kwargs = {
+        "num_samples": tf.constant(count, tf.int32),
+        "seed": tf.constant(_VERIFY_SEED, tf.int64),
+    }
+    if source.conditional:
+        kwargs["labels"] = tf.constant((np.arange(count) % source.num_classes).astype("int32"))
+    images = signatures["generate"](**kwargs)["images"].numpy()
+    pngs = signatures["generate_png"](**kwargs)[PNG_OUTPUT].numpy()
+    decoded = np.stack([tf.io.decode_png(png, channels=images.shape[-1]).numpy() for png in pngs])
+    if decoded.shape != images.shape or np.any(decoded != images):
+        raise ExportVerificationError(
+            "The SavedModel's `generate_png` images differ from its `generate` images for the "
+            f"same seed. Received: PNGs decoding to shape {decoded.shape}, expected "
+            f"{images.shape}"
+        )
 
 
 def _generate_level_difference(source, generate, count):

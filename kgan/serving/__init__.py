@@ -9,12 +9,13 @@
     client = kgan.serving.PredictClient(model="mnist")
     images = client.predict({"z": np.random.normal(size=(4, 100))})["images"]
 
-Only the standard library is used for HTTP, so a client machine needs nothing but NumPy.
+Only the standard library is used for HTTP, so a client machine needs nothing but NumPy (and
+Pillow for `decode_pngs`, which reads the PNGs of the `generate_png` signature).
 
 Modules: `config` (`models.config`), `rest` (the REST JSON) and `client` (`PredictClient`).
 """
 
-from kgan.serving.client import PredictClient
+from kgan.serving.client import PredictClient, decode_pngs
 from kgan.serving.config import write_models_config
 from kgan.serving.rest import (
     PredictError,
@@ -27,6 +28,7 @@ from kgan.serving.rest import (
 __all__ = [
     "PredictClient",
     "PredictError",
+    "decode_pngs",
     "decode_predict_request",
     "decode_predict_response",
     "encode_predict_request",

@@ -1,6 +1,7 @@
 """`PredictClient`: a small client of TF Serving's REST API, on the standard library only."""
 
 import http.client
+import io
 import json
 import math
 import numbers
@@ -12,6 +13,10 @@ import numpy as np
 
 from kgan._validation import check_non_negative, check_positive_int, short
 from kgan.serving.rest import PredictError, decode_predict_response, encode_predict_request
+
+# The output of kgan's `generate_png` signature (`kgan.export.metadata.PNG_OUTPUT`; the serving
+# client does not import the exporter, which needs TensorFlow).
+PNG_OUTPUT = "png_bytes"
 
 
 class PredictClient:
@@ -33,6 +38,9 @@ class PredictClient:
     >>> images = client.predict({"num_samples": 16, "seed": 0}, signature_name="generate")
     >>> images["images"].shape
     (16, 28, 28, 1)
+    >>> pngs = client.predict({"num_samples": 2, "seed": 0}, signature_name="generate_png")
+    >>> pngs["png_bytes"][0][:4]
+    b'\x89PNG'
     """
 
     def __init__(
@@ -136,9 +144,7 @@ class PredictClient:
     def _timeout_reason(self):
         return f"no answer within {self.timeout:g} s (`timeout`)"
 
-    def predict(
-        self, inputs, signature_name=None, *, columnar=None, output_name="images", dtypes=None
-    ):
+    def predict(self, inputs, signature_name=None, *, columnar=None, output_name=None, dtypes=None):
         """Calls the model's `predict` method.
 
         Args:
@@ -146,12 +152,15 @@ class PredictClient:
             signature_name: the signature; `serving_default` when `None`.
             columnar: the request form; by default the columnar form when an input is a scalar
                 (as for `generate`), else the row form.
-            output_name: the name given to an unnamed single output.
+            output_name: the name given to an unnamed single output; by default that of kgan's
+                signatures: `png_bytes` for `generate_png`, else `images`.
             dtypes: dtypes of the outputs (see `decode_predict_response`); kgan's `generate`
                 signature's `images` are decoded as uint8 by default.
 
         Returns:
-            `{output_name: np.ndarray}`.
+            `{output_name: np.ndarray}`. Binary outputs, sent by TF Serving as
+            `{"b64": ...}`, are `bytes` in an object array: `generate_png` gives one PNG file
+            per sample (`decode_pngs` turns them into uint8 images).
 
         Raises:
             PredictError: if the server answers with an error.
@@ -162,6 +171,8 @@ class PredictClient:
             )
         if dtypes is None and signature_name == "generate":
             dtypes = {"images": "uint8"}
+        if output_name is None:
+            output_name = PNG_OUTPUT if signature_name == "generate_png" else "images"
         body = encode_predict_request(inputs, signature_name=signature_name, columnar=columnar)
         response = self._request(self.predict_url, body)
         return decode_predict_response(response, output_name=output_name, dtypes=dtypes)
@@ -169,6 +180,19 @@ class PredictClient:
     def status(self):
         """The model's status (`GET /v1/models/NAME`): its versions and their states."""
         return self._request(self.model_url)
+
+
+def decode_pngs(pngs):
+    """The images of PNG files (`bytes`, such as the `png_bytes` of `generate_png`) as one
+    uint8 array `(N, height, width, channels)`."""
+    from PIL import Image
+
+    images = []
+    for png in np.asarray(pngs, dtype=object).reshape(-1):
+        with Image.open(io.BytesIO(png)) as image:
+            pixels = np.asarray(image)
+        images.append(pixels[..., None] if pixels.ndim == 2 else pixels)
+    return np.stack(images)
 
 
 class _ConnectionFailure(Exception):

@@ -2,9 +2,12 @@
 
 The row form (`"instances"`/`"predictions"`) and the columnar form (`"inputs"`/`"outputs"`)
 of https://www.tensorflow.org/tfx/serving/api_rest, for clients and for test doubles of a
-server.
+server. Binary values travel as `{"b64": "<base64>"}`: TF Serving writes a string output that
+way when the output's name ends in `_bytes` (as the `png_bytes` of kgan's `generate_png`
+signature does), and the decoders here turn such objects back into `bytes`.
 """
 
+import base64
 import json
 
 import numpy as np
@@ -32,6 +35,34 @@ def _to_list(name, value):
             f"JSON cannot carry NaN or infinity. Received: non-finite values in {name}"
         )
     return array.tolist()
+
+
+# TF Serving writes a string output as `{"b64": ...}` when its name ends with this.
+BYTES_SUFFIX = "_bytes"
+
+
+def _output_to_list(name, value):
+    """An output as JSON values; binary outputs (named `*_bytes`) as `{"b64": ...}` objects."""
+    array = np.asarray(value)
+    if name is not None and name.endswith(BYTES_SUFFIX) and array.dtype.kind in "OS":
+        encoded = [{"b64": base64.b64encode(bytes(item)).decode("ascii")} for item in array.flat]
+        return np.array(encoded, dtype=object).reshape(array.shape).tolist()
+    return _to_list(name or "outputs", array)
+
+
+def _from_b64(value):
+    """`value` with every `{"b64": ...}` object decoded to `bytes` (lists kept as lists)."""
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return base64.b64decode(value["b64"])
+    if isinstance(value, list):
+        return [_from_b64(item) for item in value]
+    return value
+
+
+def _has_b64(value):
+    while isinstance(value, list) and value:
+        value = value[0]
+    return isinstance(value, dict) and set(value) == {"b64"}
 
 
 def encode_predict_request(inputs, *, signature_name=None, columnar=False):
@@ -85,6 +116,9 @@ def encode_predict_request(inputs, *, signature_name=None, columnar=False):
 
 
 def _from_json(value, dtype=None):
+    if _has_b64(value):
+        # An object array of `bytes`: NumPy's fixed-width bytes would drop trailing zero bytes.
+        return np.array(_from_b64(value), dtype=object)
     array = np.asarray(value)
     if dtype is not None:
         return array.astype(dtype)
@@ -95,7 +129,7 @@ def _from_json(value, dtype=None):
 
 
 def _rows_to_arrays(rows, dtypes):
-    if rows and all(isinstance(row, dict) for row in rows):
+    if rows and all(isinstance(row, dict) for row in rows) and not _has_b64(rows):
         names = list(rows[0])
         for row in rows:
             if list(row) != names and set(row) != set(names):
@@ -173,11 +207,12 @@ def encode_predict_response(outputs, *, columnar=False):
             columnar request; else the row form (`"predictions"`).
 
     Returns:
-        A dict ready for `json.dumps`. As in TF Serving, a single output is not named.
+        A dict ready for `json.dumps`. As in TF Serving, a single output is not named, and the
+        strings of an output named `*_bytes` are written as `{"b64": ...}`.
     """
     if not isinstance(outputs, dict):
         outputs = {None: outputs}
-    lists = {name: _to_list(name or "outputs", value) for name, value in outputs.items()}
+    lists = {name: _output_to_list(name, value) for name, value in outputs.items()}
     single = len(lists) == 1
     if columnar:
         return {"outputs": next(iter(lists.values())) if single else lists}
@@ -208,6 +243,7 @@ def decode_predict_response(body, *, output_name=None, dtypes=None):
 
     Returns:
         `{name: array}`, or one array for an unnamed output when `output_name` is `None`.
+        Binary values (`{"b64": ...}`) become `bytes` in an object array.
 
     Raises:
         PredictError: if the response is TF Serving's `{"error": ...}`.

@@ -31,7 +31,7 @@ def _signature_defs(export_dir):
 def test_saved_model_signatures_unconditional(unconditional_export, latent_dim):
     assert os.path.basename(unconditional_export) == "1"
     loaded = tf.saved_model.load(unconditional_export)
-    assert set(loaded.signatures) == {"serving_default", "generate"}
+    assert set(loaded.signatures) == {"serving_default", "generate", "generate_png"}
 
     serve = loaded.signatures["serving_default"]
     assert serve.structured_input_signature == (
@@ -52,8 +52,13 @@ def test_saved_model_signatures_unconditional(unconditional_export, latent_dim):
     assert generate.structured_outputs == {
         "images": tf.TensorSpec([None, 8, 8, 1], tf.uint8, name="images")
     }
+    generate_png = loaded.signatures["generate_png"]
+    assert generate_png.structured_input_signature == generate.structured_input_signature
+    assert generate_png.structured_outputs == {
+        "png_bytes": tf.TensorSpec([None], tf.string, name="png_bytes")
+    }
     for name, signature in _signature_defs(unconditional_export).items():
-        if name in ("serving_default", "generate"):
+        if name in ("serving_default", "generate", "generate_png"):
             assert signature.method_name == "tensorflow/serving/predict"
 
 
@@ -135,6 +140,28 @@ def test_generate_signature_conditional_uses_labels(conditional, conditional_exp
     assert np.any(other != images)
 
 
+def test_generate_png_signature_encodes_the_generate_images(conditional_export):
+    loaded = tf.saved_model.load(conditional_export)
+    inputs = {
+        "num_samples": tf.constant(4),
+        "seed": tf.constant(7, tf.int64),
+        "labels": tf.constant([2, 0, 1, 1]),
+    }
+    images = loaded.signatures["generate"](**inputs)["images"].numpy()
+    pngs = loaded.signatures["generate_png"](**inputs)["png_bytes"].numpy()
+    assert pngs.shape == (4,) and all(png.startswith(b"\x89PNG\r\n") for png in pngs)
+    np.testing.assert_array_equal(kgan.serving.decode_pngs(list(pngs)), images)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be at most 16"):
+        loaded.signatures["generate_png"](
+            num_samples=tf.constant(17),
+            seed=tf.constant(0, tf.int64),
+            labels=tf.zeros([17], "int32"),
+        )
+    metadata = export.read_metadata(conditional_export)
+    assert metadata["signatures"] == ["serving_default", "generate", "generate_png"]
+    assert metadata["verification"]["generate_png_matches_generate"] is True
+
+
 def test_generate_signature_rejects_too_many_samples(conditional_export, unconditional_export):
     generate = tf.saved_model.load(unconditional_export).signatures["generate"]
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be at most 16"):
@@ -179,7 +206,9 @@ def test_saved_model_cli_lists_signatures(unconditional_export):
     out = result.stdout
     assert "signature_def['serving_default']" in out
     assert "signature_def['generate']" in out
-    assert out.count("Method name is: tensorflow/serving/predict") >= 2
+    assert "signature_def['generate_png']" in out
+    assert out.count("Method name is: tensorflow/serving/predict") >= 3
+    assert "outputs['png_bytes'] tensor_info:" in out and "dtype: DT_STRING" in out
     assert "inputs['z'] tensor_info:" in out
     assert "inputs['num_samples'] tensor_info:" in out
     assert "inputs['seed'] tensor_info:" in out
