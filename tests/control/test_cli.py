@@ -240,6 +240,7 @@ def test_interpolate_gif_shows_the_steps_as_frames(image_exports, tmp_path):
     gif = tmp_path / "walk.gif"
     npy = tmp_path / "walk.npy"
     args = ["--steps", "4", "--rows", "2", "--gif", str(gif), "--npy", str(npy), "--fps", "5"]
+    args += ["--out", str(tmp_path / "walk.png")]
     assert main(["interpolate", image_exports["saved_model"], *args]) == 0
     animation = Image.open(gif)
     assert animation.n_frames == 4 and animation.info["loop"] == 0
