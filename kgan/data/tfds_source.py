@@ -5,6 +5,7 @@ import shutil
 import socket
 import threading
 import urllib.parse
+import urllib.request
 
 import numpy as np
 import tensorflow as tf
@@ -36,14 +37,16 @@ def builder(name, data_dir):
 
 
 def _probe_address():
-    """The host and port a download connects to first: the proxy's, when one is set."""
-    for variable in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        proxy = os.environ.get(variable)
-        if proxy:
-            parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-            if parsed.hostname:
-                default_port = 443 if parsed.scheme == "https" else 80
-                return parsed.hostname, parsed.port or default_port
+    """The host and port a download connects to first: the proxy's, when one is set for HTTPS
+    (`https_proxy`, else `all_proxy`) and the download host is not exempt from it (`no_proxy`),
+    as the standard library reads those variables."""
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get("https") or proxies.get("all")
+    if proxy and not urllib.request.proxy_bypass(DOWNLOAD_HOST[0]):
+        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        if parsed.hostname:
+            default_port = 443 if parsed.scheme == "https" else 80
+            return parsed.hostname, parsed.port or default_port
     return DOWNLOAD_HOST
 
 

@@ -8,8 +8,17 @@ import numpy as np
 MAX_GENERATE_SAMPLES = 2**31 - 1
 
 
-def physical_memory():
-    """This machine's memory in bytes, or `None` where the platform does not say."""
+def available_memory():
+    """Bytes of memory a new allocation can take without swapping: Linux's `MemAvailable`
+    (free memory plus the caches it can drop), else the machine's total memory; `None` where
+    the platform says neither."""
+    try:
+        with open("/proc/meminfo") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
@@ -18,7 +27,7 @@ def physical_memory():
 
 def check_generate_size(num_samples, latent_dim, sample_shape):
     """Refuses a `generate` call whose latent vectors and float32 samples cannot exist at once:
-    more than `MAX_GENERATE_SAMPLES`, or more bytes than this machine's memory."""
+    more than `MAX_GENERATE_SAMPLES`, or more bytes than the memory available."""
     if num_samples > MAX_GENERATE_SAMPLES:
         raise ValueError(
             f"`num_samples` must be at most {MAX_GENERATE_SAMPLES:,} (TensorFlow sizes tensors "
@@ -27,16 +36,16 @@ def check_generate_size(num_samples, latent_dim, sample_shape):
         )
     check_fits_in_memory(
         4 * num_samples * (latent_dim + int(np.prod(sample_shape))),
-        "`num_samples` asks for {needed} of latent vectors and samples, more than this "
-        "machine's {available} of memory; draw them in several calls with different seeds.",
+        "`num_samples` asks for {needed} of latent vectors and samples, more than the "
+        "{available} of memory available; draw them in several calls with different seeds.",
         f"num_samples={num_samples}",
     )
 
 
 def check_fits_in_memory(needed, message, received):
-    """Raises `ValueError(message + " Received: " + received)` when `needed` bytes exceed this
-    machine's memory; `message` may name `{needed}` and `{available}` (formatted in GiB)."""
-    available = physical_memory()
+    """Raises `ValueError(message + " Received: " + received)` when `needed` bytes exceed the
+    memory available; `message` may name `{needed}` and `{available}` (formatted in GiB)."""
+    available = available_memory()
     if available is not None and needed > available:
         text = message.format(
             needed=f"{needed / 2**30:,.1f} GiB", available=f"{available / 2**30:,.1f} GiB"

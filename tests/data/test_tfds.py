@@ -1,5 +1,7 @@
 """Tests of kgan.data.tfds_source with tensorflow-datasets mocked: no network."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -130,3 +132,28 @@ def test_network_problem_names_the_host_it_tried(monkeypatch):
     port = _closed_port()
     monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
     assert tfds_source.network_problem(timeout=2).startswith(f"cannot connect to 127.0.0.1:{port}")
+
+
+def _no_proxy_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+
+
+def test_the_probe_goes_through_the_https_proxy(monkeypatch):
+    _no_proxy_environment(monkeypatch)
+    assert tfds_source._probe_address() == tfds_source.DOWNLOAD_HOST
+    monkeypatch.setenv("ALL_PROXY", "proxy.example:3128")
+    assert tfds_source._probe_address() == ("proxy.example", 3128)
+    monkeypatch.setenv("https_proxy", "https://secure.example")
+    assert tfds_source._probe_address() == ("secure.example", 443)
+
+
+@pytest.mark.parametrize("no_proxy", ["storage.googleapis.com", ".googleapis.com", "*"])
+def test_the_probe_skips_a_proxy_that_no_proxy_exempts(monkeypatch, no_proxy):
+    _no_proxy_environment(monkeypatch)
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    assert tfds_source._probe_address() == tfds_source.DOWNLOAD_HOST
+    monkeypatch.setenv("NO_PROXY", "other.example")
+    assert tfds_source._probe_address() == ("proxy.example", 3128)

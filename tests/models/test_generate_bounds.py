@@ -1,5 +1,8 @@
 """`generate` refuses requests it cannot serve, and fills large ones batch by batch."""
 
+import io
+import os
+
 import numpy as np
 import pytest
 
@@ -26,7 +29,7 @@ def test_an_impossible_size_is_a_clear_error(gan):
 
 
 def test_the_memory_bound_counts_latent_vectors_and_samples(monkeypatch):
-    monkeypatch.setattr(generation, "physical_memory", lambda: 4 * 10 * (4 + 784))
+    monkeypatch.setattr(generation, "available_memory", lambda: 4 * 10 * (4 + 784))
     generation.check_generate_size(10, 4, (28, 28, 1))
     with pytest.raises(ValueError, match="Received: num_samples=11"):
         generation.check_generate_size(11, 4, (28, 28, 1))
@@ -46,3 +49,22 @@ def test_large_requests_go_through_the_generator_in_bounded_batches(gan, monkeyp
     assert samples.shape == (10, 28, 28, 1) and samples.dtype == np.float32
     monkeypatch.undo()
     np.testing.assert_allclose(samples, gan.generate(10, seed=3, batch_size=10), atol=1e-6)
+
+
+def test_the_memory_bound_is_the_memory_available(monkeypatch):
+    """`MemAvailable` of /proc/meminfo, not the total: memory other processes hold is not
+    there for the samples."""
+
+    def meminfo(path, *args, **kwargs):
+        assert path == "/proc/meminfo"
+        return io.StringIO("MemTotal:       24000000 kB\nMemAvailable:    2000000 kB\n")
+
+    monkeypatch.setattr(generation, "open", meminfo, raising=False)
+    assert generation.available_memory() == 2_000_000 * 1024
+
+    def no_meminfo(path, *args, **kwargs):
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(generation, "open", no_meminfo, raising=False)
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert generation.available_memory() == total

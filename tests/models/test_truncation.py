@@ -112,7 +112,7 @@ def test_negative_seeds_work_above_8_latent_dimensions(small_dcgan):
 
 def test_a_threshold_that_cannot_fit_in_memory_is_refused(monkeypatch):
     # 10,000 latent vectors of size 1 need 40,000 bytes.
-    monkeypatch.setattr(generation, "physical_memory", lambda: 10**4)
+    monkeypatch.setattr(generation, "available_memory", lambda: 10**4)
     gan = _bridge_gan()
     with pytest.raises(ValueError, match=r"GiB of memory. Received: num_samples=3 with latent_d"):
         gan.generate(3, seed=0, jacobian_truncation=0.2)
