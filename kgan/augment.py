@@ -55,6 +55,20 @@ def parse_policy(policy, name="policy"):
     return names
 
 
+def check_augment(augment, sample_shape):
+    """A model's `augment` argument as a checked policy (`None` for none): DiffAugment
+    transforms images, so the model's samples must be `(height, width, channels)`."""
+    if augment is None:
+        return None
+    policy = ",".join(parse_policy(augment, name="augment"))
+    if len(sample_shape) != 3:
+        raise ValueError(
+            "`augment` transforms images (height, width, channels); the generator makes "
+            f"samples of shape {tuple(sample_shape)}. Received: augment={augment!r}"
+        )
+    return policy
+
+
 def num_random_values(policy):
     """How many U(0, 1) numbers `diff_augment` draws per image for `policy`."""
     return sum(_DRAWS[part] for part in parse_policy(policy))

@@ -1,13 +1,54 @@
-"""GAN losses as small pure functions.
+"""GAN losses as small pure functions, and the loss families that pair them.
 
 Every function returns one value per example (shape `(batch,)`), so that the models can reduce
 them by the *global* batch size under `tf.distribute` (`tf.nn.compute_average_loss`). Logits
 and critic scores of any shape `(batch, ...)` are averaged over their non-batch axes.
 
 Names are paired as in TF-GAN: `<family>_generator_loss` / `<family>_discriminator_loss`.
+A `LossFamily` joins a pair and declares what it needs from the model that trains with it;
+`get(name)` returns a registered family, as `keras.losses.get` does for Keras' losses, and
+`GAN(loss=...)` takes a name or a family. A new loss is its two functions and one `register`:
+
+    def my_discriminator_loss(real_scores, fake_scores): ...
+    def my_generator_loss(real_scores, fake_scores): ...
+
+    kgan.losses.register(
+        kgan.losses.LossFamily(
+            "mine", my_discriminator_loss, my_generator_loss, generator_needs_real_scores=True
+        )
+    )
+
+The penalties added to a discriminator's loss (gradient penalty, drift, R1, R2) live in
+`kgan.penalties`; they are importable from here too.
 """
 
+import dataclasses
+from collections.abc import Callable
+
 import tensorflow as tf
+
+from kgan.penalties import drift_penalty, gradient_penalty, r1_penalty, r2_penalty
+
+__all__ = [
+    "LossFamily",
+    "drift_penalty",
+    "get",
+    "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "minimax_discriminator_loss",
+    "minimax_generator_loss",
+    "names",
+    "non_saturating_discriminator_loss",
+    "non_saturating_generator_loss",
+    "r1_penalty",
+    "r2_penalty",
+    "register",
+    "wasserstein_discriminator_loss",
+    "wasserstein_generator_loss",
+]
 
 
 def _per_example(values):
@@ -120,96 +161,128 @@ def least_squares_generator_loss(fake_scores, targets=1.0):
     return 0.5 * _per_example(tf.square(fake_scores - tf.cast(targets, tf.float32)))
 
 
-def gradient_penalty(critic, real, fake, alpha, *, epsilon=1e-10, critic_inputs=None):
-    """The WGAN-GP gradient penalty, per example.
+# === Loss families ===
 
-    See Improved Training of Wasserstein GANs (Gulrajani et al. 2017, arXiv:1704.00028):
 
-        x_hat = alpha * x + (1 - alpha) * G(z),    alpha ~ U(0, 1) per example
-        GP    = (||grad_x_hat C(x_hat)||_2 - 1)^2
+@dataclasses.dataclass(frozen=True)
+class LossFamily:
+    """A discriminator loss and a generator loss trained together, and what they need.
 
-    The norm is computed as sqrt(sum(g^2) + epsilon): without the epsilon the gradient of the
-    square root is infinite where the critic's gradient vanishes, and training turns to NaN.
-
-    Args:
-        critic: a callable taking the interpolates (and `critic_inputs`, if given) and returning
-            scores of shape `(batch, ...)`.
-        real: real examples, `(batch, ...)`.
-        fake: generated examples, same shape.
-        alpha: interpolation weights of shape `(batch,)`, drawn from U(0, 1).
-        epsilon: added inside the square root.
-        critic_inputs: extra inputs of a conditional critic (the labels); passed as
-            `critic([x_hat, critic_inputs])`.
-
-    Returns:
-        The penalty per example, shape `(batch,)`.
+    Attributes:
+        name: the name `get` and `GAN(loss=...)` know it by, and that a saved model stores.
+        discriminator: per-example loss `discriminator(real_scores, fake_scores)`, or
+            `discriminator(real_scores, fake_scores, real_targets=, fake_targets=)` when
+            `targets` is set.
+        generator: per-example loss `generator(real_scores, fake_scores)` when
+            `generator_needs_real_scores` is set, else `generator(fake_scores)`.
+        targets: the discriminator's loss takes real and fake targets, which label smoothing,
+            label noise and label flips move; without them those options are refused.
+        probabilities: the scores are logits of the probability that a sample is real, so the
+            `d_real` / `d_fake` metrics report sigmoid(scores) rather than the raw scores.
+        generator_needs_real_scores: the generator's loss compares fake with real scores (a
+            relativistic loss), so its update scores a real batch too.
+        lipschitz: the scores estimate a distance only under a Lipschitz critic (weight
+            clipping or a gradient penalty), which `kgan.WGAN` and `kgan.WGANGP` provide.
     """
-    real = tf.cast(real, tf.float32)
-    fake = tf.cast(fake, tf.float32)
-    alpha = tf.reshape(tf.cast(alpha, tf.float32), [-1] + [1] * (real.shape.rank - 1))
-    interpolates = alpha * real + (1.0 - alpha) * fake
-    with tf.GradientTape() as tape:
-        tape.watch(interpolates)
-        inputs = interpolates if critic_inputs is None else [interpolates, critic_inputs]
-        scores = tf.reduce_sum(tf.cast(critic(inputs), tf.float32))
-    gradients = tape.gradient(scores, interpolates)
-    gradients = tf.reshape(gradients, [tf.shape(gradients)[0], -1])
-    norms = tf.sqrt(tf.reduce_sum(tf.square(gradients), axis=1) + epsilon)
-    return tf.square(norms - 1.0)
+
+    name: str
+    discriminator: Callable
+    generator: Callable
+    targets: bool = False
+    probabilities: bool = False
+    generator_needs_real_scores: bool = False
+    lipschitz: bool = False
+
+    def discriminator_loss(self, real_scores, fake_scores, real_targets=1.0, fake_targets=0.0):
+        """The discriminator's per-example loss; the targets are ignored without `targets`."""
+        if self.targets:
+            return self.discriminator(
+                real_scores, fake_scores, real_targets=real_targets, fake_targets=fake_targets
+            )
+        return self.discriminator(real_scores, fake_scores)
+
+    def generator_loss(self, real_scores, fake_scores):
+        """The generator's per-example loss; `real_scores` may be `None` unless
+        `generator_needs_real_scores`."""
+        if self.generator_needs_real_scores:
+            return self.generator(real_scores, fake_scores)
+        return self.generator(fake_scores)
 
 
-def drift_penalty(real_scores):
-    """The drift term of Karras et al. 2018 (arXiv:1710.10196, section A.1): C(x)^2.
+_FAMILIES = {}
 
-    Keeps the critic's output from drifting far from zero; weighted by 0.001 in that paper.
+
+def register(family):
+    """Adds `family` (a `LossFamily`) to the names `get` knows, and returns it.
+
+    A model saved with a family loads where the family is registered under the same name.
     """
-    return _per_example(tf.square(tf.cast(real_scores, tf.float32)))
+    if not isinstance(family, LossFamily):
+        raise ValueError(f"`register` takes a kgan.losses.LossFamily. Received: family={family!r}")
+    known = _FAMILIES.get(family.name)
+    if known is not None and known != family:
+        raise ValueError(
+            "Another loss family is registered under this name; choose another name. "
+            f"Received: name={family.name!r}"
+        )
+    _FAMILIES[family.name] = family
+    return family
 
 
-def _squared_gradient_norm(critic, samples, critic_inputs):
-    samples = tf.cast(samples, tf.float32)
-    with tf.GradientTape() as tape:
-        tape.watch(samples)
-        inputs = samples if critic_inputs is None else [samples, critic_inputs]
-        scores = tf.reduce_sum(tf.cast(critic(inputs), tf.float32))
-    gradients = tape.gradient(scores, samples)
-    gradients = tf.reshape(gradients, [tf.shape(gradients)[0], -1])
-    return tf.reduce_sum(tf.square(gradients), axis=1)
+def names():
+    """The names of the registered loss families."""
+    return tuple(_FAMILIES)
 
 
-def r1_penalty(critic, real, *, critic_inputs=None):
-    """The R1 penalty of Mescheder et al. 2018 (arXiv:1801.04406), per example:
+def get(identifier):
+    """The `LossFamily` named `identifier`, or `identifier` itself when it is a family.
 
-        R1 = ||grad_x D(x)||_2^2,    x ~ data
-
-    a zero-centred gradient penalty on real data only. The discriminator's loss adds
-    (gamma / 2) * E[R1]; StyleGAN2 (Karras et al. 2020, arXiv:1912.04958) computes it every
-    k-th minibatch only ("lazy regularisation"), with gamma multiplied by k.
-
-    Every example's gradient is taken from the sum of the scores, so the penalty is per example
-    only when the discriminator does not mix the examples of a batch (no batch normalisation).
-
-    Args:
-        critic: a callable taking `real` (and `critic_inputs`, if given) and returning scores
-            of shape `(batch, ...)`.
-        real: real examples, `(batch, ...)`.
-        critic_inputs: extra inputs of a conditional discriminator (the labels); passed as
-            `critic([real, critic_inputs])`.
-
-    Returns:
-        The squared gradient norm per example, shape `(batch,)` (not yet weighted).
+    Example:
+    >>> kgan.losses.get("hinge").targets
+    False
     """
-    return _squared_gradient_norm(critic, real, critic_inputs)
+    if isinstance(identifier, LossFamily):
+        return identifier
+    if isinstance(identifier, str) and identifier in _FAMILIES:
+        return _FAMILIES[identifier]
+    raise ValueError(
+        f"`loss` must be one of {', '.join(map(repr, _FAMILIES))} or a "
+        f"kgan.losses.LossFamily. Received: loss={identifier!r}"
+    )
 
 
-def r2_penalty(critic, fake, *, critic_inputs=None):
-    """The R2 penalty of Mescheder et al. 2018 (arXiv:1801.04406), per example:
-
-        R2 = ||grad_x D(x)||_2^2,    x = G(z)
-
-    the same zero-centred penalty as `r1_penalty`, on generated samples.
-
-    Returns:
-        The squared gradient norm per example, shape `(batch,)` (not yet weighted).
-    """
-    return _squared_gradient_norm(critic, fake, critic_inputs)
+register(
+    LossFamily(
+        "non_saturating",
+        non_saturating_discriminator_loss,
+        non_saturating_generator_loss,
+        targets=True,
+        probabilities=True,
+    )
+)
+register(
+    LossFamily(
+        "minimax",
+        minimax_discriminator_loss,
+        minimax_generator_loss,
+        targets=True,
+        probabilities=True,
+    )
+)
+register(LossFamily("hinge", hinge_discriminator_loss, hinge_generator_loss))
+register(
+    LossFamily(
+        "least_squares",
+        least_squares_discriminator_loss,
+        least_squares_generator_loss,
+        targets=True,
+    )
+)
+register(
+    LossFamily(
+        "wasserstein",
+        wasserstein_discriminator_loss,
+        wasserstein_generator_loss,
+        lipschitz=True,
+    )
+)

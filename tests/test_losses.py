@@ -185,3 +185,45 @@ def test_r1_penalty_has_a_gradient_for_the_critic():
     with tf.GradientTape() as tape:
         value = tf.reduce_mean(losses.r1_penalty(critic, tf.ones([3, 2])))
     np.testing.assert_allclose(tape.gradient(value, w), [1.0, -4.0], rtol=1e-6)
+
+
+def test_get_returns_registered_families_and_family_objects():
+    family = losses.get("non_saturating")
+    assert family.targets and family.probabilities and not family.generator_needs_real_scores
+    assert not losses.get("hinge").targets and not losses.get("least_squares").probabilities
+    assert losses.get("wasserstein").lipschitz
+    assert losses.get(family) is family
+    assert {"non_saturating", "minimax", "hinge", "least_squares"} <= set(losses.names())
+    with pytest.raises(ValueError, match="Received: loss='cross_entropy'"):
+        losses.get("cross_entropy")
+
+
+def test_family_passes_targets_and_real_scores_only_when_declared():
+    real, fake = tf.constant([[1.0], [-1.0]]), tf.constant([[0.5], [2.0]])
+    hinge = losses.get("hinge")
+    np.testing.assert_allclose(
+        hinge.discriminator_loss(real, fake, 0.9, 0.0), losses.hinge_discriminator_loss(real, fake)
+    )
+    np.testing.assert_allclose(hinge.generator_loss(None, fake), [-0.5, -2.0])
+    squares = losses.get("least_squares")
+    np.testing.assert_allclose(
+        squares.discriminator_loss(real, fake, 0.0, 1.0),
+        losses.least_squares_discriminator_loss(real, fake, real_targets=0.0, fake_targets=1.0),
+    )
+
+    def difference(real_scores, fake_scores):
+        return tf.reshape(fake_scores - real_scores, [-1])
+
+    family = losses.LossFamily(
+        "test_difference", difference, difference, generator_needs_real_scores=True
+    )
+    np.testing.assert_allclose(family.generator_loss(real, fake), [-0.5, 3.0])
+
+
+def test_register_refuses_a_second_family_under_a_taken_name():
+    hinge = losses.get("hinge")
+    assert losses.register(hinge) is hinge
+    with pytest.raises(ValueError, match="Received: name='hinge'"):
+        losses.register(losses.LossFamily("hinge", hinge.generator, hinge.discriminator))
+    with pytest.raises(ValueError, match="Received: family='hinge'"):
+        losses.register("hinge")

@@ -18,8 +18,6 @@ from kgan.callbacks import health_checks
 from kgan.metrics import mean_pairwise_distance
 from kgan.models import sample_latent
 
-# The GAN losses whose `d_real` / `d_fake` metrics are probabilities sigmoid(D).
-_PROBABILITY_LOSSES = ("non_saturating", "minimax")
 _BALANCE = ("d_real", "d_fake")
 
 
@@ -190,9 +188,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         """Returns `{issue: message}` for a list of per-epoch (or running) metric dicts.
 
         `history[-1]` is the current state. With `final=False` (step-level checks on running
-        means), only the checks that need no epoch history run. For a `GAN` whose loss is
-        hinge or least squares, `d_real`/`d_fake` are raw outputs, not probabilities, so the
-        checks that read them as probabilities are left out.
+        means), only the checks that need no epoch history run. For a model whose loss family
+        does not score with logits (`kgan.losses.LossFamily.probabilities`: hinge, least
+        squares...), `d_real`/`d_fake` are raw outputs, not probabilities, so the checks that
+        read them as probabilities are left out.
         """
         if not self._reports_probabilities():
             history = [
@@ -213,8 +212,9 @@ class TrainingMonitor(keras.callbacks.Callback):
         )
 
     def _reports_probabilities(self):
-        model = getattr(self, "model", None)
-        return getattr(model, "adversarial_loss", "non_saturating") in _PROBABILITY_LOSSES
+        # The loss family says whether `d_real` / `d_fake` are probabilities sigmoid(D).
+        family = getattr(getattr(self, "model", None), "loss_family", None)
+        return family is None or family.probabilities
 
     # -- Keras hooks --
 

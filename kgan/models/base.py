@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan import penalties
 from kgan._validation import (
     check_bool,
     check_choice,
@@ -18,6 +19,7 @@ from kgan._validation import (
     check_range,
     check_seed,
 )
+from kgan.augment import check_augment
 from kgan.data import order as data_order
 from kgan.data.pipeline import without_autotune_thread
 from kgan.models import (
@@ -27,7 +29,6 @@ from kgan.models import (
     ema,
     held_out,
     noise,
-    regularization,
     truncation,
 )
 from kgan.models.divergence import NonFiniteGuard, TrainingDivergedError
@@ -73,7 +74,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             on real (R1) and generated (R2) samples, Mescheder et al. 2018; 0 (default) is off.
             Metrics `r1`, `r2`: the terms added to the discriminator's loss.
         penalty_interval: compute R1 / R2 every k-th discriminator update, gamma times k
-            (StyleGAN2's lazy regularisation). See `kgan.models.regularization`.
+            (StyleGAN2's lazy regularisation). See `kgan.penalties`.
         ema_statistics: the averaged generator's batch-norm statistics: `"average"` (default,
             averaged with the weights) or `"recompute"` (also measured afresh at the end of
             every `fit`, see `recompute_ema_statistics`).
@@ -88,7 +89,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
     """
 
     # Longer than 60 lines: KerasHub's constructor order (validate, build, store config)
-    # for a dozen arguments; each check is one call into `checks` / `regularization`.
+    # for a dozen arguments; each check is one call into `checks` / `penalties`.
     def __init__(
         self,
         generator,
@@ -121,8 +122,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         input_shapes = [tuple(x.shape) for x in getattr(generator, "inputs", None) or []]
         latent_dim = checks.resolve_latent_dim(latent_dim, input_shapes, num_classes)
         sample_shape = checks.probe_networks(generator, discriminator, latent_dim, num_classes)
-        augment = regularization.check_augment(augment, sample_shape)
-        regularization.check_penalties(r1_weight, r2_weight, penalty_interval)
+        augment = check_augment(augment, sample_shape)
+        penalties.check_penalties(r1_weight, r2_weight, penalty_interval)
         check_choice("ema_statistics", ema_statistics, ("average", "recompute"))
         check_bool("ema_warmup", ema_warmup)
 
@@ -143,6 +144,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         self.penalty_interval = int(penalty_interval)
         self.ema_statistics = ema_statistics
         self.ema_warmup = bool(ema_warmup)
+        # The discriminator's penalty terms; subclasses add theirs before making trackers.
+        self._penalties = penalties.zero_centred_terms(r1_weight, r2_weight)
 
         # === State ===
         self.generator = generator

@@ -9,26 +9,7 @@ from kgan._validation import check_choice, check_non_negative, check_range
 from kgan.models.base import AdversarialModel
 from kgan.models.inputs import split_batch, with_labels
 
-
-def _hinge_discriminator_loss(real_scores, fake_scores, real_targets, fake_targets):
-    # The hinge loss has fixed margins: the label options are refused in `_resolve_loss`.
-    return losses.hinge_discriminator_loss(real_scores, fake_scores)
-
-
-# loss -> (discriminator loss (real, fake, real_targets, fake_targets), generator loss (fake))
-_LOSSES = {
-    "non_saturating": (
-        losses.non_saturating_discriminator_loss,
-        losses.non_saturating_generator_loss,
-    ),
-    "minimax": (losses.minimax_discriminator_loss, losses.minimax_generator_loss),
-    "hinge": (_hinge_discriminator_loss, losses.hinge_generator_loss),
-    "least_squares": (
-        losses.least_squares_discriminator_loss,
-        losses.least_squares_generator_loss,
-    ),
-}
-# The losses whose discriminator outputs the logit of a probability.
+# The losses that the older `generator_loss` argument names.
 _CROSS_ENTROPY = ("non_saturating", "minimax")
 _UPDATES = ("alternating", "shared")
 
@@ -49,7 +30,8 @@ class GAN(AdversarialModel):
             unbounded score for the hinge and least-squares losses.
         latent_dim: size of `z`; read from the generator when `None`.
         num_classes: number of classes for class-conditional training, or `None`.
-        loss: the adversarial loss (`kgan.losses` holds each with its formula):
+        loss: the adversarial loss, a name registered in `kgan.losses` or a
+            `kgan.losses.LossFamily` (`kgan.losses` holds each with its formula):
             `"non_saturating"` (default): cross-entropy for D, -log D(G(z)) for G.
             `"minimax"`: cross-entropy for D, log(1 - D(G(z))) for G (Goodfellow et al.).
             `"hinge"`: max(0, 1 - D(x)) + max(0, 1 + D(G(z))) for D, -D(G(z)) for G (Lim & Ye
@@ -57,6 +39,7 @@ class GAN(AdversarialModel):
             `"least_squares"`: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2 for D, 1/2 (D(G(z)) - 1)^2
             for G (LSGAN, Mao et al. 2017, a = 0, b = c = 1); the label options move the
             targets b and a as they move the cross-entropy's.
+            Any other family registered with `kgan.losses.register` (`kgan.losses.names()`).
         generator_loss: the older name of the choice between `"non_saturating"` and
             `"minimax"`; still accepted, an error when it contradicts `loss`. `get_config`
             stores `loss`.
@@ -107,7 +90,7 @@ class GAN(AdversarialModel):
         update="alternating",
         **kwargs,
     ):
-        loss = _resolve_loss(loss, generator_loss)
+        family = _resolve_loss(loss, generator_loss)
         check_choice("update", update, _UPDATES)
         check_range("label_smoothing", label_smoothing, 0.0, 0.5, include_high=False)
         check_range("label_noise", label_noise, 0.0, 0.5, include_high=False)
@@ -119,23 +102,23 @@ class GAN(AdversarialModel):
                 f"fake ones. Received: label_smoothing={label_smoothing}, "
                 f"label_noise={label_noise}"
             )
-        if loss == "hinge" and (label_smoothing or label_noise or label_flip_prob):
+        if not family.targets and (label_smoothing or label_noise or label_flip_prob):
             raise ValueError(
-                "The hinge loss has fixed margins and no targets, so `label_smoothing`, "
+                f"The {family.name} loss takes no targets, so `label_smoothing`, "
                 "`label_noise` and `label_flip_prob` do not apply to it. Received: "
-                f"loss='hinge', label_smoothing={label_smoothing}, label_noise={label_noise}, "
-                f"label_flip_prob={label_flip_prob}"
+                f"loss={family.name!r}, label_smoothing={label_smoothing}, "
+                f"label_noise={label_noise}, label_flip_prob={label_flip_prob}"
             )
         super().__init__(generator, discriminator, **kwargs)
-        self.adversarial_loss = loss
+        self.loss_family = family
+        self.adversarial_loss = family.name
         # The older name, kept for code that reads it.
-        self.generator_loss = loss
+        self.generator_loss = family.name
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.label_flip_prob = float(label_flip_prob)
         self.instance_noise = float(instance_noise)
         self.update = update
-        self._discriminator_loss_fn, self._generator_loss_fn = _LOSSES[loss]
         self._make_trackers(["d_loss", "g_loss", "d_real", "d_fake"])
 
     def default_optimizers(self):
@@ -186,7 +169,7 @@ class GAN(AdversarialModel):
                     d_per_example, real_logits, fake_logits, penalties = self._discriminator_step(
                         real, tf.stop_gradient(fake), labels
                     )
-                g_per_example, g_scaled = self._generator_objective(fake, labels)
+                g_per_example, g_scaled = self._generator_objective(real, fake, labels)
         else:
             fake = self.generator(with_labels(z, labels), training=True)
             d_per_example, real_logits, fake_logits, penalties = self._discriminator_step(
@@ -196,7 +179,7 @@ class GAN(AdversarialModel):
             z = self._sample_z(batch_size)
             with tf.GradientTape() as g_tape:
                 fake = self.generator(with_labels(z, labels), training=True)
-                g_per_example, g_scaled = self._generator_objective(fake, labels)
+                g_per_example, g_scaled = self._generator_objective(real, fake, labels)
         self._apply_gradients(self.g_optimizer, g_tape, g_scaled, self.generator)
         self._update_ema()
 
@@ -209,10 +192,10 @@ class GAN(AdversarialModel):
         )
 
     def _balance(self, outputs):
-        """`d_real` / `d_fake`: the mean probability sigmoid(D) for the cross-entropy losses,
-        the mean raw output for hinge (margins at +1 and -1) and least squares (targets 1, 0)."""
+        """`d_real` / `d_fake`: the mean probability sigmoid(D) for the losses whose scores are
+        logits (`LossFamily.probabilities`), the mean raw output for the others."""
         outputs = tf.cast(outputs, tf.float32)
-        if self.adversarial_loss in _CROSS_ENTROPY:
+        if self.loss_family.probabilities:
             outputs = tf.sigmoid(outputs)
         return tf.reduce_mean(outputs)
 
@@ -220,24 +203,30 @@ class GAN(AdversarialModel):
         """One update of the discriminator on `real` and `fake`; returns its per-example loss
         (the adversarial loss plus the R1 / R2 terms), its logits on both batches and the
         penalty terms (a dict name -> per-example values)."""
-        real_targets, fake_targets = self._targets(tf.shape(real)[0])
+        real_targets, fake_targets = 1.0, 0.0
+        if self.loss_family.targets:
+            real_targets, fake_targets = self._targets(tf.shape(real)[0])
         with tf.GradientTape() as tape:
             real_logits = self._discriminate(self._noisy(real), labels)
             fake_logits = self._discriminate(self._noisy(fake), labels)
-            d_per_example = self._discriminator_loss_fn(
+            d_per_example = self.loss_family.discriminator_loss(
                 real_logits, fake_logits, real_targets, fake_targets
             )
-            penalties = self._gradient_penalties(real, fake, labels)
+            penalties = self._penalty_values(real, fake, labels, real_logits)
             d_per_example = d_per_example + sum(penalties.values())
             scaled = self.d_optimizer.scale_loss(self._reduce(d_per_example, self.discriminator))
         self._apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)
         return d_per_example, real_logits, fake_logits, penalties
 
-    def _generator_objective(self, fake, labels):
-        """The generator's per-example loss on `fake` and its scaled loss, to call inside the
-        generator's tape."""
+    def _generator_objective(self, real, fake, labels):
+        """The generator's per-example loss on `fake` (against `real` for a family whose
+        generator loss needs real scores) and its scaled loss, to call inside the generator's
+        tape."""
+        real_logits = None
+        if self.loss_family.generator_needs_real_scores:
+            real_logits = self._discriminate(self._noisy(real), labels)
         logits = self._discriminate(self._noisy(fake), labels)
-        g_per_example = self._generator_loss_fn(logits)
+        g_per_example = self.loss_family.generator_loss(real_logits, logits)
         g_loss = self._reduce(g_per_example, self.generator)
         return g_per_example, self.g_optimizer.scale_loss(g_loss)
 
@@ -256,12 +245,13 @@ class GAN(AdversarialModel):
         fake = self.generator(with_labels(z, labels), training=False)
         real_logits = self.discriminator(with_labels(real, labels), training=False)
         fake_logits = self.discriminator(with_labels(fake, labels), training=False)
-        d_per_example = self._discriminator_loss_fn(
+        d_per_example = self.loss_family.discriminator_loss(
             real_logits, fake_logits, 1.0 - self.label_smoothing, 0.0
         )
+        g_per_example = self.loss_family.generator_loss(real_logits, fake_logits)
         return self._track_held_out(
             d_loss=tf.reduce_mean(d_per_example),
-            g_loss=tf.reduce_mean(self._generator_loss_fn(fake_logits)),
+            g_loss=tf.reduce_mean(g_per_example),
             d_real=self._balance(real_logits),
             d_fake=self._balance(fake_logits),
         )
@@ -282,17 +272,20 @@ class GAN(AdversarialModel):
 
 
 def _resolve_loss(loss, generator_loss):
-    """The loss of a `GAN`: `loss`, or the older `generator_loss`, which names the generator's
-    loss of the cross-entropy game; `"non_saturating"` when neither is given."""
+    """The `LossFamily` of a `GAN`: `loss`, or the older `generator_loss`, which names the
+    generator's loss of the cross-entropy game; `"non_saturating"` when neither is given."""
     if generator_loss is not None:
         check_choice("generator_loss", generator_loss, _CROSS_ENTROPY)
-        if loss is not None and loss != generator_loss:
+        if loss is not None and losses.get(loss).name != generator_loss:
             raise ValueError(
                 "`generator_loss` is the older name of `loss` and contradicts it; pass `loss` "
                 f"alone. Received: loss={loss!r}, generator_loss={generator_loss!r}"
             )
         loss = generator_loss
-    if loss is None:
-        return "non_saturating"
-    check_choice("loss", loss, tuple(_LOSSES))
-    return loss
+    family = losses.get("non_saturating" if loss is None else loss)
+    if family.lipschitz:
+        raise ValueError(
+            f"The {family.name} loss needs a Lipschitz critic (weight clipping or a gradient "
+            f"penalty); use kgan.WGAN or kgan.WGANGP. Received: loss={family.name!r}"
+        )
+    return family

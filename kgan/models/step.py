@@ -2,14 +2,15 @@
 
 `TrainStepHelpers` is mixed into `AdversarialModel`: noise for this replica, the loss reduced
 over the global batch, one optimiser step, the moving average, the discriminator's training
-call (with DiffAugment) and its R1/R2 penalties, and the metric trackers.
+call (with DiffAugment) and its penalties (`kgan.penalties`), and the metric trackers.
 """
 
 import keras
 import tensorflow as tf
 
+from kgan import penalties
 from kgan.augment import diff_augment, num_random_values
-from kgan.models import distribution, ema, noise, regularization
+from kgan.models import distribution, ema, noise
 from kgan.models.inputs import with_labels
 
 
@@ -70,20 +71,37 @@ class TrainStepHelpers:
             samples = diff_augment(samples, self.augment, uniform=uniform)
         return self.discriminator(with_labels(samples, labels), training=True)
 
-    def _gradient_penalties(self, real, fake, labels):
-        """The R1 / R2 terms of a discriminator update: a dict name -> per-example values."""
-        return regularization.zero_centred_penalties(
-            lambda samples: self._discriminate(samples, labels),
-            real,
-            fake,
-            r1_weight=self.r1_weight,
-            r2_weight=self.r2_weight,
+    def _penalty_values(self, real, fake, labels, real_scores, *, training=True):
+        """The discriminator's penalty terms (`self._penalties`) of one update, or of one test
+        step with `training=False`: a dict name -> weighted per-example values."""
+        if training:
+            inputs = penalties.PenaltyInputs(
+                critic=lambda samples: self._discriminate(samples, labels),
+                real=real,
+                fake=fake,
+                real_scores=real_scores,
+                uniform=lambda batch_size: self._random("uniform", batch_size),
+            )
+        else:
+            inputs = penalties.PenaltyInputs(
+                critic=lambda samples: self.discriminator(
+                    with_labels(samples, labels), training=False
+                ),
+                real=real,
+                fake=fake,
+                real_scores=real_scores,
+                uniform=self._held_out_noise.uniform,
+            )
+        return penalties.compute(
+            self._penalties,
+            inputs,
+            training=training,
             interval=self.penalty_interval,
-            step=self.d_optimizer.iterations,
+            step=self.d_optimizer.iterations if training else None,
         )
 
     def _make_trackers(self, names):
-        names = list(names) + regularization.penalty_names(self.r1_weight, self.r2_weight)
+        names = list(names) + [penalty.name for penalty in self._penalties]
         self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     def _track(self, **values):

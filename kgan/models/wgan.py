@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import losses
+from kgan import losses, penalties
 from kgan._validation import check_choice, check_non_negative, check_positive_int
 from kgan.data import order as data_order
 from kgan.models.base import AdversarialModel
@@ -31,6 +31,7 @@ class _WassersteinModel(AdversarialModel):
         super().__init__(generator, discriminator, **kwargs)
         self.n_critic = int(n_critic)
         self.critic_batches = critic_batches
+        self.loss_family = losses.get("wasserstein")
 
     def fit(self, x=None, y=None, batch_size=None, *args, **kwargs):
         """Trains the model; see `kgan.models.AdversarialModel.fit`.
@@ -55,10 +56,6 @@ class _WassersteinModel(AdversarialModel):
                 # and then warns that "your input ran out of data", which here it did not.
                 warnings.filterwarnings("ignore", message="Your input ran out of data")
             return super().fit(rebatched, y, batch_size, *args, **kwargs)
-
-    def _critic_penalty(self, real, fake, labels, real_scores):
-        """Per-example extra terms of the critic's loss: a dict name -> per-example values."""
-        return {}
 
     def _critic_batches(self, real, labels):
         """The `(real, labels)` of each critic update: `n_critic` disjoint chunks of the batch
@@ -87,9 +84,8 @@ class _WassersteinModel(AdversarialModel):
             with tf.GradientTape() as tape:
                 real_scores = self._discriminate(real, labels)
                 fake_scores = self._discriminate(fake, labels)
-                wasserstein_loss = losses.wasserstein_discriminator_loss(real_scores, fake_scores)
-                penalties = self._critic_penalty(real, fake, labels, real_scores)
-                penalties.update(self._gradient_penalties(real, fake, labels))
+                wasserstein_loss = self.loss_family.discriminator_loss(real_scores, fake_scores)
+                penalties = self._penalty_values(real, fake, labels, real_scores)
                 d_per_example = wasserstein_loss + sum(penalties.values())
                 d_loss = self._reduce(d_per_example, critic)
                 scaled = self.d_optimizer.scale_loss(d_loss)
@@ -100,7 +96,7 @@ class _WassersteinModel(AdversarialModel):
         with tf.GradientTape() as tape:
             fake = self.generator(with_labels(z, labels), training=True)
             fake_scores = self._discriminate(fake, labels)
-            g_per_example = losses.wasserstein_generator_loss(fake_scores)
+            g_per_example = self.loss_family.generator_loss(None, fake_scores)
             g_loss = self._reduce(g_per_example, self.generator)
             scaled = self.g_optimizer.scale_loss(g_loss)
         self._apply_gradients(self.g_optimizer, tape, scaled, self.generator)
@@ -121,27 +117,26 @@ class _WassersteinModel(AdversarialModel):
         `fit(validation_data=...)`).
 
         The critic runs in inference mode on the batch and on as many samples of the trained
-        (not averaged) generator, drawn from the held-out noise, without DiffAugment or the R1
-        / R2 penalties. Logs `d_loss`, `g_loss`, `wasserstein` and the penalties of
-        `_held_out_penalties`.
+        (not averaged) generator, drawn from the held-out noise, without DiffAugment, with the
+        penalties that are computed on held-out data (the gradient penalty and drift, not R1 /
+        R2). Logs `d_loss`, `g_loss`, `wasserstein` and those penalties.
         """
         real, labels = split_batch(data, self.num_classes)
         z = self._held_out_z(tf.shape(real)[0])
         fake = self.generator(with_labels(z, labels), training=False)
         real_scores = self.discriminator(with_labels(real, labels), training=False)
         fake_scores = self.discriminator(with_labels(fake, labels), training=False)
-        wasserstein_loss = losses.wasserstein_discriminator_loss(real_scores, fake_scores)
-        penalties = self._held_out_penalties(real, fake, labels, real_scores)
+        wasserstein_loss = self.loss_family.discriminator_loss(real_scores, fake_scores)
+        # The gradient penalty costs one more critic pass and its gradient: cheap next to a
+        # training step's n_critic updates.
+        penalties = self._penalty_values(real, fake, labels, real_scores, training=False)
+        g_per_example = self.loss_family.generator_loss(None, fake_scores)
         return self._track_held_out(
             d_loss=tf.reduce_mean(wasserstein_loss + sum(penalties.values())),
-            g_loss=tf.reduce_mean(losses.wasserstein_generator_loss(fake_scores)),
+            g_loss=tf.reduce_mean(g_per_example),
             wasserstein=-tf.reduce_mean(wasserstein_loss),
             **{name: tf.reduce_mean(values) for name, values in penalties.items()},
         )
-
-    def _held_out_penalties(self, real, fake, labels, real_scores):
-        """The critic's extra terms in a test step (inference mode): name -> per-example."""
-        return {}
 
     def get_config(self):
         config = super().get_config()
@@ -297,7 +292,7 @@ class WGANGP(_WassersteinModel):
         C(G(z)) - C(x) + lambda * (||grad C(x_hat)||_2 - 1)^2 + drift * C(x)^2
 
     with x_hat = alpha x + (1 - alpha) G(z), alpha ~ U(0, 1) per example, drawn afresh for each
-    critic update (see `kgan.losses.gradient_penalty`). The drift term (Karras et al. 2018) is
+    critic update (see `kgan.penalties.gradient_penalty`). The drift term (Karras et al. 2018) is
     off by default.
 
     The penalty is per example, so the critic must not mix the examples of a batch: use no
@@ -348,8 +343,11 @@ class WGANGP(_WassersteinModel):
                 "penalty. Use normalization=None or 'layer' in the critic.",
                 stacklevel=2,
             )
-        names = ["d_loss", "g_loss", "wasserstein", "gradient_penalty"]
-        self._make_trackers(names + (["drift"] if self.drift_weight else []))
+        terms = (penalties.gradient_penalty_term(self.gradient_penalty_weight),)
+        if self.drift_weight:
+            terms += (penalties.drift_term(self.drift_weight),)
+        self._penalties = terms + self._penalties
+        self._make_trackers(["d_loss", "g_loss", "wasserstein"])
 
     def default_optimizers(self):
         """Adam, learning rate 1e-4, betas (0.5, 0.9), for both networks.
@@ -362,41 +360,6 @@ class WGANGP(_WassersteinModel):
             keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9, name="d_adam"),
             keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9, name="g_adam"),
         )
-
-    def _critic_penalty(self, real, fake, labels, real_scores):
-        terms = {}
-        if self.gradient_penalty_weight:
-            alpha = self._random("uniform", tf.shape(real)[0])
-
-            # The interpolates go through the same augmentation as the other critic inputs.
-            def critic(interpolates):
-                return self._discriminate(interpolates, labels)
-
-            terms["gradient_penalty"] = self.gradient_penalty_weight * losses.gradient_penalty(
-                critic, real, fake, alpha
-            )
-        else:
-            terms["gradient_penalty"] = tf.zeros([tf.shape(real)[0]])
-        if self.drift_weight:
-            terms["drift"] = self.drift_weight * losses.drift_penalty(real_scores)
-        return terms
-
-    def _held_out_penalties(self, real, fake, labels, real_scores):
-        # The gradient penalty costs one more critic pass and its gradient: cheap next to a
-        # training step's n_critic updates.
-        terms = {}
-        if self.gradient_penalty_weight:
-            alpha = self._held_out_noise.uniform(tf.shape(real)[0])
-
-            def critic(inputs):
-                return self.discriminator(inputs, training=False)
-
-            terms["gradient_penalty"] = self.gradient_penalty_weight * losses.gradient_penalty(
-                critic, real, fake, alpha, critic_inputs=labels
-            )
-        if self.drift_weight:
-            terms["drift"] = self.drift_weight * losses.drift_penalty(real_scores)
-        return terms
 
     def get_config(self):
         config = super().get_config()

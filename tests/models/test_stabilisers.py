@@ -299,3 +299,19 @@ def test_stabilised_models_round_trip_and_export(tmp_path):
 
     version = export.to_saved_model(loaded, tmp_path / "export")
     assert export.read_metadata(version)["training"]["config"]["augment"] == options["augment"]
+
+
+def test_gan_takes_a_loss_family_object(small_dcgan, images):
+    """A family passed as an object trains, its declarations decide the label options and the
+    metrics, and the config stores its name."""
+    hinge = kgan.losses.get("hinge")
+    family = kgan.losses.LossFamily(
+        "test_hinge_object", hinge.discriminator, hinge.generator, probabilities=True
+    )
+    gan = kgan.GAN(*small_dcgan(), loss=family, seed=0)
+    assert gan.loss_family is family and gan.get_config()["loss"] == "test_hinge_object"
+    gan.compile()
+    logs = gan.train_on_batch(images(8), return_dict=True)
+    assert 0.0 <= float(logs["d_real"]) <= 1.0  # sigmoid(D), as `probabilities` declares
+    with pytest.raises(ValueError, match="loss='test_hinge_object', label_smoothing=0.1"):
+        kgan.GAN(*small_dcgan(), loss=family, label_smoothing=0.1)
