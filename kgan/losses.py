@@ -46,6 +46,8 @@ __all__ = [
     "r1_penalty",
     "r2_penalty",
     "register",
+    "relativistic_discriminator_loss",
+    "relativistic_generator_loss",
     "wasserstein_discriminator_loss",
     "wasserstein_generator_loss",
 ]
@@ -159,6 +161,30 @@ def least_squares_generator_loss(fake_scores, targets=1.0):
     """
     fake_scores = tf.cast(fake_scores, tf.float32)
     return 0.5 * _per_example(tf.square(fake_scores - tf.cast(targets, tf.float32)))
+
+
+def relativistic_discriminator_loss(real_scores, fake_scores):
+    """The discriminator's loss of the relativistic pairing GAN, RpGAN (Jolicoeur-Martineau
+    2018, arXiv:1807.00734):
+
+        L_D = softplus(-(D(x) - D(G(z)))) = -log sigmoid(D(x) - D(G(z)))
+
+    with D the raw output and each real example paired with the generated one of its row: the
+    discriminator learns how much more real x looks than G(z).
+    """
+    real_scores = tf.cast(real_scores, tf.float32)
+    fake_scores = tf.cast(fake_scores, tf.float32)
+    return _per_example(tf.nn.softplus(fake_scores - real_scores))
+
+
+def relativistic_generator_loss(real_scores, fake_scores):
+    """The generator's loss of RpGAN (Jolicoeur-Martineau 2018, arXiv:1807.00734):
+
+        L_G = softplus(-(D(G(z)) - D(x)))
+
+    the discriminator's loss with the roles swapped, so the generator also pushes D(x) down.
+    """
+    return relativistic_discriminator_loss(fake_scores, real_scores)
 
 
 # === Loss families ===
@@ -284,5 +310,13 @@ register(
         wasserstein_discriminator_loss,
         wasserstein_generator_loss,
         lipschitz=True,
+    )
+)
+register(
+    LossFamily(
+        "relativistic",
+        relativistic_discriminator_loss,
+        relativistic_generator_loss,
+        generator_needs_real_scores=True,
     )
 )

@@ -227,3 +227,28 @@ def test_register_refuses_a_second_family_under_a_taken_name():
         losses.register(losses.LossFamily("hinge", hinge.generator, hinge.discriminator))
     with pytest.raises(ValueError, match="Received: family='hinge'"):
         losses.register("hinge")
+
+
+def test_relativistic_losses_match_hand_computation():
+    real = tf.constant([[2.0], [0.0]])
+    fake = tf.constant([[1.0], [0.5]])
+    # D: softplus(-(2 - 1)) = log(1 + e^-1) = 0.3132617; softplus(-(0 - 0.5)) = 0.9740770.
+    np.testing.assert_allclose(
+        losses.relativistic_discriminator_loss(real, fake), [0.3132617, 0.9740770], rtol=1e-6
+    )
+    # G: softplus(-(1 - 2)) = log(1 + e) = 1.3132617; softplus(-(0.5 - 0)) = 0.4740770.
+    np.testing.assert_allclose(
+        losses.relativistic_generator_loss(real, fake), [1.3132617, 0.4740770], rtol=1e-6
+    )
+    family = losses.get("relativistic")
+    assert family.generator_needs_real_scores and not family.targets
+    np.testing.assert_allclose(family.generator_loss(real, fake), [1.3132617, 0.4740770], 1e-6)
+
+
+def test_relativistic_losses_pair_scores_of_any_shape():
+    real = tf.constant([[[0.0], [2.0]]])  # one example, two scores
+    fake = tf.constant([[[0.0], [0.0]]])
+    # mean(softplus(0), softplus(-2)) = (0.6931472 + 0.1269280) / 2.
+    np.testing.assert_allclose(
+        losses.relativistic_discriminator_loss(real, fake), [0.4100376], rtol=1e-6
+    )

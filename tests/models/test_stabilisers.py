@@ -315,3 +315,13 @@ def test_gan_takes_a_loss_family_object(small_dcgan, images):
     assert 0.0 <= float(logs["d_real"]) <= 1.0  # sigmoid(D), as `probabilities` declares
     with pytest.raises(ValueError, match="loss='test_hinge_object', label_smoothing=0.1"):
         kgan.GAN(*small_dcgan(), loss=family, label_smoothing=0.1)
+
+
+def test_relativistic_gan_trains(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(normalization=None), loss="relativistic", seed=0)
+    gan.compile()
+    history = gan.fit(images(32), batch_size=8, epochs=2, verbose=0)
+    assert all(math.isfinite(v) for values in history.history.values() for v in values)
+    assert gan.get_config()["loss"] == "relativistic"
+    logs = gan.evaluate(images(8), batch_size=8, verbose=0, return_dict=True)
+    assert math.isfinite(logs["g_loss"]) and math.isfinite(logs["d_loss"])
