@@ -118,11 +118,13 @@ def hinge_discriminator_loss(real_scores, fake_scores):
         L_D = max(0, 1 - D(x)) + max(0, 1 + D(G(z)))
 
     with D the raw, unbounded output. Scores past the margins (D(x) >= 1, D(G(z)) <= -1) add
-    nothing, so the discriminator stops pushing on examples it already separates.
+    nothing, so the discriminator stops pushing on examples it already separates. With several
+    scores per example (a patch discriminator) each score gets its margin: the loss is the mean
+    over the scores of the terms above.
     """
-    real_scores = _per_example(tf.cast(real_scores, tf.float32))
-    fake_scores = _per_example(tf.cast(fake_scores, tf.float32))
-    return tf.nn.relu(1.0 - real_scores) + tf.nn.relu(1.0 + fake_scores)
+    real_scores = tf.cast(real_scores, tf.float32)
+    fake_scores = tf.cast(fake_scores, tf.float32)
+    return _per_example(tf.nn.relu(1.0 - real_scores)) + _per_example(tf.nn.relu(1.0 + fake_scores))
 
 
 def hinge_generator_loss(fake_scores):

@@ -121,6 +121,14 @@ def test_hinge_losses_match_hand_computation():
     np.testing.assert_allclose(losses.hinge_generator_loss(fake), [3.0, -0.5, 0.5])
 
 
+def test_hinge_loss_gives_every_score_its_margin():
+    """Two scores per example: mean(max(0, 1 - D)) rather than max(0, 1 - mean D)."""
+    real = [[2.0, -1.0], [0.0, 0.5]]
+    fake = [[-3.0, 1.0], [0.0, 0.0]]
+    # Real: mean(0, 2) = 1, mean(1, 0.5) = 0.75; fake: mean(0, 2) = 1, mean(1, 1) = 1.
+    np.testing.assert_allclose(losses.hinge_discriminator_loss(real, fake), [2.0, 1.75])
+
+
 def test_least_squares_losses_match_hand_computation():
     real = [[0.5], [2.0]]
     fake = [[-1.0], [0.25]]
