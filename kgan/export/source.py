@@ -6,6 +6,7 @@ generator `keras.Model` is read from its static inputs and outputs instead.
 
 import keras
 
+from kgan._keras_internals import flatten_layers
 from kgan._validation import check_choice, check_positive_int
 from kgan.models.base import LATENT_DISTRIBUTIONS, AdversarialModel
 from kgan.precision import policy_scope
@@ -150,8 +151,7 @@ def float32_copy(generator):
     layers included) set to float32, and the weights copied over. A subclassed generator (no
     static inputs) cannot be rebuilt from its config and is returned as it is.
     """
-    # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers.
-    layers = list(generator._flatten_layers(include_self=False))
+    layers = flatten_layers(generator, include_self=False)
     if all(layer.dtype_policy.compute_dtype == "float32" for layer in layers):
         return generator
     if not getattr(generator, "inputs", None):

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import penalties
+from kgan._keras_internals import flatten_layers
 from kgan._validation import (
     check_bool,
     check_choice,
@@ -304,8 +305,9 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         ema.recompute_statistics(self.inference_generator, batches)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        # Overrides Keras' private hook, which fails under several workers and has nothing to
-        # build for kgan's models (see `kgan.models.distribution`).
+        # Overrides Keras' private hook (`kgan._keras_internals.SYMBOLIC_BUILD_HOOK`), which
+        # fails under several workers and has nothing to build for kgan's models (see
+        # `kgan.models.distribution`).
         if distribution.needs_symbolic_build(self.distribute_strategy):
             super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
@@ -452,9 +454,8 @@ def _with_loss_scaling(optimizer, network):
     """Wraps `optimizer` in a `LossScaleOptimizer` when `network` computes in float16 (built
     under `mixed_float16`, wherever `compile` is called) or the global policy is
     `mixed_float16`."""
-    # `_flatten_layers`: Keras-internal, as in `ema.py`; no public walk over nested layers.
     float16 = keras.mixed_precision.global_policy().name == "mixed_float16" or any(
-        layer.dtype_policy.compute_dtype == "float16" for layer in network._flatten_layers()
+        layer.dtype_policy.compute_dtype == "float16" for layer in flatten_layers(network)
     )
     if not float16:
         return optimizer

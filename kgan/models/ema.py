@@ -32,6 +32,7 @@ would any generator.
 import keras
 import tensorflow as tf
 
+from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int, check_seed
 from kgan.models.inputs import with_labels
 from kgan.models.noise import sample_latent
@@ -96,11 +97,10 @@ def recompute_statistics(average, batches):
     Returns:
         The number of BatchNormalization layers updated.
     """
-    # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers,
-    # and kgan's blocks hold their BatchNormalization one level down.
+    # kgan's blocks hold their BatchNormalization one level down.
     norms = [
         layer
-        for layer in average._flatten_layers()
+        for layer in flatten_layers(average)
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     if not norms:

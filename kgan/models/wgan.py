@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import losses, penalties
+from kgan._keras_internals import flatten_layers
 from kgan._validation import check_choice, check_non_negative, check_positive_int
 from kgan.data import order as data_order
 from kgan.models.base import AdversarialModel
@@ -330,12 +331,10 @@ class WGANGP(_WassersteinModel):
         super().__init__(generator, discriminator, n_critic=n_critic, **kwargs)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.drift_weight = float(drift_weight)
-        # `_flatten_layers` is Keras-internal, but Keras has no public walk over nested layers
-        # (`Model.layers` lists the top level only, and kgan's own blocks hold their
-        # BatchNormalization one level down).
+        # kgan's own blocks hold their BatchNormalization one level down.
         if any(
             isinstance(layer, keras.layers.BatchNormalization)
-            for layer in self.discriminator._flatten_layers()
+            for layer in flatten_layers(self.discriminator)
         ):
             warnings.warn(
                 "The WGAN-GP critic contains BatchNormalization, which makes each example's "
