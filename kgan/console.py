@@ -113,6 +113,14 @@ def report(command, error, *, verbose, status=None, prefix="error: "):
     return USAGE_ERROR if expected else FAILED
 
 
+def progress_verbosity(stream=None):
+    """The `verbose` a command gives kgan's long computations: a progress bar (1) on a
+    terminal, one line per stage (2) when the output goes to a file or a pipe."""
+    stream = sys.stdout if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return 1 if isatty is not None and isatty() else 2
+
+
 def check_writable(path, option):
     """Fails before a long computation whose result could not be written to `path`."""
     directory = os.path.dirname(os.path.abspath(path))

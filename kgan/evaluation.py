@@ -1,5 +1,6 @@
 """`kgan.evaluate`: every metric that applies to a generator and a real dataset, as one dict."""
 
+import inspect
 import math
 import time
 
@@ -8,6 +9,7 @@ import numpy as np
 
 from kgan import metrics
 from kgan._validation import check_positive_int
+from kgan.progress import Progress, check_verbose
 
 
 def _real_samples(real_dataset, num_samples, seed):
@@ -41,14 +43,15 @@ def _real_samples(real_dataset, num_samples, seed):
     return array[:num_samples]
 
 
-def _generate(model_or_generator, num_samples, seed, batch_size, jacobian_truncation=None):
+def _generate(model_or_generator, num_samples, seed, batch_size, jacobian_truncation, verbose):
     if hasattr(model_or_generator, "generate"):
-        truncation = {}
+        options = {}
         if jacobian_truncation is not None:
-            truncation["jacobian_truncation"] = jacobian_truncation
-        return model_or_generator.generate(
-            num_samples, seed=seed, batch_size=batch_size, **truncation
-        )
+            options["jacobian_truncation"] = jacobian_truncation
+        # kgan's models and generators show their progress; other samplers need not take it.
+        if "verbose" in inspect.signature(model_or_generator.generate).parameters:
+            options["verbose"] = verbose
+        return model_or_generator.generate(num_samples, seed=seed, batch_size=batch_size, **options)
     if jacobian_truncation is not None:
         raise ValueError(
             "`jacobian_truncation` needs a kgan model or a `kgan.control` generator (it draws "
@@ -70,10 +73,12 @@ def _generate(model_or_generator, num_samples, seed, batch_size, jacobian_trunca
     from kgan.models.base import sample_latent
 
     z = sample_latent(num_samples, int(inputs[0].shape[-1]), seed=seed).numpy()
-    outputs = [
-        keras.ops.convert_to_numpy(model_or_generator(z[i : i + batch_size], training=False))
-        for i in range(0, num_samples, batch_size)
-    ]
+    progress = Progress(f"Generating {num_samples:,} samples", num_samples, verbose=verbose)
+    outputs = []
+    for start in range(0, num_samples, batch_size):
+        batch = model_or_generator(z[start : start + batch_size], training=False)
+        outputs.append(keras.ops.convert_to_numpy(batch))
+        progress.add(len(outputs[-1]))
     return np.concatenate(outputs).astype("float32")
 
 
@@ -145,6 +150,7 @@ def evaluate(
     precision_recall_k=3,
     density_coverage_k=5,
     jacobian_truncation=None,
+    verbose="auto",
 ):
     """Evaluates a generator against real data with every metric that applies.
 
@@ -179,6 +185,10 @@ def evaluate(
         jacobian_truncation: evaluate samples drawn with `generate(...,
             jacobian_truncation=share)` (see `kgan.models.truncation`); kgan models and
             `kgan.control` generators only.
+        verbose: progress of the long stages (generating, the Jacobian-truncation threshold,
+            the features of the real and the generated samples), as `predict` shows it:
+            `"auto"` (a bar for a stage of several batches), 0, 1 (a bar) or 2 (one line per
+            stage, for logs); see `kgan.progress`.
 
     Returns:
         A dict of Python numbers (and `feature_extractor`, a description; `mode_counts` for the
@@ -193,7 +203,10 @@ def evaluate(
     check_positive_int("batch_size", batch_size)
     start = time.perf_counter()
     real = _real_samples(real_dataset, num_samples, seed)
-    fake = _generate(model_or_generator, num_samples, seed, batch_size, jacobian_truncation)
+    check_verbose(verbose)
+    fake = _generate(
+        model_or_generator, num_samples, seed, batch_size, jacobian_truncation, verbose
+    )
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"The generated samples have shape {fake.shape[1:]} but the real data "
@@ -210,8 +223,16 @@ def evaluate(
 
     extractor, description = _resolve_extractor(feature_extractor, classifier, real.shape[1:])
     results["feature_extractor"] = description
-    real_features = metrics.compute_features(extractor, real, batch_size=batch_size)
-    fake_features = metrics.compute_features(extractor, fake, batch_size=batch_size)
+    real_features, fake_features = (
+        metrics.compute_features(
+            extractor,
+            samples,
+            batch_size=batch_size,
+            verbose=verbose,
+            title=f"Features ({description}) of {len(samples):,} {kind} samples",
+        )
+        for samples, kind in ((real, "real"), (fake, "generated"))
+    )
     results["fid"] = metrics.frechet_distance(real_features, fake_features)
     results["kid"], results["kid_std"] = metrics.kernel_distance(
         real_features,

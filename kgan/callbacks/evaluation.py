@@ -97,7 +97,7 @@ class EvaluationCallback(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         if self._real_features is None:
             self._real_features = kgan_metrics.compute_features(
-                self.feature_extractor, self.real_samples, batch_size=self.batch_size
+                self.feature_extractor, self.real_samples, batch_size=self.batch_size, verbose=0
             )
             self._real_statistics = kgan_metrics.gaussian_statistics(self._real_features)
         if self.tensorboard_dir and self._writer is None:
@@ -105,11 +105,12 @@ class EvaluationCallback(keras.callbacks.Callback):
 
     def evaluate(self):
         """Computes the metrics for the model's current generator; returns a dict."""
-        samples = self.model.generate(self.num_samples, seed=self.seed)
+        # Silent: `fit` prints its own progress.
+        samples = self.model.generate(self.num_samples, seed=self.seed, verbose=0)
         if not np.all(np.isfinite(samples)):
             return {"fid": math.nan}
         features = kgan_metrics.compute_features(
-            self.feature_extractor, samples, batch_size=self.batch_size
+            self.feature_extractor, samples, batch_size=self.batch_size, verbose=0
         )
         result = {
             "fid": kgan_metrics.frechet_distance_from_statistics(

@@ -2,6 +2,8 @@
 
 import os
 
+from kgan import console
+
 
 def add_sample_command(subparsers):
     parser = subparsers.add_parser(
@@ -72,7 +74,9 @@ def run_sample(args):
         _require_images(generator, "--out-dir", args.out_dir)
     labels = control.labels.option_labels(args.labels, num_samples, generator.num_classes)
     if seeds is not None:
-        images = generator.generate(z=generator.seeded_z(seeds), labels=labels)
+        images = generator.generate(
+            z=generator.seeded_z(seeds), labels=labels, verbose=console.progress_verbosity()
+        )
         described = f"seeds {args.seeds}"
     else:
         seed = 0 if args.seed is None else args.seed
@@ -81,6 +85,7 @@ def run_sample(args):
             labels=labels,
             seed=seed,
             jacobian_truncation=args.jacobian_truncation,
+            verbose=console.progress_verbosity(),
         )
         described = f"seed {seed}"
         if args.jacobian_truncation is not None:

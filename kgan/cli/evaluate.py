@@ -10,7 +10,9 @@ def add_evaluate_command(subparsers):
         description="Evaluate a generator (a run folder, a .keras file, a SavedModel version "
         "folder or its base folder, or an .onnx file, as for kgan sample) against a dataset: "
         "FID, KID, precision/recall, density/coverage on features, plus mode coverage "
-        "on the 2-D toys and Stacked MNIST. Prints a table; --json writes the numbers.",
+        "on the 2-D toys and Stacked MNIST. Prints a table; --json writes the numbers. Shows a "
+        "progress bar for each long stage when the output is a terminal, else one line per "
+        "stage.",
     )
     parser.add_argument(
         "model",
@@ -84,6 +86,7 @@ def run_evaluate(args):
         num_samples=args.num_samples,
         seed=args.seed,
         jacobian_truncation=args.jacobian_truncation,
+        verbose=console.progress_verbosity(),
     )
     print(format_table(results))
     if args.json:

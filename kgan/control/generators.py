@@ -17,6 +17,7 @@ from kgan.export import resolve_generator
 from kgan.models import AdversarialModel, sample_latent
 from kgan.models.checks import latent_vectors, truncation_share
 from kgan.models.truncation import truncated_generate
+from kgan.progress import Progress
 
 
 class Generator:
@@ -81,6 +82,7 @@ class Generator:
         seed=None,
         batch_size=256,
         jacobian_truncation=None,
+        verbose="auto",
     ):
         """Generates samples as `kgan.GAN.generate` does, in batches.
 
@@ -96,6 +98,7 @@ class Generator:
                 the generator stretches space most (see `kgan.models.truncation`); the same
                 seed gives the samples of `kgan.GAN.generate(..., jacobian_truncation=...)`.
                 Needs gradients: Keras and SavedModel generators, not ONNX.
+            verbose: progress, as in `kgan.GAN.generate` (`kgan.progress`).
 
         Returns:
             A NumPy float32 array `(num_samples, *sample_shape)`.
@@ -115,6 +118,7 @@ class Generator:
                 share=jacobian_truncation,
                 seed=seed,
                 batch_size=batch_size,
+                verbose=verbose,
             )
         elif z is None:
             z = self.sample_z(num_samples, seed)
@@ -122,9 +126,11 @@ class Generator:
             z = latent_vectors(z, self.latent_dim, num_samples)
         labels = check_labels(labels, z.shape[0], self.num_classes)
         outputs = []
+        progress = Progress(f"Generating {z.shape[0]:,} samples", z.shape[0], verbose=verbose)
         for start in range(0, z.shape[0], batch_size):
             batch_labels = None if labels is None else labels[start : start + batch_size]
             outputs.append(np.asarray(self(z[start : start + batch_size], batch_labels)))
+            progress.add(len(outputs[-1]))
         if not outputs:
             return np.zeros((0, *self.sample_shape), "float32")
         return np.concatenate(outputs).astype("float32")

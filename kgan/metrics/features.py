@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from kgan import data as kgan_data
 from kgan._validation import check_positive_int, short
+from kgan.progress import Progress
 
 
 def inception_feature_extractor(image_size=299, *, weights="imagenet", name="inception_v3"):
@@ -172,17 +173,20 @@ def classifier_feature_extractor(classifier, layer="features"):
     return keras.Model(classifier.input, output, name=f"{classifier.name}_features")
 
 
-def compute_features(feature_extractor, samples, *, batch_size=256):
+def compute_features(feature_extractor, samples, *, batch_size=256, verbose="auto", title=None):
     """Runs `feature_extractor` over `samples` in batches; returns float64 `(N, d)` features.
 
     `feature_extractor` is a `keras.Model` or any callable from a batch to features; `None`
     means the flattened samples themselves (fine for low-dimensional data such as the 2-D toys).
+    `verbose` shows the progress as `predict` does (`kgan.progress`), under `title`.
     """
     samples = np.asarray(samples, dtype="float32")
     if feature_extractor is None:
         return samples.reshape(samples.shape[0], -1).astype("float64")
     check_positive_int("batch_size", batch_size)
     outputs = []
+    title = title or f"Features of {samples.shape[0]:,} samples"
+    progress = Progress(title, samples.shape[0], verbose=verbose)
     for start in range(0, samples.shape[0], batch_size):
         batch = samples[start : start + batch_size]
         if isinstance(feature_extractor, keras.Model):
@@ -190,5 +194,6 @@ def compute_features(feature_extractor, samples, *, batch_size=256):
         else:
             values = feature_extractor(batch)
         outputs.append(np.asarray(keras.ops.convert_to_numpy(values), dtype="float64"))
+        progress.add(len(batch))
     features = np.concatenate(outputs)
     return features.reshape(features.shape[0], -1)

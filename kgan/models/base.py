@@ -37,6 +37,7 @@ from kgan.models.generation import MAX_GENERATE_SAMPLES, check_generate_size
 from kgan.models.inputs import with_labels
 from kgan.models.noise import LATENT_DISTRIBUTIONS, sample_latent
 from kgan.models.step import TrainStepHelpers
+from kgan.progress import Progress
 
 # Export and evaluation import these from here, next to `AdversarialModel`.
 __all__ = [
@@ -328,6 +329,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         seed=None,
         batch_size=256,
         jacobian_truncation=None,
+        verbose="auto",
     ):
         """Generates samples in inference mode (batch-norm moving statistics, no dropout).
 
@@ -349,6 +351,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 evenly between the classes. Costs one forward-mode generator pass per latent
                 dimension per candidate, or 8 passes (random directions) above 8 latent
                 dimensions. Not with `z`.
+            verbose: progress, as in `predict`: `"auto"` (a bar when the work takes more than
+                one batch), 0, 1 (a bar) or 2 (one line per stage); see `kgan.progress`.
 
         Returns:
             A NumPy float32 array of shape `(num_samples, *sample_shape)`, images in [-1, 1].
@@ -379,6 +383,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 share=jacobian_truncation,
                 seed=seed,
                 batch_size=batch_size,
+                verbose=verbose,
             )
         elif z is None:
             z = sample_latent(
@@ -386,11 +391,13 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             ).numpy()
         # Filled in place: concatenating per-batch results would need twice the memory.
         output = np.empty((count, *self.sample_shape), "float32")
+        shown = Progress(f"Generating {count:,} samples", count, verbose=verbose)
         for start in range(0, count, batch_size):
             batch_labels = None if labels is None else labels[start : start + batch_size]
             inputs = with_labels(z[start : start + batch_size], batch_labels)
             samples = self.inference_generator(inputs, training=False)
             output[start : start + batch_size] = keras.ops.convert_to_numpy(samples)
+            shown.add(len(samples))
         return output
 
     # ------------------------------------------------------------------ config and saving

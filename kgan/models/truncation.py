@@ -29,6 +29,7 @@ import tensorflow as tf
 from kgan.models.generation import check_fits_in_memory
 from kgan.models.inputs import with_labels
 from kgan.models.noise import sample_latent
+from kgan.progress import Progress
 
 # Latent vectors drawn for the threshold, at least (and at least one per requested sample).
 CALIBRATION_SAMPLES = 10_000
@@ -73,7 +74,7 @@ def jacobian_norms(generator, z, labels=None, *, batch_size=256, projections=Non
     return _norms(_squared_norms_function(generator), z, labels, batch_size, projections, seed)
 
 
-def _norms(squared_norms, z, labels, batch_size, projections, seed):
+def _norms(squared_norms, z, labels, batch_size, projections, seed, progress=None):
     z = np.asarray(z, "float32")
     count, latent_dim = z.shape
     if projections is None:
@@ -90,6 +91,8 @@ def _norms(squared_norms, z, labels, batch_size, projections, seed):
             tf.constant(z[start:stop]), batch_labels, tf.constant(directions[:, start:stop])
         )
         norms[start:stop] = np.sqrt(squared.numpy() / (1 if projections is None else projections))
+        if progress is not None:
+            progress.add(len(norms[start:stop]))
     return norms
 
 
@@ -121,7 +124,16 @@ def _squared_norms_function(generator):
 
 
 def truncated_generate(
-    generator, prior, labels, *, count, share, seed, batch_size=256, calibration=CALIBRATION_SAMPLES
+    generator,
+    prior,
+    labels,
+    *,
+    count,
+    share,
+    seed,
+    batch_size=256,
+    calibration=CALIBRATION_SAMPLES,
+    verbose="auto",
 ):
     """`count` latent vectors whose Jacobian norm lies below the `1 - share` quantile of its
     distribution under the prior (of each slot's class).
@@ -137,6 +149,7 @@ def truncated_generate(
         seed: integer seed: the same seed gives the same samples.
         batch_size: latent vectors per generator call.
         calibration: prior samples that set the threshold (at least `count`).
+        verbose: progress of the threshold's calibration (`kgan.progress`).
 
     Returns:
         The accepted latent vectors, a float32 array `(count, latent_dim)`.
@@ -161,11 +174,16 @@ def truncated_generate(
     calibration_z = _latent(draws, latent_dim, seed, _CALIBRATION_STREAM, distribution)
     squared_norms = _squared_norms_function(generator)  # Traced once for every round.
 
-    def norms_of(z, labels, stream):
+    def norms_of(z, labels, stream, progress=None):
         directions_seed = None if seed is None else (seed, stream)
-        return _finite(_norms(squared_norms, z, labels, batch_size, projections, directions_seed))
+        return _finite(
+            _norms(squared_norms, z, labels, batch_size, projections, directions_seed, progress)
+        )
 
-    calibration_norms = norms_of(calibration_z, calibration_labels, _CALIBRATION_STREAM)
+    progress = Progress(
+        f"Jacobian truncation: the norms of {draws:,} calibration samples", draws, verbose=verbose
+    )
+    calibration_norms = norms_of(calibration_z, calibration_labels, _CALIBRATION_STREAM, progress)
     if num_classes is None:
         thresholds = np.full((1,), np.quantile(calibration_norms, 1.0 - share))
         slot_threshold = np.full((count,), thresholds[0])
