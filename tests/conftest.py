@@ -15,6 +15,12 @@ def _reset_keras_state():
     keras.mixed_precision.set_global_policy("float32")
 
 
+@pytest.fixture(autouse=True)
+def _private_folder_cache(tmp_path, monkeypatch):
+    """Decoded image folders are cached in a folder of the test's own, not the user's."""
+    monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path / "folder_cache"))
+
+
 SAVEDMODELS = Path(__file__).resolve().parents[1] / "savedmodels"
 
 

@@ -6,7 +6,8 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from kgan.data import pipeline
+from kgan.data import folder_cache, pipeline
+from kgan.progress import Progress
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg")
 _GRAYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F", "P;L")
@@ -44,7 +45,7 @@ def list_images(directory):
     return paths, None, None
 
 
-def _probe_color_mode(path):
+def probe_color_mode(path):
     from PIL import Image, UnidentifiedImageError  # Only folders need Pillow.
 
     try:
@@ -57,17 +58,17 @@ def _probe_color_mode(path):
     return "grayscale" if mode in _GRAYSCALE_MODES else "rgb"
 
 
-def _decode(path, channels, image_size):
+def _decode(path, channels, image_size, crop=None):
     image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
-    return pipeline.resize_uint8(image, image_size)
+    return pipeline.resize_uint8(image, image_size, crop)
 
 
-def _diagnose(paths, channels, image_size, error):
+def _diagnose(paths, channels, image_size, crop, error):
     """Finds the file behind a failed batch decode, and raises an error that names it."""
     first_shape = None
     for path in paths:
         try:
-            image = _decode(os.fspath(path), channels, image_size)
+            image = _decode(os.fspath(path), channels, image_size, crop)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as decode_error:
             message = decode_error.message.strip().splitlines()[-1]
             raise ValueError(
@@ -87,22 +88,54 @@ def _diagnose(paths, channels, image_size, error):
 
 
 def read_folder(
-    directory, *, image_size=None, color_mode=None, with_labels=False, num_samples=None
+    directory,
+    *,
+    image_size=None,
+    crop=None,
+    color_mode=None,
+    with_labels=False,
+    num_samples=None,
+    cache=True,
+    verbose="auto",
 ):
     """Decodes every image of a folder once, in parallel, into a uint8 array.
+
+    The decoded array is cached on disk (see `kgan.data.folder_cache`), keyed by the file
+    list, the files' sizes and modification times, `image_size`, `crop` and `color_mode`, so a
+    second read of the same folder loads one file instead of decoding every image.
 
     Args:
         directory: the folder.
         image_size: `(height, width)` to resize every image to; required when the images do
             not all share one size.
+        crop: `"center"` to keep the aspect ratio (resize the short side, crop the centre);
+            `None` stretches to `image_size`.
         color_mode: `"grayscale"`, `"rgb"`, or `None` for the mode of the first image (in
             sorted order).
         with_labels: also return the labels, which requires one sub-folder per class.
         num_samples: decode only the first `num_samples` images (sorted paths).
+        cache: read and write the decoded-array cache.
+        verbose: progress while decoding, as in `keras.Model.predict` (`kgan.progress`).
 
     Returns:
         `(images (N, H, W, C) uint8, labels (N,) int32 or None, class_names or None)`.
     """
+    paths, labels, class_names = select_images(directory, with_labels, num_samples)
+    if color_mode is None:
+        color_mode = probe_color_mode(paths[0])
+    key = folder_cache.key(paths, image_size=image_size, crop=crop, color_mode=color_mode)
+    if cache:
+        cached = folder_cache.read(key)
+        if cached is not None:
+            return cached, (labels if with_labels else None), class_names
+    images = _decode_all(paths, color_mode, image_size, crop, verbose)
+    if cache:
+        folder_cache.write(key, images)
+    return images, (labels if with_labels else None), class_names
+
+
+def select_images(directory, with_labels, num_samples):
+    """The images (and labels) `read_folder` and `stream_folder` take from `directory`."""
     paths, labels, class_names = list_images(directory)
     if num_samples is not None:
         paths = paths[:num_samples]
@@ -113,17 +146,29 @@ def read_folder(
             f"class (images lie directly in {os.fspath(directory)!r} or deeper than one "
             "level), so it has none. Received: with_labels=True"
         )
-    if color_mode is None:
-        color_mode = _probe_color_mode(paths[0])
+    return paths, labels, class_names
+
+
+def decoded_examples(paths, color_mode, image_size, crop):
+    """A dataset decoding `paths` in parallel, in order, to uint8 `(H, W, C)` images."""
     channels = 1 if color_mode == "grayscale" else 3
     names = tf.data.Dataset.from_tensor_slices([os.fspath(p) for p in paths])
-    decoded = names.map(
-        lambda path: _decode(path, channels, image_size),
+    return names.map(
+        lambda path: _decode(path, channels, image_size, crop),
         num_parallel_calls=pipeline.AUTOTUNE,
         deterministic=True,
-    ).batch(_DECODE_BATCH)
+    )
+
+
+def _decode_all(paths, color_mode, image_size, crop, verbose):
+    channels = 1 if color_mode == "grayscale" else 3
+    decoded = decoded_examples(paths, color_mode, image_size, crop).batch(_DECODE_BATCH)
+    progress = Progress("Decoding images", len(paths), verbose=verbose, unit_name="image")
+    batches = []
     try:
-        images = np.concatenate([batch.numpy() for batch in decoded], axis=0)
+        for batch in decoded:
+            batches.append(batch.numpy())
+            progress.add(len(batches[-1]))
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
-        _diagnose(paths, channels, image_size, error)
-    return images, (labels if with_labels else None), class_names
+        _diagnose(paths, channels, image_size, crop, error)
+    return np.concatenate(batches, axis=0)

@@ -13,9 +13,11 @@
 import os
 
 import numpy as np
+import tensorflow as tf
 
+from kgan import _system
 from kgan._validation import check_positive_int
-from kgan.data import folder, local, pipeline, tfds_source, toys
+from kgan.data import cifar, folder, local, pipeline, tfds_source, toys
 
 # Re-exported: `mnist_arrays` was defined here before it moved to the local source.
 mnist_arrays = local.mnist_arrays
@@ -39,6 +41,7 @@ def _finish_arrays(
     drop_remainder,
     image_size,
     color_mode,
+    crop=None,
     num_samples=None,
     class_names=None,
     split=None,
@@ -53,7 +56,7 @@ def _finish_arrays(
         raise ValueError(
             f"The split selects none of the {total} examples. Received: split={split!r}"
         )
-    images = pipeline.transform_arrays(images, image_size, color_mode)
+    images = pipeline.transform_arrays(images, image_size, color_mode, crop)
     dataset = pipeline.array_dataset(
         images,
         labels,
@@ -128,31 +131,39 @@ def from_folder(
     batch_size=128,
     with_labels=False,
     image_size=None,
+    crop=None,
     color_mode=None,
     shuffle=True,
     seed=None,
     drop_remainder=False,
     num_samples=None,
+    verbose="auto",
 ):
     """A batched `tf.data.Dataset` of the PNG/JPEG images in a folder.
 
-    Every image is decoded once (in parallel) into memory. With one sub-folder per class
-    (`directory/cat/*.png`, `directory/dog/*.png`) the labels are the indices of the sorted
-    sub-folder names, stored in the dataset's `class_names` attribute as in
-    `keras.utils.image_dataset_from_directory`.
+    Every image is decoded once (in parallel) into memory, and the decoded array is cached on
+    disk (`kgan.data.folder_cache`), so a second load of the same folder takes seconds. A
+    folder whose decoded images would take more than half of the available memory is
+    streamed from disk instead (decoded in parallel every epoch), which is said once. With one
+    sub-folder per class (`directory/cat/*.png`, `directory/dog/*.png`) the labels are the
+    indices of the sorted sub-folder names, stored in the dataset's `class_names` attribute as
+    in `keras.utils.image_dataset_from_directory`.
 
     Args:
         directory: the folder; images in sub-folders are included.
         batch_size: images per batch.
         with_labels: yield `(images, labels)`; needs one sub-folder per class.
         image_size: `(height, width)` (or one int) to resize every image to (bilinear,
-            antialiased, aspect ratio not kept). Required when the images differ in size.
+            antialiased). Required when the images differ in size.
+        crop: `"center"` keeps the aspect ratio: the short side is resized to fit and the
+            centre cropped (178x218 faces to 64x64 without squashing); `None` stretches.
         color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
             image in sorted order.
         shuffle: reshuffle every epoch.
         seed: integer for a reproducible order, or `None`.
         drop_remainder: drop a last, smaller batch.
         num_samples: read only the first `num_samples` images (in sorted path order).
+        verbose: progress while decoding, as in `keras.Model.predict` (`"auto"`, 0, 1, 2).
 
     Returns:
         A `tf.data.Dataset` of float32 batches `(B, H, W, C)` in [-1, 1].
@@ -164,26 +175,55 @@ def from_folder(
     """
     pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
     image_size = pipeline.normalize_image_size(image_size)
+    pipeline.check_crop(crop, image_size)
     pipeline.check_color_mode(color_mode)
     check_positive_int("num_samples", num_samples, allow_none=True)
-    images, labels, class_names = folder.read_folder(
-        directory,
-        image_size=image_size,
-        color_mode=color_mode,
-        with_labels=with_labels,
-        num_samples=num_samples,
+    batching = dict(
+        batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
     )
-    dataset = pipeline.array_dataset(
-        images,
-        labels,
-        batch_size=batch_size,
-        shuffle=shuffle,
-        seed=seed,
-        drop_remainder=drop_remainder,
-    )
+    paths, labels, class_names = folder.select_images(directory, with_labels, num_samples)
+    if _too_large_for_memory(paths, image_size, crop, color_mode):
+        dataset = _streamed_folder(
+            paths, labels if with_labels else None, image_size, crop, color_mode, batching
+        )
+    else:
+        images, labels, class_names = folder.read_folder(
+            directory,
+            image_size=image_size,
+            crop=crop,
+            color_mode=color_mode,
+            with_labels=with_labels,
+            num_samples=num_samples,
+            verbose=verbose,
+        )
+        dataset = pipeline.array_dataset(images, labels, **batching)
     if with_labels:
         dataset.class_names = class_names
     return dataset
+
+
+def _too_large_for_memory(paths, image_size, crop, color_mode):
+    """Whether the decoded folder would take more than half of the available memory."""
+    color_mode = color_mode or folder.probe_color_mode(paths[0])
+    first = folder.decoded_examples(paths[:1], color_mode, image_size, crop)
+    try:
+        shape = next(iter(first)).shape
+    except Exception:  # A bad first file: `read_folder` reports it with its name.
+        return False
+    available = _system.available_memory()
+    return available is not None and len(paths) * int(np.prod(shape)) > available // 2
+
+
+def _streamed_folder(paths, labels, image_size, crop, color_mode, batching):
+    color_mode = color_mode or folder.probe_color_mode(paths[0])
+    print(
+        f"kgan: the {len(paths)} decoded images would take more than half of the available "
+        "memory; streaming them from disk, decoded in parallel every epoch."
+    )
+    examples = folder.decoded_examples(paths, color_mode, image_size, crop)
+    if labels is not None:
+        examples = tf.data.Dataset.zip((examples, tf.data.Dataset.from_tensor_slices(labels)))
+    return pipeline.streamed_dataset(examples, cache=False, **batching)
 
 
 def _is_path(name):
@@ -224,6 +264,7 @@ def load(
     batch_size=128,
     with_labels=False,
     image_size=None,
+    crop=None,
     color_mode=None,
     data_dir=None,
     shuffle=True,
@@ -232,6 +273,7 @@ def load(
     num_samples=None,
     cache=True,
     shuffle_buffer_size=None,
+    verbose="auto",
 ):
     """Loads a dataset by name as a batched `tf.data.Dataset`, ready for `GAN.fit`.
 
@@ -242,6 +284,9 @@ def load(
       images (the first 200 of each class) shipped with kgan; no network, no data folder.
     * `"mnist"`, `"fashion_mnist"`: the original IDX files in `<data_dir>/<name>/` (see
       `kgan.data.data_dir`), else tensorflow-datasets.
+    * `"cifar10"`: a local copy in `<data_dir>/cifar10/` (class folders `train/<class>/`,
+      or the original `cifar-10-batches-py` or `cifar-10-batches-bin` files; see
+      `kgan.data.cifar`), else tensorflow-datasets. Labels in CIFAR-10's order.
     * A folder of PNG/JPEG images (see `from_folder`).
     * `"gaussian_ring"`, `"gaussian_grid"` (2-D points, not clipped) and `"stacked_mnist"`:
       the toy distributions, as `gaussian_ring().dataset(...)` etc.; labels are mode indices.
@@ -256,6 +301,8 @@ def load(
         batch_size: examples per batch.
         with_labels: yield `(images, labels)` batches.
         image_size: `(height, width)` (or one int) to resize to, applied once when decoding.
+        crop: `"center"` keeps the aspect ratio when resizing (short side to fit, centre
+            cropped); `None` stretches to `image_size`. Needs `image_size`.
         color_mode: `"grayscale"` or `"rgb"`; `None` keeps the source's channels.
         data_dir: local data folder; default `$KGAN_DATA_DIR`. For tfds datasets, also tfds'
             data folder when given here (else tfds' own default).
@@ -270,6 +317,7 @@ def load(
             `False` not at all. In-memory sources are always decoded once.
         shuffle_buffer_size: tfds only: size of the shuffle buffer (default: the whole
             dataset when cached in memory, else 10,000).
+        verbose: progress while decoding an image folder, as in `keras.Model.predict`.
 
     Returns:
         A `tf.data.Dataset`. Labelled image datasets carry a `class_names` attribute.
@@ -292,12 +340,17 @@ def load(
             f"`with_labels` must be True or False. Received: with_labels={with_labels!r}"
         )
     image_size = pipeline.normalize_image_size(image_size)
+    pipeline.check_crop(crop, image_size)
     pipeline.check_color_mode(color_mode)
     batching = dict(
         batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
     )
 
     if not isinstance(name, os.PathLike) and name in TOY_DATASETS:
+        if crop is not None:
+            raise ValueError(
+                f"The toy distribution {name!r} has a fixed shape. Received: crop={crop!r}"
+            )
         return _load_toy(
             name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching
         )
@@ -308,29 +361,40 @@ def load(
             name,
             with_labels=with_labels,
             image_size=image_size,
+            crop=crop,
             color_mode=color_mode,
             num_samples=num_samples,
+            verbose=verbose,
             **batching,
         )
 
     found = None
+    transform = dict(image_size=image_size, crop=crop, color_mode=color_mode)
     if name == local.EMBEDDED_DATASET or name in local.IDX_DATASETS:
         found = local.idx_arrays(name, split, data_dir, with_labels=with_labels)
+        class_names = local.CLASS_NAMES[name]
+    elif name == cifar.NAME:
+        found = cifar.arrays(split, data_dir, verbose=verbose, **transform)
+        class_names = cifar.CLASS_NAMES
+        if found is not None:
+            images, labels, split_slice, transformed = found
+            if transformed:  # Class folders are resized and cropped while they decode.
+                transform = dict(image_size=None, crop=None, color_mode=None)
+            found = images, labels if with_labels else None, split_slice
     if found is not None:
         images, labels, split_slice = found
         return _finish_arrays(
             images,
             labels,
             split_slice=split_slice,
-            image_size=image_size,
-            color_mode=color_mode,
             num_samples=num_samples,
-            class_names=local.CLASS_NAMES[name],
+            class_names=class_names,
             split=split,
+            **transform,
             **batching,
         )
 
-    streaming = dict(cache=cache, shuffle_buffer_size=shuffle_buffer_size)
+    streaming = dict(cache=cache, shuffle_buffer_size=shuffle_buffer_size, crop=crop)
     return _load_tfds(
         name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching, streaming
     )
@@ -341,11 +405,11 @@ def _load_tfds(
 ):
     """A tensorflow-datasets dataset; a failed download says which local files would do."""
     local_folder = local.data_dir(data_dir)
-    offline_advice = (
-        local.offline_instructions(name, split, local_folder)
-        if name in local.IDX_DATASETS
-        else None
-    )
+    offline_advice = None
+    if name in local.IDX_DATASETS:
+        offline_advice = local.offline_instructions(name, split, local_folder)
+    elif name == cifar.NAME:
+        offline_advice = cifar.offline_instructions(local_folder)
     try:
         return tfds_source.load(
             name,

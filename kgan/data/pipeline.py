@@ -23,6 +23,7 @@ from kgan.data import order as epoch_order
 
 AUTOTUNE = tf.data.AUTOTUNE
 COLOR_MODES = (None, "grayscale", "rgb")
+CROPS = (None, "center")
 _STREAMED_SHUFFLE_BUFFER = 10_000
 # In-memory sources are resized this many images at a time, to bound the float32
 # intermediate of `tf.image.resize`.
@@ -107,22 +108,59 @@ def convert_channels(images, color_mode):
     return tf.cast(tf.clip_by_value(tf.round(luma), 0.0, 255.0), tf.uint8)
 
 
-def resize_uint8(images, image_size):
-    """Resizes uint8 images to `image_size` (bilinear, antialiased) and rounds back to uint8."""
-    if image_size is None or tuple(images.shape[-3:-1]) == tuple(image_size):
+def check_crop(crop, image_size):
+    """Checks `crop` against the choices and that a crop has a size to crop to."""
+    check_choice("crop", crop, CROPS)
+    if crop is not None and image_size is None:
+        raise ValueError(
+            "`crop` needs `image_size`, the size to resize and crop to. "
+            f"Received: crop={crop!r}, image_size=None"
+        )
+
+
+def center_crop_to_aspect(images, image_size):
+    """The centre of `images` `(..., H, W, C)` with the aspect ratio of `image_size`.
+
+    Cropping to the target's aspect ratio and then resizing is the same as resizing the
+    short side and then cropping the centre, with less work for the resize.
+    """
+    shape = tf.shape(images)
+    height, width = shape[-3], shape[-2]
+    target_height, target_width = image_size
+    # Integer arithmetic: crop_h = min(H, W * th / tw), crop_w = min(W, H * tw / th).
+    crop_height = tf.minimum(height, (width * target_height) // target_width)
+    crop_width = tf.minimum(width, (height * target_width) // target_height)
+    crop_height = tf.maximum(crop_height, 1)
+    crop_width = tf.maximum(crop_width, 1)
+    top = (height - crop_height) // 2
+    left = (width - crop_width) // 2
+    return images[..., top : top + crop_height, left : left + crop_width, :]
+
+
+def resize_uint8(images, image_size, crop=None):
+    """Resizes uint8 images to `image_size` (bilinear, antialiased) and rounds back to uint8.
+
+    With `crop="center"` the aspect ratio is kept: the short side is resized to fit and the
+    centre is cropped; otherwise the image is stretched to `image_size`.
+    """
+    if image_size is None:
+        return images
+    if crop == "center":
+        images = center_crop_to_aspect(images, image_size)
+    elif tuple(images.shape[-3:-1]) == tuple(image_size):
         return images
     resized = tf.image.resize(images, image_size, method="bilinear", antialias=True)
     return tf.cast(tf.clip_by_value(tf.round(resized), 0.0, 255.0), tf.uint8)
 
 
-def transform_arrays(images, image_size, color_mode):
-    """Applies `image_size` and `color_mode` to an in-memory uint8 array `(N, H, W, C)` once."""
+def transform_arrays(images, image_size, color_mode, crop=None):
+    """Applies `image_size`, `crop` and `color_mode` to an in-memory uint8 array once."""
     if image_size is None and color_mode is None:
         return images
     chunks = []
     for start in range(0, max(len(images), 1), _RESIZE_CHUNK):
         chunk = tf.convert_to_tensor(images[start : start + _RESIZE_CHUNK])
-        chunk = resize_uint8(convert_channels(chunk, color_mode), image_size)
+        chunk = resize_uint8(convert_channels(chunk, color_mode), image_size, crop)
         chunks.append(chunk.numpy())
     return np.concatenate(chunks, axis=0)
 

@@ -167,6 +167,7 @@ def load(
     color_mode,
     data_dir,
     shuffle,
+    crop=None,
     seed,
     drop_remainder,
     cache,
@@ -199,7 +200,9 @@ def load(
         image = example["image"]
         if image.shape.rank == 2:
             image = image[..., tf.newaxis]
-        image = pipeline.resize_uint8(pipeline.convert_channels(image, color_mode), image_size)
+        image = pipeline.resize_uint8(
+            pipeline.convert_channels(image, color_mode), image_size, crop
+        )
         if not with_labels:
             return image
         return image, tf.cast(example["label"], tf.int32)

@@ -1,28 +1,11 @@
 """Bounds of `AdversarialModel.generate`: sizes TensorFlow and this machine can hold."""
 
-import os
-
 import numpy as np
+
+from kgan._system import available_memory
 
 # The most samples `generate` draws in one call: TensorFlow sizes tensors with int32.
 MAX_GENERATE_SAMPLES = 2**31 - 1
-
-
-def available_memory():
-    """Bytes of memory a new allocation can take without swapping: Linux's `MemAvailable`
-    (free memory plus the caches it can drop), else the machine's total memory; `None` where
-    the platform says neither."""
-    try:
-        with open("/proc/meminfo") as file:
-            for line in file:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def check_generate_size(num_samples, latent_dim, sample_shape):

@@ -62,8 +62,10 @@ def test_offline_without_local_copy_says_which_files_to_put_where(
     assert "ConnectionError" in message and info.value.__cause__ is None
     with pytest.raises(FileNotFoundError, match="KGAN_DATA_DIR environment variable"):
         kgan.data.load("fashion_mnist")
-    with pytest.raises(FileNotFoundError, match="needs a network connection"):
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
         kgan.data.load("cifar10", data_dir=empty)
+    with pytest.raises(FileNotFoundError, match="needs a network connection"):
+        kgan.data.load("svhn_cropped", data_dir=empty)
 
 
 def test_tfds_data_feeds_gan_fit(mock_tfds):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import kgan
+from kgan import _system
 from kgan.models import generation
 
 
@@ -59,12 +60,12 @@ def test_the_memory_bound_is_the_memory_available(monkeypatch):
         assert path == "/proc/meminfo"
         return io.StringIO("MemTotal:       24000000 kB\nMemAvailable:    2000000 kB\n")
 
-    monkeypatch.setattr(generation, "open", meminfo, raising=False)
-    assert generation.available_memory() == 2_000_000 * 1024
+    monkeypatch.setattr(_system, "open", meminfo, raising=False)
+    assert _system.available_memory() == 2_000_000 * 1024
 
     def no_meminfo(path, *args, **kwargs):
         raise FileNotFoundError(path)
 
-    monkeypatch.setattr(generation, "open", no_meminfo, raising=False)
+    monkeypatch.setattr(_system, "open", no_meminfo, raising=False)
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    assert generation.available_memory() == total
+    assert _system.available_memory() == total

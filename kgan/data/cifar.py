@@ -1,0 +1,192 @@
+"""CIFAR-10 from a local copy: class folders, or the original pickled or binary batches.
+
+`load("cifar10")` looks in `<data_dir>/cifar10/` (see `kgan.data.data_dir`) for, in order:
+
+    <data_dir>/cifar10/train/<class>/*.png|jpg     class folders, one per CIFAR-10 class name
+    <data_dir>/cifar10/test/<class>/...
+    <data_dir>/cifar10/cifar-10-batches-py/        the Python pickles (data_batch_1 ... 5,
+                                                   test_batch)
+    <data_dir>/cifar10/cifar-10-batches-bin/       the binary files (data_batch_1.bin ...,
+                                                   test_batch.bin)
+
+and falls back to tensorflow-datasets when none is there. Labels always follow CIFAR-10's
+order (`CLASS_NAMES`: airplane ... truck), whichever source they come from.
+
+Reference: Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009
+(https://www.cs.toronto.edu/~kriz/cifar.html describes both batch formats).
+"""
+
+import os
+import pickle
+
+import numpy as np
+
+from kgan.data import folder, local, pipeline
+
+NAME = "cifar10"
+CLASS_NAMES = [
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+SPLITS = ("train", "test")
+IMAGE_SHAPE = (32, 32, 3)
+_PIXELS = 32 * 32 * 3
+_BATCH_FILES = {
+    "train": [f"data_batch_{i}" for i in range(1, 6)],
+    "test": ["test_batch"],
+}
+_BATCH_SIZE = 10_000  # Images in every file of the original distribution.
+
+
+def _read_pickle_batch(path):
+    """One `cifar-10-batches-py` file: a pickled dict with b"data" (N, 3072) and b"labels"."""
+    try:
+        with open(path, "rb") as file:
+            batch = pickle.load(file, encoding="bytes")
+    except (EOFError, pickle.UnpicklingError, ValueError, OSError) as error:
+        raise ValueError(
+            f"A CIFAR-10 pickle batch could not be read ({type(error).__name__}: {error}); "
+            f"the file is truncated or not a CIFAR-10 batch. Received: file={os.fspath(path)!r}"
+        ) from None
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise ValueError(
+            "A CIFAR-10 pickle batch must be a dict with b'data' and b'labels'. "
+            f"Received: file={os.fspath(path)!r}"
+        )
+    data = np.asarray(batch[b"data"])
+    labels = np.asarray(batch[b"labels"])
+    if data.ndim != 2 or data.shape[1] != _PIXELS or len(labels) != len(data):
+        raise ValueError(
+            f"A CIFAR-10 pickle batch must hold data of shape (N, {_PIXELS}) and N labels; "
+            f"this one has data {data.shape} and {len(labels)} labels. "
+            f"Received: file={os.fspath(path)!r}"
+        )
+    return data.astype(np.uint8), labels
+
+
+def _read_binary_batch(path):
+    """One `cifar-10-batches-bin` file: records of 1 label byte then 3,072 pixel bytes."""
+    raw = np.fromfile(path, dtype=np.uint8)
+    record = 1 + _PIXELS
+    if raw.size == 0 or raw.size % record:
+        raise ValueError(
+            f"A CIFAR-10 binary batch must be a whole number of {record}-byte records; this "
+            f"file has {raw.size} bytes, so it is truncated or not a CIFAR-10 batch. "
+            f"Received: file={os.fspath(path)!r}"
+        )
+    records = raw.reshape(-1, record)
+    return records[:, 1:], records[:, 0]
+
+
+def _read_batches(paths, reader):
+    images, labels = [], []
+    for path in paths:
+        data, batch_labels = reader(path)
+        if np.any(batch_labels > 9) or np.any(batch_labels < 0):
+            raise ValueError(
+                f"A CIFAR-10 batch holds a label outside 0-9 ({int(np.max(batch_labels))}), so "
+                f"the file is corrupt. Received: file={os.fspath(path)!r}"
+            )
+        # Each row is the red, then green, then blue plane of 32x32, row-major.
+        images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+        labels.append(np.asarray(batch_labels, dtype=np.int32))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _batch_paths(directory, split, suffix):
+    paths = [directory / f"{stem}{suffix}" for stem in _BATCH_FILES[split]]
+    missing = [os.fspath(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ValueError(
+            f"The CIFAR-10 folder {os.fspath(directory)!r} lacks the {split!r} split's "
+            f"file(s) {missing}. Received: split={split!r}"
+        )
+    return paths
+
+
+def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose):
+    images, labels, class_names = folder.read_folder(
+        split_folder,
+        image_size=image_size,
+        crop=crop,
+        color_mode=color_mode,
+        with_labels=True,
+        verbose=verbose,
+    )
+    if class_names != sorted(CLASS_NAMES):
+        missing = sorted(set(CLASS_NAMES) - set(class_names))
+        extra = sorted(set(class_names) - set(CLASS_NAMES))
+        raise ValueError(
+            "A CIFAR-10 class-folder split must hold exactly the ten class folders "
+            f"{CLASS_NAMES}; missing {missing}, unexpected {extra}. "
+            f"Received: folder={os.fspath(split_folder)!r}"
+        )
+    # Sorted folder names -> CIFAR-10's label order.
+    to_cifar = np.array([CLASS_NAMES.index(name) for name in class_names], dtype=np.int32)
+    return images, to_cifar[labels]
+
+
+def find_source(data_dir):
+    """The local CIFAR-10 source in `<data_dir>/cifar10/`: `(kind, path)` or `None`."""
+    if data_dir is None:
+        return None
+    root = data_dir / NAME
+    if (root / "train").is_dir() or (root / "test").is_dir():
+        return "folders", root
+    for kind, sub in (("pickle", "cifar-10-batches-py"), ("binary", "cifar-10-batches-bin")):
+        if (root / sub).is_dir():
+            return kind, root / sub
+    return None
+
+
+def offline_instructions(data_dir):
+    """Says where a local CIFAR-10 copy must be for `load("cifar10")` to work offline."""
+    where = (
+        f"{data_dir / NAME}"
+        if data_dir is not None
+        else f"<data folder>/{NAME}, where <data folder> is the `data_dir=` argument or the "
+        f"{local.ENV_VAR} environment variable (not set now)"
+    )
+    return (
+        f"To load 'cifar10' offline, put in {where} either class folders train/<class>/ and "
+        "test/<class>/ of PNG/JPEG images (class names airplane ... truck), or the original "
+        "cifar-10-batches-py/ or cifar-10-batches-bin/ folder."
+    )
+
+
+def arrays(split, data_dir, *, image_size=None, crop=None, color_mode=None, verbose="auto"):
+    """CIFAR-10 from the local data folder, or `None` when no local copy is there.
+
+    Args:
+        split: `"train"` or `"test"`, optionally sliced (`"train[:10000]"`).
+        data_dir: the data folder (`None`: `$KGAN_DATA_DIR`).
+        image_size, crop, color_mode: as in `kgan.data.load`; applied while decoding folders.
+        verbose: progress while decoding a class-folder copy (as `keras.Model.predict`).
+
+    Returns:
+        `(images uint8 (N, H, W, C), labels int32 (N,), slice function, transformed)` or
+        `None`. `transformed` says whether `image_size`/`crop`/`color_mode` were already
+        applied (class folders apply them while decoding; the caller applies them to the
+        original batches).
+    """
+    split_name, split_slice = pipeline.parse_split(split, SPLITS, source="the local CIFAR-10 copy")
+    found = find_source(local.data_dir(data_dir))
+    if found is None:
+        return None
+    kind, path = found
+    if kind == "folders":
+        split_folder = path / split_name
+        if not split_folder.is_dir():
+            raise ValueError(
+                f"The CIFAR-10 copy in {os.fspath(path)!r} has no {split_name!r} folder. "
+                f"Received: split={split!r}"
+            )
+        images, labels = _class_folder_arrays(
+            split_folder, image_size=image_size, crop=crop, color_mode=color_mode, verbose=verbose
+        )
+        return images, labels, split_slice, True
+    if kind == "pickle":
+        images, labels = _read_batches(_batch_paths(path, split_name, ""), _read_pickle_batch)
+    else:
+        images, labels = _read_batches(_batch_paths(path, split_name, ".bin"), _read_binary_batch)
+    return images, labels, split_slice, False

@@ -1,0 +1,77 @@
+"""The on-disk cache of decoded image folders: decode a folder once, load it in seconds after.
+
+A folder's decoded uint8 array is stored as one `.npy` file in the cache folder (the
+`KGAN_CACHE_DIR` environment variable, else `~/.cache/kgan/folders`). Its name is a hash of
+everything that decides the array: every file's path, size and modification time, and the
+`image_size`, `crop` and `color_mode` it was decoded with. Any change to the folder or to
+those arguments gives another name, so a stale entry is never read; the file also stores its
+key, and an entry that cannot be read whole, or whose key differs, is decoded again.
+Entries are written atomically (a complete file or none).
+"""
+
+import hashlib
+import json
+import os
+import pathlib
+import zipfile
+
+import numpy as np
+
+from kgan import atomic
+
+ENV_VAR = "KGAN_CACHE_DIR"
+_FORMAT = 1
+
+
+def cache_dir():
+    """The cache folder: `$KGAN_CACHE_DIR`, else `~/.cache/kgan/folders`."""
+    folder = os.environ.get(ENV_VAR)
+    if folder:
+        return pathlib.Path(os.path.expanduser(folder))
+    return pathlib.Path.home() / ".cache" / "kgan" / "folders"
+
+
+def key(paths, *, image_size, crop, color_mode):
+    """The cache key of decoding `paths` with these arguments (a hex digest)."""
+    digest = hashlib.sha256()
+    settings = {
+        "format": _FORMAT,
+        "image_size": None if image_size is None else list(image_size),
+        "crop": crop,
+        "color_mode": color_mode,
+    }
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    for path in paths:
+        stat = os.stat(path)
+        digest.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _entry(cache_key):
+    return cache_dir() / f"{cache_key[:32]}.npz"
+
+
+def read(cache_key):
+    """The cached array for `cache_key`, or `None` when there is none or it is unreadable."""
+    path = _entry(cache_key)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as entry:
+            if str(entry["key"]) != cache_key:
+                return None
+            return entry["images"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None  # Corrupt or cut short: the caller decodes again and rewrites it.
+
+
+def write(cache_key, images):
+    """Stores `images` under `cache_key`; a cache folder that cannot be written is skipped."""
+    path = _entry(cache_key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic.replacing(path, suffix=".npz") as temp:
+            with open(temp, "wb") as file:
+                np.savez(file, images=images, key=np.array(cache_key))
+    except OSError:
+        pass  # Caching is an optimisation: a read-only home must not stop training.

@@ -1,0 +1,119 @@
+"""CIFAR-10 from a local copy: the pickled and binary batches, class folders, and bad files."""
+
+import pickle
+
+import numpy as np
+import pytest
+
+import kgan
+from kgan.data import cifar
+
+PER_FILE = 3  # Images in each small batch file written here (the original has 10,000).
+
+
+def _images_and_labels(seed, count):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    return images, labels
+
+
+def _rows(images):
+    """CIFAR-10's row layout: the red plane, then green, then blue, each row-major."""
+    return images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+
+
+def _write_distribution(root, kind):
+    """A small copy of the original distribution; returns the arrays of each split."""
+    folder = (
+        root / "cifar10" / ("cifar-10-batches-py" if kind == "pickle" else "cifar-10-batches-bin")
+    )
+    folder.mkdir(parents=True)
+    splits = {"train": [], "test": []}
+    files = [(f"data_batch_{i}", "train") for i in range(1, 6)] + [("test_batch", "test")]
+    for seed, (stem, split) in enumerate(files):
+        images, labels = _images_and_labels(seed, PER_FILE)
+        splits[split].append((images, labels))
+        if kind == "pickle":
+            batch = {b"data": _rows(images), b"labels": labels.tolist(), b"batch_label": b"x"}
+            (folder / stem).write_bytes(pickle.dumps(batch))
+        else:
+            records = np.concatenate([labels[:, None], _rows(images)], axis=1).astype(np.uint8)
+            (folder / f"{stem}.bin").write_bytes(records.tobytes())
+    return {
+        split: tuple(np.concatenate(parts) for parts in zip(*batches))
+        for split, batches in splits.items()
+    }
+
+
+@pytest.mark.parametrize("kind", ["pickle", "binary"])
+def test_original_batches_load_in_order_with_labels(tmp_path, kind):
+    expected = _write_distribution(tmp_path, kind)
+    for split in ("train", "test"):
+        dataset = kgan.data.load(
+            "cifar10", split=split, data_dir=tmp_path, with_labels=True, shuffle=False,
+            batch_size=100,
+        )  # fmt: skip
+        images, labels = (t.numpy() for t in next(iter(dataset)))
+        want_images, want_labels = expected[split]
+        np.testing.assert_array_equal(labels, want_labels)
+        np.testing.assert_allclose(images, want_images / 127.5 - 1.0, atol=1e-6)
+        assert dataset.class_names == cifar.CLASS_NAMES
+
+
+def test_truncated_pickle_is_refused_naming_the_file(tmp_path):
+    _write_distribution(tmp_path, "pickle")
+    path = tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_3"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=r"truncated.*data_batch_3"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+
+
+def test_wrong_sized_binary_batch_is_refused_naming_the_file(tmp_path):
+    _write_distribution(tmp_path, "binary")
+    path = tmp_path / "cifar10" / "cifar-10-batches-bin" / "test_batch.bin"
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(ValueError, match=r"3073-byte records.*test_batch\.bin"):
+        kgan.data.load("cifar10", split="test", data_dir=tmp_path)
+
+
+def test_missing_batch_file_is_named(tmp_path):
+    _write_distribution(tmp_path, "binary")
+    (tmp_path / "cifar10" / "cifar-10-batches-bin" / "data_batch_5.bin").unlink()
+    with pytest.raises(ValueError, match="data_batch_5"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+
+
+def _write_class_folders(root, write_png, classes=cifar.CLASS_NAMES):
+    for index, name in enumerate(classes):
+        write_png(
+            root / "cifar10" / "train" / name / "0.png", np.full((32, 32, 3), index, np.uint8)
+        )
+
+
+def test_class_folders_give_cifar_label_order(tmp_path, write_png):
+    _write_class_folders(tmp_path, write_png)
+    dataset = kgan.data.load(
+        "cifar10", data_dir=tmp_path, with_labels=True, shuffle=False, batch_size=10
+    )
+    images, labels = (t.numpy() for t in next(iter(dataset)))
+    # Each image's pixel value is its class index in CIFAR-10's order.
+    np.testing.assert_allclose(images[:, 0, 0, 0], labels / 127.5 - 1.0, atol=1e-6)
+    assert sorted(labels.tolist()) == list(range(10))
+
+
+def test_class_folders_with_a_missing_class_are_refused(tmp_path, write_png):
+    _write_class_folders(tmp_path, write_png, classes=cifar.CLASS_NAMES[:-1])
+    with pytest.raises(ValueError, match=r"missing \['truck'\]"):
+        kgan.data.load("cifar10", data_dir=tmp_path, with_labels=True)
+
+
+def test_without_a_local_copy_the_advice_names_the_folder(tmp_path, monkeypatch):
+    from kgan.data import tfds_source
+
+    def offline(*args, offline_advice=None, **kwargs):
+        raise FileNotFoundError(f"no network. {offline_advice}")
+
+    monkeypatch.setattr(tfds_source, "load", offline)
+    with pytest.raises(FileNotFoundError, match="cifar-10-batches-py"):
+        kgan.data.load("cifar10", data_dir=tmp_path)

@@ -1,0 +1,96 @@
+"""The decoded-folder cache and the centre crop of image folders."""
+
+import os
+
+import numpy as np
+import pytest
+
+import kgan
+from kgan.data import folder, folder_cache
+
+
+def _load_all(directory, **kwargs):
+    dataset = kgan.data.load(directory, shuffle=False, batch_size=100, **kwargs)
+    return next(iter(dataset)).numpy()
+
+
+def _count_decodes(monkeypatch):
+    calls = []
+    original = folder._decode_all
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(folder, "_decode_all", counting)
+    return calls
+
+
+def test_second_load_reads_the_cache(class_folder, monkeypatch):
+    decodes = _count_decodes(monkeypatch)
+    first = _load_all(class_folder)
+    second = _load_all(class_folder)
+    np.testing.assert_array_equal(first, second)
+    assert len(decodes) == 1
+
+
+def test_changed_file_or_setting_decodes_again(class_folder, write_png, monkeypatch):
+    decodes = _count_decodes(monkeypatch)
+    _load_all(class_folder)
+    _load_all(class_folder, image_size=4)  # Another setting: another entry.
+    assert len(decodes) == 2
+    path = class_folder / "cat" / "0.png"
+    write_png(path, np.full((6, 5), 99, np.uint8))
+    os.utime(path, ns=(1, 1))  # A new modification time even on a coarse clock.
+    images = _load_all(class_folder)
+    assert len(decodes) == 3
+    assert np.isclose(images[0, 0, 0, 0], 99 / 127.5 - 1.0)
+
+
+def test_corrupt_cache_entry_is_decoded_again(class_folder, monkeypatch):
+    decodes = _count_decodes(monkeypatch)
+    expected = _load_all(class_folder)
+    (entry,) = folder_cache.cache_dir().glob("*.npz")
+    entry.write_bytes(entry.read_bytes()[:50])
+    np.testing.assert_array_equal(_load_all(class_folder), expected)
+    assert len(decodes) == 2
+    np.testing.assert_array_equal(_load_all(class_folder), expected)  # Rewritten whole.
+    assert len(decodes) == 2
+
+
+def test_unwritable_cache_folder_does_not_stop_loading(class_folder, tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv(folder_cache.ENV_VAR, str(blocker / "cache"))
+    assert _load_all(class_folder).shape == (5, 6, 5, 1)
+
+
+def test_center_crop_keeps_the_aspect_ratio(tmp_path, write_png):
+    # 4 rows x 12 columns: left third 0, middle third 100, right third 200.
+    image = np.zeros((4, 12), np.uint8)
+    image[:, 4:8] = 100
+    image[:, 8:] = 200
+    write_png(tmp_path / "wide" / "a.png", image)
+    cropped = _load_all(tmp_path / "wide", image_size=(2, 2), crop="center")
+    np.testing.assert_allclose(cropped[0, ..., 0], 100 / 127.5 - 1.0, atol=1e-6)
+    stretched = _load_all(tmp_path / "wide", image_size=(2, 2))
+    assert stretched[0, 0, 0, 0] < cropped[0, 0, 0, 0] < stretched[0, 0, 1, 0]
+
+
+def test_crop_needs_a_size_and_a_known_value(class_folder):
+    with pytest.raises(ValueError, match="Received: crop='center', image_size=None"):
+        kgan.data.load(class_folder, crop="center")
+    with pytest.raises(ValueError, match="crop"):
+        kgan.data.load(class_folder, image_size=4, crop="middle")
+
+
+def test_too_large_folder_is_streamed(class_folder, monkeypatch, capsys):
+    from kgan import _system
+
+    monkeypatch.setattr(_system, "available_memory", lambda: 100)
+    dataset = kgan.data.load(class_folder, with_labels=True, shuffle=False, batch_size=10)
+    images, labels = (t.numpy() for t in next(iter(dataset)))
+    assert "streaming" in capsys.readouterr().out
+    assert images.shape == (5, 6, 5, 1)
+    assert labels.tolist() == [0, 0, 0, 1, 1]
+    assert dataset.class_names == ["cat", "dog"]
