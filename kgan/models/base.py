@@ -81,13 +81,15 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             averaged with the weights) or `"recompute"` (also measured afresh at the end of
             every `fit`, see `recompute_ema_statistics`).
         ema_warmup: decay min(ema_decay, (1 + t) / (10 + t)) at generator step t, so that the
-            average forgets the initial weights (default `True`).
+            average forgets the initial weights (default `True`). t is `generator_steps`,
+            which a new `compile` does not reset.
 
     Attributes:
         inference_generator: the generator that `generate` and export use: a frozen copy
             holding the averaged weights when `ema_decay` is set, else `generator` itself.
         ema_weights: the averaged weights (`inference_generator.weights`), or `None`.
         sample_shape: the shape of one generated sample.
+        generator_steps: a variable counting the generator's updates (saved with the model).
     """
 
     # Longer than 60 lines: KerasHub's constructor order (validate, build, store config)
@@ -128,6 +130,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         penalties.check_penalties(r1_weight, r2_weight, penalty_interval)
         check_choice("ema_statistics", ema_statistics, ("average", "recompute"))
         check_bool("ema_warmup", ema_warmup)
+        if r1_weight or r2_weight:
+            checks.warn_batch_norm_penalty(discriminator, "R1 / R2 penalty", stacklevel=4)
 
         super().__init__(**kwargs)
 
@@ -162,6 +166,17 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         self.g_optimizer = None
         self._compile_options = {}
         self._trackers = {}
+        # Generator updates so far: the clock of the EMA warm-up, kept by the model so that a
+        # new `compile` (new optimisers, say a lower learning rate) does not restart it.
+        self.generator_steps = keras.Variable(
+            0,
+            dtype="int64",
+            trainable=False,
+            name="generator_steps",
+            aggregation="only_first_replica",
+        )
+        # Variables of the model's own state, saved under their names (`save_own_variables`).
+        self._state_variables = {"generator_steps": self.generator_steps}
         self.built = True
 
     @property
@@ -436,6 +451,8 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
 
     def save_own_variables(self, store):
         store[_SEED_STATE_KEY] = self.seed_generator.state
+        for name, variable in self._state_variables.items():
+            store[name] = variable
         # The networks' own random layers (dropout...) keep their noise state in seed
         # generators that Keras does not save either; without them a resumed run would replay
         # their first masks (see `_network_seed_states`).
@@ -448,6 +465,13 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         # values, so they are skipped. They hold no network seed states either.
         if _SEED_STATE_KEY in store:
             self.seed_generator.state.assign(store[_SEED_STATE_KEY])
+        for name, variable in self._state_variables.items():
+            if name in store:
+                variable.assign(store[name])
+        if "generator_steps" not in store:
+            # Files saved before the model counted its steps: -1 tells the next train step to
+            # take the count from the generator's optimiser (see `_update_ema`).
+            self.generator_steps.assign(-1)
         for index, state in enumerate(self._network_seed_states()):
             if f"{_SEED_STATE_KEY}_{index}" in store:
                 state.assign(store[f"{_SEED_STATE_KEY}_{index}"])

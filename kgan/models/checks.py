@@ -7,11 +7,13 @@ that call a network or read a dataset to get those values.
 """
 
 import numbers
+import warnings
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int, short
 from kgan.models.inputs import with_labels
 
@@ -64,6 +66,29 @@ def check_compile_arguments(model_name, kwargs):
 
 
 # ---------------------------------------------------------------------- networks
+
+
+def warn_batch_norm_penalty(discriminator, penalty, *, stacklevel=3):
+    """Warns when `discriminator` holds BatchNormalization, under which a gradient penalty
+    (`penalty`, for example "R1 penalty") is not per example.
+
+    Batch statistics make each example's score depend on the rest of its batch, so the gradient
+    of one score flows into the others; a penalty's extra pass over a batch also moves the
+    moving statistics again.
+    """
+    # kgan's own blocks hold their BatchNormalization one level down.
+    if any(
+        isinstance(layer, keras.layers.BatchNormalization)
+        for layer in flatten_layers(discriminator)
+    ):
+        warnings.warn(
+            f"The discriminator contains BatchNormalization, which makes each example's score "
+            f"depend on the rest of its batch: the {penalty} is then not per example, and its "
+            "extra pass over a batch updates the moving statistics again. Use normalization=None "
+            "or 'layer' in the discriminator (for example "
+            "kgan.models.dcgan_discriminator(..., normalization='layer')).",
+            stacklevel=stacklevel,
+        )
 
 
 def resolve_latent_dim(latent_dim, input_shapes, num_classes):

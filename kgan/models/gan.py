@@ -50,7 +50,11 @@ class GAN(AdversarialModel):
         label_flip_prob: probability of swapping an example's real/fake target when training
             the discriminator.
         instance_noise: standard deviation of Gaussian noise added to every input of the
-            discriminator, real and fake (Sonderby et al. 2016, arXiv:1610.04490).
+            discriminator, real and fake (Sonderby et al. 2016, arXiv:1610.04490). The paper
+            anneals it; `gan.instance_noise = value` changes it between steps without
+            retracing, e.g. `keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs:
+            setattr(gan, "instance_noise", 0.1 * 0.9**epoch))`. The saved model keeps the
+            current value; `get_config` stores the constructor's.
         update: the order of the two updates in a step. `"alternating"` (default): the
             generator's update draws fresh noise and runs the generator again, as in the
             paper's Algorithm 1. `"shared"`: the generator runs once per step and its update
@@ -117,7 +121,14 @@ class GAN(AdversarialModel):
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.label_flip_prob = float(label_flip_prob)
-        self.instance_noise = float(instance_noise)
+        # The noise is drawn in the traced step when the model is built with it; its standard
+        # deviation is a variable, so a callback can anneal it without retracing the step.
+        self._instance_noise_on = bool(instance_noise)
+        self._instance_noise_initial = float(instance_noise)
+        self._instance_noise = keras.Variable(
+            float(instance_noise), dtype="float32", trainable=False, name="instance_noise"
+        )
+        self._state_variables["instance_noise"] = self._instance_noise
         self.update = update
         self._make_trackers(["d_loss", "g_loss", "d_real", "d_fake"])
 
@@ -130,10 +141,27 @@ class GAN(AdversarialModel):
 
     def _noisy(self, samples):
         """`samples` plus the instance noise N(0, instance_noise^2), when it is on."""
-        if not self.instance_noise:
+        if not self._instance_noise_on:
             return samples
         noise = self._random("normal", tf.shape(samples)[0], tuple(samples.shape[1:]))
-        return samples + tf.cast(self.instance_noise * noise, samples.dtype)
+        return samples + tf.cast(self._instance_noise * noise, samples.dtype)
+
+    @property
+    def instance_noise(self):
+        """The standard deviation of the instance noise, a float; settable (for example by a
+        callback that anneals it) on a model built with `instance_noise > 0`."""
+        return float(keras.ops.convert_to_numpy(self._instance_noise))
+
+    @instance_noise.setter
+    def instance_noise(self, value):
+        check_non_negative("instance_noise", value)
+        if not self._instance_noise_on:
+            raise ValueError(
+                "The model was built without instance noise, so its train step draws none; "
+                "build it with `instance_noise > 0` to change the noise while training. "
+                f"Received: instance_noise={value}"
+            )
+        self._instance_noise.assign(float(value))
 
     def _targets(self, batch_size):
         """Real and fake targets of the discriminator, scalars when no trick is on."""
@@ -264,7 +292,7 @@ class GAN(AdversarialModel):
                 "label_smoothing": self.label_smoothing,
                 "label_noise": self.label_noise,
                 "label_flip_prob": self.label_flip_prob,
-                "instance_noise": self.instance_noise,
+                "instance_noise": self._instance_noise_initial,
                 "update": self.update,
             }
         )

@@ -57,11 +57,18 @@ class TrainStepHelpers:
         optimizer.apply_gradients(zip(gradients, variables))
 
     def _update_ema(self):
-        """One step of the generator's moving average, when `ema_decay` is set."""
+        """Counts one generator update, and moves the generator's moving average one step
+        when `ema_decay` is set."""
+        steps = self.generator_steps
+        # -1: a model loaded from a file that did not count its steps; the generator's
+        # optimiser has counted them since it was created, this update included.
+        step = tf.where(steps < 0, tf.cast(self.g_optimizer.iterations, tf.int64) - 1, steps)
+        steps.assign(step + 1)
         if self.ema_decay is not None:
-            # The generator's optimiser has just counted this update: t = iterations - 1.
-            step = self.g_optimizer.iterations - 1 if self.ema_warmup else None
-            ema.update_average(self.inference_generator, self.generator, self.ema_decay, step=step)
+            warmup_step = step if self.ema_warmup else None
+            ema.update_average(
+                self.inference_generator, self.generator, self.ema_decay, step=warmup_step
+            )
 
     def _discriminate(self, samples, labels):
         """The discriminator's training-mode output on `samples` (DiffAugment-ed if `augment`)."""

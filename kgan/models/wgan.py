@@ -7,9 +7,9 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import losses, penalties
-from kgan._keras_internals import flatten_layers
 from kgan._validation import check_choice, check_non_negative, check_positive_int
 from kgan.data import order as data_order
+from kgan.models import checks
 from kgan.models.base import AdversarialModel
 from kgan.models.inputs import split_batch, with_labels
 
@@ -331,17 +331,8 @@ class WGANGP(_WassersteinModel):
         super().__init__(generator, discriminator, n_critic=n_critic, **kwargs)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.drift_weight = float(drift_weight)
-        # kgan's own blocks hold their BatchNormalization one level down.
-        if any(
-            isinstance(layer, keras.layers.BatchNormalization)
-            for layer in flatten_layers(self.discriminator)
-        ):
-            warnings.warn(
-                "The WGAN-GP critic contains BatchNormalization, which makes each example's "
-                "score depend on the rest of its batch and invalidates the per-example gradient "
-                "penalty. Use normalization=None or 'layer' in the critic.",
-                stacklevel=2,
-            )
+        if self.gradient_penalty_weight:
+            checks.warn_batch_norm_penalty(self.discriminator, "WGAN-GP gradient penalty")
         terms = (penalties.gradient_penalty_term(self.gradient_penalty_weight),)
         if self.drift_weight:
             terms += (penalties.drift_term(self.drift_weight),)

@@ -1,5 +1,7 @@
 """The exponential moving average of the generator's weights (`ema_decay=`)."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -205,3 +207,42 @@ def test_recompute_needs_an_average(small_dcgan):
         kgan.GAN(*small_dcgan()).recompute_ema_statistics()
     with pytest.raises(ValueError, match="Received: num_batches=0"):
         kgan.GAN(*small_dcgan(), ema_decay=0.9).recompute_ema_statistics(num_batches=0)
+
+
+def _mlp_gan(**options):
+    generator = mlp_generator((3,), latent_dim=2, hidden_units=(5,), output_activation=None)
+    discriminator = kgan.models.mlp_discriminator((3,), hidden_units=(5,))
+    return kgan.GAN(generator, discriminator, seed=0, **options)
+
+
+def test_ema_warmup_counts_generator_steps_across_compile():
+    """A second `compile` (new optimisers) continues the warm-up where it was: step t = 3 uses
+    decay min(0.999, 4 / 13), not the 0.1 of a fresh start."""
+    gan = _mlp_gan(ema_decay=0.999)
+    gan.compile()
+    data = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    for _ in range(3):
+        gan.train_on_batch(data)
+    assert int(gan.generator_steps.numpy()) == 3
+    gan.compile(keras.optimizers.Adam(1e-5), keras.optimizers.Adam(1e-5))
+    before = _numpy(gan.ema_weights)
+    gan.train_on_batch(data)
+    assert int(gan.generator_steps.numpy()) == 4
+    decay = 4 / 13
+    for averaged, old, new in zip(_numpy(gan.ema_weights), before, _numpy(gan.generator.weights)):
+        np.testing.assert_allclose(averaged, decay * old + (1 - decay) * new, rtol=1e-5, atol=1e-7)
+
+
+def test_generator_steps_are_saved_and_counted_for_older_files(tmp_path):
+    gan = _mlp_gan(ema_decay=0.9)
+    gan.compile()
+    gan.train_on_batch(np.zeros((4, 3), "float32"))
+    gan.save(tmp_path / "gan.keras")
+    assert int(keras.saving.load_model(tmp_path / "gan.keras").generator_steps.numpy()) == 1
+    # A file saved before the count existed (two generator updates): the count resumes from
+    # the generator's optimiser.
+    fixture = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "cdcgan_ema.keras")
+    older = keras.saving.load_model(fixture)
+    images = np.zeros((4, 8, 8, 1), "float32")
+    older.train_on_batch(images, np.zeros(4, "int32"))
+    assert int(older.generator_steps.numpy()) == int(older.g_optimizer.iterations.numpy()) == 3

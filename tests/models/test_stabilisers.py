@@ -5,6 +5,7 @@ outputs or gradients, so a train step that ignored the option would fail.
 """
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -325,3 +326,48 @@ def test_relativistic_gan_trains(small_dcgan, images):
     assert gan.get_config()["loss"] == "relativistic"
     logs = gan.evaluate(images(8), batch_size=8, verbose=0, return_dict=True)
     assert math.isfinite(logs["g_loss"]) and math.isfinite(logs["d_loss"])
+
+
+def test_r1_with_batch_norm_warns_and_names_the_alternative():
+    generator = dcgan_generator((16, 16, 1), 4, base_filters=4)
+    batch_norm = dcgan_discriminator((16, 16, 1), base_filters=4, normalization="batch")
+    with pytest.warns(UserWarning, match="R1 / R2 penalty.*normalization=None or 'layer'"):
+        kgan.GAN(generator, batch_norm, r1_weight=1.0)
+    layer_norm = dcgan_discriminator((16, 16, 1), base_filters=4, normalization="layer")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kgan.GAN(generator, layer_norm, r2_weight=1.0)
+        kgan.GAN(generator, batch_norm)
+
+
+def test_instance_noise_changes_without_retracing(small_dcgan, images):
+    """Setting `instance_noise` between steps changes the next step (compared with a twin
+    model that keeps its noise) and does not trace the train step again."""
+    logs = {}
+    for name, later_noise in (("annealed", 0.0), ("kept", 1.0)):
+        keras.utils.set_random_seed(0)
+        gan = kgan.GAN(*small_dcgan(normalization=None), instance_noise=1.0, seed=0)
+        gan.compile()
+        traces = []
+        train_step = gan.train_step
+
+        def counting_step(data, train_step=train_step, traces=traces):
+            traces.append(1)  # Python runs only while the step is traced.
+            return train_step(data)
+
+        gan.train_step = counting_step
+        gan.train_on_batch(images(8))
+        gan.instance_noise = later_noise
+        logs[name] = gan.train_on_batch(images(8), return_dict=True)
+        assert len(traces) == 1 and gan.instance_noise == later_noise
+        assert gan.get_config()["instance_noise"] == 1.0
+    assert logs["annealed"]["d_real"] != logs["kept"]["d_real"]
+    with pytest.raises(ValueError, match="Received: instance_noise=0.1"):
+        kgan.GAN(*small_dcgan()).instance_noise = 0.1
+
+
+def test_instance_noise_is_saved_with_the_model(small_dcgan, tmp_path):
+    gan = kgan.GAN(*small_dcgan(), instance_noise=0.5)
+    gan.instance_noise = 0.25
+    gan.save(tmp_path / "gan.keras")
+    assert keras.saving.load_model(tmp_path / "gan.keras").instance_noise == 0.25
