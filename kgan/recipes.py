@@ -201,6 +201,25 @@ RECIPES = {
         "steps": 1860,
     },
 }
+RECIPES["cifar10"] = {
+    "notes": "CIFAR-10 and other 32x32 colour photographs: the `mnist` recipe's training "
+    "(unnormalised discriminator, lazy R1, Adam 5e-4, EMA 0.999) at 32 base filters, whose "
+    "steps are about four times cheaper on a CPU than at 64. What it reached is in "
+    "savedmodels/cifar10_cdcgan/card.json (tools/train_references.py).",
+    "model": "gan",
+    "models": ("gan", "wgangp"),
+    **copy.deepcopy(_IMAGE_GAN),
+    "data_shape": (32, 32, 3),
+    "generator": {"base_filters": 32},
+    "discriminator": {"base_filters": 32, "normalization": None},
+    "steps": 15000,
+    "variants": {
+        "wgangp": {
+            **copy.deepcopy(_IMAGE_WGANGP),
+            "discriminator": {"base_filters": 32, "normalization": "layer"},
+        }
+    },
+}
 # The image recipes' WGAN-GP variant under its own name, for `kgan train --recipe wgangp`.
 RECIPES["wgangp"] = {
     **copy.deepcopy(RECIPES["mnist"]),
@@ -221,6 +240,7 @@ RECIPES["wgangp"].pop("variants")
 DATA_RECIPES = {
     "mnist": "mnist",
     "fashion_mnist": "fashion_mnist",
+    "cifar10": "cifar10",
     "fashion_mnist_sample": "small_data",  # The embedded sample: the quickstart.
 }
 

@@ -114,6 +114,8 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     from kgan.training import train
 
     assert choose_recipe("mnist") == "mnist"
+    assert choose_recipe("cifar10") == "cifar10"
+    assert recipes.get("cifar10")["data_shape"] == (32, 32, 3)
     assert choose_recipe("fashion_mnist_sample") == "small_data"  # The quickstart.
     assert choose_recipe("mnist", base_filters=16) is None
     assert choose_recipe("mnist", "none") is None

@@ -66,6 +66,20 @@ REFERENCES = {
         "model": "gan",
         "conditional": True,
     },
+    "cifar10_cdcgan": {
+        "title": "CIFAR-10, class-conditional GAN (the `cifar10` recipe)",
+        "data": "cifar10",
+        "recipe": "cifar10",
+        "model": "gan",
+        "conditional": True,
+    },
+    "cifar10_dcgan": {
+        "title": "CIFAR-10, unconditional GAN (the `cifar10` recipe)",
+        "data": "cifar10",
+        "recipe": "cifar10",
+        "model": "gan",
+        "conditional": False,
+    },
 }
 # What the references are compared with, evaluated the same way but not exported: their
 # figures go to tools/results/baseline_NAME.json (and the README's results table).
@@ -101,6 +115,18 @@ FASHION_CLASSES = (
     "Bag",
     "Ankle boot",
 )
+CLASS_NAMES = {
+    "fashion_mnist": FASHION_CLASSES,
+    "cifar10": (
+        "airplane", "automobile", "bird", "cat", "deer",
+        "dog", "frog", "horse", "ship", "truck",
+    ),
+}  # fmt: skip
+DATA_DESCRIPTIONS = {
+    "mnist": "the 60,000 training images (28x28x1)",
+    "fashion_mnist": "the 60,000 training images (28x28x1)",
+    "cifar10": "the 50,000 training images of the JPEG copy in ../shared/data/cifar10 (32x32x3)",
+}
 EVALUATION_SAMPLES = 10_000
 CLASS_SAMPLES = 1000
 METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
@@ -121,15 +147,20 @@ def classifier_path(data):
 
 
 def real_arrays(data, split):
-    """`(images in [-1, 1], labels)` of a local IDX split."""
+    """`(images in [-1, 1], labels)` of a local split (IDX files, or the CIFAR-10 copy)."""
     import numpy as np
 
+    from kgan.data import cifar
     from kgan.data.local import idx_arrays
 
-    found = idx_arrays(data, split, None, with_labels=True)
+    if data == cifar.NAME:
+        found = cifar.arrays(split, None, verbose=0)
+        found = None if found is None else found[:3]
+    else:
+        found = idx_arrays(data, split, None, with_labels=True)
     if found is None:
         raise SystemExit(
-            f"error: the original {data} {split} files are not in $KGAN_DATA_DIR; the "
+            f"error: the local {data} {split} files are not in $KGAN_DATA_DIR; the "
             "references are trained and evaluated on them (see ../shared/data/README)"
         )
     images, labels, _ = found
@@ -241,7 +272,7 @@ def model_card(name, card):
         "",
         "Written by `tools/train_references.py` (do not edit by hand; re-run it).",
         "",
-        f"- **Data:** {spec['data']}, the 60,000 training images (28x28x1, scaled to [-1, 1]).",
+        f"- **Data:** {spec['data']}, {DATA_DESCRIPTIONS[spec['data']]}, scaled to [-1, 1].",
         f"- **Command:** `{card['command']}`, then export and evaluation by the script.",
         f"- **Training:** {training['generator_steps']:,} generator steps and "
         f"{training['critic_steps']:,} discriminator steps at batch {training['batch_size']} "
@@ -268,7 +299,7 @@ def model_card(name, card):
     ]
     if "class_control" in evaluation:
         control = evaluation["class_control"]
-        names = FASHION_CLASSES if spec["data"] == "fashion_mnist" else range(10)
+        names = CLASS_NAMES.get(spec["data"], range(10))
         lines += [
             "",
             f"**Class control:** of {control['num_samples_per_class']:,} samples drawn for each "

@@ -22,10 +22,13 @@ from kgan.metrics.distances import (
     precision_recall,
 )
 from kgan.metrics.features import (
+    CLASSIFIER_SETTINGS,
     classifier_feature_extractor,
     compute_features,
+    image_classifier,
     inception_feature_extractor,
     mnist_classifier,
+    train_classifier,
     train_mnist_classifier,
 )
 from kgan.metrics.modes import (
@@ -49,7 +52,10 @@ __all__ = [
     "kl_to_uniform",
     "mean_pairwise_distance",
     "mmd2_unbiased",
+    "CLASSIFIER_SETTINGS",
+    "image_classifier",
     "mnist_classifier",
+    "train_classifier",
     "mode_coverage",
     "polynomial_kernel",
     "precision_recall",

@@ -1,5 +1,6 @@
 """Tests of kgan.metrics.features: InceptionV3 features and the MNIST classifier."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -66,3 +67,41 @@ def test_train_mnist_classifier_loads_the_named_dataset_when_no_data_is_passed(t
     assert classifier.test_accuracy == pytest.approx(accuracy)
     with pytest.raises(ValueError, match="Received: epochs=0"):
         metrics.train_mnist_classifier(dataset="mnist", data_dir=tmp_path, epochs=0)
+
+
+def test_cifar10_classifier_is_three_blocks_on_colour_and_mirrors(monkeypatch):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 128)
+    images = np.where(labels[:, None, None, None] == 1, 0.5, -0.5) + 0.1 * rng.standard_normal(
+        (128, 32, 32, 3)
+    )
+    data = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels)).batch(64)
+    classifier = metrics.train_classifier(data, data, dataset="cifar10", epochs=2, verbose=0)
+    assert classifier.input_shape == (None, 32, 32, 3)
+    assert classifier.name == "cifar10_classifier"
+    pools = [layer for layer in classifier.layers if "pooling" in layer.name]
+    assert len(pools) == len(metrics.CLASSIFIER_SETTINGS["cifar10"]["filters"]) == 3
+    assert classifier.test_accuracy > 0.9
+    with pytest.raises(ValueError, match="Received: dataset='svhn'"):
+        metrics.train_classifier(data, data, dataset="svhn")
+
+
+def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monkeypatch):
+    import json
+
+    from kgan.cli import main
+
+    def tiny(*, dataset, epochs, data_dir, verbose):
+        classifier = metrics.image_classifier((32, 32, 3), filters=(4,))
+        classifier.compile(optimizer="adam", loss="mse")
+        classifier.test_accuracy = 0.5
+        return classifier
+
+    monkeypatch.setattr(metrics, "train_classifier", tiny)
+    output = tmp_path / "c.keras"
+    assert main(["train-classifier", "--data", "cifar10", "-o", str(output)]) == 0
+    record = json.loads((tmp_path / "c.json").read_text())
+    assert record["test_accuracy"] == 0.5 and record["epochs"] == 20 and record["seed"] == 0
+    assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
+    reloaded = keras.saving.load_model(output)
+    assert reloaded.optimizer is None  # Shipped without the optimiser state.
