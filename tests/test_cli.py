@@ -250,7 +250,9 @@ def test_evaluate_offline_without_classifier_says_what_works_offline(
     def offline(*args, **kwargs):
         raise urllib.error.URLError(socket.gaierror(-3, "Temporary failure in name resolution"))
 
-    # An empty Keras cache, and no network: the real Keras download code fails as offline.
+    # An empty Keras cache, no shipped classifier, and no network: the real Keras download
+    # code fails as offline.
+    monkeypatch.setenv("KGAN_CLASSIFIER_DIR", str(tmp_path / "no_classifiers"))
     monkeypatch.setattr(file_utils.config, "keras_home", lambda: str(tmp_path / "keras"))
     monkeypatch.setattr(file_utils, "urlretrieve", offline)
     code = main(["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--num-samples", "20"])
@@ -258,6 +260,18 @@ def test_evaluate_offline_without_classifier_says_what_works_offline(
     line = _error_line(capsys, "evaluate")
     assert "InceptionV3 ImageNet weights" in line and "cannot be fetched" in line
     assert "--classifier" in line and "kgan train-classifier" in line
+
+
+def test_evaluate_uses_the_shipped_classifier_of_the_data(run_dir, tmp_path, capsys, monkeypatch):
+    classifier = kgan.metrics.image_classifier((28, 28, 1), filters=(4,))
+    (tmp_path / "classifiers").mkdir()
+    classifier.save(tmp_path / "classifiers" / "fashion_mnist.keras")
+    monkeypatch.setenv("KGAN_CLASSIFIER_DIR", str(tmp_path / "classifiers"))
+    out = tmp_path / "scores.json"
+    args = ["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--num-samples", "50"]
+    assert main([*args, "--json", str(out)]) == 0
+    assert "shipped classifier" in capsys.readouterr().out
+    assert json.loads(out.read_text())["feature_extractor"] == "classifier_features"
 
 
 def test_evaluate_scores_exports_as_the_keras_model(run_dir, tmp_path, capsys):

@@ -31,7 +31,12 @@ def add_evaluate_command(subparsers):
         "which has no test split)",
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
-    parser.add_argument("--classifier", help="MNIST classifier .keras file (kgan train-classifier)")
+    parser.add_argument(
+        "--classifier",
+        help="domain classifier .keras file (kgan train-classifier); default for mnist, "
+        "fashion_mnist and cifar10: the shipped one in savedmodels/classifiers/ "
+        "($KGAN_CLASSIFIER_DIR), when present",
+    )
     parser.add_argument(
         "--features",
         choices=["auto", "inception", "classifier", "raw"],
@@ -75,9 +80,16 @@ def run_evaluate(args):
         real = kgan_data.load(
             name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
         )
+    classifier_path = args.classifier
+    if classifier_path is None and args.features in ("auto", "classifier"):
+        from kgan.metrics import shipped_classifier_path
+
+        classifier_path = shipped_classifier_path(name)
+        if classifier_path is not None:
+            print(f"Scoring in the features of the shipped classifier {classifier_path}")
     classifier = None
-    if args.classifier:
-        classifier = load_keras_file(args.classifier, compile=False, name="--classifier")
+    if classifier_path:
+        classifier = load_keras_file(str(classifier_path), compile=False, name="--classifier")
     results = kgan.evaluate(
         model,
         real,

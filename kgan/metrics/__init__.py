@@ -28,6 +28,7 @@ from kgan.metrics.features import (
     image_classifier,
     inception_feature_extractor,
     mnist_classifier,
+    shipped_classifier_path,
     train_classifier,
     train_mnist_classifier,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "CLASSIFIER_SETTINGS",
     "image_classifier",
     "mnist_classifier",
+    "shipped_classifier_path",
     "train_classifier",
     "mode_coverage",
     "polynomial_kernel",

@@ -79,6 +79,30 @@ CLASSIFIER_SETTINGS = {
 }
 
 
+CLASSIFIER_DIR_ENV_VAR = "KGAN_CLASSIFIER_DIR"
+
+
+def shipped_classifier_path(dataset):
+    """The shipped classifier of `dataset` (`<dir>/<dataset>.keras`), or `None`.
+
+    The embedded Fashion-MNIST sample is scored with the Fashion-MNIST classifier.
+
+    `<dir>` is `$KGAN_CLASSIFIER_DIR`, else `savedmodels/classifiers/` of the source checkout
+    kgan runs from (the classifiers are files of the repository, not of the package).
+    """
+    import os
+    import pathlib
+
+    folder = os.environ.get(CLASSIFIER_DIR_ENV_VAR)
+    if folder:
+        folder = pathlib.Path(os.path.expanduser(folder))
+    else:
+        folder = pathlib.Path(__file__).resolve().parents[2] / "savedmodels" / "classifiers"
+    dataset = {"fashion_mnist_sample": "fashion_mnist"}.get(dataset, dataset)
+    path = folder / f"{dataset}.keras"
+    return path if dataset in CLASSIFIER_SETTINGS and path.is_file() else None
+
+
 def image_classifier(
     input_shape=(28, 28, 1), num_classes=10, *, filters=(32, 64), name="classifier"
 ):
