@@ -3,12 +3,12 @@
 
 Keras' mixed-precision policies compute inside the networks in a 16-bit type and keep the
 weights (and kgan's network outputs) in float32. `"auto"` keeps a mixed policy the user has
-set (`keras.mixed_precision.set_global_policy`); otherwise it picks `mixed_bfloat16` where that was
-measured to be faster at the same quality: on a CPU-only machine whose CPU has bfloat16
-instructions (`avx512_bf16` or Intel AMX, read from `/proc/cpuinfo`). Everywhere else it picks
-`float32`: kgan has not measured mixed precision on a GPU yet, and `mixed_float16` needs loss
-scaling that kgan's optimisers then do (see `kgan.models.base`). The measurements are in the
-README ("Precision").
+set (`keras.mixed_precision.set_global_policy`); otherwise it picks `mixed_bfloat16` on a
+CPU-only machine whose CPU has bfloat16 instructions (`avx512_bf16` or Intel AMX, read from
+`/proc/cpuinfo`), where it trains faster (the bfloat16 rows of `tools/benchmark_train.py`,
+stored in `tools/results/benchmark_train.txt`). Everywhere else it picks `float32`: kgan has
+not measured mixed precision on a GPU, and `mixed_float16` needs loss scaling that kgan's
+optimisers then do (see `kgan.models.base`).
 """
 
 import contextlib

@@ -13,9 +13,10 @@ recipe does not have are refused, so a typo never goes unnoticed. `batch_size` a
 what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
 them.
 
-What each recipe reached, with the number of steps and the time on two CPU cores, is in its
-`notes` (and the README); every figure there comes from a run of `tools/evaluate_toys.py` or
-of the recipe by hand, and a recipe that has not been measured says so.
+A recipe's `notes` say what it is for and name the stored result that measures it: a model
+card (`savedmodels/NAME/card.json`, from `tools/train_references.py`) or a file under
+`tools/results/`; a recipe without one says so. The notes quote no figures, so they cannot
+drift from the measurement.
 """
 
 import copy
@@ -60,10 +61,8 @@ _IMAGE_GAN = {
     "latent_dim": 64,
     "generator": {"base_filters": 64},
     # No normalisation in the discriminator, a lazy zero-centred R1 penalty instead (every 4th
-    # step, weight 1 x 4), and Adam at 5e-4. Measured in 12-minute screens on MNIST, one core
-    # each: unconditional, at about 2,600 steps, FID 107.8 against 113.8 for DCGAN's
-    # batch-normalised discriminator at 2e-4; conditional, at 1,950 steps, FID 16.1 (91.8% of
-    # the samples of the requested class) with Adam at 5e-4 against 95.3 at 2e-4.
+    # step, weight 1 x 4), and Adam at 5e-4: in short screening runs on MNIST (not stored)
+    # they beat DCGAN's batch-normalised discriminator and Adam at 2e-4.
     "discriminator": {"base_filters": 64, "normalization": None},
     "model_options": {
         "loss": "non_saturating",
@@ -96,22 +95,19 @@ _IMAGE_WGANGP = {
 
 RECIPES = {
     "toy_2d": {
-        "notes": "2-D Gaussian mixtures (the PacGAN ring and grid). A zero-centred R1 penalty "
-        "(gamma 0.1), a 512-unit generator and a large learning rate find every mode within "
-        "3,000 generator steps. Measured (tools/evaluate_toys.py, GAN, seeds 0-2, 2,500 "
-        "samples): ring 8/8 modes, 94.2% high quality (92.9-95.4); grid 25/25, 82.0% "
-        "(80.3-84.2); about 70 s a run on one CPU core. Drawn with "
-        "generate(..., jacobian_truncation=0.25): ring 99.7% (99.5-99.9), grid 97.3% "
-        "(95.0-98.7). WGAN-GP variant (Adam 1e-3), seeds 0-2: ring 8/8, 95.2% (94.8-96.0; "
-        "100.0% truncated); grid 25/25, 70.8% (68.2-73.1; 83.9% truncated); about 610 s a run "
-        "on one core.",
+        "notes": "2-D Gaussian mixtures (the PacGAN ring and grid). A zero-centred R1 penalty, "
+        "a 512-unit generator and a large learning rate find every mode within the recipe's "
+        "generator steps. Measured by tools/evaluate_toys.py, plain and with "
+        "generate(..., jacobian_truncation=0.25): tools/results/toys_gan_*.json and "
+        "tools/results/toys_wgangp_*.json (the WGAN-GP variant), summarised in the results "
+        "table of savedmodels/README.md.",
         "model": "gan",
         "models": ("gan", "wgangp"),
         "architecture": "mlp",
         "data_shape": (2,),
         "latent_dim": 2,
-        # A wider generator and a weaker R1 penalty than in session 1 (256 units, gamma 1):
-        # on the grid, seed 0, 84.2% high quality against 64.4%.
+        # A wide generator and a weak R1 penalty: 256 units with gamma 1 left more samples off
+        # the grid's modes in a screening run (not stored).
         "generator": {
             "hidden_units": (512, 512, 512),
             "negative_slope": 0.0,
@@ -141,9 +137,8 @@ RECIPES = {
                     "critic_batches": "fresh",
                     "ema_decay": 0.999,
                 },
-                # The authors' Adam 1e-4 is for their 100,000 steps. Within 3,000, on the grid,
-                # seed 0: 1e-3 gives 25/25 modes and 71.2% high quality, 5e-4 32.5%, 1e-4
-                # 23/25 and 12.6%.
+                # The authors' Adam 1e-4 is for their 100,000 steps; within this recipe's
+                # steps it leaves grid modes uncovered (a screening run, not stored), so 1e-3.
                 "d_learning_rate": 1e-3,
                 "g_learning_rate": 1e-3,
                 "beta_1": 0.5,
@@ -153,12 +148,10 @@ RECIPES = {
     },
     "mnist": {
         "notes": "MNIST DCGAN (64 base filters, unnormalised discriminator, lazy R1, Adam 5e-4, "
-        "EMA 0.999). Measured (tools/train_references.py, seed 0): class-conditional, 9,380 "
-        "steps (10 epochs) in 44 minutes on one CPU core: FID 2.23 in the MNIST classifier's "
-        "space (real-data floor 0.72; the generator shipped before, 120.76), 98.0% of the "
-        "samples of the requested class. Unconditional, 10 minutes on one core (2,187 steps, "
-        "tools/compare_baseline.py): FID 88.25, against 804.00 for the TensorFlow DCGAN "
-        "tutorial in the same time.",
+        "EMA 0.999). Measured: class-conditional, savedmodels/mnist_cdcgan/card.json "
+        "(tools/train_references.py); unconditional, against the TensorFlow DCGAN tutorial "
+        "trained for the same time, tools/results/compare_baseline.json "
+        "(tools/compare_baseline.py).",
         "model": "gan",
         "models": ("gan", "wgangp"),
         **_IMAGE_GAN,
@@ -166,10 +159,8 @@ RECIPES = {
         "variants": {"wgangp": _IMAGE_WGANGP},
     },
     "fashion_mnist": {
-        "notes": "Fashion-MNIST, the `mnist` recipe's settings. Measured "
-        "(tools/train_references.py, seed 0): class-conditional, 9,380 steps (10 epochs) in 44 "
-        "minutes on one CPU core: FID 3.11 in the Fashion-MNIST classifier's space (real-data "
-        "floor 0.25), 91.9% of the samples of the requested class.",
+        "notes": "Fashion-MNIST, the `mnist` recipe's settings. Measured: class-conditional, "
+        "savedmodels/fashion_mnist_cdcgan/card.json (tools/train_references.py).",
         "model": "gan",
         "models": ("gan", "wgangp"),
         **_IMAGE_GAN,
@@ -180,14 +171,9 @@ RECIPES = {
         "notes": "A few thousand images, such as the embedded 2,000-image Fashion-MNIST sample "
         "(the quickstart). The `mnist` recipe's training (unnormalised discriminator, lazy R1, "
         "Adam 5e-4) at 32 base filters, with DiffAugment (translation, cutout) on every input "
-        "of the discriminator so that it does not memorise the data. Measured on the embedded "
-        "sample, class-conditional (the quickstart, `kgan train --conditional --epochs 60`): "
-        "1,920 steps in 128 s on two quiet CPU cores in float32 (113 s in mixed_bfloat16, "
-        "kgan train's choice on a CPU with bfloat16), FID 55.36 (57.35 in bfloat16) against the "
-        "Fashion-MNIST test images in the Fashion-MNIST classifier's space (10,000 samples); "
-        "seeds 0-2, one core each: 59.03 and 57.71 on average. The defaults before the recipes "
-        "reached 189.68 in the same time. In a separate run of 1,860 steps, "
-        "81.5% of the samples (5,000) were classified as the class asked for.",
+        "of the discriminator so that it does not memorise the data. No stored measurement: score "
+        "a run with `kgan evaluate RUN --data fashion_mnist` (the Fashion-MNIST test images, "
+        "in the shipped classifier's space).",
         "model": "gan",
         "models": ("gan",),
         **copy.deepcopy(_IMAGE_GAN),
@@ -224,11 +210,8 @@ RECIPES["cifar10"] = {
 RECIPES["wgangp"] = {
     **copy.deepcopy(RECIPES["mnist"]),
     "notes": "WGAN-GP for 28x28 images (MNIST, Fashion-MNIST): the `mnist` recipe's WGAN-GP "
-    "variant. Measured as the shipped `mnist_wgangp` (tools/train_references.py, seed 0, "
-    "unconditional, the `mnist` recipe's schedule): 9,588 generator steps (47,940 critic "
-    "steps) in 77 minutes on two CPU cores, FID 37.12 in the MNIST classifier's space (floor "
-    "0.72), recall 0.876; about 45 of 64 samples are clear digits. 940 generator steps gave "
-    "FID 155.40: WGAN-GP needs its full schedule.",
+    "variant. Measured, unconditional on MNIST with the `mnist` recipe's schedule: "
+    "savedmodels/mnist_wgangp/card.json (tools/train_references.py).",
     "model": "wgangp",
     "models": ("wgangp",),
     **copy.deepcopy(_IMAGE_WGANGP),

@@ -19,7 +19,7 @@ from kgan import _system
 from kgan._validation import check_positive_int
 from kgan.data import cifar, folder, local, pipeline, tfds_source, toys
 
-# Re-exported: `mnist_arrays` was defined here before it moved to the local source.
+# Re-exported for code that imports `mnist_arrays` from `kgan.data.loading`.
 mnist_arrays = local.mnist_arrays
 
 TOY_DATASETS = ("gaussian_ring", "gaussian_grid", "stacked_mnist")
