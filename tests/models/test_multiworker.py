@@ -6,6 +6,11 @@ process trains the same models on one device, on the same global batches. The wo
 with identical weights, equal to the single-device run's up to float round-off. SGD keeps the
 comparison honest: Adam divides by the root of its second moment and would hide a gradient
 scaled by the number of replicas.
+
+After training, the chief (worker 0) alone saves each model, generates with it and exports it
+(a SavedModel for the GAN, ONNX for the WGAN-GP), as README's multi-worker example does; the
+other worker exits meanwhile. The test loads what the chief wrote in its own process and checks
+that it generates the chief's images, which equal the single-device run's.
 """
 
 import json
@@ -17,6 +22,9 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
+
+import kgan
 
 TIMEOUT_S = 240
 
@@ -58,6 +66,17 @@ WORKER = textwrap.dedent(
         weights = (model.generator.get_weights() + model.discriminator.get_weights()
                    + model.inference_generator.get_weights())
         results[name] = {"history": history.history, "weights": [w.tolist() for w in weights]}
+        labels = [0, 1, 2, 0] if conditional else None
+        results[name]["generated"] = model.generate(4, labels=labels, seed=3).tolist()
+        resolver = getattr(strategy, "cluster_resolver", None)
+        if resolver is not None and resolver.task_id == 0:
+            # The chief alone, after fit: the other worker may already have exited.
+            out = os.path.dirname(sys.argv[1])
+            model.save(os.path.join(out, f"{name}.keras"))
+            if conditional:
+                kgan.export.to_saved_model(model, os.path.join(out, f"{name}_savedmodel"))
+            else:
+                kgan.export.to_onnx(model, os.path.join(out, f"{name}.onnx"))
     with open(sys.argv[1], "w") as file:
         json.dump(results, file)
     """
@@ -121,8 +140,15 @@ def _run_all(tmp_path):
     return {name: json.loads((tmp_path / f"{name}.json").read_text()) for name in jobs}
 
 
-def test_two_workers_match_one_device(tmp_path):
-    results = _run_all(tmp_path)
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The JSON results of the two workers and the single-device run, and their folder."""
+    tmp_path = tmp_path_factory.mktemp("multiworker")
+    return _run_all(tmp_path), tmp_path
+
+
+def test_two_workers_match_one_device(runs):
+    results, _ = runs
     assert results["worker0"]["replicas"] == results["worker1"]["replicas"] == 2
     assert results["single"]["replicas"] == 1
     for model in ("GAN", "WGANGP"):
@@ -138,3 +164,22 @@ def test_two_workers_match_one_device(tmp_path):
             np.testing.assert_allclose(first["history"][metric], values, rtol=1e-5, atol=1e-6)
         # Training moved the weights: the losses of the two epochs differ.
         assert single["history"]["g_loss"][0] != single["history"]["g_loss"][1]
+
+
+def test_the_chief_alone_saves_generates_and_exports(runs):
+    """What the chief wrote after fit opens in another process and generates the chief's images,
+    which are the single-device run's; the other worker wrote nothing."""
+    results, folder = runs
+    written = {"GAN.keras", "GAN_savedmodel", "WGANGP.keras", "WGANGP.onnx"}
+    assert written <= {path.name for path in folder.iterdir()}
+    labels = {"GAN": [0, 1, 2, 0], "WGANGP": None}
+    for name, exported in (("GAN", "GAN_savedmodel"), ("WGANGP", "WGANGP.onnx")):
+        chief = np.array(results["worker0"][name]["generated"])
+        assert chief.shape == (4, 6)
+        np.testing.assert_array_equal(chief, results["worker1"][name]["generated"])
+        np.testing.assert_allclose(chief, results["single"][name]["generated"], atol=1e-5)
+        for path in (folder / f"{name}.keras", folder / exported):
+            generator = kgan.control.load_generator(path)
+            images = generator.generate(4, labels=labels[name], seed=3, verbose=0)
+            # The ONNX runtime computes in its own order: float32 round-off only.
+            np.testing.assert_allclose(images, chief, atol=1e-5, err_msg=str(path))
