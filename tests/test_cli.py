@@ -4,6 +4,8 @@ Each test gives the command a user error or an environment problem (a read-only 
 destination, a damaged file, no network) and checks the one line it prints.
 """
 
+import builtins
+import errno
 import json
 import os
 import shutil
@@ -149,23 +151,67 @@ def test_a_path_under_a_file_is_one_line(run_dir, tmp_path, capsys):
     assert "Not a directory" in line and str(blocker) in line
 
 
-@pytest.mark.skipif(
-    not hasattr(os, "geteuid") or os.geteuid() == 0,
-    reason="file permissions do not apply to root",
-)
-def test_a_read_only_destination_is_one_line(run_dir, tmp_path, capsys):
+def _refuse_writes_under(monkeypatch, folder):
+    """Makes every creation of a file or folder under `folder` fail as in a read-only folder
+    (`PermissionError` EACCES from the call that writes), whoever runs the test: root ignores
+    the permission bits that `chmod` sets."""
+    folder = os.path.abspath(folder)
+
+    def refused(path):
+        path = os.path.abspath(os.fsdecode(path))
+        return os.path.commonpath([path, folder]) == folder and path != folder
+
+    def deny(path):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fsdecode(path))
+
+    real_mkdir, real_os_open, real_open = os.mkdir, os.open, builtins.open
+
+    def mkdir(path, *args, **kwargs):
+        if refused(path):
+            deny(path)
+        return real_mkdir(path, *args, **kwargs)
+
+    def os_open(path, flags, *args, **kwargs):
+        if flags & (os.O_CREAT | os.O_WRONLY | os.O_RDWR) and refused(path):
+            deny(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    def open_(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, bytes, os.PathLike)) and set(mode) & set("wax+"):
+            if refused(file):
+                deny(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    monkeypatch.setattr(os, "open", os_open)
+    monkeypatch.setattr(builtins, "open", open_)
+
+
+@pytest.mark.parametrize("how", ["refused writes", "chmod"])
+def test_a_read_only_destination_is_one_line(run_dir, tmp_path, capsys, monkeypatch, how):
+    """Exit code 2 and the OS's "Permission denied" for a destination that cannot be written:
+    always with the writes refused where they happen, and with a real read-only folder when
+    permissions apply (not as root, which is how CI runs)."""
     locked = tmp_path / "locked"
     locked.mkdir()
-    locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if how == "chmod":
+        if not hasattr(os, "geteuid") or os.geteuid() == 0:
+            pytest.skip("file permissions do not apply to root")
+        locked.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    else:
+        _refuse_writes_under(monkeypatch, locked)
     try:
         code = main(["export", str(run_dir), "--saved-model", str(locked / "sm"), "--no-verify"])
         assert code == 2
-        assert "Permission denied" in _error_line(capsys, "export")
+        line = _error_line(capsys, "export")
+        assert "Permission denied" in line and str(locked / "sm") in line
         code = main(["export", str(run_dir), "--onnx", str(locked / "g.onnx"), "--no-verify"])
         assert code == 2
-        assert "Permission denied" in _error_line(capsys, "export")
+        line = _error_line(capsys, "export")
+        assert "Permission denied" in line and str(locked) in line
     finally:
         locked.chmod(stat.S_IRWXU)
+    assert list(locked.iterdir()) == []
 
 
 def test_onnx_onto_a_folder_is_one_line(run_dir, tmp_path, capsys):
