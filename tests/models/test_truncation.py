@@ -54,6 +54,53 @@ def test_norms_are_the_exact_frobenius_norm_of_the_jacobian(small_dcgan):
     np.testing.assert_allclose(got, expected, rtol=1e-4)
 
 
+def test_the_estimate_above_8_latent_dimensions_has_the_error_theory_predicts(small_dcgan):
+    """Above `EXACT_UP_TO` latent dimensions `truncated_generate` ranks samples by
+    `sqrt(S_k)`, `S_k = (1/k) sum_{m<=k} ||J v_m||^2` with `k = PROJECTIONS` directions
+    `v_m ~ N(0, I)`. With `A = J^T J` (eigenvalues `s_i^2`, the squared singular values of J),
+    `||J v||^2 = v^T A v = sum_i s_i^2 w_i^2` with `w ~ N(0, I)`, so `k S_k = sum_i s_i^2 X_i`,
+    `X_i ~ chi^2_k` independent: `E S_k = tr A = ||J||_F^2` (unbiased) and
+    `Var S_k = 2 tr(A^2) / k`. The relative standard deviation of the squared norm is
+    `sqrt(2 tr(A^2) / k) / tr A`, which is `sqrt(2 / k)` (0.5 for k = 8) when J has rank one and
+    `sqrt(2 / (k r))` when its r singular values are equal; that of the norm itself is about
+    half of it (delta method), at most about 25% for k = 8.
+
+    On a DCGAN generator with 12 latent dimensions, the estimate standardised by this
+    per-sample theory, `t = (S_k / ||J||_F^2 - 1) / sqrt(2 tr(A^2) / k) * tr A`, has mean 0 and
+    variance 1 over 2,000 latent vectors, and the estimated norms' relative error has the
+    predicted size.
+    """
+    latent_dim, k, count = 12, truncation.PROJECTIONS, 2000
+    assert latent_dim > truncation.EXACT_UP_TO
+    generator, _ = small_dcgan(latent_dim=latent_dim)
+    z = np.random.default_rng(0).normal(size=(count, latent_dim)).astype("float32")
+    zt = tf.constant(z)
+    with tf.GradientTape() as tape:
+        tape.watch(zt)
+        samples = tf.reshape(generator(zt, training=False), [count, -1])
+    jacobian = tape.batch_jacobian(samples, zt).numpy().astype("float64")
+    gram = np.einsum("nij,nik->njk", jacobian, jacobian)  # A = J^T J per sample
+    trace = np.trace(gram, axis1=1, axis2=2)
+    trace_of_square = np.einsum("njk,nkj->n", gram, gram)
+    exact = truncation.jacobian_norms(generator, z)
+    np.testing.assert_allclose(exact**2, trace, rtol=1e-4)
+    estimate = truncation.jacobian_norms(generator, z, projections=k, seed=(7, 2))
+
+    relative_sd = np.sqrt(2 * trace_of_square / k) / trace
+    # The generator is neither rank one nor isotropic: the bound and the floor of the theory.
+    assert np.all(relative_sd <= np.sqrt(2 / k) + 1e-9)
+    assert np.all(relative_sd >= np.sqrt(2 / (k * latent_dim)) - 1e-9)
+    t = (estimate**2 / trace - 1) / relative_sd
+    # Mean 0 and variance 1; standard errors 1/sqrt(2000) = 0.022 and at most
+    # sqrt((2 + 12 / k) / 2000) = 0.042 (the rank-one kurtosis of chi^2_k / k).
+    assert abs(t.mean()) < 0.1
+    assert 0.85 < t.var() < 1.15
+    # The norm's relative error: root mean square about half the squared norm's.
+    predicted = np.sqrt(np.mean((relative_sd / 2) ** 2))
+    measured = np.sqrt(np.mean((estimate / exact - 1) ** 2))
+    assert 0.85 * predicted < measured < 1.2 * predicted, (measured, predicted)
+
+
 def test_same_seed_same_samples_and_labels_are_kept(small_dcgan):
     generator, discriminator = small_dcgan(num_classes=3)
     gan = kgan.GAN(generator, discriminator, num_classes=3, seed=0)
