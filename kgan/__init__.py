@@ -38,6 +38,8 @@ _SUBMODULES = (
     "losses",
     "metrics",
     "models",
+    "networks",
+    "penalties",
     "recipes",
     "serving",
 )

@@ -21,16 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import atomic, recipes, resume
+from kgan import atomic, recipes, registry, resume
 from kgan import callbacks as kgan_callbacks
 from kgan import data as kgan_data
 from kgan import images as kgan_images
 from kgan import precision as kgan_precision
 from kgan._validation import check_choice, check_positive_int, short
 from kgan.models import (
-    GAN,
-    WGAN,
-    WGANGP,
     TrainingDivergedError,
     dcgan_discriminator,
     dcgan_generator,
@@ -39,7 +36,6 @@ from kgan.models import (
 )
 from kgan.run_folder import RUN_LOCK, check_run_folder, remove_finished_run
 
-MODELS = {"gan": GAN, "wgan": WGAN, "wgangp": WGANGP}
 ARCHITECTURES = ("dcgan", "mlp")
 
 
@@ -62,7 +58,7 @@ def build_model(
     Wasserstein model gets no normalisation (WGAN) or layer normalisation (WGAN-GP, whose
     per-example gradient penalty batch statistics would break).
     """
-    check_choice("model", model, tuple(MODELS))
+    check_choice("model", model, registry.MODEL_NAMES)
     check_choice("architecture", architecture, ARCHITECTURES)
     critic_normalization = {"gan": None, "wgan": None, "wgangp": "layer"}[model]
     if architecture == "dcgan":
@@ -78,7 +74,7 @@ def build_model(
         units = (base_filters * 8,)
         generator = mlp_generator(image_shape, latent_dim, units, num_classes=num_classes)
         discriminator = mlp_discriminator(image_shape, units, num_classes=num_classes)
-    return MODELS[model](
+    return registry.model_class(model)(
         generator,
         discriminator,
         num_classes=num_classes,
@@ -168,7 +164,7 @@ def train(
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
     if recipe is None and model is not None:
-        check_choice("model", model, tuple(MODELS))
+        check_choice("model", model, registry.MODEL_NAMES)
     settings = recipes.settings_for_training(
         recipe, model, architecture=architecture, latent_dim=latent_dim, base_filters=base_filters
     )

@@ -4,7 +4,7 @@ import shlex
 import sys
 import time
 
-from kgan import console
+from kgan import console, registry
 
 
 def add_train_command(subparsers):
@@ -32,7 +32,7 @@ def add_train_command(subparsers):
         "'none' turns that off",
     )
     parser.add_argument(
-        "--model", choices=["gan", "wgan", "wgangp"], help="default: gan, or the recipe's"
+        "--model", choices=registry.MODEL_NAMES, help="default: gan, or the recipe's"
     )
     parser.add_argument("--architecture", choices=["dcgan", "mlp"], help="default: dcgan")
     parser.add_argument(

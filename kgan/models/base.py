@@ -2,17 +2,17 @@
 
 It holds a generator and a discriminator and owns what does not depend on the loss: the two
 optimisers' `compile`, `fit` with its first-batch checks, `generate`, the config and the
-saving of the noise state. Subclasses write `train_step` with the protected helpers of
-`step.TrainStepHelpers` (`_sample_z`, `_reduce`, `_apply_gradients`...). The checks are in
-`checks.py`, the noise in `noise.py`, the generator's moving average in `ema.py`.
+saving of the noise state, and the protected helpers that subclasses write `train_step` and
+`test_step` with (`_sample_z`, `_discriminate`, `_penalty_values`, `_reduce`,
+`_apply_gradients`, `_track`...). The checks are in `checks.py`, the noise in `noise.py`, the
+generator's moving average in `ema.py`, what `compile` and `fit` hand to Keras in
+`fitting.py`, and the body of `generate` in `generation.py`.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from kgan import penalties
-from kgan._keras_internals import flatten_layers
 from kgan._validation import (
     check_bool,
     check_choice,
@@ -20,24 +20,12 @@ from kgan._validation import (
     check_range,
     check_seed,
 )
-from kgan.augment import check_augment
-from kgan.data import order as data_order
-from kgan.data.pipeline import without_autotune_thread
-from kgan.models import (
-    callback_support,
-    checks,
-    distribution,
-    ema,
-    held_out,
-    noise,
-    truncation,
-)
-from kgan.models.divergence import NonFiniteGuard, TrainingDivergedError
-from kgan.models.generation import MAX_GENERATE_SAMPLES, check_generate_size
-from kgan.models.inputs import with_labels
+from kgan.augment import check_augment, diff_augment, num_random_values
+from kgan.models import checks, distribution, ema, fitting, generation, noise, saving
+from kgan.models.fitting import TrainingDivergedError
+from kgan.models.generation import MAX_GENERATE_SAMPLES
 from kgan.models.noise import LATENT_DISTRIBUTIONS, sample_latent
-from kgan.models.step import TrainStepHelpers
-from kgan.progress import Progress
+from kgan.networks.inputs import with_labels
 
 # Export and evaluation import these from here, next to `AdversarialModel`.
 __all__ = [
@@ -48,10 +36,8 @@ __all__ = [
     "sample_latent",
 ]
 
-_SEED_STATE_KEY = "seed_generator_state"
 
-
-class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model):
+class AdversarialModel(keras.Model):
     """Base class of kgan's adversarial models. Subclasses implement `train_step`.
 
     Args:
@@ -157,7 +143,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         self.generator = generator
         self.discriminator = discriminator
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
-        self._held_out_noise = held_out.HeldOutNoise(seed)
+        self._held_out_noise = noise.HeldOutNoise(seed)
         self.inference_generator = generator
         if ema_decay is not None:
             example = with_labels(*checks.probe_inputs(latent_dim, num_classes))
@@ -209,16 +195,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             jit_compile, steps_per_execution, run_eagerly: as in `keras.Model.compile`.
         """
         checks.check_compile_arguments(type(self).__name__, kwargs)
-        default_d, default_g = self.default_optimizers()
-        d_optimizer = default_d if d_optimizer is None else keras.optimizers.get(d_optimizer)
-        g_optimizer = default_g if g_optimizer is None else keras.optimizers.get(g_optimizer)
-        if d_optimizer is g_optimizer:
-            raise ValueError(
-                "`d_optimizer` and `g_optimizer` must be two different optimiser objects: each "
-                "keeps its own state. Received: the same object for both"
-            )
-        self.d_optimizer = _with_loss_scaling(d_optimizer, self.discriminator)
-        self.g_optimizer = _with_loss_scaling(g_optimizer, self.generator)
+        self.d_optimizer, self.g_optimizer = fitting.optimizers(self, d_optimizer, g_optimizer)
         self._compile_options = {
             "jit_compile": jit_compile,
             "steps_per_execution": steps_per_execution,
@@ -227,28 +204,13 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
         # optimizer=None: without it Keras would attach an unused RMSprop as `model.optimizer`,
         # which callbacks (TensorBoard's learning-rate scalar, ReduceLROnPlateau) would then
         # read and change silently. `model.optimizer` is the pair of the two instead, which
-        # ReduceLROnPlateau and LearningRateScheduler recognise (see `callback_support`).
+        # ReduceLROnPlateau and LearningRateScheduler recognise (see `fitting`).
         super().compile(optimizer=None, **self._compile_options)
-        self.optimizer = callback_support.OptimizerPair(self.d_optimizer, self.g_optimizer)
+        self.optimizer = fitting.OptimizerPair(self.d_optimizer, self.g_optimizer)
         # Building the optimisers now creates their variables before `fit` traces the step
         # (and before a saved model's optimiser state is loaded into them).
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
-
-    def get_compile_config(self):
-        if not self.compiled or self.d_optimizer is None:
-            return {}
-        return {
-            "d_optimizer": keras.saving.serialize_keras_object(self.d_optimizer),
-            "g_optimizer": keras.saving.serialize_keras_object(self.g_optimizer),
-            **self._compile_options,
-        }
-
-    def compile_from_config(self, config):
-        config = dict(config)
-        config["d_optimizer"] = keras.saving.deserialize_keras_object(config["d_optimizer"])
-        config["g_optimizer"] = keras.saving.deserialize_keras_object(config["g_optimizer"])
-        self.compile(**config)
 
     def fit(self, x=None, y=None, *args, callbacks=None, **kwargs):
         """Trains the model; see `keras.Model.fit`.
@@ -263,27 +225,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 f"{type(self).__name__} must be compiled before fit(): call "
                 f"`model.compile()` (the defaults are the published optimiser settings)."
             )
-        if self.check_inputs:
-            samples, labels, batched = checks.first_batch(x, y)
-            # `samples` is None for a generator, a PyDataset or a distributed dataset.
-            if samples is not None:
-                checks.check_training_samples(samples, self.sample_shape, batched=batched)
-                checks.check_training_labels(labels, samples.shape[0], self.num_classes)
-        if isinstance(x, tf.data.Dataset):
-            # A dataset carries its own shuffling; Keras' default shuffle=True would only warn.
-            kwargs.setdefault("shuffle", False)
-        callbacks = list(callbacks or [])
-        callback_support.resolve_auto_modes(callbacks)
-        if data_order.epoch_order_of(x) is not None:
-            # Epoch e of a seeded kgan dataset gets the same order when a run is resumed.
-            callbacks.append(data_order.EpochOrderSync(data_order.epoch_order_of(x)))
-        if self.terminate_on_nan:
-            callbacks.append(NonFiniteGuard())
-        # No wait for tf.data's autotuning thread when fit destroys its iterators.
-        if isinstance(x, tf.data.Dataset):
-            x = without_autotune_thread(x)
-        if isinstance(kwargs.get("validation_data"), tf.data.Dataset):
-            kwargs["validation_data"] = without_autotune_thread(kwargs["validation_data"])
+        x, callbacks, kwargs = fitting.prepare_fit(self, x, y, callbacks, kwargs)
         history = super().fit(x, y, *args, callbacks=callbacks, **kwargs)
         if self.ema_decay is not None and self.ema_statistics == "recompute":
             self.recompute_ema_statistics(seed=self.seed)
@@ -303,22 +245,7 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
             seed: integer seed of the noise (see `kgan.models.ema.statistics_batches`);
                 `None` draws one from the model's noise generator.
         """
-        if self.ema_decay is None:
-            raise ValueError(
-                "The model keeps no moving average of the generator, so there are no averaged "
-                "statistics to recompute; pass `ema_decay` to the model. Received: ema_decay=None"
-            )
-        if seed is None:
-            seed = int(keras.random.randint((), 0, 2**31 - 1, seed=self.seed_generator))
-        batches = ema.statistics_batches(
-            num_batches,
-            batch_size,
-            self.latent_dim,
-            self.num_classes,
-            self.latent_distribution,
-            seed,
-        )
-        ema.recompute_statistics(self.inference_generator, batches)
+        ema.recompute_model_statistics(self, num_batches, batch_size, seed)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         # Overrides Keras' private hook (`kgan._keras_internals.SYMBOLIC_BUILD_HOOK`), which
@@ -377,120 +304,157 @@ class AdversarialModel(held_out.HeldOutEvaluation, TrainStepHelpers, keras.Model
                 sizes), or if the latent vectors and samples would not fit in this machine's
                 memory: draw them in several calls with different seeds instead.
         """
-        check_positive_int("batch_size", batch_size)
-        if jacobian_truncation is not None:
-            checks.truncation_share(jacobian_truncation, z)
-        if z is None:
-            check_positive_int("num_samples", num_samples)
-            check_generate_size(num_samples, self.latent_dim, self.sample_shape)
-            check_seed(seed)
-        else:
-            z = checks.latent_vectors(z, self.latent_dim, num_samples)
-            check_generate_size(z.shape[0], 0, self.sample_shape)
-        count = num_samples if z is None else z.shape[0]
-        labels = checks.generation_labels(labels, count, self.num_classes)
-        if jacobian_truncation is not None:
-            z = truncation.truncated_generate(
-                self.inference_generator,
-                self,
-                labels,
-                count=count,
-                share=jacobian_truncation,
-                seed=seed,
-                batch_size=batch_size,
-                verbose=verbose,
+        return generation.generate(
+            self,
+            num_samples,
+            z=z,
+            labels=labels,
+            seed=seed,
+            batch_size=batch_size,
+            jacobian_truncation=jacobian_truncation,
+            verbose=verbose,
+        )
+
+    # ------------------------------------------------------------------ train and test steps
+
+    def _sample_z(self, batch_size):
+        """This replica's latent vectors, from the prior (see `noise.replica_noise`)."""
+        return noise.replica_latent(
+            batch_size, self.latent_dim, self.latent_distribution, seed=self.seed_generator
+        )
+
+    def _random(self, distribution, batch_size, inner_shape=(), **kwargs):
+        """This replica's `"normal"` or `"uniform"` noise, drawn from the model's seed."""
+        return noise.replica_noise(
+            distribution, batch_size, inner_shape, seed=self.seed_generator, **kwargs
+        )
+
+    @staticmethod
+    def _reduce(per_example_loss, network):
+        """The loss to minimise (see `distribution.global_mean_loss`)."""
+        return distribution.global_mean_loss(per_example_loss, network)
+
+    @staticmethod
+    def _apply_gradients(optimizer, tape, scaled_loss, network):
+        """One optimiser step on `network`'s trainable variables.
+
+        `scaled_loss` is `optimizer.scale_loss(loss)`, computed inside the tape; a
+        `LossScaleOptimizer` unscales the gradients again in `apply_gradients`.
+        """
+        variables = network.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    def _update_ema(self):
+        """Counts one generator update, and moves the generator's moving average one step
+        when `ema_decay` is set."""
+        steps = self.generator_steps
+        # -1: a model loaded from a file that did not count its steps; the generator's
+        # optimiser has counted them since it was created, this update included.
+        step = tf.where(steps < 0, tf.cast(self.g_optimizer.iterations, tf.int64) - 1, steps)
+        steps.assign(step + 1)
+        if self.ema_decay is not None:
+            warmup_step = step if self.ema_warmup else None
+            ema.update_average(
+                self.inference_generator, self.generator, self.ema_decay, step=warmup_step
             )
-        elif z is None:
-            z = sample_latent(
-                num_samples, self.latent_dim, seed=seed, distribution=self.latent_distribution
-            ).numpy()
-        # Filled in place: concatenating per-batch results would need twice the memory.
-        output = np.empty((count, *self.sample_shape), "float32")
-        shown = Progress(f"Generating {count:,} samples", count, verbose=verbose)
-        for start in range(0, count, batch_size):
-            batch_labels = None if labels is None else labels[start : start + batch_size]
-            inputs = with_labels(z[start : start + batch_size], batch_labels)
-            samples = self.inference_generator(inputs, training=False)
-            output[start : start + batch_size] = keras.ops.convert_to_numpy(samples)
-            shown.add(len(samples))
-        return output
+
+    def _discriminate(self, samples, labels):
+        """The discriminator's training-mode output on `samples` (DiffAugment-ed if `augment`)."""
+        if self.augment is not None:
+            count = num_random_values(self.augment)
+            uniform = self._random("uniform", tf.shape(samples)[0], (count,))
+            samples = diff_augment(samples, self.augment, uniform=uniform)
+        return self.discriminator(with_labels(samples, labels), training=True)
+
+    def _penalty_values(self, real, fake, labels, real_scores, *, training=True):
+        """The discriminator's penalty terms (`self._penalties`) of one update, or of one test
+        step with `training=False`: a dict name -> weighted per-example values."""
+
+        def critic(samples):
+            if training:
+                return self._discriminate(samples, labels)
+            return self.discriminator(with_labels(samples, labels), training=False)
+
+        def uniform(batch_size):
+            if training:
+                return self._random("uniform", batch_size)
+            return self._held_out_noise.uniform(batch_size)
+
+        inputs = penalties.PenaltyInputs(critic, real, fake, real_scores, uniform)
+        return penalties.compute(
+            self._penalties,
+            inputs,
+            training=training,
+            interval=self.penalty_interval,
+            step=self.d_optimizer.iterations if training else None,
+        )
+
+    def _make_trackers(self, names):
+        names = list(names) + [penalty.name for penalty in self._penalties]
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in names}
+
+    def _track(self, **values):
+        """Adds one step's values to the epoch means; returns the logs of `train_step`."""
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        logs = {name: tracker.result() for name, tracker in self._trackers.items()}
+        return distribution.step_logs(logs)
+
+    @property
+    def metrics(self):
+        # Listing the trackers here lets Keras reset them at the start of every epoch. Listing
+        # only them keeps out the `loss` tracker that Keras' compile adds (a `loss: 0.0000`
+        # entry would only mislead: kgan reports d_loss and g_loss).
+        return list(self._trackers.values())
+
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`: the losses and balance metrics on held-out data, without
+        updating any weight, optimiser or the training noise (see each model's `test_step`).
+
+        The generated half of each batch comes from noise of its own that restarts at every
+        call, so the same weights and data give the same numbers. `fit(validation_data=...)`
+        reports the same metrics with the prefix `val_`.
+        """
+        self._held_out_noise.reset()
+        return super().evaluate(*args, **kwargs)
+
+    def test_on_batch(self, *args, **kwargs):
+        """`keras.Model.test_on_batch`, with the held-out noise of `evaluate`."""
+        self._held_out_noise.reset()
+        return super().test_on_batch(*args, **kwargs)
+
+    def _held_out_z(self, batch_size):
+        """Latent vectors of a test step, from the held-out noise."""
+        return self._held_out_noise.latent(batch_size, self.latent_dim, self.latent_distribution)
+
+    def _track_held_out(self, **values):
+        """Adds one test step's values to the running means; returns the logs of `test_step`:
+        the means of the metrics in `values` only. Training metrics that a test step does not
+        measure (a penalty computed from the training gradients, say) are left out rather than
+        reported as 0."""
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+        logs = {name: self._trackers[name].result() for name in values}
+        return distribution.step_logs(logs)
 
     # ------------------------------------------------------------------ config and saving
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "generator": keras.saving.serialize_keras_object(self.generator),
-            "discriminator": keras.saving.serialize_keras_object(self.discriminator),
-            "latent_dim": self.latent_dim,
-            "num_classes": self.num_classes,
-            "latent_distribution": self.latent_distribution,
-            "ema_decay": self.ema_decay,
-            "seed": self.seed,
-            "terminate_on_nan": self.terminate_on_nan,
-            "check_inputs": self.check_inputs,
-            "augment": self.augment,
-            "r1_weight": self.r1_weight,
-            "r2_weight": self.r2_weight,
-            "penalty_interval": self.penalty_interval,
-            "ema_statistics": self.ema_statistics,
-            "ema_warmup": self.ema_warmup,
-        }
+        return saving.base_config(self)
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
-        config["discriminator"] = keras.saving.deserialize_keras_object(config["discriminator"])
-        return cls(**config)
+        return cls(**saving.deserialize_networks(config))
 
-    # The model owns no variables of its own: Keras saves the networks, the averaged generator
-    # and the optimisers under their own names. Its own entry holds the noise state, which
-    # Keras does not save with a SeedGenerator; without it a reloaded model would replay the
-    # noise of its first training steps.
+    def get_compile_config(self):
+        return saving.compile_config(self)
+
+    def compile_from_config(self, config):
+        self.compile(**saving.deserialize_optimizers(config))
 
     def save_own_variables(self, store):
-        store[_SEED_STATE_KEY] = self.seed_generator.state
-        for name, variable in self._state_variables.items():
-            store[name] = variable
-        # The networks' own random layers (dropout...) keep their noise state in seed
-        # generators that Keras does not save either; without them a resumed run would replay
-        # their first masks (see `_network_seed_states`).
-        for index, state in enumerate(self._network_seed_states()):
-            store[f"{_SEED_STATE_KEY}_{index}"] = state
+        saving.save_state(self, store)
 
     def load_own_variables(self, store):
-        # Files saved by earlier kgan versions also number a copy of the averaged weights
-        # here; the averaged generator's own entry (`inference_generator/`) restores the same
-        # values, so they are skipped. They hold no network seed states either.
-        if _SEED_STATE_KEY in store:
-            self.seed_generator.state.assign(store[_SEED_STATE_KEY])
-        for name, variable in self._state_variables.items():
-            if name in store:
-                variable.assign(store[name])
-        if "generator_steps" not in store:
-            # Files saved before the model counted its steps: -1 tells the next train step to
-            # take the count from the generator's optimiser (see `_update_ema`).
-            self.generator_steps.assign(-1)
-        for index, state in enumerate(self._network_seed_states()):
-            if f"{_SEED_STATE_KEY}_{index}" in store:
-                state.assign(store[f"{_SEED_STATE_KEY}_{index}"])
-
-    def _network_seed_states(self):
-        """The noise states of the networks' own random layers, in a fixed order."""
-        return noise.seed_states(self.generator, self.discriminator, self.inference_generator)
-
-
-def _with_loss_scaling(optimizer, network):
-    """Wraps `optimizer` in a `LossScaleOptimizer` when `network` computes in float16 (built
-    under `mixed_float16`, wherever `compile` is called) or the global policy is
-    `mixed_float16`."""
-    float16 = keras.mixed_precision.global_policy().name == "mixed_float16" or any(
-        layer.dtype_policy.compute_dtype == "float16" for layer in flatten_layers(network)
-    )
-    if not float16:
-        return optimizer
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        return optimizer
-    # float16 gradients underflow without loss scaling.
-    return keras.optimizers.LossScaleOptimizer(optimizer)
+        saving.load_state(self, store)

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int, short
-from kgan.models.inputs import with_labels
+from kgan.networks.inputs import with_labels
 
 # `keras.Model.compile` arguments of a one-loss, one-optimiser model.
 _SINGLE_MODEL_COMPILE_ARGUMENTS = (

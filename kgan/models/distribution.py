@@ -1,4 +1,5 @@
-"""What kgan's models do differently under `tf.distribute` to train on several machines.
+"""What kgan's models do under `tf.distribute`: the loss reduced over the global batch
+(`global_mean_loss`), and what they do differently to train on several machines.
 
 Keras 3 (3.15 and earlier) cannot run `fit` under `MultiWorkerMirroredStrategy` with more than
 one worker, for plain Keras models too (tensorflow/tensorflow#72388), for two reasons:
@@ -55,3 +56,19 @@ def needs_symbolic_build(strategy):
     workers it also fails (see the module docstring), so it is skipped there.
     """
     return not is_multi_worker(strategy)
+
+
+def global_mean_loss(per_example_loss, network):
+    """The loss to minimise: the mean over the *global* batch, plus `network`'s own
+    regularisation losses (`network.losses`).
+
+    The optimisers sum gradients over replicas, so dividing by the global batch size
+    (and the regularisation by the number of replicas) gives the gradient of the mean loss
+    over the global batch, whatever the number of replicas.
+    """
+    loss = tf.nn.compute_average_loss(per_example_loss)
+    if not network.losses:
+        return loss
+    context = tf.distribute.get_replica_context()
+    replicas = context.num_replicas_in_sync if context is not None else 1
+    return loss + tf.add_n([tf.cast(x, tf.float32) for x in network.losses]) / replicas

@@ -34,8 +34,8 @@ import tensorflow as tf
 
 from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int, check_seed
-from kgan.models.inputs import with_labels
 from kgan.models.noise import sample_latent
+from kgan.networks.inputs import with_labels
 
 
 def averaged_copy(generator, example_inputs):
@@ -137,3 +137,23 @@ def statistics_batches(num_batches, batch_size, latent_dim, num_classes, distrib
     for start in range(0, num_batches * batch_size, batch_size):
         batch_labels = None if labels is None else labels[start : start + batch_size]
         yield with_labels(z[start : start + batch_size], batch_labels)
+
+
+def recompute_model_statistics(model, num_batches, batch_size, seed):
+    """`model.recompute_ema_statistics(...)`: see `kgan.models.AdversarialModel`."""
+    if model.ema_decay is None:
+        raise ValueError(
+            "The model keeps no moving average of the generator, so there are no averaged "
+            "statistics to recompute; pass `ema_decay` to the model. Received: ema_decay=None"
+        )
+    if seed is None:
+        seed = int(keras.random.randint((), 0, 2**31 - 1, seed=model.seed_generator))
+    batches = statistics_batches(
+        num_batches,
+        batch_size,
+        model.latent_dim,
+        model.num_classes,
+        model.latent_distribution,
+        seed,
+    )
+    recompute_statistics(model.inference_generator, batches)

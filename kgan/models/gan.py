@@ -7,7 +7,7 @@ import tensorflow as tf
 from kgan import losses
 from kgan._validation import check_choice, check_non_negative, check_range
 from kgan.models.base import AdversarialModel
-from kgan.models.inputs import split_batch, with_labels
+from kgan.networks.inputs import split_batch, with_labels
 
 # The losses that the older `generator_loss` argument names.
 _CROSS_ENTROPY = ("non_saturating", "minimax")

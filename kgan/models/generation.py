@@ -1,8 +1,15 @@
-"""Bounds of `AdversarialModel.generate`: sizes TensorFlow and this machine can hold."""
+"""Drawing samples from a model: `AdversarialModel.generate`, and the sizes TensorFlow and this
+machine can hold."""
 
+import keras
 import numpy as np
 
 from kgan._system import available_memory
+from kgan._validation import check_positive_int, check_seed
+from kgan.models import checks, truncation
+from kgan.models.noise import sample_latent
+from kgan.networks.inputs import with_labels
+from kgan.progress import Progress
 
 # The most samples `generate` draws in one call: TensorFlow sizes tensors with int32.
 MAX_GENERATE_SAMPLES = 2**31 - 1
@@ -34,3 +41,44 @@ def check_fits_in_memory(needed, message, received):
             needed=f"{needed / 2**30:,.1f} GiB", available=f"{available / 2**30:,.1f} GiB"
         )
         raise ValueError(f"{text} Received: {received}")
+
+
+def generate(model, num_samples, *, z, labels, seed, batch_size, jacobian_truncation, verbose):
+    """`model.generate(...)`: see `kgan.models.AdversarialModel.generate`."""
+    check_positive_int("batch_size", batch_size)
+    if jacobian_truncation is not None:
+        checks.truncation_share(jacobian_truncation, z)
+    if z is None:
+        check_positive_int("num_samples", num_samples)
+        check_generate_size(num_samples, model.latent_dim, model.sample_shape)
+        check_seed(seed)
+    else:
+        z = checks.latent_vectors(z, model.latent_dim, num_samples)
+        check_generate_size(z.shape[0], 0, model.sample_shape)
+    count = num_samples if z is None else z.shape[0]
+    labels = checks.generation_labels(labels, count, model.num_classes)
+    if jacobian_truncation is not None:
+        z = truncation.truncated_generate(
+            model.inference_generator,
+            model,
+            labels,
+            count=count,
+            share=jacobian_truncation,
+            seed=seed,
+            batch_size=batch_size,
+            verbose=verbose,
+        )
+    elif z is None:
+        z = sample_latent(
+            num_samples, model.latent_dim, seed=seed, distribution=model.latent_distribution
+        ).numpy()
+    # Filled in place: concatenating per-batch results would need twice the memory.
+    output = np.empty((count, *model.sample_shape), "float32")
+    shown = Progress(f"Generating {count:,} samples", count, verbose=verbose)
+    for start in range(0, count, batch_size):
+        batch_labels = None if labels is None else labels[start : start + batch_size]
+        inputs = with_labels(z[start : start + batch_size], batch_labels)
+        samples = model.inference_generator(inputs, training=False)
+        output[start : start + batch_size] = keras.ops.convert_to_numpy(samples)
+        shown.add(len(samples))
+    return output

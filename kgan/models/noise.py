@@ -1,4 +1,14 @@
-"""Noise: latent vectors for generation, and each replica's share of a training batch's noise."""
+"""Noise: latent vectors for generation, each replica's share of a training batch's noise, and
+the noise of test steps (`HeldOutNoise`).
+
+A test step scores the adversarial game on held-out data: the discriminator on held-out real
+samples and on samples generated from fresh noise. That noise must not come from the model's
+training noise generator, whose state decides the noise of the next training steps (and is
+saved with the model): evaluating a model would otherwise change how it goes on training. The
+evaluation draws from a generator of its own instead, which restarts at its seed at the start of
+every `evaluate` or `test_on_batch` call, so the same weights and data always give the same
+numbers.
+"""
 
 import keras
 import tensorflow as tf
@@ -73,3 +83,29 @@ def seed_states(*networks):
         for variable in network.non_trainable_variables
         if variable.path.endswith("seed_generator_state")
     ]
+
+
+class HeldOutNoise:
+    """The noise of test steps: a `keras.random.SeedGenerator` that `reset` restarts.
+
+    Args:
+        seed: the model's seed; `None` draws one once, when the model is created.
+    """
+
+    def __init__(self, seed):
+        # A different stream from the training noise drawn from the same seed.
+        seed = None if seed is None else seed + 1
+        self.seed_generator = keras.random.SeedGenerator(seed, name="held_out_noise_seed")
+        self._start = self.seed_generator.state.numpy()
+
+    def reset(self):
+        """Restarts the noise at its seed (called at the start of every evaluation)."""
+        self.seed_generator.state.assign(self._start)
+
+    def latent(self, batch_size, latent_dim, latent_distribution):
+        """This replica's latent vectors, as `AdversarialModel._sample_z` draws them."""
+        return replica_latent(batch_size, latent_dim, latent_distribution, seed=self.seed_generator)
+
+    def uniform(self, batch_size, inner_shape=()):
+        """This replica's U(0, 1) values (the gradient penalty's interpolation weights)."""
+        return replica_noise("uniform", batch_size, inner_shape, seed=self.seed_generator)

@@ -26,9 +26,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan.models.generation import check_fits_in_memory
-from kgan.models.inputs import with_labels
+from kgan.models import generation
 from kgan.models.noise import sample_latent
+from kgan.networks.inputs import with_labels
 from kgan.progress import Progress
 
 # Latent vectors drawn for the threshold, at least (and at least one per requested sample).
@@ -224,7 +224,7 @@ def _call(generator, z, labels):
 
 def _check_memory(draws, latent_dim, projections, count):
     """Refuses a threshold whose latent vectors (and random directions) cannot fit in memory."""
-    check_fits_in_memory(
+    generation.check_fits_in_memory(
         4 * draws * latent_dim * (1 + (projections or 0)),
         f"Jacobian truncation's threshold needs {draws:,} latent vectors of size {latent_dim} "
         f"(and {projections or 0} random directions each): {{needed}}, more than this "

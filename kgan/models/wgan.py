@@ -11,7 +11,7 @@ from kgan._validation import check_choice, check_non_negative, check_positive_in
 from kgan.data import order as data_order
 from kgan.models import checks
 from kgan.models.base import AdversarialModel
-from kgan.models.inputs import split_batch, with_labels
+from kgan.networks.inputs import split_batch, with_labels
 
 # "fresh": every critic update trains on its own real batch (Algorithm 1 of both papers);
 # "reuse": all n_critic updates of a step train on the same real batch.

@@ -5,7 +5,7 @@ import math
 import keras
 
 from kgan._validation import check_bool, check_positive_int, check_range
-from kgan.models.inputs import concat_one_hot_label
+from kgan.networks.inputs import concat_one_hot_label
 
 
 def _as_shape(name, shape):

@@ -3,8 +3,13 @@
 import keras
 
 from kgan._validation import check_bool, check_choice, check_image_shape, check_positive_int
-from kgan.layers import DownsampleBlock, UpsampleBlock, batch_normalization, dcgan_initializer
-from kgan.models.inputs import concat_one_hot_label, label_input
+from kgan.networks.blocks import (
+    DownsampleBlock,
+    UpsampleBlock,
+    batch_normalization,
+    dcgan_initializer,
+)
+from kgan.networks.inputs import concat_one_hot_label, label_input
 
 
 def num_upsampling_stages(height, width, min_size=3):
@@ -162,7 +167,7 @@ def dcgan_discriminator(
             batch rather than per replica; needs `normalization="batch"`.
         spectral_norm: wrap every convolution and the last Dense layer in
             `keras.layers.SpectralNormalization` (Miyato et al. 2018, arXiv:1802.05957;
-            see `kgan.layers.DownsampleBlock`). SN-GAN uses it without batch normalisation
+            see `kgan.networks.DownsampleBlock`). SN-GAN uses it without batch normalisation
             (`normalization=None`) and with the hinge loss (`kgan.GAN(..., loss="hinge")`).
         name: name of the model.
 
