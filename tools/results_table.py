@@ -1,8 +1,9 @@
-"""Prints the README's results table from the reference generators' model cards and the toy
-benchmark, with the real-data floor of each metric.
+"""Prints the results table of `savedmodels/README.md` from the reference generators' model
+cards and the toy benchmark, with the real-data floor of each metric.
 
-    python tools/results_table.py            # markdown on stdout
-    python tools/results_table.py --check README.md   # exit 1 if the README's table differs
+    python tools/results_table.py                                # markdown on stdout
+    python tools/results_table.py --check savedmodels/README.md  # exit 1 if its table differs
+    python tools/results_table.py --write savedmodels/README.md  # replace its table in place
 
 Sources (each written by a script, never by hand):
 - `savedmodels/*/card.json`, from `tools/train_references.py`;

@@ -82,7 +82,7 @@ REFERENCES = {
     },
 }
 # What the references are compared with, evaluated the same way but not exported: their
-# figures go to tools/results/baseline_NAME.json (and the README's results table).
+# figures go to tools/results/baseline_NAME.json (and the results table of savedmodels/README.md).
 BASELINES = {
     "mnist_dcgan_v1": {
         "title": "MNIST, the generator shipped before the recipes (`savedmodels/mnist_dcgan`, "

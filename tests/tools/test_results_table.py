@@ -1,4 +1,5 @@
-"""`tools/results_table.py` builds the README's results table from model cards and toy runs."""
+"""`tools/results_table.py` builds the results table of `savedmodels/README.md` from model cards
+and toy runs."""
 
 import importlib.util
 import json
@@ -94,7 +95,8 @@ def test_a_readme_without_markers_is_an_error(table_tool, sources, tmp_path):
         table_tool.main(["--check", str(readme)])
 
 
-def test_the_readme_table_is_up_to_date(table_tool):
-    """Every figure in the README's results table comes from the cards and results files."""
-    readme = TOOLS.parent / "README.md"
+def test_the_savedmodels_table_is_up_to_date(table_tool):
+    """Every figure in `savedmodels/README.md`'s results table comes from the cards and results
+    files, next to which it is published."""
+    readme = TOOLS.parent / "savedmodels" / "README.md"
     assert table_tool.main(["--check", str(readme)]) == 0
