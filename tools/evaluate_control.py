@@ -1,4 +1,4 @@
-"""Measures how well kgan controls what a generator draws (issue 9's figures).
+"""Measures how well kgan controls what a generator draws: class control and edits.
 
     python tools/evaluate_control.py --classifier mnist_classifier.keras \
         --conditional savedmodels/mnist_cdcgan --edit-model savedmodels/mnist_wgangp \
