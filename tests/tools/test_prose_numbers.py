@@ -1,0 +1,312 @@
+"""Every figure quoted in prose is the one in the stored output it comes from.
+
+`README.md`, `savedmodels/README.md`, `tools/README.md` and the recipes' notes may quote a
+measured figure only if a claim below renders that exact text from the stored file (a model
+card, a `tools/results/` file); the results table between its markers is generated and checked
+by `test_results_table.py`. Any other decimal, percentage, ratio or thousands figure in their
+prose fails the scan unless it is a setting listed in `SETTINGS` (an argument value, a protocol
+size or a constant of a library), not a measurement.
+"""
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "tools" / "results"
+DOCS = ("README.md", "savedmodels/README.md", "tools/README.md")
+FASHION_PLURALS = [
+    "T-shirts/tops", "trousers", "pullovers", "dresses", "coats",
+    "sandals", "shirts", "sneakers", "bags", "ankle boots",
+]  # fmt: skip
+
+# Numbers that are settings, not measurements, per document.
+SETTINGS = {
+    # jacobian_truncation, step_size, Adam's betas; the Apache License's version
+    "README.md": {"0.25", "0.2", "0.5", "0.9", "2.0"},
+    # the truncation share; protocol sizes set in tools/train_references.py, evaluate_toys.py
+    # and evaluate_control.py
+    "savedmodels/README.md": {"0.25", "0.1", "10,000", "1,000", "2,500"},
+    # tf.data's autotuning period (see kgan.data.pipeline.without_autotune_thread); the target
+    # that tools/benchmark_data.py states; protocol sizes of tools/evaluate_toys.py; the
+    # TensorFlow release the wait was seen with
+    "tools/README.md": {"10.24", "20x", "2,500", "1,000", "2.21"},
+}
+FIGURE = re.compile(
+    r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?:%|x\b)|(?<![\w.])\d+\.\d+|\b\d{1,3}(?:,\d{3})+"
+)
+
+
+def _json(path):
+    return json.loads(Path(path).read_text())
+
+
+def _card(name):
+    return _json(ROOT / "savedmodels" / name / "card.json")
+
+
+def _benchmark_rows(name):
+    """Row name -> (images/s, the rest of the line) of a `tools/benchmark_train.py` output."""
+    rows = {}
+    for line in (RESULTS / name).read_text().splitlines():
+        match = re.match(r"^(\S.*?)\s{2,}(\d+\.\d)\s+\d+\s*(.*)$", line)
+        if match:
+            rows[match[1]] = (match[2], match[3])
+    return rows
+
+
+def _ratio(rows, row):
+    return re.match(r"(\d\.\d{3}) x", rows[row][1])[1]
+
+
+def _per_round(rows, row):
+    pattern = r"per round (\d\.\d{3}), [\d.]+-[\d.]+, mean (\d\.\d{3}) \+- (\d\.\d{3})"
+    return re.search(pattern, rows[row][1]).groups()
+
+
+def _transfer(card, truncated, keys):
+    model = card["evaluation"]["model"]
+    parts = [f"FID {model['fid']:.2f} to {truncated['fid']:.2f}"]
+    parts += [f"{key} {model[key]:.3f} to {truncated[key]:.3f}" for key in keys]
+    return ", ".join(parts)
+
+
+def _class_control(name, label):
+    per_class = _card(name)["evaluation"]["class_control"]["per_class"]
+    low, high = per_class.index(min(per_class)), per_class.index(max(per_class))
+    return f"{min(per_class):.1%} for {label(low)}", f"{max(per_class):.1%} for {label(high)}"
+
+
+def claims():
+    """(document, text) pairs: each text is rendered from its stored source."""
+    out = []
+    saved = "savedmodels/README.md"
+
+    baseline = _json(RESULTS / "compare_baseline.json")
+    kgan_run, tutorial = baseline["kgan"], baseline["tutorial"]
+    out += [
+        (saved, f"for the same {baseline['minutes']:.0f} minutes"),
+        (saved, f"kgan FID {kgan_run['fid']:.2f} after {kgan_run['steps']:,} steps of batch "
+                f"{kgan_run['batch_size']}"),
+        (saved, f"FID {tutorial['fid']:.2f} after {tutorial['steps']:,} steps of batch "
+                f"{tutorial['batch_size']}"),
+    ]  # fmt: skip
+
+    wgangp = _card("mnist_wgangp")
+    training, model = wgangp["training"], wgangp["evaluation"]["model"]
+    seen = re.search(r"of the (\d+), about (\d+) read at once", wgangp["seen"])
+    out += [
+        (saved, f"{training['epochs']} epochs, {training['generator_steps']:,} generator steps "
+                f"and {training['critic_steps']:,} critic steps"),
+        (saved, f"recall ({model['recall']:.3f})"),
+        (saved, f"precision ({model['precision']:.3f})"),
+        (saved, f"about {seen[2]} of {seen[1]} read at once"),
+    ]  # fmt: skip
+
+    held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
+    grid = [run for run in held_out if run["dataset"] == "gaussian_grid"]
+    ring = [run for run in held_out if run["dataset"] == "gaussian_ring"]
+
+    def three(values):
+        return f"{values[0]:.2f}, {values[1]:.2f} and {values[2]:.2f}%"
+
+    truncated = [run["jacobian_truncation"] for run in grid]
+    out.append(
+        (
+            saved,
+            f"grid {three([t['high_quality_percent'] for t in truncated])} truncated "
+            f"({three([run['high_quality_percent'] for run in grid])} plain), ring "
+            f"{three([run['jacobian_truncation']['high_quality_percent'] for run in ring])} "
+            "truncated",
+        )
+    )
+    lost = [(run["seed"], t) for run, t in zip(grid, truncated, strict=True)]
+    for seed, t in lost:
+        if t["modes_covered"] < t["num_modes"]:
+            out.append(
+                (saved, f"On seed {seed} truncation covered {t['modes_covered']} of the "
+                        f"{t['num_modes']} grid modes")
+            )  # fmt: skip
+
+    for name, keys in (
+        ("mnist_wgangp", ("precision", "density", "coverage", "recall")),
+        ("mnist_cdcgan", ("precision", "density", "recall")),
+    ):
+        scored = _json(RESULTS / f"jacobian_truncation_{name}.json")
+        out.append((saved, _transfer(_card(name), scored, keys)))
+
+    for name, label in (
+        ("mnist_cdcgan", str),
+        ("fashion_mnist_cdcgan", FASHION_PLURALS.__getitem__),
+    ):
+        overall = _card(name)["evaluation"]["class_control"]["overall"]
+        low, high = _class_control(name, label)
+        out += [(saved, f"`{name}`: {overall:.1%} overall, from {low}"), (saved, f"to {high}")]
+
+    edits = _json(RESULTS / "control_edits_mnist_wgangp.json")
+    overall = edits["edits"]["overall"]
+    out.append(
+        (
+            saved,
+            f"| `edit`, {edits['edits']['steps']} steps of {edits['edits']['step_size']}, "
+            f"stopping at the target | {overall['success_rate']:.1%} | "
+            f"{overall['mean_l2']:.2f} | {overall['other_change']:.2f} |",
+        )
+    )
+    for strength, result in edits["directions"]["per_strength"].items():
+        result = result["overall"]
+        out.append(
+            (
+                saved,
+                f"| global direction, strength {float(strength):g} | "
+                f"{result['success_rate']:.1%} | {result['mean_l2']:.2f} | "
+                f"{result['other_change']:.2f} |",
+            )
+        )
+
+    tools = "tools/README.md"
+    rows = _benchmark_rows("benchmark_train.txt")
+    alternating, shared = "kgan GAN.fit, alternating", "kgan GAN.fit, shared"
+    out += [
+        (tools, f"{_ratio(rows, alternating)}x in the alternating order "
+                f"({rows[alternating][0]} against {rows['hand loop, alternating'][0]} images/s)"),
+        (tools, f"{_ratio(rows, shared)}x in the shared order ({rows[shared][0]} against "
+                f"{rows['hand loop, shared'][0]})"),
+        (tools, f"{_ratio(rows, 'PyTorch, alternating')}x kgan (alternating) and "
+                f"{_ratio(rows, 'PyTorch, shared')}x (shared)"),
+        (tools, f"{_ratio(rows, alternating + ', jit_compile')}x and "
+                f"{_ratio(rows, shared + ', jit_compile')}x the hand loop"),
+        (tools, f"{rows[alternating + ', bfloat16'][0]} images/s, "
+                f"{_ratio(rows, alternating + ', bfloat16')}x the bfloat16 hand loop"),
+    ]  # fmt: skip
+    text = (RESULTS / "benchmark_train.txt").read_text()
+    penalty = re.search(r"with the gradient penalty \d+ ms: (\d\.\d\d)x", text)[1]
+    flops = dict(re.findall(r"^(kgan GAN.fit, \w+): (\d+\.\d) GFLOP per step", text, re.M))
+    peak = re.search(r"kgan GAN.fit, alternating: .* (\d+)% of the peak", text)[1]
+    out += [
+        (tools, f"a critic update {penalty}x as long"),
+        (tools, f"One step is {flops[alternating]} GFLOP (alternating) or {flops[shared]} "
+                f"(shared); kgan's alternating step runs at {peak}%"),
+    ]  # fmt: skip
+
+    paired = _benchmark_rows("benchmark_train_paired.txt")
+    for order in ("alternating", "shared"):
+        median, mean, std = _per_round(paired, f"kgan GAN.fit, {order}")
+        out.append(
+            (tools, f"| {order} | {_ratio(paired, f'kgan GAN.fit, {order}')} | {median} | "
+                    f"{mean} +- {std} |")
+        )  # fmt: skip
+    _, shared_mean, _ = _per_round(paired, shared)
+    out.append(
+        (tools, f"{100 * (1 - float(_ratio(paired, shared))):.1f}% slower by the ratio of the "
+                f"medians and {100 * (1 - float(shared_mean)):.1f}% slower by the mean per-round "
+                "ratio")
+    )  # fmt: skip
+
+    overhead = (RESULTS / "benchmark_train_overhead.txt").read_text()
+    spreads = re.findall(r"mean (\d\.\d{3}) \+- (\d\.\d{3})", overhead)
+    fixed = max(float(share) for share in re.findall(r"(-?\d+\.\d\d)% of a 50-step", overhead))
+    out += [
+        (tools, f"{spreads[0][0]} +- {spreads[0][1]} (alternating) and {spreads[1][0]} +- "
+                f"{spreads[1][1]} (shared)"),
+        (tools, f"{fixed:.2f}% of a 50-step call or less"),
+    ]  # fmt: skip
+
+    toys = ROOT / "tools" / "evaluate_toys.py"
+    published = next(
+        node.value
+        for node in ast.parse(toys.read_text()).body
+        if isinstance(node, ast.Assign) and node.targets[0].id == "PUBLISHED"
+    )
+    for name, *figures in ast.literal_eval(published):
+        out.append((tools, "| " + " | ".join([name, *map(str, figures)]) + " |"))
+    first_wgangp = [
+        _json(RESULTS / f"toys_wgangp_{shape}.json")["runs"][0]["train_seconds"]
+        for shape in ("grid", "ring")
+    ]
+    out.append(
+        (tools, f"({first_wgangp[0]:,.0f} s on the grid, {first_wgangp[1]:,.0f} s on the ring)")
+    )
+    return out
+
+
+def _prose(document):
+    """The document's text with code blocks and the generated table removed, whitespace
+    collapsed (claims may wrap across lines)."""
+    text = (ROOT / document).read_text()
+    text = re.sub(r"<!-- results-table: begin.*?<!-- results-table: end -->", " ", text, flags=re.S)
+    text = re.sub(r"^```.*?^```", " ", text, flags=re.S | re.M)
+    text = re.sub(r"^(    |\t).*$", " ", text, flags=re.M)
+    text = re.sub(r"arXiv:\d+\.\d+", "arXiv", text)  # paper identifiers, not figures
+    return re.sub(r"\s+", " ", text)
+
+
+def _normal(text):
+    return re.sub(r"\s+", " ", text)
+
+
+@pytest.mark.parametrize("document, text", claims())
+def test_quoted_figure_matches_its_stored_source(document, text):
+    assert _normal(text) in _prose(document), f"{document} does not quote: {text}"
+
+
+@pytest.mark.parametrize("document", DOCS)
+def test_every_figure_in_prose_is_checked_or_a_setting(document):
+    prose = _prose(document)
+    covered = []
+    for claim_document, text in claims():
+        if claim_document == document:
+            start = prose.find(_normal(text))
+            if start >= 0:
+                covered.append((start, start + len(_normal(text))))
+    code = [match.span() for match in re.finditer(r"`[^`]*`", prose)]
+    unchecked = [
+        match[0]
+        for match in FIGURE.finditer(prose)
+        if not any(a <= match.start() < b for a, b in covered + code)
+        and match[0] not in SETTINGS[document]
+    ]
+    assert not unchecked, (
+        f"{document} quotes figures that no stored result backs: {unchecked}. Quote them from "
+        "a file under tools/results/ or a card, with a claim in this test, or leave them out."
+    )
+
+
+def test_benchmark_data_states_the_target_the_tools_readme_quotes():
+    assert "at least 20x" in (ROOT / "tools" / "benchmark_data.py").read_text()
+
+
+# Results being measured now, which the recipes already point to.
+PENDING = {"savedmodels/cifar10_cdcgan/card.json", "tools/results/stacked_mnist.json"}
+
+
+def test_recipe_notes_point_to_stored_results_instead_of_quoting_figures():
+    from kgan import recipes
+
+    def settings(value):
+        if isinstance(value, dict):
+            return set().union(*map(settings, value.values())) if value else set()
+        if isinstance(value, list | tuple):
+            return set().union(*map(settings, value)) if value else set()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {str(value), f"{value:g}"}
+        return set()
+
+    for name in recipes.names():
+        notes = recipes.get(name)["notes"]
+        figures = [
+            figure
+            for figure in re.findall(r"(?<![\w.])\d+\.\d+|\d+(?:\.\d+)?%", notes)
+            # "EMA 0.999" is a setting of the recipe; 0.25 the truncation share of the toys.
+            if figure not in settings(recipes.RECIPES[name]) | {"0.25"}
+        ]
+        assert not figures, f"recipe {name!r} quotes {figures}; name its stored result instead"
+        paths = re.findall(r"(?:savedmodels|tools/results)/[\w.*/-]+\.json", notes)
+        # A recipe without a stored result says so.
+        unmeasured = re.search(r"no stored measurement|not a measured result", notes, re.I)
+        assert paths or unmeasured, f"recipe {name!r} names no stored result: {notes}"
+        for path in paths:
+            assert path in PENDING or list(ROOT.glob(path)), f"recipe {name!r}: {path} missing"
