@@ -11,7 +11,8 @@ import pytest
 import tensorflow as tf
 
 import kgan
-from kgan import export, precision, resume
+from kgan import export, precision
+from kgan.runs import folder as run_folder
 from kgan.training import train
 
 SMALL = dict(num_samples=64, batch_size=32, base_filters=8, latent_dim=8)
@@ -144,7 +145,7 @@ def test_auto_refuses_a_global_policy_with_16_bit_weights():
     ],
 )
 def test_which_precision_requests_continue_a_saved_run(saved, requested, same):
-    assert resume.same_command(saved, {"precision": requested}) is same
+    assert run_folder.same_command(saved, {"precision": requested}) is same
 
 
 def test_a_resumed_run_keeps_the_policy_it_was_trained_in(tmp_path, monkeypatch):
@@ -163,7 +164,7 @@ def test_a_resumed_run_keeps_the_policy_it_was_trained_in(tmp_path, monkeypatch)
     older = {
         key: value for key, value in config.items() if key not in ("precision", "dtype_policy")
     }
-    assert resume.saved_policy(older) == "float32"
+    assert run_folder.saved_policy(older) == "float32"
 
 
 def test_float32_copy_of_conditional_averaged_and_nested_generators():

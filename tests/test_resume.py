@@ -12,7 +12,8 @@ import time
 import numpy as np
 import pytest
 
-from kgan import cli, resume
+from kgan import cli
+from kgan.runs import RunFolder
 from kgan.training import load_run, train
 
 # Tiny runs: 4 steps of 64 images per epoch, networks of 8 base filters.
@@ -187,14 +188,14 @@ def test_a_diverged_run_is_not_resumed(tmp_path):
 
 
 def test_plan_reads_the_folder():
-    assert resume.plan("missing-folder", {"epochs": 3}).action == "new"
+    assert RunFolder("missing-folder").plan({"epochs": 3}).action == "new"
 
 
 def test_plan_resumes_only_the_same_command(tmp_path):
     request = _request(tmp_path / "run")
     # Killed before its first epoch ended: nothing to restore, it starts over.
-    plan = resume.plan(tmp_path / "run", request)
+    plan = RunFolder(tmp_path / "run").plan(request)
     assert (plan.action, plan.initial_epoch) == ("resume", 0)
     # Another command's run is left to check_run_folder (which refuses an unfinished one).
-    assert resume.plan(tmp_path / "run", {**request, "epochs": 4}).action == "new"
-    assert resume.plan(tmp_path / "run", request, restart=True).action == "restart"
+    assert RunFolder(tmp_path / "run").plan({**request, "epochs": 4}).action == "new"
+    assert RunFolder(tmp_path / "run").plan(request, restart=True).action == "restart"

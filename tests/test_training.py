@@ -110,7 +110,7 @@ def test_cli_train_reports_bad_input(tmp_path, capsys):
 def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypatch, capsys):
     import tensorflow as tf
 
-    from kgan import training
+    from kgan.runs import training
 
     def nan_images(*args, **kwargs):
         images = np.full((64, 28, 28, 1), np.nan, "float32")
@@ -157,7 +157,8 @@ def _dead_pid():
 
 @pytest.mark.parametrize("writer", ["killed", "alive"])
 def test_an_unfinished_run_folder_is_refused_not_mixed(tmp_path, writer):
-    from kgan import atomic, training
+    from kgan import atomic
+    from kgan.runs import folder as run_folder
 
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
@@ -166,7 +167,7 @@ def test_an_unfinished_run_folder_is_refused_not_mixed(tmp_path, writer):
     (run / "last_good.keras").write_bytes(b"checkpoint")
     pid = _dead_pid() if writer == "killed" else None
     tag = atomic.writer_tag() if pid is None else f"{atomic._host()}-{pid}-0123abcd"
-    (run / training.RUN_LOCK).write_text(tag)
+    (run / run_folder.RUN_LOCK).write_text(tag)
     before = sorted(p.name for p in run.rglob("*"))
     expected = "holds an unfinished run" if writer == "killed" else "being written by another"
     with pytest.raises(FileExistsError, match=expected) as info:

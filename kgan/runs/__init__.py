@@ -1,0 +1,18 @@
+"""`kgan train` runs: `train` trains a model into a run folder, `load_run` reads one back.
+
+`kgan.runs.folder.RunFolder` owns a run folder's layout, lock, backup and records;
+`kgan.runs.training` is the run itself (data, networks, fit), which asks the folder at each step.
+"""
+
+from kgan.runs.folder import RunFolder, load_keras_file, load_run
+from kgan.runs.training import ARCHITECTURES, build_model, grid_layout, train
+
+__all__ = [
+    "ARCHITECTURES",
+    "RunFolder",
+    "build_model",
+    "grid_layout",
+    "load_keras_file",
+    "load_run",
+    "train",
+]

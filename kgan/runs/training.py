@@ -1,0 +1,319 @@
+"""A complete training run, as `kgan train` does it: data, networks, fit, samples, saved model,
+written into a run folder (`kgan.runs.folder.RunFolder`, which owns the folder's layout, lock,
+backup and records)."""
+
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kgan import callbacks as kgan_callbacks
+from kgan import data as kgan_data
+from kgan import precision as kgan_precision
+from kgan import recipes, registry
+from kgan._validation import check_choice, check_positive_int
+from kgan.models import (
+    TrainingDivergedError,
+    dcgan_discriminator,
+    dcgan_generator,
+    mlp_discriminator,
+    mlp_generator,
+)
+from kgan.runs.folder import RunFolder, load_run, merged_history
+
+ARCHITECTURES = ("dcgan", "mlp")
+
+
+def build_model(
+    image_shape,
+    *,
+    model="gan",
+    architecture="dcgan",
+    num_classes=None,
+    latent_dim=64,
+    base_filters=32,
+    ema_decay=None,
+    seed=None,
+):
+    """Builds an uncompiled `GAN`, `WGAN` or `WGANGP` with networks sized for `image_shape`.
+
+    The GAN discriminator is the TensorFlow DCGAN tutorial's kind: no normalisation, dropout
+    0.3 (on the embedded 2,000-image sample it gave cleaner silhouettes than batch
+    normalisation, which the small data set lets the discriminator overfit). The critic of a
+    Wasserstein model gets no normalisation (WGAN) or layer normalisation (WGAN-GP, whose
+    per-example gradient penalty batch statistics would break).
+    """
+    check_choice("model", model, registry.MODEL_NAMES)
+    check_choice("architecture", architecture, ARCHITECTURES)
+    critic_normalization = {"gan": None, "wgan": None, "wgangp": "layer"}[model]
+    if architecture == "dcgan":
+        generator = dcgan_generator(image_shape, latent_dim, num_classes, base_filters=base_filters)
+        discriminator = dcgan_discriminator(
+            image_shape,
+            num_classes,
+            base_filters=base_filters,
+            normalization=critic_normalization,
+            dropout=0.3 if model == "gan" else 0.0,
+        )
+    else:
+        units = (base_filters * 8,)
+        generator = mlp_generator(image_shape, latent_dim, units, num_classes=num_classes)
+        discriminator = mlp_discriminator(image_shape, units, num_classes=num_classes)
+    return registry.model_class(model)(
+        generator,
+        discriminator,
+        num_classes=num_classes,
+        ema_decay=ema_decay,
+        seed=seed,
+    )
+
+
+def _count_classes(dataset):
+    highest = -1
+    for _, labels in dataset:
+        highest = max(highest, int(np.max(labels.numpy())))
+    return highest + 1
+
+
+# Longer than 60 lines: the whole recipe of a run (arguments, resume plan, data, model,
+# folder lock) in the order it happens; each step is one call into another module.
+def train(
+    output_dir,
+    *,
+    data=kgan_data.EMBEDDED_DATASET,
+    data_dir=None,
+    model=None,
+    architecture=None,
+    conditional=False,
+    num_classes=None,
+    epochs=None,
+    batch_size=None,
+    latent_dim=None,
+    base_filters=None,
+    ema_decay="auto",
+    num_samples=None,
+    seed=0,
+    tensorboard=False,
+    verbose="auto",
+    restart=False,
+    deterministic=False,
+    recipe=None,
+    precision="auto",
+):
+    """Trains a GAN on a dataset and writes a run folder (see `kgan.runs.folder`).
+
+    Called again with the same arguments on the folder of a run that was interrupted (killed,
+    or stopped by an error), it continues after the last completed epoch, and ends with the
+    weights the uninterrupted run would have had; on a finished run it trains nothing and
+    returns it (see `kgan.runs.folder`).
+
+    Args:
+        output_dir: the run folder, created once the data and the networks are ready (an
+            invalid argument or missing data leaves none). A folder holding a run of these
+            arguments is resumed or kept (above). One holding another run is replaced if that
+            run finished, and refused if not (killed, failed, or still being written; see
+            `kgan.runs.folder`).
+        data: a dataset name or folder for `kgan.data.load`; by default the embedded sample
+            of Fashion-MNIST, which needs no network.
+        data_dir: local data folder (else `$KGAN_DATA_DIR`).
+        model: `"gan"` (default), `"wgan"` or `"wgangp"`; with a recipe, one it supports
+            (default: the recipe's).
+        architecture: `"dcgan"` (default) or `"mlp"`; not with a recipe.
+        conditional: train a class-conditional model on the dataset's labels.
+        num_classes: classes of a conditional model (counted from the labels when `None`).
+        epochs: passes over the data (default 20; with a recipe, enough for its `steps`).
+        batch_size: as in `fit` (default 64, or the recipe's).
+        latent_dim: size of z (default 64); not with a recipe.
+        base_filters: width of the networks (default 32); not with a recipe.
+        ema_decay: decay of the exponential moving average of the generator's weights that
+            `generate` and export use (`"auto"`: 0.99, or the recipe's; `None` turns it off).
+        num_samples: train on the first `num_samples` images only.
+        seed: seed of the data order, the initial weights and the noise.
+        tensorboard: also write TensorBoard logs (metrics and sample grids) to `RUN/logs`.
+        verbose: verbosity of `fit`.
+        restart: start over, replacing the run in `output_dir`, instead of resuming it.
+        deterministic: make TensorFlow's ops deterministic
+            (`tf.config.experimental.enable_op_determinism()`, for the rest of the process):
+            two runs with the same arguments then give the same weights, bit for bit, and so do
+            an interrupted run resumed and an uninterrupted one. Slower on a GPU.
+        recipe: a name from `kgan.recipes.names()`: its networks, loss, stabilisers,
+            optimisers and batch size instead of the defaults above.
+        precision: `"auto"` (default), `"float32"`, `"mixed_bfloat16"` or `"mixed_float16"`:
+            the Keras dtype policy the networks are built and trained with (see
+            `kgan.precision`; `"auto"` keeps a global mixed policy you set, else picks
+            `mixed_bfloat16` on a CPU with bfloat16 instructions and no GPU, else
+            `float32`). Weights stay float32 either way, and exports compute in float32.
+            `config.json` records the policy used as `dtype_policy`; a resumed run keeps it.
+
+    Returns:
+        `(model, history)`: the trained model and the `keras.callbacks.History`.
+    """
+    if recipe is None and model is not None:
+        check_choice("model", model, registry.MODEL_NAMES)
+    settings = recipes.settings_for_training(
+        recipe, model, architecture=architecture, latent_dim=latent_dim, base_filters=base_filters
+    )
+    if settings is None:
+        model, architecture = model or "gan", architecture or "dcgan"
+        latent_dim, base_filters = latent_dim or 64, base_filters or 32
+        batch_size = batch_size or 64
+        ema_decay = 0.99 if ema_decay == "auto" else ema_decay
+    else:
+        model, batch_size = settings["model"], batch_size or settings["batch_size"]
+        if ema_decay == "auto":
+            ema_decay = settings["model_options"].get("ema_decay")
+    check_positive_int("epochs", epochs, allow_none=True)
+    check_positive_int("batch_size", batch_size)
+    check_choice("precision", precision, kgan_precision.PRECISIONS)
+    output_dir = os.fspath(output_dir)
+    config = {
+        "recipe": recipe,
+        "data": os.fspath(data),
+        "model": model,
+        "architecture": architecture,
+        "conditional": conditional,
+        "num_classes": num_classes if conditional else None,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "latent_dim": latent_dim,
+        "base_filters": base_filters,
+        "ema_decay": ema_decay,
+        "num_samples": num_samples,
+        "seed": seed,
+        "deterministic": bool(deterministic),
+        "precision": precision,
+    }
+    folder = RunFolder(output_dir)
+    start = folder.plan(config, restart=restart)
+    if start.action == "finished":
+        return _finished_run(folder, verbose)
+    if start.action == "new":
+        folder.check_free()
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(seed)
+
+    # A resumed run keeps the policy it was trained in.
+    policy = start.policy or kgan_precision.resolve(precision)
+    config["dtype_policy"] = policy
+    # The networks keep the policy they are built with; training runs under it too.
+    with kgan_precision.policy_scope(policy):
+        dataset = kgan_data.load(
+            data,
+            batch_size=batch_size,
+            with_labels=conditional,
+            data_dir=data_dir,
+            seed=seed,
+            num_samples=num_samples,
+        )
+        spec = dataset.element_spec[0] if conditional else dataset.element_spec
+        image_shape = tuple(spec.shape[1:])
+        if conditional and num_classes is None:
+            num_classes = _count_classes(dataset)
+        if settings is None:
+            gan = build_model(
+                image_shape,
+                model=model,
+                architecture=architecture,
+                num_classes=num_classes if conditional else None,
+                latent_dim=latent_dim,
+                base_filters=base_filters,
+                ema_decay=ema_decay,
+                seed=seed,
+            )
+            gan.compile()
+        else:
+            gan = recipes.build(
+                recipe,
+                model=model,
+                num_classes=num_classes if conditional else None,
+                seed=seed,
+                data_shape=image_shape,
+                ema_decay=ema_decay,
+            )
+        if epochs is None:
+            epochs = (
+                20 if settings is None else recipes.epochs_for(settings, int(dataset.cardinality()))
+            )
+            config["epochs"] = epochs
+        config.update(
+            num_classes=num_classes if conditional else None, image_shape=list(image_shape)
+        )
+        with folder.lock():
+            if start.action == "new":
+                folder.check_free()  # Again, now that no other run can start writing it.
+            if start.state is None:
+                folder.clear()
+            return _fit_into(folder, gan, dataset, config, tensorboard, verbose, start.state)
+
+
+def _finished_run(folder, verbose):
+    """The finished run in `folder`, loaded, and its `History` (for a re-run)."""
+    gan, record, _ = load_run(folder.path)
+    if verbose:
+        print(
+            f"{folder.path} already holds the finished run of these arguments "
+            f"({record['epochs']} epochs): nothing to train. Pass --restart (restart=True) to "
+            "train it again."
+        )
+    history = merged_history(record, None)
+    history.set_model(gan)
+    return gan, history
+
+
+def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None):
+    """Trains `gan` and writes the run's files into `folder`, each atomically; continues
+    after the backup `state` when it is given."""
+    log_dir = folder.file("logs") if tensorboard else None
+    monitor = kgan_callbacks.TrainingMonitor(
+        stop_on=("divergence",), checkpoint_path=folder.file("last_good.keras")
+    )
+    grid = grid_layout(gan)
+    run_callbacks = [
+        kgan_callbacks.SampleGrid(folder.file("samples"), tensorboard_dir=log_dir, **grid),
+        monitor,
+    ]
+    if log_dir:
+        run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    if state is not None:
+        folder.restore(gan, state, monitor)
+    # Last, so that the backup holds the monitor's record of the epoch.
+    run_callbacks.append(folder.backup_callback(monitor, state))
+    folder.write_config(config)
+    started = time.time() - (state or {}).get("seconds", 0.0)
+    try:
+        history = gan.fit(
+            dataset,
+            epochs=config["epochs"],
+            initial_epoch=state["epoch"] if state else 0,
+            callbacks=run_callbacks,
+            verbose=verbose,
+        )
+    except TrainingDivergedError as error:
+        # Keep the record of the epochs that ran; the diverged weights are not saved, the last
+        # healthy checkpoint (if any epoch was healthy) stays in last_good.keras.
+        history = merged_history(state, gan.history)
+        folder.write_history(history, time.time() - started, monitor, str(error))
+        raise
+    history = merged_history(state, history)
+    folder.write_history(history, time.time() - started, monitor)
+    folder.write_model(gan)
+    samples = gan.generate(grid["num_samples"], labels=grid["labels"], seed=0)
+    folder.write_samples(samples, num_rows=grid["num_rows"])
+    folder.remove_backup()
+    return gan, history
+
+
+def grid_layout(gan, rows=8):
+    """The run's sample grids: 64 samples, or for a conditional model with at most 16 classes
+    `rows` samples of each class, one column per class."""
+    classes = gan.num_classes
+    if not classes or classes > 16:
+        return {"num_samples": 64, "labels": None, "num_rows": None}
+    return {
+        "num_samples": rows * classes,
+        "labels": np.tile(np.arange(classes, dtype="int32"), rows),
+        "num_rows": rows,
+    }
