@@ -204,6 +204,16 @@ RECIPES["cifar10"] = {
         }
     },
 }
+RECIPES["stacked_mnist"] = {
+    **copy.deepcopy(RECIPES["mnist"]),
+    "notes": "Stacked MNIST (three digits as RGB, 1,000 modes): the `mnist` recipe's "
+    "training, unconditional. No stored measurement yet: `python "
+    "tools/evaluate_stacked_mnist.py --seeds 3` writes tools/results/stacked_mnist.json.",
+    "models": ("gan",),
+    "data_shape": (28, 28, 3),
+    "steps": 6000,
+}
+RECIPES["stacked_mnist"].pop("variants")
 RECIPES["celeb_a"] = {
     **copy.deepcopy(RECIPES["cifar10"]),
     "notes": "Faces at 64x64 (CelebA's 178x218 images resized with crop='center'): where to "
