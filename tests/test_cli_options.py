@@ -143,3 +143,23 @@ def test_train_conditional_mlp_on_an_image_folder(tmp_path, capsys):
     assert not any(isinstance(layer, keras.layers.Conv2D) for layer in layers)
     assert any(isinstance(layer, keras.layers.Dense) for layer in layers)
     assert model.generate(3, labels=[0, 1, 2], seed=0).shape == (3, 8, 8, 1)
+
+
+def test_train_image_size_and_centre_crop(tmp_path, capsys):
+    data = tmp_path / "portraits"
+    data.mkdir()
+    for i in range(4):
+        Image.fromarray(np.full((12, 6, 3), 40 * i, np.uint8)).save(data / f"{i}.png")
+    run = tmp_path / "run"
+    args = ["train", "--output", str(run), "--data", str(data), "--epochs", "1"]
+    args += ["--batch-size", "4", "--base-filters", "2", "--latent-dim", "4"]
+    args += ["--image-size", "8", "8", "--crop", "center"]
+    assert main(args) == 0, capsys.readouterr().err
+    config = json.loads((run / "config.json").read_text())
+    assert config["image_shape"] == [8, 8, 3]
+    assert config["image_size"] == [8, 8] and config["crop"] == "center"
+    # The same command again finds the finished run instead of another one.
+    assert main(args) == 0
+    assert "finished" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*args[:-2], "--crop", "middle"])

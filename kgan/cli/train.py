@@ -49,6 +49,18 @@ def add_train_command(subparsers):
         "recipe's; 0 turns it off)",
     )
     parser.add_argument("--num-samples", type=int, help="train on the first N images only")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        nargs=2,
+        metavar=("H", "W"),
+        help="resize the images to H x W (default: their own size)",
+    )
+    parser.add_argument(
+        "--crop",
+        choices=["center"],
+        help="with --image-size: keep the aspect ratio (resize the short side, crop the centre)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard", action="store_true", help="write logs to RUN/logs")
     parser.add_argument(
@@ -101,6 +113,8 @@ def run_train(args):
         base_filters=args.base_filters,
         ema_decay=ema_decay,
         num_samples=args.num_samples,
+        image_size=tuple(args.image_size) if args.image_size else None,
+        crop=args.crop,
         seed=args.seed,
         tensorboard=args.tensorboard,
         verbose=2,

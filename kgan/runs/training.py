@@ -14,6 +14,7 @@ from kgan import data as kgan_data
 from kgan import precision as kgan_precision
 from kgan import recipes, registry
 from kgan._validation import check_choice, check_positive_int
+from kgan.data import pipeline
 from kgan.models import (
     TrainingDivergedError,
     dcgan_discriminator,
@@ -94,6 +95,8 @@ def train(
     base_filters=None,
     ema_decay="auto",
     num_samples=None,
+    image_size=None,
+    crop=None,
     seed=0,
     tensorboard=False,
     verbose="auto",
@@ -130,6 +133,9 @@ def train(
         ema_decay: decay of the exponential moving average of the generator's weights that
             `generate` and export use (`"auto"`: 0.99, or the recipe's; `None` turns it off).
         num_samples: train on the first `num_samples` images only.
+        image_size: `(height, width)` (or one int) to resize the images to, as
+            `kgan.data.load` does; by default the data's own size.
+        crop: `"center"` to keep the aspect ratio when resizing (see `kgan.data.load`).
         seed: seed of the data order, the initial weights and the noise.
         tensorboard: also write TensorBoard logs (metrics and sample grids) to `RUN/logs`.
         verbose: verbosity of `fit`.
@@ -185,6 +191,11 @@ def train(
         "deterministic": bool(deterministic),
         "precision": precision,
     }
+    # Recorded only when set, so that the runs of before these options still resume.
+    if image_size is not None:
+        config["image_size"] = list(pipeline.normalize_image_size(image_size))
+    if crop is not None:
+        config["crop"] = crop
     folder = RunFolder(output_dir)
     start = folder.plan(config, restart=restart)
     if start.action == "finished":
@@ -207,6 +218,8 @@ def train(
             data_dir=data_dir,
             seed=seed,
             num_samples=num_samples,
+            image_size=image_size,
+            crop=crop,
         )
         spec = dataset.element_spec[0] if conditional else dataset.element_spec
         image_shape = tuple(spec.shape[1:])
