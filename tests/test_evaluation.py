@@ -194,6 +194,41 @@ def test_evaluate_with_jacobian_truncation_scores_the_truncated_samples(tmp_path
         kgan.evaluate(generator, grid, num_samples=10, jacobian_truncation=0.5)
 
 
+def test_evaluate_json_names_the_generator_and_version_it_scored(tmp_path, capsys):
+    """`kgan evaluate --json` (the command behind tools/results/jacobian_truncation_*.json)
+    records what it scored: the MODEL argument, the SavedModel version a base folder opened,
+    the data, seed and truncation share, and kgan's version."""
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator(
+        (2,), latent_dim=2, hidden_units=(8,), output_activation=None
+    )
+    gan = kgan.GAN(generator, kgan.models.mlp_discriminator((2,), hidden_units=(8,)))
+    base = tmp_path / "savedmodels" / "toy"
+    kgan.export.to_saved_model(gan, base, verify=False)
+    kgan.export.to_saved_model(gan, base, verify=False)  # versions 1 and 2
+    gan.save(str(tmp_path / "model.keras"))
+    out = tmp_path / "results.json"
+    argv = ["evaluate", str(base), "--data", "ring", "--num-samples", "100", "--seed", "3"]
+    assert cli.main([*argv, "--jacobian-truncation", "0.5", "--json", str(out)]) == 0
+    scored = json.loads(out.read_text())["scored"]
+    assert scored == {
+        "model": str(base),
+        "opened": str(base / "2"),
+        "version": 2,
+        "data": "ring",
+        "split": None,
+        "seed": 3,
+        "jacobian_truncation": 0.5,
+        "kgan_version": kgan.__version__,
+    }
+    keras_file = str(tmp_path / "model.keras")
+    argv = ["evaluate", keras_file, "--data", "ring", "--num-samples", "100", "--json", str(out)]
+    assert cli.main(argv) == 0
+    scored = json.loads(out.read_text())["scored"]
+    assert scored["model"] == scored["opened"] == keras_file and scored["version"] is None
+    capsys.readouterr()
+
+
 def test_train_classifier_command_is_registered(capsys):
     with pytest.raises(SystemExit):
         cli.main(["train-classifier", "--help"])

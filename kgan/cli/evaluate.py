@@ -102,8 +102,32 @@ def run_evaluate(args):
     )
     print(format_table(results))
     if args.json:
-        atomic.write_json(args.json, results)
+        atomic.write_json(args.json, {**results, "scored": _scored(args, model)})
         print(f"Wrote {args.json}")
+
+
+def _scored(args, model):
+    """What a `--json` file scored: the MODEL argument, the file or folder opened for it (a
+    SavedModel base folder opens its highest version), that version, and the data and seed, so
+    that the numbers can be traced to one generator."""
+    import os
+
+    import kgan
+    from kgan.control import Generator
+
+    opened = (model.path if isinstance(model, Generator) else None) or args.model
+    name = os.path.basename(os.path.normpath(opened))
+    saved_model = os.path.isfile(os.path.join(opened, "saved_model.pb"))
+    return {
+        "model": args.model,
+        "opened": opened,
+        "version": int(name) if saved_model and name.isdigit() else None,
+        "data": args.data,
+        "split": args.split,
+        "seed": args.seed,
+        "jacobian_truncation": args.jacobian_truncation,
+        "kgan_version": kgan.__version__,
+    }
 
 
 def _is_run_or_keras_file(path):
