@@ -52,7 +52,7 @@ def test_the_shipped_mnist_classifier_has_its_stated_accuracy_on_the_mnist_test_
     the command there that trained it), to the image."""
     folder = _mnist_folder()
     readme = (REPO / "savedmodels" / "classifiers" / "README.md").read_text()
-    stated = re.search(r"^\| `mnist\.keras` \|[^|]*\| ([0-9.]+)% on the 10,000 test", readme, re.M)
+    stated = re.search(r"^\| `mnist\.keras` \|[^|]*\| ([0-9.]+)% of the 10,000 test", readme, re.M)
     assert stated, "savedmodels/classifiers/README.md has no accuracy row for mnist.keras"
     classifier = keras.saving.load_model(REPO / "savedmodels" / "classifiers" / "mnist.keras")
     test_set = kgan.data.load(
