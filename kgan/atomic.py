@@ -8,6 +8,11 @@ sees the previous file or the new one, never half of one.
 Temporary names carry the writer's host and process id (`.NAME.tmp-HOST-PID-RANDOM`). A later
 writer removes the ones whose process is gone (`is_abandoned`); the ones of a live process,
 or of another host sharing the folder, are left alone since nothing proves them abandoned.
+
+Paths with a scheme (`gs://`, `s3://`, `file://`) go through `tf.io.gfile` (`kgan.storage`,
+whose docstring says what each file system guarantees): there a file is written under the same
+temporary name and renamed, without `fsync`; on object stores a single object appears whole or
+not at all, so a reader still sees a whole file or none.
 """
 
 import contextlib
@@ -18,6 +23,8 @@ import re
 import socket
 import sys
 import uuid
+
+from kgan import storage
 
 # `HOST-PID-RANDOM` at the end of a temporary name, before an optional extension.
 _TAG = re.compile(r"-(?P<host>[A-Za-z0-9]+)-(?P<pid>[0-9]+)-(?P<random>[0-9a-f]{8})(?:\.|$)")
@@ -59,26 +66,29 @@ def is_abandoned(name):
 
 def temp_path(path, suffix=""):
     """A hidden temporary name beside `path`, tagged with this process (see `writer_tag`)."""
-    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
-    return os.path.join(directory, f".{name}.tmp-{writer_tag()}{suffix}")
+    directory, name = storage.split(path)
+    return storage.join(directory, f".{name}.tmp-{writer_tag()}{suffix}")
 
 
 def remove_abandoned_temps(path):
     """Removes the temporary files of `path` that killed writers left behind."""
-    directory, name = os.path.split(os.path.abspath(os.fspath(path)))
+    directory, name = storage.split(path)
     prefix = f".{name}.tmp-"
     try:
-        names = os.listdir(directory)
+        names = storage.listdir(directory)
     except OSError:
         return
     for entry in names:
         if entry.startswith(prefix) and is_abandoned(entry):
             with contextlib.suppress(OSError):
-                os.remove(os.path.join(directory, entry))
+                storage.remove(storage.join(directory, entry))
 
 
 def fsync_path(path):
-    """Flushes a file's (or, where the platform allows, a folder's) contents to disk."""
+    """Flushes a file's (or, where the platform allows, a folder's) contents to disk; nothing
+    for a URL, whose file system has no such call (its writes are durable once closed)."""
+    if storage.is_url(path):
+        return
     try:
         descriptor = os.open(path, os.O_RDONLY)
     except OSError:
@@ -97,7 +107,16 @@ def publish(temp, path, *, overwrite=True):
     With `overwrite`, an existing `path` is replaced atomically. Without it, `path` is created
     only if nothing is there, also against a concurrent writer (a hard link fails when the name
     exists), and `FileExistsError` is raised otherwise, leaving `temp` to the caller.
+
+    On a URL the rename is `tf.io.gfile.rename`, and "only if nothing is there" a check before
+    it (see `kgan.storage`).
     """
+    if storage.is_url(path):
+        try:
+            storage.rename(temp, path, overwrite=overwrite)
+        except FileExistsError:
+            raise FileExistsError(errno.EEXIST, "The file already exists", path) from None
+        return
     exists = FileExistsError(errno.EEXIST, "The file already exists", path)
     if overwrite:
         os.replace(temp, path)
@@ -129,7 +148,7 @@ def replacing(path, *, suffix="", overwrite=True):
         overwrite: replace an existing `path` (else `FileExistsError`).
     """
     path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    storage.makedirs(storage.split(path)[0])
     remove_abandoned_temps(path)
     temp = temp_path(path, suffix)
     try:
@@ -137,15 +156,15 @@ def replacing(path, *, suffix="", overwrite=True):
         fsync_path(temp)
         publish(temp, path, overwrite=overwrite)
     finally:
-        if os.path.lexists(temp):
-            with contextlib.suppress(OSError):
-                os.remove(temp)
+        with contextlib.suppress(OSError):
+            if storage.exists(temp):
+                storage.remove(temp)
 
 
 def write_bytes(path, data, *, overwrite=True):
     """Writes `data` to `path` atomically (see `replacing`)."""
     with replacing(path, overwrite=overwrite) as temp:
-        with open(temp, "wb") as file:
+        with storage.open_file(temp, "wb") as file:
             file.write(data)
 
 

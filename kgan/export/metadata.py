@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kgan import atomic
+from kgan import atomic, storage
 from kgan.export import versions
 from kgan.models.base import AdversarialModel
 from kgan.version import __version__
@@ -148,9 +148,9 @@ def build_metadata(source, *, model, history, run_config, max_samples=None, fmt)
 def write_metadata_file(export_dir, metadata):
     """Writes `metadata` to `export_dir/assets/kgan.json`, atomically: a version renumbered
     after it was published gets its metadata rewritten in place."""
-    assets = os.path.join(export_dir, "assets")
-    os.makedirs(assets, exist_ok=True)
-    atomic.write_json(os.path.join(assets, METADATA_FILENAME), jsonable(metadata), sort_keys=True)
+    assets = storage.join(export_dir, "assets")
+    storage.makedirs(assets)
+    atomic.write_json(storage.join(assets, METADATA_FILENAME), jsonable(metadata), sort_keys=True)
 
 
 def read_metadata(path):
@@ -164,25 +164,34 @@ def read_metadata(path):
         version, training summary, verification result...).
 
     Raises:
-        FileNotFoundError: if `path` holds no kgan metadata.
+        FileNotFoundError: if `path` holds no kgan metadata, or is a version folder on a URL
+            whose copy into place has not finished (see `kgan.export.versions.is_complete`).
     """
     path = os.fspath(path)
-    if not os.path.exists(path) and os.path.basename(path).isdigit():
+    folder, name = storage.split(path)
+    if not storage.exists(path) and name.isdigit():
         # A version that an interrupted `overwrite` export renamed away comes back first.
-        versions.recover(os.path.dirname(path) or ".")
-    if os.path.isdir(path):
-        metadata_path = os.path.join(path, "assets", METADATA_FILENAME)
-        if not os.path.isfile(metadata_path):
+        versions.recover(folder if storage.is_url(path) else os.path.dirname(path) or ".")
+    if storage.isdir(path):
+        metadata_path = storage.join(path, "assets", METADATA_FILENAME)
+        if not storage.isfile(metadata_path):
             raise FileNotFoundError(
                 "Not a SavedModel exported by kgan: it has no `assets/kgan.json`. "
                 f"Received: path={path!r}"
             )
-        with open(metadata_path) as file:
+        if not versions.is_complete(path):
+            raise FileNotFoundError(
+                f"The version folder is incomplete: it has no `{storage.COMPLETION_MARKER}`, "
+                "so its export is still being copied into place or was interrupted. "
+                f"Received: path={path!r}"
+            )
+        with storage.open_file(metadata_path) as file:
             return json.load(file)
-    if os.path.isfile(path):
+    if storage.isfile(path):
         import onnx
 
-        proto = onnx.load(path, load_external_data=False)
+        with storage.open_file(path, "rb") as file:
+            proto = onnx.load_from_string(file.read())
         for prop in proto.metadata_props:
             if prop.key == ONNX_METADATA_KEY:
                 return json.loads(prop.value)

@@ -6,7 +6,7 @@ import os
 
 import tensorflow as tf
 
-from kgan import atomic
+from kgan import atomic, storage
 from kgan._validation import check_positive_int
 from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, jsonable
 from kgan.export.source import resolve_generator
@@ -84,11 +84,13 @@ def to_onnx(
     dynamic batch dimension. `metadata_props` holds the same JSON as a SavedModel's
     `assets/kgan.json` under the key `"kgan"`. The file is written to a temporary name beside
     `path` and renamed onto it, so a reader never sees half a file, and a killed export leaves
-    the previous file whole (and a hidden temporary file that the next export removes).
+    the previous file whole (and a hidden temporary file that the next export removes). A
+    `path` with a scheme (`gs://`, `s3://`) is written through `tf.io.gfile` the same way; see
+    `kgan.storage` for what each file system guarantees.
 
     Args:
         model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
-        path: the `.onnx` file to write.
+        path: the `.onnx` file to write: a local path or a URL that `tf.io.gfile` supports.
         opset: the ONNX opset; tf2onnx's default when `None`.
         verify: run onnxruntime on the file at batch sizes 1 and 5 and raise if the largest
             difference from Keras exceeds 1e-4.
@@ -140,12 +142,12 @@ def _exists_error(path):
 
 def check_destination(path, overwrite):
     """Fails before the conversion when `path` cannot be written; the write checks again."""
-    if os.path.isdir(path):
+    if storage.isdir(path):
         raise IsADirectoryError(
             errno.EISDIR,
             f"`path` is a folder; pass the .onnx file to write. Received: path={path!r}",
         )
-    if os.path.lexists(path) and not overwrite:
+    if storage.exists(path) and not overwrite:
         raise _exists_error(path)
 
 

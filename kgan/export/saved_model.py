@@ -156,6 +156,12 @@ def to_saved_model(
     integer folders, never sees a half-written version, and a failed or interrupted export
     leaves nothing behind.
 
+    `base_dir` may be a URL that `tf.io.gfile` supports (`gs://bucket/models/NAME`; `s3://`
+    with `tensorflow-io`). The steps are the same, but on an object store the rename into
+    place copies object by object, so TF Serving can list a half-copied version (its load
+    fails and is retried); `kgan.complete` is written into the version last. See
+    `kgan.storage` for what each file system guarantees.
+
     Signatures (method `tensorflow/serving/predict`, inference mode):
 
     - `serving_default`: `z` float32 `[None, latent_dim]` (and `labels` int32 `[None]` for a
@@ -182,7 +188,8 @@ def to_saved_model(
 
     Args:
         model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
-        base_dir: the model's folder in TF Serving's layout (`--model_base_path`).
+        base_dir: the model's folder in TF Serving's layout (`--model_base_path`): a local
+            path or a URL (`gs://...`).
         version: the integer version to write; by default one more than the largest present
             (or, when a concurrent export takes that number first, the next free one).
         overwrite: replace `base_dir/<version>` if it exists (the old folder is renamed away,

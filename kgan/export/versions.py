@@ -12,6 +12,13 @@ the old folder away to `.old-<version>-<writer>` first; if the export is killed 
 folder is in place, the next export or `list_versions` call puts the old one back. Temporary
 folders carry their writer's host and process id, and are removed once that process is gone
 (`kgan.atomic.is_abandoned`).
+
+A base folder on a URL (`gs://`, `s3://`, any scheme `tf.io.gfile` knows) goes through the
+same steps with `tf.io.gfile` (`kgan.storage`). There the rename into place is a copy, object
+by object, then a delete, not an atomic step: TF Serving, which honours no completion marker,
+can list a half-copied version (its load then fails and is retried). Once the rename has
+finished, `COMPLETION_MARKER` (`kgan.complete`) is written into the version as its last
+object; `is_complete` checks for it. `kgan.storage` says what each file system guarantees.
 """
 
 import contextlib
@@ -19,9 +26,9 @@ import errno
 import numbers
 import os
 import re
-import shutil
 
-from kgan import atomic
+from kgan import atomic, storage
+from kgan.storage import COMPLETION_MARKER
 
 _STAGING = re.compile(r"^\.(?P<kind>tmp|old)-(?P<version>[0-9]+)-")
 # More attempts than concurrent exports can plausibly take numbers from under one another.
@@ -35,7 +42,7 @@ def list_versions(base_dir):
     (see `recover`).
     """
     base_dir = os.fspath(base_dir)
-    if not os.path.isdir(base_dir):
+    if not storage.isdir(base_dir):
         return []
     recover(base_dir)
     return _integer_folders(base_dir)
@@ -44,8 +51,22 @@ def list_versions(base_dir):
 def _integer_folders(base_dir):
     return sorted(
         int(name)
-        for name in os.listdir(base_dir)
-        if name.isdigit() and os.path.isdir(os.path.join(base_dir, name))
+        for name in storage.listdir(base_dir)
+        if name.isdigit() and storage.isdir(storage.join(base_dir, name))
+    )
+
+
+def is_complete(version_dir):
+    """Whether the version folder `version_dir` was published whole.
+
+    A local folder is whole once it has its name (the rename is atomic). A folder on a URL is
+    whole once it holds `COMPLETION_MARKER`, written after the rename had copied every object;
+    without it the folder is being copied or its export was interrupted.
+    """
+    if not storage.isdir(version_dir):
+        return False
+    return not storage.is_url(version_dir) or storage.exists(
+        storage.join(version_dir, COMPLETION_MARKER)
     )
 
 
@@ -55,8 +76,8 @@ def next_version(base_dir):
     A version being replaced right now (renamed away for an instant) still counts.
     """
     versions = list_versions(base_dir)
-    if os.path.isdir(base_dir):
-        for name in os.listdir(base_dir):
+    if storage.isdir(base_dir):
+        for name in storage.listdir(base_dir):
             match = _STAGING.match(name)
             if match and match.group("kind") == "old":
                 versions.append(int(match.group("version")))
@@ -77,7 +98,7 @@ def recover(base_dir):
     """
     base_dir = os.fspath(base_dir)
     try:
-        names = sorted(os.listdir(base_dir))
+        names = sorted(storage.listdir(base_dir))
     except OSError:
         return []
     handled = []
@@ -85,15 +106,15 @@ def recover(base_dir):
         match = _STAGING.match(name)
         if not match or not atomic.is_abandoned(name):
             continue
-        path = os.path.join(base_dir, name)
-        final_dir = os.path.join(base_dir, str(int(match.group("version"))))
-        if match.group("kind") == "old" and not os.path.lexists(final_dir):
+        path = storage.join(base_dir, name)
+        final_dir = storage.join(base_dir, str(int(match.group("version"))))
+        if match.group("kind") == "old" and not storage.exists(final_dir):
             with contextlib.suppress(OSError):
-                _rename_no_clobber(path, final_dir)
+                _move_into_place(path, final_dir)
                 handled.append(name)
             continue
-        shutil.rmtree(path, ignore_errors=True)
-        if not os.path.lexists(path):
+        storage.rmtree(path)
+        if not storage.exists(path):
             handled.append(name)
     return handled
 
@@ -137,8 +158,8 @@ def version_folder(base_dir, version, *, overwrite):
     if version is None:
         version = next_version(base_dir)
     version = check_version(version)
-    final_dir = os.path.join(base_dir, str(version))
-    if os.path.exists(final_dir) and not overwrite:
+    final_dir = storage.join(base_dir, str(version))
+    if storage.exists(final_dir) and not overwrite:
         raise _exists_error(base_dir, version)
     return version, final_dir
 
@@ -148,24 +169,28 @@ def staging_folder(base_dir, version):
     """Yields a hidden folder in `base_dir` to write a version into; removes it on exit unless
     `publish` moved it into place."""
     base_dir = os.fspath(base_dir)
-    os.makedirs(base_dir, exist_ok=True)
+    storage.makedirs(base_dir)
     recover(base_dir)
     # A hidden name: TF Serving only loads folders whose name is an integer.
-    temp_dir = os.path.join(base_dir, f".tmp-{version}-{atomic.writer_tag()}")
+    temp_dir = storage.join(base_dir, f".tmp-{version}-{atomic.writer_tag()}")
     try:
         yield temp_dir
     finally:
         # Reached with the folder still present only when something failed.
-        if os.path.exists(temp_dir):
-            shutil.rmtree(temp_dir, ignore_errors=True)
+        if storage.exists(temp_dir):
+            storage.rmtree(temp_dir)
 
 
 def _rename_no_clobber(source, destination):
     """Renames the folder `source` to `destination`, which must not exist.
 
     POSIX `rename` replaces an empty folder and fails on a non-empty one; both become
-    `FileExistsError` here, so a version is never replaced without `overwrite`.
+    `FileExistsError` here, so a version is never replaced without `overwrite`. On a URL,
+    `tf.io.gfile.rename` checks that `destination` is absent, then copies (see `kgan.storage`).
     """
+    if storage.is_url(source):
+        storage.rename(source, destination, overwrite=False)
+        return
     if os.path.lexists(destination):
         raise FileExistsError(errno.EEXIST, "Folder exists", destination)
     try:
@@ -183,20 +208,40 @@ def _replace(temp_dir, final_dir):
     TF Serving sees the version missing for the instant between the two renames, never a mix;
     a kill in that instant leaves `.old-*` for `recover` to put back.
     """
-    base_dir, version = os.path.split(final_dir)
-    old_dir = os.path.join(base_dir, f".old-{version}-{atomic.writer_tag()}")
+    base_dir, version = storage.split(final_dir)
+    old_dir = storage.join(base_dir, f".old-{version}-{atomic.writer_tag()}")
     try:
-        os.rename(final_dir, old_dir)
+        if storage.is_url(final_dir):
+            storage.rename(final_dir, old_dir, overwrite=False)
+        else:
+            os.rename(final_dir, old_dir)
     except FileNotFoundError:
-        _rename_no_clobber(temp_dir, final_dir)  # Removed meanwhile: nothing to replace.
+        _move_into_place(temp_dir, final_dir)  # Removed meanwhile: nothing to replace.
         return
     try:
-        _rename_no_clobber(temp_dir, final_dir)
+        _move_into_place(temp_dir, final_dir)
     except BaseException:
         with contextlib.suppress(OSError):
-            _rename_no_clobber(old_dir, final_dir)
+            _move_into_place(old_dir, final_dir)
         raise
-    shutil.rmtree(old_dir, ignore_errors=True)
+    storage.rmtree(old_dir)
+
+
+def _move_into_place(source, final_dir):
+    """Renames the version folder `source` to `final_dir` (see `_rename_no_clobber`).
+
+    On a URL, `COMPLETION_MARKER` is then written as the folder's last object; one that
+    `source` holds (a version put back) is removed first, since the object-by-object copy
+    would carry it over before the rest. A local folder is complete once renamed, and gets
+    no marker.
+    """
+    if not storage.is_url(source):
+        _rename_no_clobber(source, final_dir)
+        return
+    with contextlib.suppress(FileNotFoundError):
+        storage.remove(storage.join(source, COMPLETION_MARKER))
+    _rename_no_clobber(source, final_dir)
+    atomic.write_text(storage.join(final_dir, COMPLETION_MARKER), atomic.writer_tag() + "\n")
 
 
 def publish(temp_dir, base_dir, version, *, overwrite, renumber, on_renumber=None):
@@ -220,12 +265,12 @@ def publish(temp_dir, base_dir, version, *, overwrite, renumber, on_renumber=Non
     """
     base_dir = os.fspath(base_dir)
     for _ in range(_MAX_ATTEMPTS):
-        final_dir = os.path.join(base_dir, str(version))
+        final_dir = storage.join(base_dir, str(version))
         try:
-            if overwrite and os.path.lexists(final_dir):
+            if overwrite and storage.exists(final_dir):
                 _replace(temp_dir, final_dir)
             else:
-                _rename_no_clobber(temp_dir, final_dir)
+                _move_into_place(temp_dir, final_dir)
             atomic.fsync_path(base_dir)
             return version, final_dir
         except FileExistsError:

@@ -12,7 +12,7 @@ import tensorflow as tf
 from kgan import callbacks as kgan_callbacks
 from kgan import data as kgan_data
 from kgan import precision as kgan_precision
-from kgan import recipes, registry
+from kgan import recipes, registry, storage
 from kgan._validation import check_choice, check_positive_int
 from kgan.data import pipeline
 from kgan.models import (
@@ -174,6 +174,13 @@ def train(
     check_positive_int("batch_size", batch_size)
     check_choice("precision", precision, kgan_precision.PRECISIONS)
     output_dir = os.fspath(output_dir)
+    if storage.is_url(output_dir):
+        raise ValueError(
+            "`output_dir` (`kgan train --output`) must be a local folder: a run folder needs "
+            "local file semantics (its lock, atomic renames and resumable backup). Train into a "
+            "local folder, then export to the cloud path (`kgan export RUN --saved-model "
+            f"gs://...` or `--onnx gs://...`). Received: output_dir={output_dir!r}"
+        )
     config = {
         "recipe": recipe,
         "data": os.fspath(data),
