@@ -11,8 +11,9 @@ through tensorflow-datasets. Sources decode once, keep uint8 in memory, and batc
 prefetch in parallel; `tools/benchmark_data.py` measures the pipeline against training.
 """
 
+from kgan.data.folder import from_folder
 from kgan.data.idx import read_idx, write_idx
-from kgan.data.loading import TOY_DATASETS, from_arrays, from_folder, load
+from kgan.data.loading import TOY_DATASETS, from_arrays, load
 from kgan.data.local import EMBEDDED_DATASET, data_dir
 from kgan.data.toys import (
     GaussianMixture,

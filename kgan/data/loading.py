@@ -1,4 +1,4 @@
-"""`load`: one entry point for every source, and the in-memory sources `from_arrays`/`from_folder`.
+"""`load`: one entry point for every source, and the in-memory source `from_arrays`.
 
 `load(name)` resolves `name` in this order:
 
@@ -13,9 +13,7 @@
 import os
 
 import numpy as np
-import tensorflow as tf
 
-from kgan import _system
 from kgan._validation import check_positive_int
 from kgan.data import cifar, folder, local, pipeline, tfds_source, toys
 
@@ -123,107 +121,6 @@ def from_arrays(
         seed=seed,
         drop_remainder=drop_remainder,
     )
-
-
-def from_folder(
-    directory,
-    *,
-    batch_size=128,
-    with_labels=False,
-    image_size=None,
-    crop=None,
-    color_mode=None,
-    shuffle=True,
-    seed=None,
-    drop_remainder=False,
-    num_samples=None,
-    verbose="auto",
-):
-    """A batched `tf.data.Dataset` of the PNG/JPEG images in a folder.
-
-    Every image is decoded once (in parallel) into memory, and the decoded array is cached on
-    disk (`kgan.data.folder_cache`), so a second load of the same folder takes seconds. A
-    folder whose decoded images would take more than half of the available memory is
-    streamed from disk instead (decoded in parallel every epoch), which is said once. With one
-    sub-folder per class (`directory/cat/*.png`, `directory/dog/*.png`) the labels are the
-    indices of the sorted sub-folder names, stored in the dataset's `class_names` attribute as
-    in `keras.utils.image_dataset_from_directory`.
-
-    Args:
-        directory: the folder; images in sub-folders are included.
-        batch_size: images per batch.
-        with_labels: yield `(images, labels)`; needs one sub-folder per class.
-        image_size: `(height, width)` (or one int) to resize every image to (bilinear,
-            antialiased). Required when the images differ in size.
-        crop: `"center"` keeps the aspect ratio: the short side is resized to fit and the
-            centre cropped (178x218 faces to 64x64 without squashing); `None` stretches.
-        color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
-            image in sorted order.
-        shuffle: reshuffle every epoch.
-        seed: integer for a reproducible order, or `None`.
-        drop_remainder: drop a last, smaller batch.
-        num_samples: read only the first `num_samples` images (in sorted path order).
-        verbose: progress while decoding, as in `keras.Model.predict` (`"auto"`, 0, 1, 2).
-
-    Returns:
-        A `tf.data.Dataset` of float32 batches `(B, H, W, C)` in [-1, 1].
-
-    Raises:
-        ValueError: if the folder does not exist or holds no images, if a file cannot be
-            decoded (the message names it), if sizes differ without `image_size`, or if labels
-            are asked of a folder without class sub-folders.
-    """
-    pipeline.check_batching(batch_size, shuffle, seed, drop_remainder)
-    image_size = pipeline.normalize_image_size(image_size)
-    pipeline.check_crop(crop, image_size)
-    pipeline.check_color_mode(color_mode)
-    check_positive_int("num_samples", num_samples, allow_none=True)
-    batching = dict(
-        batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
-    )
-    paths, labels, class_names = folder.select_images(directory, with_labels, num_samples)
-    if _too_large_for_memory(paths, image_size, crop, color_mode):
-        dataset = _streamed_folder(
-            paths, labels if with_labels else None, image_size, crop, color_mode, batching
-        )
-    else:
-        images, labels, class_names = folder.read_folder(
-            directory,
-            image_size=image_size,
-            crop=crop,
-            color_mode=color_mode,
-            with_labels=with_labels,
-            num_samples=num_samples,
-            verbose=verbose,
-        )
-        dataset = pipeline.array_dataset(images, labels, **batching)
-    if with_labels:
-        dataset.class_names = class_names
-    return dataset
-
-
-def _too_large_for_memory(paths, image_size, crop, color_mode):
-    """Whether the decoded folder would take more than half of the available memory."""
-    color_mode = color_mode or folder.probe_color_mode(paths[0])
-    first = folder.decoded_examples(paths[:1], color_mode, image_size, crop)
-    try:
-        shape = next(iter(first)).shape
-    except Exception:  # A bad first file: `read_folder` reports it with its name.
-        return False
-    available = _system.available_memory()
-    return available is not None and len(paths) * int(np.prod(shape)) > available // 2
-
-
-def _streamed_folder(paths, labels, image_size, crop, color_mode, batching):
-    color_mode = color_mode or folder.probe_color_mode(paths[0])
-    print(
-        f"kgan: the {len(paths)} decoded images would take more than half of the available "
-        "memory; streaming them from disk, decoded in parallel every epoch."
-    )
-    examples = folder.decoded_examples(paths, color_mode, image_size, crop)
-    if labels is not None:
-        examples = tf.data.Dataset.zip((examples, tf.data.Dataset.from_tensor_slices(labels)))
-    return pipeline.streamed_dataset(examples, cache=False, **batching)
 
 
 def _is_path(name):
@@ -357,7 +254,7 @@ def load(
     check_positive_int("num_samples", num_samples, allow_none=True)
     if _is_path(name):
         _check_unsliced(split, source="an image folder (point `name` at a split's own folder)")
-        return from_folder(
+        return folder.from_folder(
             name,
             with_labels=with_labels,
             image_size=image_size,
