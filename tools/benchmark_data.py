@@ -7,6 +7,7 @@ a pipeline at least 20x faster than training, so that the GAN never waits for da
 
     KGAN_DATA_DIR=../shared/data python3 tools/benchmark_data.py [--dataset mnist]
         [--batch-size 256] [--batches 200] [--train-steps 10]
+    KGAN_DATA_DIR=../shared/data python3 tools/benchmark_data.py --quick   # a smoke run
 """
 
 import argparse
@@ -64,7 +65,12 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--batches", type=int, default=200, help="batches timed in the pipeline")
     parser.add_argument("--train-steps", type=int, default=10, help="train steps timed")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: batch 32, 5 batches, 2 train steps"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.batch_size, args.batches, args.train_steps = 32, 5, 2
 
     data_dir = args.data_dir
     if data_dir is None and kgan.data.data_dir() is None:

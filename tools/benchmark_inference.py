@@ -12,6 +12,7 @@ time of a forward pass does not depend on their values.
 
     python tools/benchmark_inference.py            # about a minute on 2 CPU cores
     python tools/benchmark_inference.py --markdown-out benchmark.md
+    python tools/benchmark_inference.py --quick    # a smoke run of the same path
 """
 
 import argparse
@@ -117,7 +118,12 @@ def main(argv=None):
     parser.add_argument("--latency-repeats", type=int, default=100)
     parser.add_argument("--throughput-repeats", type=int, default=15)
     parser.add_argument("--markdown-out", help="also write the table to this file")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: batch 8, 3 and 2 timed calls"
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        args.batch_size, args.latency_repeats, args.throughput_repeats = 8, 3, 2
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="kgan-benchmark-") as workdir:

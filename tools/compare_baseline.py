@@ -1,13 +1,16 @@
 """kgan's `mnist` recipe against the TensorFlow DCGAN tutorial, in the same wall-clock budget.
 
     KGAN_DATA_DIR=../shared/data python tools/compare_baseline.py --minutes 10 --json out.json
+    KGAN_DATA_DIR=../shared/data python tools/compare_baseline.py --quick --json /tmp/out.json
 
 Both train unconditional MNIST generators side by side, each in its own process on one core,
 for `--minutes` of training (time spent tracing the first step included), then both are
 scored the same way: 10,000 samples against the 10,000 test images in the feature space of
 `savedmodels/classifiers/mnist.keras` (FID, KID, precision/recall, density/coverage, as
 `tools/train_references.py`), and a 64-sample grid of each is written beside the JSON
-(`compare_baseline_SIDE.png`).
+(`compare_baseline_SIDE.png`). `--quick` is a smoke run of that path: 3 seconds of training
+on the first 2,048 training images (unless `--minutes` says otherwise) and
+`train_references.py --quick`'s evaluation (200 samples against 200 test images).
 
 - **tutorial**: https://www.tensorflow.org/tutorials/generative/dcgan as published: its
   networks (`benchmark_networks.py`), z of 100, batch 256, Adam(1e-4) for both networks, one
@@ -27,6 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SIDES = ("tutorial", "kgan")
+QUICK_IMAGES = 2048
 
 
 def _images():
@@ -112,7 +116,7 @@ def train_kgan(images, seconds):
     }
 
 
-def run_side(side, minutes, out_dir):
+def run_side(side, minutes, out_dir, quick=False):
     import importlib.util
 
     import tensorflow as tf
@@ -126,6 +130,8 @@ def run_side(side, minutes, out_dir):
     spec.loader.exec_module(refs)
 
     images = _images()
+    if quick:  # A small shuffle buffer: the first training images only.
+        images = images[:QUICK_IMAGES]
     start = time.perf_counter()
     train = train_tutorial if side == "tutorial" else train_kgan
     generate, record = train(images, minutes * 60)
@@ -136,7 +142,7 @@ def run_side(side, minutes, out_dir):
         def generate(self, count, seed=0):
             return generate(count, seed)
 
-    evaluation = refs.evaluate(Sampler(), {"data": "mnist", "conditional": False})
+    evaluation = refs.evaluate(Sampler(), {"data": "mnist", "conditional": False}, quick)
     record.update(evaluation["model"], real_data=evaluation["real_data"])
     grid = os.path.join(out_dir, f"compare_baseline_{side}.png")
     save_image_grid(generate(64, 0), grid, num_rows=8)
@@ -145,10 +151,17 @@ def run_side(side, minutes, out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, default=10.0, help="training budget of each")
+    parser.add_argument(
+        "--minutes", type=float, help="training budget of each (default 10, 0.05 with --quick)"
+    )
     parser.add_argument("--json", default="compare_baseline.json", help="results file")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: seconds of training, small evaluation"
+    )
     parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # One worker.
     args = parser.parse_args(argv)
+    if args.minutes is None:
+        args.minutes = 0.05 if args.quick else 10.0
     if not args.minutes > 0:
         parser.error(f"--minutes must be a positive number. Received: --minutes={args.minutes}")
     from kgan import atomic  # Results land whole: a killed run never leaves half a JSON.
@@ -156,7 +169,7 @@ def main(argv=None):
     out_dir = os.path.dirname(os.path.abspath(args.json))
     os.makedirs(out_dir, exist_ok=True)
     if args.side:
-        record = run_side(args.side, args.minutes, out_dir)
+        record = run_side(args.side, args.minutes, out_dir, args.quick)
         atomic.write_json(args.json, record)
         return 0
     parts = {side: f"{args.json}.{side}" for side in SIDES}
@@ -164,6 +177,7 @@ def main(argv=None):
         subprocess.Popen(
             [sys.executable, __file__, "--side", side, "--minutes", str(args.minutes)]
             + ["--json", path]
+            + (["--quick"] if args.quick else [])
         )
         for side, path in parts.items()
     ]

@@ -152,7 +152,9 @@ def format_table(summary, ring_name, grid_name):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one seed, short training")
+    parser.add_argument(
+        "--quick", action="store_true", help="one seed, short training (200 steps unless --steps)"
+    )
     parser.add_argument("--seeds", type=int, default=3, help="trials per model and dataset")
     parser.add_argument(
         "--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, ... (0)"
@@ -190,7 +192,7 @@ def main(argv=None):
         parser.error(f"--jacobian-truncation: a share in [0, 1); got {args.jacobian_truncation}")
     steps = args.steps or kgan.recipes.get("toy_2d")["steps"]
     if args.quick:
-        args.seeds, steps = 1, 200
+        args.seeds, steps = 1, args.steps or 200
 
     ring, grid = data.gaussian_ring(), data.gaussian_grid()
     chosen = {ring.name: ring, grid.name: grid}

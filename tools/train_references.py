@@ -26,6 +26,12 @@ an export, into `tools/results/baseline_NAME.json`; name them to run them.
 
 The trainings use every core the machine has; run nothing else beside them if the time a card
 reports is to mean anything.
+
+`--quick` checks the whole path in a minute (one epoch on 500 training images, 200 samples
+against 200 test images, 20 per class for class control); with `--runs` and `--out` pointing
+elsewhere it leaves `runs/references`, `savedmodels/` and `tools/results/` alone:
+
+    python tools/train_references.py mnist_cdcgan --quick --runs /tmp/runs --out /tmp/out
 """
 
 import argparse
@@ -129,16 +135,21 @@ DATA_DESCRIPTIONS = {
 }
 EVALUATION_SAMPLES = 10_000
 CLASS_SAMPLES = 1000
+# --quick: a smoke run of the whole path, not a measurement.
+QUICK = {"num_samples": 500, "epochs": 1, "evaluation_samples": 200, "class_samples": 20}
 METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
 
 
-def command_line(name, spec, precision):
+def command_line(name, spec, precision, quick=False):
     parts = ["kgan train", f"--data {spec['data']}", f"--recipe {spec['recipe']}"]
     parts += [f"--model {spec['model']}", "--seed 0", f"--precision {precision}"]
     if spec["conditional"]:
         parts.append("--conditional")
-    if spec.get("epochs"):
-        parts.append(f"--epochs {spec['epochs']}")
+    epochs = QUICK["epochs"] if quick else spec.get("epochs")
+    if epochs:
+        parts.append(f"--epochs {epochs}")
+    if quick:
+        parts.append(f"--num-samples {QUICK['num_samples']}")
     return " ".join(parts + [f"--output runs/references/{name}"])
 
 
@@ -177,26 +188,29 @@ def feature_metrics(real_features, fake_features):
     return {key: float(results[key]) for key in METRICS}
 
 
-def evaluate(gan, spec):
+def evaluate(gan, spec, quick=False):
     """The card's figures for `gan` and, for comparison, for real training images."""
     import keras
     import numpy as np
 
     from kgan import control, metrics
 
+    num_samples = QUICK["evaluation_samples"] if quick else EVALUATION_SAMPLES
     classifier = keras.saving.load_model(classifier_path(spec["data"]), compile=False)
     extractor = metrics.classifier_feature_extractor(classifier)
     test, _ = real_arrays(spec["data"], "test")
     train, _ = real_arrays(spec["data"], "train")
+    if quick:
+        test = test[:num_samples]
     test_features = metrics.compute_features(extractor, test)
-    samples = gan.generate(EVALUATION_SAMPLES, seed=0)
+    samples = gan.generate(num_samples, seed=0)
     if not np.all(np.isfinite(samples)):
         raise RuntimeError("The generator produced NaN or infinite values.")
 
     def figures(images):
         return feature_metrics(test_features, metrics.compute_features(extractor, images))
 
-    floor = train[np.random.default_rng(0).permutation(len(train))[:EVALUATION_SAMPLES]]
+    floor = train[np.random.default_rng(0).permutation(len(train))[:num_samples]]
     results = {"model": figures(samples), "real_data": figures(floor)}
     counts = np.bincount(
         classifier.predict(samples, batch_size=500, verbose=0).argmax(axis=1), minlength=10
@@ -204,9 +218,12 @@ def evaluate(gan, spec):
     results["model"]["classes_covered"] = int(np.count_nonzero(counts))
     results["model"]["class_kl_to_uniform"] = float(metrics.kl_to_uniform(counts))
     if spec["conditional"]:
-        results["class_control"] = control.class_control(gan, classifier, CLASS_SAMPLES, seed=0)
+        per_class = QUICK["class_samples"] if quick else CLASS_SAMPLES
+        results["class_control"] = control.class_control(gan, classifier, per_class, seed=0)
     results["classifier"] = os.path.relpath(classifier_path(spec["data"]), ROOT)
-    results["num_samples"] = EVALUATION_SAMPLES
+    results["num_samples"] = num_samples
+    if quick:
+        results["test_images"] = len(test)
     return results
 
 
@@ -224,32 +241,54 @@ def sample_grid(gan, spec, path):
         save_image_grid(gan.generate(64, seed=0), path, num_rows=8, scale=2)
 
 
-def export(gan, name, history, config):
+def export(gan, name, history, config, out=ROOT):
     from kgan import export as kgan_export
 
-    base = os.path.join(ROOT, "savedmodels", name)
+    base = os.path.join(out, "savedmodels", name)
     version_dir = kgan_export.to_saved_model(gan, base, history=history, run_config=config)
     kept = os.path.basename(version_dir)
     for version in kgan_export.list_versions(base):
         if str(version) != kept:
             shutil.rmtree(os.path.join(base, str(version)))
-    onnx_path = os.path.join(ROOT, "savedmodels", f"{name}.onnx")
+    onnx_path = os.path.join(out, "savedmodels", f"{name}.onnx")
     kgan_export.to_onnx(gan, onnx_path, overwrite=True, history=history, run_config=config)
     return version_dir, onnx_path
 
 
-def training_record(run_dir, gan, config):
+def training_examples(spec, config):
+    """How many training images the run trained on: the local train split, or its first
+    `num_samples`."""
+    count = len(real_arrays(spec["data"], "train")[1])
+    return min(count, config["num_samples"]) if config.get("num_samples") else count
+
+
+def real_images_seen(epochs, critic_steps, batch_size, examples):
+    """The real images the discriminator trained on, counting each epoch's last partial batch
+    at its size.
+
+    Every critic step reads at most `batch_size` real images and an epoch at most the
+    `examples` of the data, so the count is the smaller of the two bounds: `epochs * examples`
+    when every example is used (a last partial batch of a GAN's epoch, or an array's remainder
+    shared among WGAN critic updates), `critic_steps * batch_size` when a remainder is dropped
+    (every step then full).
+    """
+    return min(critic_steps * batch_size, epochs * examples)
+
+
+def training_record(run_dir, gan, config, examples):
+    """`(history, record)` of a finished run; `examples`: the training images it had."""
     with open(os.path.join(run_dir, "history.json")) as f:
         history = json.load(f)
     generator_steps = int(gan.g_optimizer.iterations.numpy())
     critic_steps = int(gan.d_optimizer.iterations.numpy())
     batch_size = config["batch_size"]
+    seen = real_images_seen(history["epochs"], critic_steps, batch_size, examples)
     return history, {
         "epochs": history["epochs"],
         "generator_steps": generator_steps,
         "critic_steps": critic_steps,
         "batch_size": batch_size,
-        "real_images_seen": critic_steps * batch_size,
+        "real_images_seen": seen,
         "seconds": history["seconds"],
         "health_events": history["health_events"],
     }
@@ -285,9 +324,10 @@ def model_card(name, card):
         "",
         f"## Evaluation ({evaluation['num_samples']:,} samples, seed 0)",
         "",
-        f"Against the 10,000 test images, in the `features` layer of `{evaluation['classifier']}`."
-        " The real-data row is 10,000 training images in the same space: the best a generator "
-        "can do.",
+        f"Against the {evaluation.get('test_images', 10_000):,} test images, in the `features` "
+        f"layer of `{evaluation['classifier']}`."
+        f" The real-data row is {evaluation['num_samples']:,} training images in the same space: "
+        "the best a generator can do.",
         "",
         "| samples | FID | KID | precision | recall | density | coverage |",
         "|---|---|---|---|---|---|---|",
@@ -328,11 +368,11 @@ def model_card(name, card):
     return "\n".join(lines)
 
 
-def describe(name, seen):
+def describe(name, seen, out=ROOT):
     """Writes what a person saw in the sample grid into the card, without re-evaluating."""
     from kgan import atomic
 
-    folder = os.path.join(ROOT, "savedmodels", name)
+    folder = os.path.join(out, "savedmodels", name)
     with open(os.path.join(folder, "card.json")) as f:
         card = json.load(f)
     card["seen"] = seen
@@ -353,7 +393,8 @@ def run_reference(name, args):
             recipe=spec["recipe"],
             model=spec["model"],
             conditional=spec["conditional"],
-            epochs=spec.get("epochs"),
+            epochs=QUICK["epochs"] if args.quick else spec.get("epochs"),
+            num_samples=QUICK["num_samples"] if args.quick else None,
             seed=0,
             verbose=2,
             precision=args.precision,
@@ -362,11 +403,11 @@ def run_reference(name, args):
     gan, _, _ = training.load_run(run_dir)
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
-    history, record = training_record(run_dir, gan, config)
-    evaluation = evaluate(gan, spec)
-    version_dir, onnx_path = export(gan, name, history, config)
-    sample_grid(gan, spec, os.path.join(ROOT, "savedmodels", name, "samples.png"))
-    card_path = os.path.join(ROOT, "savedmodels", name, "card.json")
+    history, record = training_record(run_dir, gan, config, training_examples(spec, config))
+    evaluation = evaluate(gan, spec, args.quick)
+    version_dir, onnx_path = export(gan, name, history, config, args.out)
+    sample_grid(gan, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
+    card_path = os.path.join(args.out, "savedmodels", name, "card.json")
     card = {
         "name": name,
         "title": spec["title"],
@@ -374,12 +415,12 @@ def run_reference(name, args):
         "recipe": spec["recipe"],
         "model": spec["model"],
         "conditional": spec["conditional"],
-        "command": command_line(name, spec, args.precision),
+        "command": command_line(name, spec, args.precision, args.quick),
         "machine": args.machine,
         "training": record,
         "evaluation": evaluation,
-        "saved_model": os.path.relpath(version_dir, ROOT),
-        "onnx": os.path.relpath(onnx_path, ROOT),
+        "saved_model": os.path.relpath(version_dir, args.out),
+        "onnx": os.path.relpath(onnx_path, args.out),
     }
     if os.path.exists(card_path):  # Keep what a person wrote about the samples.
         with open(card_path) as f:
@@ -389,7 +430,9 @@ def run_reference(name, args):
     if args.seen:
         card["seen"] = args.seen
     atomic.write_json(card_path, card)
-    atomic.write_text(os.path.join(ROOT, "savedmodels", name, "README.md"), model_card(name, card))
+    atomic.write_text(
+        os.path.join(args.out, "savedmodels", name, "README.md"), model_card(name, card)
+    )
     model_row = evaluation["model"]
     print(
         f"{name}: FID {model_row['fid']:.2f} (real data {evaluation['real_data']['fid']:.2f}), "
@@ -408,28 +451,30 @@ def run_baseline(name, args):
         record["source"] = spec["export_path"]
     else:
         run_dir = os.path.join(args.runs, name)
+        train = dict(spec["train"])
+        if args.quick:
+            train.update(epochs=QUICK["epochs"], num_samples=QUICK["num_samples"])
         training.train(
             run_dir,
             data=spec["data"],
             seed=0,
             verbose=2,
             precision=args.precision,
-            **spec["train"],
+            **train,
         )
         generator, _, _ = training.load_run(run_dir)
         with open(os.path.join(run_dir, "config.json")) as f:
             config = json.load(f)
-        record["training"] = training_record(run_dir, generator, config)[1]
+        examples = training_examples(spec, config)
+        record["training"] = training_record(run_dir, generator, config, examples)[1]
         record["machine"] = args.machine
-        options = " ".join(
-            f"--{key.replace('_', '-')} {value}" for key, value in spec["train"].items()
-        )
+        options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in train.items())
         record["command"] = (
             f"kgan train --data {spec['data']} --recipe none {options} --seed 0 "
             f"--precision {args.precision}"
         )
-    record["evaluation"] = evaluate(generator, spec)
-    atomic.write_json(os.path.join(ROOT, "tools", "results", f"baseline_{name}.json"), record)
+    record["evaluation"] = evaluate(generator, spec, args.quick)
+    atomic.write_json(os.path.join(args.out, "tools", "results", f"baseline_{name}.json"), record)
     print(f"{name}: FID {record['evaluation']['model']['fid']:.2f}", flush=True)
 
 
@@ -437,6 +482,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help=f"references to build: {', '.join(REFERENCES)}")
     parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "references"))
+    parser.add_argument(
+        "--out",
+        default=ROOT,
+        help="folder that receives savedmodels/NAME and tools/results/ (default: the repository)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run of the whole path: one epoch on 500 images, 200 evaluation samples",
+    )
     parser.add_argument(
         "--card-only", action="store_true", help="evaluate and export a finished run again"
     )
@@ -473,7 +528,7 @@ def main(argv=None):
         return 2
     if args.seen and not args.card_only:
         for name in args.names:
-            describe(name, args.seen)
+            describe(name, args.seen, args.out)
         return 0
     for name in args.names or REFERENCES:
         if name in BASELINES:

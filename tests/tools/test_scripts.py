@@ -1,0 +1,203 @@
+"""Smoke runs of the scripts that produce published figures: each runs end to end with
+`--quick` into a temporary folder, and the test checks the shape of what it writes.
+
+The scripts run as a user runs them, in their own process (they set dtype policies, seeds and
+thread counts for the whole process), except where noted. Figures are not checked: a few steps
+of training measure nothing. The scripts that train on MNIST need the original files
+(`$KGAN_DATA_DIR`, else ../shared/data) and are skipped, saying so, without them.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / "tools"
+METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _data_dir():
+    configured = os.environ.get("KGAN_DATA_DIR")
+    for folder in [Path(configured)] if configured else [ROOT.parent / "shared" / "data"]:
+        if (folder / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+            return folder
+    pytest.skip("the MNIST IDX files are not available: set KGAN_DATA_DIR (see README)")
+
+
+def _run(script, *args, cwd, data_dir=None, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": "-1"}
+    if data_dir is not None:
+        env["KGAN_DATA_DIR"] = str(data_dir)
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / script), *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+# ---------------------------------------------------------------------------- train_references
+
+
+@pytest.mark.parametrize(
+    ("epochs", "critic_steps", "batch", "examples", "seen"),
+    [
+        # mnist_cdcgan: 938 steps an epoch, the last of 32 images: 600,000, not 600,320.
+        (10, 9380, 64, 60_000, 600_000),
+        # mnist_wgangp (version 2): 188 groups of 5 critic batches an epoch, the last group's
+        # 160 images shared out among its 5 updates: 51 * 60,000, not 47,940 * 64.
+        (51, 47_940, 64, 60_000, 3_060_000),
+        # A dropped remainder (whole groups only: 187 of 320 images an epoch): every step full.
+        (51, 51 * 187 * 5, 64, 60_000, 51 * 187 * 320),
+        # An epoch of whole batches.
+        (2, 20, 50, 500, 1000),
+    ],
+)
+def test_real_images_seen_counts_each_last_partial_batch_at_its_size(
+    epochs, critic_steps, batch, examples, seen
+):
+    references = _load("train_references")
+    assert references.real_images_seen(epochs, critic_steps, batch, examples) == seen
+
+
+def test_train_references_quick_writes_a_card_exports_and_leaves_the_repository(tmp_path):
+    data_dir = _data_dir()
+    shipped = ROOT / "savedmodels" / "mnist_cdcgan" / "card.json"
+    before = shipped.stat().st_mtime_ns if shipped.exists() else None
+    out, runs = tmp_path / "out", tmp_path / "runs"
+    _run(
+        "train_references.py", "mnist_cdcgan", "--quick", "--runs", runs, "--out", out,
+        cwd=tmp_path, data_dir=data_dir,
+    )  # fmt: skip
+    folder = out / "savedmodels" / "mnist_cdcgan"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1",
+        "README.md",
+        "card.json",
+        "samples.png",
+    ]
+    assert (folder / "1" / "saved_model.pb").is_file()
+    assert (out / "savedmodels" / "mnist_cdcgan.onnx").is_file()
+    card = json.loads((folder / "card.json").read_text())
+    assert card["command"].endswith("--epochs 1 --num-samples 500 --output runs/references/"
+                                    "mnist_cdcgan")  # fmt: skip
+    assert (card["saved_model"], card["onnx"]) == (
+        "savedmodels/mnist_cdcgan/1", "savedmodels/mnist_cdcgan.onnx"
+    )  # fmt: skip
+    training = card["training"]
+    # 500 images at batch 64: 8 steps, the last of 52 images.
+    assert (training["epochs"], training["critic_steps"], training["batch_size"]) == (1, 8, 64)
+    assert training["real_images_seen"] == 500
+    evaluation = card["evaluation"]
+    assert evaluation["num_samples"] == evaluation["test_images"] == 200
+    for row in ("model", "real_data"):
+        assert set(METRICS) <= set(evaluation[row])
+    assert len(evaluation["class_control"]["per_class"]) == 10
+    assert evaluation["class_control"]["num_samples_per_class"] == 20
+    readme = (folder / "README.md").read_text()
+    assert readme.startswith("# `mnist_cdcgan`: ") and "| `mnist_cdcgan` |" in readme
+    assert (runs / "mnist_cdcgan" / "model.keras").is_file()
+    # Nothing was written into the repository.
+    assert (shipped.stat().st_mtime_ns if shipped.exists() else None) == before
+
+
+# ---------------------------------------------------------------------------- the others
+
+
+def test_evaluate_toys_quick_writes_every_run(tmp_path):
+    """One run (the GAN on the ring, 50 steps) through training, scoring and the Jacobian-
+    truncated scoring; WGAN-GP and the grid go through the same `run_one`."""
+    out = tmp_path / "toys.json"
+    stdout = _run(
+        "evaluate_toys.py", "--quick", "--steps", 50, "--models", "gan",
+        "--datasets", "gaussian_ring", "--json", out, cwd=tmp_path,
+    )  # fmt: skip
+    record = json.loads(out.read_text())
+    assert record["total_seconds"] > 0
+    (run,) = record["runs"]
+    assert (run["model"], run["dataset"], run["seed"]) == ("gan", "gaussian_ring", 0)
+    assert run["generator_steps"] == 50 and run["num_modes"] == 8
+    assert 0 <= run["modes_covered"] <= 8 and 0 <= run["high_quality_percent"] <= 100
+    truncated = run["jacobian_truncation"]
+    assert truncated["share"] == 0.25 and 0 <= truncated["modes_covered"] <= 8
+    assert "| method | ring modes (of 8) |" in stdout and "(published)" in stdout
+
+
+def test_compare_baseline_quick_scores_both_sides(tmp_path):
+    data_dir = _data_dir()
+    out = tmp_path / "compare.json"
+    stdout = _run("compare_baseline.py", "--quick", "--json", out, cwd=tmp_path, data_dir=data_dir)
+    results = json.loads(out.read_text())
+    assert results["minutes"] == 0.05
+    for side in ("tutorial", "kgan"):
+        row = results[side]
+        assert row["steps"] >= 1 and row["images_seen"] == row["steps"] * row["batch_size"]
+        assert set(METRICS) <= set(row) and set(METRICS) <= set(row["real_data"])
+        assert (tmp_path / f"compare_baseline_{side}.png").is_file()
+        assert re.search(rf"^\| {side} \| [\d,]+ \| [\d,]+ \| ", stdout, re.M)
+    assert not list(tmp_path.glob("compare.json.*"))  # The workers' parts are removed.
+
+
+def test_benchmark_data_quick_prints_both_rates_and_their_ratio(tmp_path):
+    stdout = _run("benchmark_data.py", "--quick", cwd=tmp_path, data_dir=_data_dir())
+    assert "dataset: mnist (28, 28, 1), batch size 32" in stdout
+    rates = [
+        float(value.replace(",", ""))
+        for value in re.findall(r"([\d,]+(?:\.\d+)?)(?: images/s|x \(target)", stdout)
+    ]
+    assert len(rates) == 3 and rates[2] == pytest.approx(rates[0] / rates[1], rel=0.01)
+
+
+def test_benchmark_fit_wait_quick_prints_every_call_and_the_map_rates(tmp_path):
+    stdout = _run("benchmark_fit_wait.py", "--quick", cwd=tmp_path)
+    for kind in ("kgan (autotuning thread off)", "autotune.enabled=True (before)"):
+        calls = re.findall(
+            rf"^{re.escape(kind)}\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+$", stdout, re.M
+        )
+        assert len(calls) == 2, stdout
+        assert re.search(rf"^{re.escape(kind)}\s+median tail\s+[\d.]+$", stdout, re.M)
+    assert re.search(r"autotuning thread on \d+ images/s, off \d+ images/s", stdout)
+
+
+def test_benchmark_inference_quick_writes_its_table(tmp_path):
+    out = tmp_path / "inference.md"
+    _run("benchmark_inference.py", "--quick", "--markdown-out", out, cwd=tmp_path)
+    text = out.read_text()
+    assert text.startswith("DCGAN generator 28x28x1, z 100, ")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
+    assert [row.split(" | ")[0] for row in rows[1:]] == [
+        "| Keras predict", "| Keras call (eager)", "| SavedModel serving_default",
+        "| onnxruntime",
+    ]  # fmt: skip
+    assert "throughput, batch 8" in rows[0]
+    assert rows[1].endswith("| reference |")
+    for row in rows[3:]:  # The exports' largest difference from Keras.
+        assert float(row.split(" | ")[-1].rstrip(" |")) < 1e-4
+
+
+def test_benchmark_train_quick_prints_its_table(tmp_path):
+    """One row and the row it is compared with (every row, with XLA compilation and the costs
+    after the table, takes minutes even with --quick)."""
+    row = "kgan GAN.fit, alternating"
+    stdout = _run("benchmark_train.py", "--quick", "--only", row, cwd=tmp_path)
+    assert stdout.startswith("TensorFlow ")
+    assert re.search(r"^hand loop, alternating\s+\d+\.\d\s+\d+\s*$", stdout, re.M), stdout
+    pattern = rf"^{row}\s+\d+\.\d\s+\d+\s+\d\.\d{{3}} x hand loop, alternating \(calls"
+    assert re.search(pattern, stdout, re.M), stdout
