@@ -1,5 +1,6 @@
 """`WGAN` (weight clipping) and `WGANGP` (gradient penalty): Wasserstein GANs."""
 
+import math
 import warnings
 
 import keras
@@ -39,16 +40,28 @@ class _WassersteinModel(AdversarialModel):
 
         With `critic_batches="fresh"` (and `n_critic` > 1) each step takes `n_critic` real
         batches: a `tf.data.Dataset` of batches of B is rebatched into batches of n_critic * B
-        (`unbatch().batch(n_critic * B, drop_remainder=True)`, B read from its first batch)
-        and arrays are cut into batches of n_critic * `batch_size`. One step is one generator
-        update, as in the papers, so an epoch has 1 / n_critic as many steps as batches (the
-        examples of a last incomplete group of batches wait for the next epoch; a dataset of
-        fewer than n_critic batches makes one step, its examples shared out among the critic
-        updates). Under `tf.distribute` the examples of a dataset's batch are ordered so that
-        each critic update trains on the same examples as on one device.
+        (`unbatch().batch(n_critic * B, drop_remainder=True)`, B read from its first batch),
+        and arrays (`x`, and `y` for a conditional model) the same way, as a dataset of batches
+        of `batch_size` (32 by default), shuffled each epoch when `shuffle` is true (Keras'
+        default), after `validation_split` takes its share. One step is one generator update,
+        as in the papers, so an epoch has 1 / n_critic as many steps as batches.
+
+        Only whole groups are trained on: the examples left after the last group of n_critic
+        full batches (fewer than n_critic * B) are dropped from that epoch, for datasets and
+        arrays alike, so that every critic and generator update sees B examples. Data that is
+        shuffled each epoch drops other examples each time; data in a fixed order drops the
+        same ones. A dataset of fewer than n_critic batches (arrays of fewer than
+        n_critic * B examples) makes one step, its examples shared out among the critic
+        updates. Under `tf.distribute` the examples of a batch are ordered so that each critic
+        update trains on the same examples as on one device.
         """
         if self.critic_batches != "fresh" or self.n_critic == 1:
             return super().fit(x, y, batch_size, *args, **kwargs)
+        if _is_array(x):
+            x, batch_size, args, kwargs = _arrays_as_dataset(
+                x, y, batch_size, args, kwargs, self.n_critic
+            )
+            y = None
         replicas = self.distribute_strategy.num_replicas_in_sync
         rebatched, batch_size = _fresh_critic_batches(x, batch_size, self.n_critic, replicas)
         with warnings.catch_warnings():
@@ -63,8 +76,9 @@ class _WassersteinModel(AdversarialModel):
         with `critic_batches="fresh"`, else the whole batch each time."""
         if self.critic_batches == "reuse" or self.n_critic == 1:
             return [(real, labels)] * self.n_critic
-        # A full batch holds n_critic * B examples; a last partial batch of an array input is
-        # cut as evenly as it allows (chunks wrap around when it has fewer than n_critic).
+        # A batch holds n_critic * B examples (`fit` drops a remainder); the one batch of data
+        # too small for a group is cut as evenly as it allows (chunks wrap around when it has
+        # fewer than n_critic examples).
         size = tf.shape(real)[0]
         chunk = tf.maximum(size // self.n_critic, 1)
         chunks = []
@@ -174,6 +188,45 @@ def _unknown_length(x, rebatched):
     )
 
 
+def _is_array(x):
+    return isinstance(x, (np.ndarray, tf.Tensor)) or (
+        hasattr(x, "__array__") and not isinstance(x, tf.data.Dataset)
+    )
+
+
+def _arrays_as_dataset(x, y, batch_size, args, kwargs, n_critic):
+    """`fit`'s arrays as a dataset of batches of `batch_size`, shuffled each epoch as Keras
+    shuffles arrays, with `validation_split` taken off first (Keras' rule: the last share,
+    before shuffling). Returns `(dataset, None, args, kwargs)` for `fit`."""
+    import inspect
+
+    bound = inspect.signature(keras.Model.fit).bind(None, x, y, batch_size, *args, **kwargs)
+    options = {**bound.arguments, **bound.arguments.pop("kwargs", {})}
+    for name in ("self", "x", "y", "batch_size"):
+        options.pop(name, None)
+    size = 32 if batch_size is None else batch_size
+    check_positive_int("batch_size", size)
+    data = tuple(np.asarray(values) for values in ((x,) if y is None else (x, y)))
+    split = options.pop("validation_split", 0.0) or 0.0
+    if split:
+        split_at = int(math.floor(len(data[0]) * (1.0 - split)))
+        validation = tuple(values[split_at:] for values in data)
+        data = tuple(values[:split_at] for values in data)
+        validation = tf.data.Dataset.from_tensor_slices(_single(validation)).batch(size)
+        options["validation_data"] = validation
+    count = len(data[0])
+    dataset = tf.data.Dataset.from_tensor_slices(_single(data))
+    if options.pop("shuffle", True):
+        dataset = dataset.shuffle(max(count, 1), reshuffle_each_iteration=True)
+    # Whole batches when there is a whole group of them (a remainder is dropped anyway).
+    dataset = dataset.batch(size, drop_remainder=count >= n_critic * size)
+    return dataset, None, (), options
+
+
+def _single(values):
+    return values[0] if len(values) == 1 else values
+
+
 def _fresh_critic_batches(x, batch_size, n_critic, replicas=1):
     """`(x, batch_size)` for `fit` such that one batch holds `n_critic` real batches."""
     if isinstance(x, tf.data.Dataset):
@@ -208,9 +261,6 @@ def _fresh_critic_batches(x, batch_size, n_critic, replicas=1):
             )
         # The rebatched dataset keeps the epoch order of a seeded kgan dataset (resuming).
         return data_order.attach(rebatched.prefetch(tf.data.AUTOTUNE), order), batch_size
-    if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
-        # Keras' default batch size for arrays is 32.
-        return x, (32 if batch_size is None else batch_size) * n_critic
     raise ValueError(
         f"With critic_batches='fresh' each step takes n_critic={n_critic} real batches, which "
         "kgan arranges for a tf.data.Dataset or arrays; pass one of those, or "

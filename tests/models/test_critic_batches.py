@@ -65,6 +65,45 @@ def test_arrays_are_cut_into_n_critic_batches_of_batch_size():
     assert real_calls == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
 
 
+def test_a_remainder_is_dropped_cleanly_from_arrays_and_datasets_alike():
+    """14 examples, batches of 3, n_critic 2: two groups of 6; the 2 examples left over are
+    dropped from the epoch, and every critic and generator update has 3 examples (arrays used
+    to end with a batch of 2 cut into critic batches of 1 and a generator batch of 1)."""
+    dataset = tf.data.Dataset.from_tensor_slices(_data(14)).batch(3)  # 3, 3, 3, 3, 2
+    for data, options in ((_data(14), {"batch_size": 3, "shuffle": False}), (dataset, {})):
+        model, recorder = _probed_wgan(2)
+        model.fit(data, epochs=1, verbose=0, **options)
+        assert int(model.g_optimizer.iterations) == 2
+        assert int(model.d_optimizer.iterations) == 4
+        real_calls = [call for call in recorder.calls if call]
+        assert real_calls == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+        # Every call (real and fake for the critic, fake for the generator) has 3 examples.
+        assert {len(call) for call in real_calls} == {3}
+        assert len(recorder.calls) == 2 * (2 * 2 + 1)
+
+
+def test_shuffled_arrays_drop_other_examples_each_epoch():
+    model, recorder = _probed_wgan(2)
+    keras.utils.set_random_seed(0)
+    model.fit(_data(14), batch_size=3, epochs=6, verbose=0)
+    assert int(model.g_optimizer.iterations) == 6 * 2
+    real_calls = [call for call in recorder.calls if call]
+    assert len(real_calls) == 6 * 4 and {len(call) for call in real_calls} == {3}
+    epochs = [sum(real_calls[4 * e : 4 * e + 4], []) for e in range(6)]
+    # Each epoch trains on 12 distinct examples; over the epochs every example is used.
+    assert all(len(set(epoch)) == 12 for epoch in epochs)
+    assert set(sum(epochs, [])) == set(range(14))
+
+
+def test_validation_split_of_arrays_is_kept_out_of_training():
+    model, recorder = _probed_wgan(2)
+    history = model.fit(_data(15), batch_size=3, validation_split=0.2, shuffle=False, verbose=0)
+    # Training on the first 12 examples (2 steps), validation on the last 3.
+    real_calls = [call for call in recorder.calls if call]
+    assert real_calls == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
+    assert "val_d_loss" in history.history
+
+
 def test_reuse_trains_every_critic_update_on_the_same_batch():
     model, recorder = _probed_wgan(3, critic_batches="reuse")
     model.fit(tf.data.Dataset.from_tensor_slices(_data(8)).batch(4), epochs=1, verbose=0)
