@@ -135,4 +135,4 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
     assert record["test_accuracy"] == 0.5 and record["epochs"] == 20 and record["seed"] == 0
     assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
     reloaded = keras.saving.load_model(output)
-    assert reloaded.optimizer is None  # Shipped without the optimiser state.
+    assert getattr(reloaded, "optimizer", None) is None  # Shipped without optimiser state.
