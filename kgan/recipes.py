@@ -220,9 +220,11 @@ RECIPES["celeb_a"] = {
     "start, not a measured result, since no face data set is available offline here. The "
     "`cifar10` recipe's training with one more up- and downsampling stage; train with "
     "`kgan train --data celeb_a --recipe celeb_a --image-size 64 64 --crop center`.",
+    "models": ("gan",),
     "data_shape": (64, 64, 3),
     "steps": 30000,
 }
+RECIPES["celeb_a"].pop("variants")
 # The image recipes' WGAN-GP variant under its own name, for `kgan train --recipe wgangp`.
 RECIPES["wgangp"] = {
     **copy.deepcopy(RECIPES["mnist"]),
