@@ -46,7 +46,7 @@ def test_sample_gives_the_same_images_in_every_format(image_gan, image_exports, 
 def test_sample_works_on_the_shipped_generators(shipped_name, tmp_path, capsys):
     from_saved = _sample(SAVEDMODELS / shipped_name, tmp_path, "saved")
     from_onnx = _sample(SAVEDMODELS / f"{shipped_name}.onnx", tmp_path, "onnx")
-    assert from_saved.shape == (6, 28, 28, 1)
+    assert from_saved.shape[0] == 6 and from_saved.shape[1:] in ((28, 28, 1), (32, 32, 3))
     np.testing.assert_allclose(from_onnx, from_saved, atol=1e-4)
     assert "6 samples from SavedModel" in capsys.readouterr().out
 
