@@ -7,6 +7,7 @@ import time
 from kgan import console, registry
 
 
+# Longer than 60 lines: one `add_argument` per option of `kgan.training.train`, in its order.
 def add_train_command(subparsers):
     parser = subparsers.add_parser(
         "train",

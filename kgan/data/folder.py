@@ -138,7 +138,7 @@ def read_folder(
 
 
 def select_images(directory, with_labels, num_samples):
-    """The images (and labels) `read_folder` and `stream_folder` take from `directory`."""
+    """The images (and labels) `read_folder` and `from_folder` take from `directory`."""
     paths, labels, class_names = list_images(directory)
     if num_samples is not None:
         paths = paths[:num_samples]

@@ -154,6 +154,7 @@ def _unknown_name_error(name, data_dir):
     )
 
 
+# Longer than 60 lines: the checks of every argument, then one branch per kind of source.
 def load(
     name,
     *,
