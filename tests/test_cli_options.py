@@ -163,3 +163,7 @@ def test_train_image_size_and_centre_crop(tmp_path, capsys):
     assert "finished" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main([*args[:-2], "--crop", "middle"])
+    capsys.readouterr()
+    no_size = [a for a in args if a not in ("--image-size", "8")] + ["--restart"]
+    assert main(no_size) == 2
+    assert "--crop needs --image-size" in capsys.readouterr().err

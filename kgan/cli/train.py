@@ -90,6 +90,10 @@ def run_train(args):
     from kgan.recipes import choose_recipe
     from kgan.training import train
 
+    if args.crop and not args.image_size:
+        raise ValueError(
+            f"--crop needs --image-size H W, the size to crop to. Received: --crop={args.crop}"
+        )
     data = args.data or kgan_data.EMBEDDED_DATASET
     network_options = {
         "architecture": args.architecture,
