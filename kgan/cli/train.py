@@ -152,7 +152,7 @@ def add_train_classifier_command(subparsers):
         "--data", default="mnist", choices=("mnist", "fashion_mnist", "cifar10"), help="domain"
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
-    parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 20 for cifar10")
+    parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 30 for cifar10")
     parser.add_argument("--seed", type=int, default=0, help="weights and data order (default 0)")
     parser.set_defaults(run=run_train_classifier)
 
@@ -184,6 +184,7 @@ def run_train_classifier(args):
             "data": args.data,
             "epochs": args.epochs or metrics.CLASSIFIER_SETTINGS[args.data]["epochs"],
             "seed": args.seed,
+            "precision": classifier.training_precision,
             "test_accuracy": round(classifier.test_accuracy, 4),
             "train_seconds": round(seconds, 1),
             "environment": _system.environment(),

@@ -113,6 +113,9 @@ def test_cifar10_classifier_is_three_blocks_on_colour_and_mirrors(monkeypatch):
     pools = [layer for layer in classifier.layers if "pooling" in layer.name]
     assert len(pools) == len(metrics.CLASSIFIER_SETTINGS["cifar10"]["filters"]) == 3
     assert classifier.test_accuracy > 0.9
+    # Trained under the settings' precision, returned in float32 (what users score with).
+    assert classifier.training_precision == kgan.precision.resolve("auto")
+    assert all(layer.dtype_policy.name == "float32" for layer in classifier.layers)
     with pytest.raises(ValueError, match="Received: dataset='svhn'"):
         metrics.train_classifier(data, data, dataset="svhn")
 
@@ -126,13 +129,15 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
         classifier = metrics.image_classifier((32, 32, 3), filters=(4,))
         classifier.compile(optimizer="adam", loss="mse")
         classifier.test_accuracy = 0.5
+        classifier.training_precision = "mixed_bfloat16"
         return classifier
 
     monkeypatch.setattr(metrics, "train_classifier", tiny)
     output = tmp_path / "c.keras"
     assert main(["train-classifier", "--data", "cifar10", "-o", str(output)]) == 0
     record = json.loads((tmp_path / "c.json").read_text())
-    assert record["test_accuracy"] == 0.5 and record["epochs"] == 20 and record["seed"] == 0
+    assert record["test_accuracy"] == 0.5 and record["epochs"] == 30 and record["seed"] == 0
+    assert record["precision"] == "mixed_bfloat16"
     assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
     reloaded = keras.saving.load_model(output)
     assert getattr(reloaded, "optimizer", None) is None  # Shipped without optimiser state.
