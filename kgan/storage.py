@@ -4,9 +4,10 @@ hold their logic once.
 
 A path with `://` is a URL and goes through `tf.io.gfile`, so any scheme TensorFlow has a file
 system for works: `gs://` is built in, `s3://` (and `hdfs://`, `az://`) come with
-`tensorflow-io` (`import tensorflow_io`), `file://` is the local file system reached through
-`tf.io.gfile` (what the tests use). Every other path is local and keeps `os` semantics
-(`fsync`, hard links, `rename(2)`).
+`tensorflow-io` (`import tensorflow_io`; `has_file_system` imports it when it is installed),
+`file://` is the local file system reached through `tf.io.gfile` and `ram://` an in-memory one
+(what the tests use). Every other path is local and keeps `os` semantics (`fsync`, hard links,
+`rename(2)`).
 
 What each file system guarantees to kgan's "write under a hidden name, then rename":
 
@@ -55,6 +56,31 @@ COMPLETION_MARKER = "kgan.complete"
 def is_url(path):
     """Whether `path` names a location with a scheme (`gs://...`), reached via `tf.io.gfile`."""
     return "://" in os.fspath(path)
+
+
+def scheme(path):
+    """The scheme of the URL `path` (`"gs"` for `gs://bucket/x`), `""` for a local path."""
+    path = os.fspath(path)
+    return path.split("://", 1)[0] if is_url(path) else ""
+
+
+def has_file_system(path):
+    """Whether `tf.io.gfile` can reach `path`: a local path, or a URL whose scheme TensorFlow
+    has a file system for. tensorflow-io registers its schemes (`s3`, `hdfs`, `az`, ...) when
+    imported, which is done here when a scheme is missing and it is installed."""
+    wanted = scheme(path)
+    if not wanted or wanted in registered_schemes():
+        return True
+    # An absent or broken tensorflow-io (one built for another TensorFlow) leaves the scheme
+    # missing, which the caller reports.
+    with contextlib.suppress(Exception):
+        import tensorflow_io  # noqa: F401
+    return wanted in registered_schemes()
+
+
+def registered_schemes():
+    """The URL schemes `tf.io.gfile` has a file system for (`["file", "gs", "ram"]`, ...)."""
+    return sorted(name for name in _gfile().get_registered_schemes() if name)
 
 
 def _gfile():
@@ -159,6 +185,32 @@ def rmtree(path):
         return
     with contextlib.suppress(OSError), _os_errors(path):
         _gfile().rmtree(path)
+
+
+def walk(path):
+    """`os.walk(path)`, or `tf.io.gfile.walk` for a URL (folder names without a trailing `/`).
+    A folder that cannot be listed raises, rather than reading as empty."""
+    path = os.fspath(path)
+    if not is_url(path):
+        yield from os.walk(path, onerror=_raise)
+        return
+    with _os_errors(path):
+        for folder, folders, names in _gfile().walk(path, onerror=_raise):
+            yield folder.rstrip("/"), [name.rstrip("/") for name in folders], names
+
+
+def _raise(error):
+    raise error
+
+
+def copy(source, destination):
+    """Copies the file `source` onto `destination` (replacing it), either of them a URL."""
+    source, destination = os.fspath(source), os.fspath(destination)
+    if not is_url(source) and not is_url(destination):
+        shutil.copyfile(source, destination)
+        return
+    with _os_errors(source):
+        _gfile().copy(source, destination, overwrite=True)
 
 
 def open_file(path, mode="r"):

@@ -18,7 +18,14 @@ def add_train_command(subparsers):
         "Running the same command again continues an interrupted run after its last "
         "completed epoch (RUN/backup/ holds one per epoch), or says that it has finished.",
     )
-    parser.add_argument("--output", "-o", required=True, metavar="RUN", help="run folder to write")
+    parser.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        metavar="RUN",
+        help="run folder to write: a local folder, or a URL (gs://..., s3://... with "
+        "tensorflow-io) trained in a local copy pushed there after every epoch",
+    )
     parser.add_argument(
         "--data",
         default=None,

@@ -1,6 +1,7 @@
 """`kgan train` runs: `train` trains a model into a run folder, `load_run` reads one back.
 
 `kgan.runs.folder.RunFolder` owns a run folder's layout, lock, backup and records;
+`kgan.runs.remote.RemoteRunFolder` keeps a run folder on a URL in step with a local staging copy;
 `kgan.runs.training` is the run itself (data, networks, fit), which asks the folder at each step.
 """
 

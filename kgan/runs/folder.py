@@ -43,6 +43,9 @@ Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan
 * diverged (a NaN or infinite loss): refused, since resuming would diverge again.
 
 `--restart` (`restart=True`) starts over in every case.
+
+A run folder on a URL (`gs://`, `s3://`, ...) is a local staging folder of this kind, copied
+to and from the URL by `kgan.runs.remote`, whose docstring says what holds there.
 """
 
 import contextlib
@@ -108,10 +111,13 @@ class RunFolder:
 
     Args:
         path: the folder; it need not exist yet.
+        location: what messages call the folder: `path` by default, the URL when `path` is
+            the local staging folder of a run folder on a URL (`kgan.runs.remote`).
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, location=None):
         self.path = os.fspath(path)
+        self.location = self.path if location is None else os.fspath(location)
 
     def file(self, name):
         """The path of `name` in the folder."""
@@ -143,7 +149,7 @@ class RunFolder:
                 "The run in this folder stopped on a non-finite loss; resuming it would diverge "
                 f"again ({history['diverged'][:200]}). Pass --restart (restart=True) to train "
                 f"it from scratch, or train into another folder. Received: "
-                f"output_dir={self.path!r}"
+                f"output_dir={self.location!r}"
             )
         return Plan("resume", self.read_state(), saved_policy(saved))
 
@@ -175,7 +181,7 @@ class RunFolder:
         raise FileExistsError(
             f"The run folder {state} (it has {', '.join(present)} but no model.keras; killed, "
             f"failed or still running).{kept} Train into another folder, or delete this one to "
-            f"start over. Received: output_dir={self.path!r}"
+            f"start over. Received: output_dir={self.location!r}"
         )
 
     @contextlib.contextmanager

@@ -2,6 +2,7 @@
 written into a run folder (`kgan.runs.folder.RunFolder`, which owns the folder's layout, lock,
 backup and records)."""
 
+import contextlib
 import os
 import time
 
@@ -23,6 +24,7 @@ from kgan.models import (
     mlp_generator,
 )
 from kgan.runs.folder import RunFolder, load_run, merged_history
+from kgan.runs.remote import RemoteRunFolder
 
 ARCHITECTURES = ("dcgan", "mlp")
 
@@ -117,7 +119,11 @@ def train(
             invalid argument or missing data leaves none). A folder holding a run of these
             arguments is resumed or kept (above). One holding another run is replaced if that
             run finished, and refused if not (killed, failed, or still being written; see
-            `kgan.runs.folder`).
+            `kgan.runs.folder`). A URL (`gs://...`, `s3://...` with tensorflow-io, any
+            `tf.io.gfile` scheme) works the same way: the run is trained in a local staging
+            folder copied from the URL first, and to it after every epoch and at the end, so
+            that the URL always holds a run the same call resumes, on any machine; the folder
+            lock is local only (see `kgan.runs.remote`).
         data: a dataset name or folder for `kgan.data.load`; by default the embedded sample
             of Fashion-MNIST, which needs no network.
         data_dir: local data folder (else `$KGAN_DATA_DIR`).
@@ -174,13 +180,7 @@ def train(
     check_positive_int("batch_size", batch_size)
     check_choice("precision", precision, kgan_precision.PRECISIONS)
     output_dir = os.fspath(output_dir)
-    if storage.is_url(output_dir):
-        raise ValueError(
-            "`output_dir` (`kgan train --output`) must be a local folder: a run folder needs "
-            "local file semantics (its lock, atomic renames and resumable backup). Train into a "
-            "local folder, then export to the cloud path (`kgan export RUN --saved-model "
-            f"gs://...` or `--onnx gs://...`). Received: output_dir={output_dir!r}"
-        )
+    remote = RemoteRunFolder(output_dir) if storage.is_url(output_dir) else None
     config = {
         "recipe": recipe,
         "data": os.fspath(data),
@@ -203,70 +203,76 @@ def train(
         config["image_size"] = list(pipeline.normalize_image_size(image_size))
     if crop is not None:
         config["crop"] = crop
-    folder = RunFolder(output_dir)
-    start = folder.plan(config, restart=restart)
-    if start.action == "finished":
-        return _finished_run(folder, verbose)
-    if start.action == "new":
-        folder.check_free()
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(seed)
+    with contextlib.ExitStack() as stack:
+        # A run folder on a URL is trained in a local copy (`kgan.runs.remote`).
+        folder = stack.enter_context(remote.staged()) if remote else RunFolder(output_dir)
+        start = folder.plan(config, restart=restart)
+        if start.action == "finished":
+            return _finished_run(folder, verbose)
+        if start.action == "new":
+            folder.check_free()
+        if deterministic:
+            tf.config.experimental.enable_op_determinism()
+        keras.utils.set_random_seed(seed)
 
-    # A resumed run keeps the policy it was trained in.
-    policy = start.policy or kgan_precision.resolve(precision)
-    config["dtype_policy"] = policy
-    # The networks keep the policy they are built with; training runs under it too.
-    with kgan_precision.policy_scope(policy):
-        dataset = kgan_data.load(
-            data,
-            batch_size=batch_size,
-            with_labels=conditional,
-            data_dir=data_dir,
-            seed=seed,
-            num_samples=num_samples,
-            image_size=image_size,
-            crop=crop,
-        )
-        spec = dataset.element_spec[0] if conditional else dataset.element_spec
-        image_shape = tuple(spec.shape[1:])
-        if conditional and num_classes is None:
-            num_classes = _count_classes(dataset)
-        if settings is None:
-            gan = build_model(
-                image_shape,
-                model=model,
-                architecture=architecture,
-                num_classes=num_classes if conditional else None,
-                latent_dim=latent_dim,
-                base_filters=base_filters,
-                ema_decay=ema_decay,
+        # A resumed run keeps the policy it was trained in.
+        policy = start.policy or kgan_precision.resolve(precision)
+        config["dtype_policy"] = policy
+        # The networks keep the policy they are built with; training runs under it too.
+        with kgan_precision.policy_scope(policy):
+            dataset = kgan_data.load(
+                data,
+                batch_size=batch_size,
+                with_labels=conditional,
+                data_dir=data_dir,
                 seed=seed,
+                num_samples=num_samples,
+                image_size=image_size,
+                crop=crop,
             )
-            gan.compile()
-        else:
-            gan = recipes.build(
-                recipe,
-                model=model,
-                num_classes=num_classes if conditional else None,
-                seed=seed,
-                data_shape=image_shape,
-                ema_decay=ema_decay,
+            spec = dataset.element_spec[0] if conditional else dataset.element_spec
+            image_shape = tuple(spec.shape[1:])
+            if conditional and num_classes is None:
+                num_classes = _count_classes(dataset)
+            if settings is None:
+                gan = build_model(
+                    image_shape,
+                    model=model,
+                    architecture=architecture,
+                    num_classes=num_classes if conditional else None,
+                    latent_dim=latent_dim,
+                    base_filters=base_filters,
+                    ema_decay=ema_decay,
+                    seed=seed,
+                )
+                gan.compile()
+            else:
+                gan = recipes.build(
+                    recipe,
+                    model=model,
+                    num_classes=num_classes if conditional else None,
+                    seed=seed,
+                    data_shape=image_shape,
+                    ema_decay=ema_decay,
+                )
+            if epochs is None:
+                epochs = (
+                    20
+                    if settings is None
+                    else recipes.epochs_for(settings, int(dataset.cardinality()))
+                )
+                config["epochs"] = epochs
+            config.update(
+                num_classes=num_classes if conditional else None, image_shape=list(image_shape)
             )
-        if epochs is None:
-            epochs = (
-                20 if settings is None else recipes.epochs_for(settings, int(dataset.cardinality()))
-            )
-            config["epochs"] = epochs
-        config.update(
-            num_classes=num_classes if conditional else None, image_shape=list(image_shape)
-        )
-        with folder.lock():
-            if start.action == "new":
-                folder.check_free()  # Again, now that no other run can start writing it.
-            if start.state is None:
-                folder.clear()
-            return _fit_into(folder, gan, dataset, config, tensorboard, verbose, start.state)
+            with folder.lock():
+                if start.action == "new":
+                    folder.check_free()  # Again, now that no other run can start writing it.
+                if start.state is None:
+                    folder.clear()
+                return _fit_into(
+                    folder, gan, dataset, config, tensorboard, verbose, start.state, remote
+                )
 
 
 def _finished_run(folder, verbose):
@@ -274,7 +280,7 @@ def _finished_run(folder, verbose):
     gan, record, _ = load_run(folder.path)
     if verbose:
         print(
-            f"{folder.path} already holds the finished run of these arguments "
+            f"{folder.location} already holds the finished run of these arguments "
             f"({record['epochs']} epochs): nothing to train. Pass --restart (restart=True) to "
             "train it again."
         )
@@ -283,9 +289,11 @@ def _finished_run(folder, verbose):
     return gan, history
 
 
-def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None):
+def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None, remote=None):
     """Trains `gan` and writes the run's files into `folder`, each atomically; continues
-    after the backup `state` when it is given."""
+    after the backup `state` when it is given. `remote`, the `RemoteRunFolder` whose staging
+    folder `folder` is, gets the changes after `config.json`, after each epoch's backup, and at
+    the end."""
     log_dir = folder.file("logs") if tensorboard else None
     monitor = kgan_callbacks.TrainingMonitor(
         stop_on=("divergence",), checkpoint_path=folder.file("last_good.keras")
@@ -302,6 +310,9 @@ def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None):
     # Last, so that the backup holds the monitor's record of the epoch.
     run_callbacks.append(folder.backup_callback(monitor, state))
     folder.write_config(config)
+    if remote:
+        run_callbacks.append(remote.callback())  # After the backup: it copies its commit.
+        remote.push(strict=True)
     started = time.time() - (state or {}).get("seconds", 0.0)
     try:
         history = gan.fit(
@@ -316,6 +327,8 @@ def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None):
         # healthy checkpoint (if any epoch was healthy) stays in last_good.keras.
         history = merged_history(state, gan.history)
         folder.write_history(history, time.time() - started, monitor, str(error))
+        if remote:
+            remote.push()
         raise
     history = merged_history(state, history)
     folder.write_history(history, time.time() - started, monitor)
@@ -323,6 +336,8 @@ def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None):
     samples = gan.generate(grid["num_samples"], labels=grid["labels"], seed=0)
     folder.write_samples(samples, num_rows=grid["num_rows"])
     folder.remove_backup()
+    if remote:
+        remote.push(strict=True)
     return gan, history
 
 

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import kgan
 from kgan import atomic, export, storage
 from kgan.cli import main
 from kgan.export import saved_model, versions
@@ -101,8 +100,3 @@ def test_cli_export_to_urls(unconditional, tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "out")) == ["demo", "demo.onnx"]
     assert main(["export", str(model_path), "--onnx", onnx_url]) != 0
     assert "The ONNX file already exists; pass" in capsys.readouterr().err
-
-
-def test_run_folders_need_a_local_path():
-    with pytest.raises(ValueError, match=r"--output.*Received: output_dir='gs://bucket/run'"):
-        kgan.training.train("gs://bucket/run", epochs=1)
