@@ -14,6 +14,11 @@ bridges between modes. Both rows are in the table; `--jacobian-truncation 0` ski
 
     python tools/evaluate_toys.py --quick                  # one seed, few steps: a smoke run
     python tools/evaluate_toys.py --seeds 3 --json toys.json
+    python tools/evaluate_toys.py --models gan --first-seed 3 --seeds 3 --threads 1 \
+        --json tools/results/heldout_toys_gan_seeds3-5.json  # held-out seeds, ring and grid
+
+The JSON file holds every run, the command that wrote it and the machine, versions and threads
+it ran with.
 """
 
 import argparse
@@ -27,7 +32,8 @@ import numpy as np  # noqa: E402
 
 import kgan  # noqa: E402
 from kgan import (  # noqa: E402
-    atomic,  # noqa: E402
+    _system,
+    atomic,
     data,
     metrics,
 )
@@ -231,7 +237,14 @@ def main(argv=None):
         "evaluation samples each)"
     )
     if args.json:
-        atomic.write_json(args.json, {"runs": runs, "total_seconds": total})
+        command = " ".join(map(str, argv if argv is not None else sys.argv[1:]))
+        record = {
+            "command": f"python tools/evaluate_toys.py {command}",
+            "runs": runs,
+            "total_seconds": total,
+            "environment": _system.environment(),
+        }
+        atomic.write_json(args.json, record)
     return 0
 
 
