@@ -22,14 +22,17 @@ LATENT_DIM = 100
 UPDATES = ("alternating", "shared")
 
 
-def tutorial_generator():
+def tutorial_generator(image_shape=(28, 28, 1)):
+    """The tutorial's generator; for another `image_shape` (sides divisible by 4) its dense
+    layer starts at a quarter of the height and width and the last layer gives its channels."""
+    height, width, channels = image_shape
     return keras.Sequential(
         [
             keras.Input((LATENT_DIM,)),
-            keras.layers.Dense(7 * 7 * 256, use_bias=False),
+            keras.layers.Dense(height // 4 * (width // 4) * 256, use_bias=False),
             keras.layers.BatchNormalization(),
             keras.layers.LeakyReLU(),
-            keras.layers.Reshape((7, 7, 256)),
+            keras.layers.Reshape((height // 4, width // 4, 256)),
             keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),
             keras.layers.BatchNormalization(),
             keras.layers.LeakyReLU(),
@@ -37,17 +40,17 @@ def tutorial_generator():
             keras.layers.BatchNormalization(),
             keras.layers.LeakyReLU(),
             keras.layers.Conv2DTranspose(
-                1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
+                channels, 5, strides=2, padding="same", use_bias=False, activation="tanh"
             ),
         ],
         name="generator",
     )
 
 
-def tutorial_discriminator():
+def tutorial_discriminator(image_shape=(28, 28, 1)):
     return keras.Sequential(
         [
-            keras.Input((28, 28, 1)),
+            keras.Input(image_shape),
             keras.layers.Conv2D(64, 5, strides=2, padding="same"),
             keras.layers.LeakyReLU(),
             keras.layers.Dropout(0.3),

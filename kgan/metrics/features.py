@@ -187,7 +187,7 @@ def train_classifier(
         epochs: training epochs; `None` for the dataset's setting.
         batch_size: batch size when the data are loaded here.
         data_dir: where `kgan.data.load` reads local files (default `KGAN_DATA_DIR`).
-        verbose: as in `keras.Model.fit`.
+        verbose: as in `keras.Model.fit`; also the progress of decoding image folders.
 
     Returns:
         The trained float32 `keras.Model`, with its test accuracy in `model.test_accuracy`
@@ -202,9 +202,9 @@ def train_classifier(
     epochs = settings["epochs"] if epochs is None else epochs
     check_positive_int("epochs", epochs)
     if train_data is None:
-        train_data = _load_labelled(dataset, "train", batch_size, data_dir)
+        train_data = _load_labelled(dataset, "train", batch_size, data_dir, verbose)
     if test_data is None:
-        test_data = _load_labelled(dataset, "test", batch_size, data_dir)
+        test_data = _load_labelled(dataset, "test", batch_size, data_dir, verbose)
     steps = int(train_data.cardinality())
     policy = kgan_precision.resolve(settings["precision"])
 
@@ -259,9 +259,14 @@ def train_mnist_classifier(*args, dataset="mnist", epochs=3, **kwargs):
     return train_classifier(*args, dataset=dataset, epochs=epochs, **kwargs)
 
 
-def _load_labelled(dataset, split, batch_size, data_dir):
+def _load_labelled(dataset, split, batch_size, data_dir, verbose):
     return kgan_data.load(
-        dataset, split=split, batch_size=batch_size, with_labels=True, data_dir=data_dir
+        dataset,
+        split=split,
+        batch_size=batch_size,
+        with_labels=True,
+        data_dir=data_dir,
+        verbose=verbose,
     )
 
 

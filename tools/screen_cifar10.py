@@ -1,0 +1,245 @@
+"""Screens of the `cifar10` recipe against its baselines, each trained on the same images.
+
+    KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --images 192000
+    KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --only recipe_r1_0.1 --images 192000
+    KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --quick --json /tmp/screen.json
+
+Every candidate is an unconditional generator trained from seed 0 on the CIFAR-10 training
+images for `--images` real images (steps = images / batch size, so candidates with other
+batch sizes see the same data), under the same dtype policy (`kgan.precision`'s `"auto"`), then
+scored as `tools/train_references.py` scores the reference generators: 10,000 samples against
+the 10,000 test images in the feature space of `savedmodels/classifiers/cifar10.keras` (FID,
+KID, precision/recall, density/coverage, classes read). A 64-sample grid of each is written
+beside the results (`cifar10_screen_NAME.png`).
+
+Candidates run `--jobs` at a time, each in its own process on one thread. The results file
+keeps one entry per candidate: running `--only NAME` adds or replaces that entry (its budget
+must match the file's), so a screen can grow over several sessions. One seed each: a screen
+picks what to try at full length, it is not a measurement of a recipe's spread.
+
+- **defaults**: what `kgan train` builds without a recipe (`--recipe none`): DCGAN networks
+  with 32 base filters and a batch-normalised discriminator, latent 64, Adam(2e-4, 0.5),
+  EMA 0.99, batch 64.
+- **tutorial**: the TensorFlow DCGAN tutorial's networks (`benchmark_networks.py`) adapted to
+  32x32x3 (the dense layer starts at 8x8), z of 100, batch 256, Adam(1e-4) for both, no
+  averaging; trained by `kgan.GAN.fit` with the non-saturating loss, which is the tutorial's
+  cross-entropy.
+- **recipe**: `kgan.recipes.build("cifar10")`; the `recipe_*` candidates change one or two
+  of its settings, named in `CANDIDATES`.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEFAULT_JSON = os.path.join(HERE, "results", "cifar10_screen.json")
+IMAGE_SHAPE = (32, 32, 3)
+QUICK_IMAGES = 1024  # --quick: the first training images, and as many images seen.
+
+# name -> the recipe overrides it trains with (`kgan.recipes.build`), or a baseline's kind.
+CANDIDATES = {
+    "defaults": {"baseline": "defaults"},
+    "tutorial": {"baseline": "tutorial"},
+    "recipe": {},
+    "recipe_r1_0.1": {"r1_weight": 0.1},
+    "recipe_diffaugment": {"augment": "color,translation,cutout"},
+    "recipe_ttur": {"d_learning_rate": 4e-4, "g_learning_rate": 1e-4},
+    "recipe_sn_hinge": {
+        "loss": "hinge",
+        "r1_weight": 0.0,
+        "discriminator": {"spectral_norm": True},
+    },
+    "recipe_64": {"generator": {"base_filters": 64}, "discriminator": {"base_filters": 64}},
+}
+
+
+def _images(quick):
+    sys.path.insert(0, HERE)
+    import train_references
+
+    images, _ = train_references.real_arrays("cifar10", "train")
+    return images[:QUICK_IMAGES] if quick else images
+
+
+def _dataset(images, batch_size):
+    import tensorflow as tf
+
+    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0)
+    return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+
+
+def build(name):
+    """`(gan, batch_size)` of candidate `name`, compiled."""
+    import keras
+
+    import kgan
+    from kgan.runs.training import build_model
+
+    spec = dict(CANDIDATES[name])
+    baseline = spec.pop("baseline", None)
+    if baseline == "defaults":
+        gan = build_model(IMAGE_SHAPE, seed=0, ema_decay=0.99)
+        gan.compile()
+        return gan, 64
+    if baseline == "tutorial":
+        import benchmark_networks as nets
+
+        keras.utils.set_random_seed(0)
+        gan = kgan.GAN(
+            nets.tutorial_generator(IMAGE_SHAPE),
+            nets.tutorial_discriminator(IMAGE_SHAPE),
+            loss="non_saturating",
+            seed=0,
+        )
+        gan.compile(
+            d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4)
+        )
+        return gan, 256
+    gan = kgan.recipes.build("cifar10", seed=0, **spec)
+    return gan, kgan.recipes.get("cifar10")["batch_size"]
+
+
+def run_candidate(name, images_budget, out_dir, quick=False):
+    """Trains and scores one candidate; returns its record."""
+    import tensorflow as tf
+
+    from kgan import _system
+    from kgan import precision as kgan_precision
+    from kgan.images import save_image_grid
+
+    tf.config.threading.set_intra_op_parallelism_threads(1)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    sys.path.insert(0, HERE)
+    import train_references
+
+    images = _images(quick)
+    policy = kgan_precision.resolve("auto")
+    with kgan_precision.policy_scope(policy):
+        gan, batch_size = build(name)
+        steps = max(1, images_budget // batch_size)
+        start = time.perf_counter()
+        gan.fit(_dataset(images, batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
+        seconds = time.perf_counter() - start
+    record = {
+        "settings": CANDIDATES[name],
+        "steps": steps,
+        "batch_size": batch_size,
+        "images_seen": steps * batch_size,
+        "dtype_policy": policy,
+        "train_seconds": round(seconds, 1),
+        "environment": _system.environment(),
+    }
+    evaluation = train_references.evaluate(gan, {"data": "cifar10", "conditional": False}, quick)
+    record.update(evaluation["model"], real_data=evaluation["real_data"])
+    record["num_samples"] = evaluation["num_samples"]
+    save_image_grid(
+        gan.generate(64, seed=0), os.path.join(out_dir, f"cifar10_screen_{name}.png"), num_rows=8
+    )
+    return record
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--images", type=int, help="real images each candidate trains on (default 192000)"
+    )
+    parser.add_argument(
+        "--only", help=f"comma-separated candidates (default all): {', '.join(CANDIDATES)}"
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="candidates at once (default 2)")
+    parser.add_argument("--json", default=DEFAULT_JSON, help="results file (entries are merged)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run on 1,024 images")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # One candidate, in a subprocess.
+    args = parser.parse_args(argv)
+    if args.images is None:
+        args.images = QUICK_IMAGES if args.quick else 192_000
+    if args.images <= 0:
+        parser.error(f"--images must be positive. Received: --images={args.images}")
+    if args.jobs <= 0:
+        parser.error(f"--jobs must be positive. Received: --jobs={args.jobs}")
+    names = args.only.split(",") if args.only else list(CANDIDATES)
+    unknown = [name for name in names if name not in CANDIDATES]
+    if unknown:
+        parser.error(
+            f"unknown candidate {unknown[0]!r} ({', '.join(CANDIDATES)}). "
+            f"Received: --only={args.only}"
+        )
+    args.names = names
+    return args
+
+
+def main(argv=None):
+    args = _parse(argv)
+    from kgan import atomic  # Results land whole: a killed run never leaves half a JSON.
+
+    out_dir = os.path.dirname(os.path.abspath(args.json))
+    os.makedirs(out_dir, exist_ok=True)
+    if args.worker:
+        record = run_candidate(args.worker, args.images, out_dir, args.quick)
+        atomic.write_json(f"{args.json}.{args.worker}", record)
+        return 0
+    results = {"images": args.images, "quick": args.quick, "candidates": {}}
+    if os.path.exists(args.json):
+        with open(args.json) as f:
+            results = json.load(f)
+        if (results["images"], results["quick"]) != (args.images, args.quick):
+            raise SystemExit(
+                f"error: {args.json} holds a screen of {results['images']} images (quick: "
+                f"{results['quick']}); give that budget or another --json. Received: "
+                f"--images={args.images}"
+            )
+    results["command"] = "python tools/screen_cifar10.py --images {} --only {}".format(
+        args.images,
+        ",".join(sorted({*results["candidates"], *args.names}, key=list(CANDIDATES).index)),
+    )
+    pending, running, failed = list(args.names), {}, []
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            name = pending.pop(0)
+            command = [sys.executable, __file__, "--worker", name, "--images", str(args.images)]
+            command += ["--json", args.json] + (["--quick"] if args.quick else [])
+            running[name] = subprocess.Popen(command)
+        time.sleep(1)
+        for name, worker in list(running.items()):
+            if worker.poll() is None:
+                continue
+            del running[name]
+            part = f"{args.json}.{name}"
+            if worker.returncode:
+                failed.append(name)
+                continue
+            with open(part) as f:
+                results["candidates"][name] = json.load(f)
+            os.remove(part)
+            atomic.write_json(args.json, results)  # After each candidate: nothing is lost.
+            row = results["candidates"][name]
+            print(f"{name}: FID {row['fid']:.2f} ({row['train_seconds']:.0f} s)", flush=True)
+    _print_table(results)
+    if failed:
+        print(f"error: candidates failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_table(results):
+    print("| candidate | steps x batch | FID | KID | precision | recall | density | coverage |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in CANDIDATES:
+        row = results["candidates"].get(name)
+        if row:
+            print(
+                f"| {name} | {row['steps']:,} x {row['batch_size']} | {row['fid']:.2f} | "
+                f"{row['kid']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                f"{row['density']:.3f} | {row['coverage']:.3f} |"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
