@@ -8,7 +8,9 @@ cards and the toy benchmark, with the real-data floor of each metric.
 Sources (each written by a script, never by hand):
 - `savedmodels/*/card.json`, from `tools/train_references.py`;
 - `tools/results/baseline_*.json`, from `tools/train_references.py BASELINE`;
-- `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`.
+- `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`;
+- `tools/results/*_screen.json`, from `tools/screen_cifar10.py` (one seed per candidate, all
+  trained on the same number of images).
 """
 
 import argparse
@@ -44,6 +46,14 @@ def load_toys(folder):
         with open(path) as f:
             runs.extend(json.load(f)["runs"])
     return runs
+
+
+def load_screens(folder):
+    screens = {}
+    for path in sorted(glob.glob(os.path.join(folder, "*_screen.json"))):
+        with open(path) as f:
+            screens[os.path.basename(path)] = json.load(f)
+    return screens
 
 
 def _spread(values, fmt):
@@ -123,6 +133,27 @@ def toy_table(runs):
     return lines
 
 
+def screen_table(name, screen):
+    """One row per candidate of a screen, best FID first."""
+    lines = [
+        f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed "
+        "(`python tools/screen_cifar10.py`); a pick of what to train at full length, not a "
+        "measurement of a recipe.",
+        "",
+        "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
+        "coverage |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for candidate, row in sorted(screen["candidates"].items(), key=lambda item: item[1]["fid"]):
+        lines.append(
+            f"| {candidate} | {row['steps']:,} x {row['batch_size']} | "
+            f"{row['train_seconds'] / 60:.0f} | {row['fid']:.2f} | {row['kid']:.3f} | "
+            f"{row['precision']:.3f} | {row['recall']:.3f} | {row['density']:.3f} | "
+            f"{row['coverage']:.3f} |"
+        )
+    return lines
+
+
 def table(savedmodels, results):
     lines = [BEGIN, ""]
     cards, baselines = load_cards(savedmodels), load_baselines(results)
@@ -131,6 +162,8 @@ def table(savedmodels, results):
     runs = load_toys(results)
     if runs:
         lines += toy_table(runs) + [""]
+    for name, screen in load_screens(results).items():
+        lines += screen_table(name, screen) + [""]
     return "\n".join(lines + [END])
 
 

@@ -76,6 +76,29 @@ def test_table_has_each_figure_and_the_real_data_floor(table_tool, sources):
     assert "98.9" in text  # the ideal sampler's share
 
 
+def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
+    savedmodels, results = sources
+    row = {"steps": 5000, "batch_size": 64, "train_seconds": 1200.0}
+    screen = {
+        "images": 320000,
+        "quick": False,
+        "candidates": {
+            "recipe": {**row, **_figures(80.5)},
+            "tutorial": {**row, "steps": 1250, "batch_size": 256, **_figures(120.25)},
+            "recipe_ttur": {**row, **_figures(70.75)},
+        },
+    }
+    (results / "cifar10_screen.json").write_text(json.dumps(screen))
+    text = table_tool.table(savedmodels, results)
+    assert "Screen `tools/results/cifar10_screen.json`: 320,000 real images each" in text
+    rows = [line for line in text.splitlines() if line.startswith(("| recipe", "| tutorial"))]
+    assert rows == [
+        "| recipe_ttur | 5,000 x 64 | 20 | 70.75 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
+        "| recipe | 5,000 x 64 | 20 | 80.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
+        "| tutorial | 1,250 x 256 | 20 | 120.25 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
+    ]
+
+
 def test_check_fails_on_a_stale_readme_and_write_fixes_it(table_tool, sources, tmp_path):
     savedmodels, results = sources
     readme = tmp_path / "README.md"
