@@ -20,6 +20,12 @@ training). It is then:
 - described in `savedmodels/NAME/README.md` (the model card), `savedmodels/NAME/card.json`
   (the same figures for `tools/results_table.py`) and `savedmodels/NAME/samples.png`.
 
+`--card-only` without the run folder (run folders are not committed; those of the
+MNIST-family references are gone) rebuilds the card from the shipped export instead: the
+export is evaluated as it is (not exported again), the training figures come from its
+metadata, and the card states the command as it was run at the commit named in the
+reference's `shipped` entry, with the command a retraining runs today when the two differ.
+
 Baselines (`mnist_dcgan_v1`, the generator shipped before the recipes, and
 `fashion_mnist_defaults`, `kgan train`'s defaults of then) are evaluated the same way, without
 an export, into `tools/results/baseline_NAME.json`; name them to run them.
@@ -45,8 +51,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+ONE_CORE = "one CPU core (a second training ran on the other core)"
 # name -> how it is trained. Every reference has seed 0 and the recipe's own number of steps
-# unless it names its `epochs`.
+# unless it names its `epochs`. `shipped`: the training behind the export in savedmodels/NAME,
+# for a card rebuilt from that export (`--card-only` without the run folder): the commit the
+# training ran at, the export's version and the machine it ran on. A new training exports a
+# new version, which the entry must then name.
 REFERENCES = {
     "mnist_cdcgan": {
         "title": "MNIST, class-conditional GAN (the `mnist` recipe)",
@@ -54,6 +64,7 @@ REFERENCES = {
         "recipe": "mnist",
         "model": "gan",
         "conditional": True,
+        "shipped": {"commit": "af097d3", "version": 1, "machine": ONE_CORE},
     },
     "mnist_wgangp": {
         "title": "MNIST, unconditional WGAN-GP (the `mnist` recipe's `wgangp` variant)",
@@ -64,6 +75,7 @@ REFERENCES = {
         # The recipe's own schedule: its 9,370 generator steps rounded up to whole epochs (51
         # epochs, 9,588 generator steps), 77 minutes on two CPU cores. The first shipped
         # `mnist_wgangp` had 5 epochs (940 generator steps, FID 155.40).
+        "shipped": {"commit": "de11032", "version": 2, "machine": "two CPU cores"},
     },
     "fashion_mnist_cdcgan": {
         "title": "Fashion-MNIST, class-conditional GAN (the `fashion_mnist` recipe)",
@@ -71,6 +83,7 @@ REFERENCES = {
         "recipe": "fashion_mnist",
         "model": "gan",
         "conditional": True,
+        "shipped": {"commit": "af097d3", "version": 1, "machine": ONE_CORE},
     },
     "cifar10_cdcgan": {
         "title": "CIFAR-10, class-conditional GAN (the `cifar10` recipe)",
@@ -141,8 +154,12 @@ METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage"
 
 
 def command_line(name, spec, precision, quick=False):
+    """The `kgan train` command of a reference; `precision=None` leaves `--precision` out (the
+    command before `kgan train` had the option, when every training was float32)."""
     parts = ["kgan train", f"--data {spec['data']}", f"--recipe {spec['recipe']}"]
-    parts += [f"--model {spec['model']}", "--seed 0", f"--precision {precision}"]
+    parts += [f"--model {spec['model']}", "--seed 0"]
+    if precision is not None:
+        parts.append(f"--precision {precision}")
     if spec["conditional"]:
         parts.append("--conditional")
     epochs = QUICK["epochs"] if quick else spec.get("epochs")
@@ -275,23 +292,78 @@ def real_images_seen(epochs, critic_steps, batch_size, examples):
     return min(critic_steps * batch_size, epochs * examples)
 
 
+def _record(history, generator_steps, critic_steps, config, examples, health_events):
+    batch_size = config["batch_size"]
+    return {
+        "epochs": history["epochs"],
+        "generator_steps": generator_steps,
+        "critic_steps": critic_steps,
+        "batch_size": batch_size,
+        "real_images_seen": real_images_seen(history["epochs"], critic_steps, batch_size, examples),
+        "seconds": history["seconds"],
+        "health_events": health_events,
+    }
+
+
 def training_record(run_dir, gan, config, examples):
     """`(history, record)` of a finished run; `examples`: the training images it had."""
     with open(os.path.join(run_dir, "history.json")) as f:
         history = json.load(f)
     generator_steps = int(gan.g_optimizer.iterations.numpy())
     critic_steps = int(gan.d_optimizer.iterations.numpy())
-    batch_size = config["batch_size"]
-    seen = real_images_seen(history["epochs"], critic_steps, batch_size, examples)
-    return history, {
-        "epochs": history["epochs"],
-        "generator_steps": generator_steps,
-        "critic_steps": critic_steps,
-        "batch_size": batch_size,
-        "real_images_seen": seen,
-        "seconds": history["seconds"],
-        "health_events": history["health_events"],
-    }
+    record = _record(
+        history, generator_steps, critic_steps, config, examples, history["health_events"]
+    )
+    return history, record
+
+
+def shipped_export(name, spec, out=ROOT):
+    """`(generator, version folder, run config, record)` of the export in savedmodels/NAME,
+    for a card rebuilt without the run folder: the generator as exported, and the training
+    figures its metadata kept."""
+    from kgan.control import load_generator
+    from kgan.export import list_versions, read_metadata
+
+    base = os.path.join(out, "savedmodels", name)
+    versions = list_versions(base) if os.path.isdir(base) else []
+    shipped = spec.get("shipped")
+    if not versions or not shipped:
+        raise SystemExit(
+            f"error: {name}: --card-only needs the run folder, or an export in {base} and a "
+            "`shipped` entry in REFERENCES naming the training behind it"
+        )
+    if versions[-1] != shipped["version"]:
+        raise SystemExit(
+            f"error: {name}: the export is version {versions[-1]}, REFERENCES' `shipped` entry "
+            f"describes version {shipped['version']}: name the commit and machine of the "
+            "training behind the export there"
+        )
+    version_dir = os.path.join(base, str(versions[-1]))
+    training = read_metadata(version_dir)["training"]
+    config = training["run_config"]
+    expected = {key: spec[key] for key in ("data", "recipe", "model", "conditional")}
+    expected["seed"] = 0
+    found = {key: config.get(key) for key in expected}
+    if found != expected:
+        raise SystemExit(
+            f"error: {name}: the export was trained with {found}, not as REFERENCES says "
+            f"({expected})"
+        )
+    history = training["history"]
+    if history["health_events"]:
+        raise SystemExit(
+            f"error: {name}: the export counts {history['health_events']} training monitor "
+            "warnings but keeps no text of them; rebuild the card from the run folder"
+        )
+    record = _record(
+        history,
+        training["generator_steps"],
+        training["discriminator_steps"],
+        config,
+        training_examples(spec, config),
+        [],
+    )
+    return load_generator(version_dir), version_dir, config, record
 
 
 def _row(label, values):
@@ -300,6 +372,30 @@ def _row(label, values):
         f"{values['precision']:.3f} | {values['recall']:.3f} | {values['density']:.3f} | "
         f"{values['coverage']:.3f} |"
     )
+
+
+def _command_lines(name, card):
+    """The card's command: the one this script ran, or, for a card rebuilt from the export, the
+    one run at the commit that trained it and the one a retraining runs today."""
+    if "trained_at" not in card:
+        return [f"- **Command:** `{card['command']}`, then export and evaluation by the script."]
+    lines = [
+        f"- **Command:** `{card['command']}`, run by this script at commit "
+        f"{card['trained_at']}, then exported; this card evaluates that export as shipped "
+        f"(`python tools/train_references.py --card-only {name}`, without the run folder)."
+    ]
+    if "retrain_command" in card:
+        why = ""
+        if "--precision" not in card["command"]:
+            why = (
+                f" (at {card['trained_at']} `kgan train` had no `--precision` option: every "
+                "training was float32)"
+            )
+        lines.append(
+            f"- **Retraining today:** `python tools/train_references.py {name}` runs "
+            f"`{card['retrain_command']}`{why}."
+        )
+    return lines
 
 
 def model_card(name, card):
@@ -312,7 +408,7 @@ def model_card(name, card):
         "Written by `tools/train_references.py` (do not edit by hand; re-run it).",
         "",
         f"- **Data:** {spec['data']}, {DATA_DESCRIPTIONS[spec['data']]}, scaled to [-1, 1].",
-        f"- **Command:** `{card['command']}`, then export and evaluation by the script.",
+        *_command_lines(name, card),
         f"- **Training:** {training['generator_steps']:,} generator steps and "
         f"{training['critic_steps']:,} discriminator steps at batch {training['batch_size']} "
         f"({training['epochs']} epochs, {training['real_images_seen']:,} real images seen) in "
@@ -381,10 +477,12 @@ def describe(name, seen, out=ROOT):
 
 
 def run_reference(name, args):
-    from kgan import atomic, training
+    from kgan import training
 
     spec = REFERENCES[name]
     run_dir = os.path.join(args.runs, name)
+    if args.card_only and not os.path.isfile(os.path.join(run_dir, "config.json")):
+        return card_from_export(name, args)
     if not args.card_only:
         start = time.perf_counter()
         training.train(
@@ -407,7 +505,6 @@ def run_reference(name, args):
     evaluation = evaluate(gan, spec, args.quick)
     version_dir, onnx_path = export(gan, name, history, config, args.out)
     sample_grid(gan, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
-    card_path = os.path.join(args.out, "savedmodels", name, "card.json")
     card = {
         "name": name,
         "title": spec["title"],
@@ -422,6 +519,51 @@ def run_reference(name, args):
         "saved_model": os.path.relpath(version_dir, args.out),
         "onnx": os.path.relpath(onnx_path, args.out),
     }
+    write_card(name, card, args)
+
+
+def card_from_export(name, args):
+    """`--card-only` without the run folder: evaluates the export in savedmodels/NAME as it is
+    and writes its card, with the training as the export's metadata and `shipped` record it."""
+    spec = REFERENCES[name]
+    print(f"{name}: no run folder in {args.runs}; evaluating the shipped export", flush=True)
+    generator, version_dir, config, record = shipped_export(name, spec, args.out)
+    evaluation = evaluate(generator, spec, args.quick)
+    sample_grid(generator, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
+    shipped = spec["shipped"]
+    # The command as the export's training ran it: its run config records `precision` from the
+    # commit that added the option on.
+    command = command_line(name, spec, config.get("precision"), args.quick)
+    onnx_path = os.path.join("savedmodels", f"{name}.onnx")
+    if not os.path.isfile(os.path.join(args.out, onnx_path)):
+        raise SystemExit(f"error: {name}: the export has no ONNX file {onnx_path} beside it")
+    card = {
+        "name": name,
+        "title": spec["title"],
+        "data": spec["data"],
+        "recipe": spec["recipe"],
+        "model": spec["model"],
+        "conditional": spec["conditional"],
+        "command": command,
+        "trained_at": shipped["commit"],
+        "machine": shipped["machine"],
+        "training": record,
+        "evaluation": evaluation,
+        "saved_model": os.path.relpath(version_dir, args.out),
+        "onnx": onnx_path,
+    }
+    retrain = command_line(name, spec, args.precision, args.quick)
+    if retrain != command:
+        card["retrain_command"] = retrain
+    write_card(name, card, args)
+
+
+def write_card(name, card, args):
+    """Writes card.json and the card's README.md, keeping what a person wrote about the
+    samples when the card is rebuilt (`--card-only`) or taking `--seen`."""
+    from kgan import atomic
+
+    card_path = os.path.join(args.out, "savedmodels", name, "card.json")
     if os.path.exists(card_path):  # Keep what a person wrote about the samples.
         with open(card_path) as f:
             previous = json.load(f)
@@ -433,6 +575,7 @@ def run_reference(name, args):
     atomic.write_text(
         os.path.join(args.out, "savedmodels", name, "README.md"), model_card(name, card)
     )
+    evaluation = card["evaluation"]
     model_row = evaluation["model"]
     print(
         f"{name}: FID {model_row['fid']:.2f} (real data {evaluation['real_data']['fid']:.2f}), "

@@ -114,8 +114,41 @@ def test_train_references_quick_writes_a_card_exports_and_leaves_the_repository(
     readme = (folder / "README.md").read_text()
     assert readme.startswith("# `mnist_cdcgan`: ") and "| `mnist_cdcgan` |" in readme
     assert (runs / "mnist_cdcgan" / "model.keras").is_file()
+
+    # --card-only without the run folder evaluates the export as it is and names the training
+    # behind it (REFERENCES' `shipped` entry: here the quick export stands in for version 1).
+    _run(
+        "train_references.py", "mnist_cdcgan", "--card-only", "--quick", "--runs",
+        tmp_path / "no_runs", "--out", out, cwd=tmp_path, data_dir=data_dir,
+    )  # fmt: skip
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "1",
+        "README.md",
+        "card.json",
+        "samples.png",
+    ]
+    rebuilt = json.loads((folder / "card.json").read_text())
+    assert rebuilt["command"] == card["command"] and "retrain_command" not in rebuilt
+    assert rebuilt["trained_at"] == "af097d3"
+    assert rebuilt["training"] == training and rebuilt["saved_model"] == card["saved_model"]
+    assert rebuilt["evaluation"]["num_samples"] == 200
+    assert "--card-only mnist_cdcgan" in (folder / "README.md").read_text()
     # Nothing was written into the repository.
     assert (shipped.stat().st_mtime_ns if shipped.exists() else None) == before
+
+
+def test_a_card_rebuilt_from_an_export_trained_before_precision_states_both_commands():
+    references = _load("train_references")
+    spec = references.REFERENCES["mnist_cdcgan"]
+    then = references.command_line("mnist_cdcgan", spec, None)
+    today = references.command_line("mnist_cdcgan", spec, "float32")
+    assert "--precision" not in then and today == then.replace(
+        "--seed 0", "--seed 0 --precision float32"
+    )
+    card = {"command": then, "trained_at": "af097d3", "retrain_command": today}
+    command, retrain = references._command_lines("mnist_cdcgan", card)
+    assert f"`{then}`, run by this script at commit af097d3" in command
+    assert f"runs `{today}`" in retrain and "had no `--precision` option" in retrain
 
 
 # ---------------------------------------------------------------------------- the others
@@ -131,6 +164,11 @@ def test_evaluate_toys_quick_writes_every_run(tmp_path):
     )  # fmt: skip
     record = json.loads(out.read_text())
     assert record["total_seconds"] > 0
+    assert record["command"] == (
+        f"python tools/evaluate_toys.py --quick --steps 50 --models gan --datasets gaussian_ring "
+        f"--json {out}"
+    )
+    assert record["environment"]["tensorflow"] and record["environment"]["cpu_count"] >= 1
     (run,) = record["runs"]
     assert (run["model"], run["dataset"], run["seed"]) == ("gan", "gaussian_ring", 0)
     assert run["generator_steps"] == 50 and run["num_modes"] == 8
