@@ -193,6 +193,52 @@ def test_compare_baseline_quick_scores_both_sides(tmp_path):
     assert not list(tmp_path.glob("compare.json.*"))  # The workers' parts are removed.
 
 
+def _cifar10_dir():
+    configured = os.environ.get("KGAN_DATA_DIR")
+    for folder in [Path(configured)] if configured else [ROOT.parent / "shared" / "data"]:
+        if (folder / "cifar10" / "test").is_dir():
+            return folder
+    pytest.skip("the CIFAR-10 copy is not available: set KGAN_DATA_DIR (see README)")
+
+
+def test_screen_cifar10_quick_scores_candidates_at_one_budget_and_merges_entries(tmp_path):
+    data_dir = _cifar10_dir()
+    out = tmp_path / "screen.json"
+    args = ("--quick", "--json", out)
+    stdout = _run(
+        "screen_cifar10.py",
+        *args,
+        "--only",
+        "tutorial,recipe_sn_hinge",
+        cwd=tmp_path,
+        data_dir=data_dir,
+    )
+    results = json.loads(out.read_text())
+    assert results["images"] == 1024 and results["quick"] is True
+    assert set(results["candidates"]) == {"tutorial", "recipe_sn_hinge"}
+    for name, row in results["candidates"].items():
+        # The same real images for every candidate, whatever its batch size.
+        assert row["images_seen"] == row["steps"] * row["batch_size"] == 1024
+        assert set(METRICS) <= set(row) and set(METRICS) <= set(row["real_data"])
+        assert row["environment"]["cpu_count"] >= 1
+        assert (tmp_path / f"cifar10_screen_{name}.png").is_file()
+        assert re.search(rf"^\| {name} \| ", stdout, re.M)
+    assert results["candidates"]["tutorial"]["batch_size"] == 256
+    assert "tutorial,recipe_sn_hinge" in results["command"]
+    assert not list(tmp_path.glob("screen.json.*"))  # The workers' parts are removed.
+    # Another budget is refused: its entries would not compare with the file's.
+    env = {**os.environ, "KGAN_DATA_DIR": str(data_dir)}
+    result = subprocess.run(
+        [sys.executable, str(TOOLS / "screen_cifar10.py"), *map(str, args), "--images", "2048"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "Received: --images=2048" in result.stderr
+
+
 def test_benchmark_data_quick_prints_both_rates_and_their_ratio(tmp_path):
     stdout = _run("benchmark_data.py", "--quick", cwd=tmp_path, data_dir=_data_dir())
     assert "dataset: mnist (28, 28, 1), batch size 32" in stdout
