@@ -189,7 +189,9 @@ RECIPES["cifar10"] = {
     "notes": "CIFAR-10 and other 32x32 colour photographs: the `mnist` recipe's training "
     "(unnormalised discriminator, lazy R1, Adam 5e-4, EMA 0.999) at 32 base filters, whose "
     "steps are about four times cheaper on a CPU than at 64. What it reached is in "
-    "savedmodels/cifar10_cdcgan/card.json (tools/train_references.py).",
+    "savedmodels/cifar10_cdcgan/card.json (tools/train_references.py); the candidates it was "
+    "screened against, and two baselines, in tools/results/cifar10_screen.json "
+    "(tools/screen_cifar10.py).",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),
