@@ -506,12 +506,7 @@ def run_reference(name, args):
     version_dir, onnx_path = export(gan, name, history, config, args.out)
     sample_grid(gan, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
     card = {
-        "name": name,
-        "title": spec["title"],
-        "data": spec["data"],
-        "recipe": spec["recipe"],
-        "model": spec["model"],
-        "conditional": spec["conditional"],
+        **_described(name, spec),
         "command": command_line(name, spec, args.precision, args.quick),
         "machine": args.machine,
         "training": record,
@@ -520,6 +515,12 @@ def run_reference(name, args):
         "onnx": os.path.relpath(onnx_path, args.out),
     }
     write_card(name, card, args)
+
+
+def _described(name, spec):
+    """The fields every card opens with: what the reference is and how it is trained."""
+    keys = ("title", "data", "recipe", "model", "conditional")
+    return {"name": name, **{key: spec[key] for key in keys}}
 
 
 def card_from_export(name, args):
@@ -538,12 +539,7 @@ def card_from_export(name, args):
     if not os.path.isfile(os.path.join(args.out, onnx_path)):
         raise SystemExit(f"error: {name}: the export has no ONNX file {onnx_path} beside it")
     card = {
-        "name": name,
-        "title": spec["title"],
-        "data": spec["data"],
-        "recipe": spec["recipe"],
-        "model": spec["model"],
-        "conditional": spec["conditional"],
+        **_described(name, spec),
         "command": command,
         "trained_at": shipped["commit"],
         "machine": shipped["machine"],
