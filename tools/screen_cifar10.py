@@ -49,6 +49,8 @@ CANDIDATES = {
     "tutorial": {"baseline": "tutorial"},
     "recipe": {},
     "recipe_r1_0.1": {"r1_weight": 0.1},
+    "recipe_r1_0.01": {"r1_weight": 0.01},
+    "recipe_r1_0.1_diffaugment": {"r1_weight": 0.1, "augment": "color,translation,cutout"},
     "recipe_diffaugment": {"augment": "color,translation,cutout"},
     "recipe_ttur": {"d_learning_rate": 4e-4, "g_learning_rate": 1e-4},
     "recipe_sn_hinge": {
