@@ -73,8 +73,8 @@ def _to_rgb(images):
 # The classifier and its training for each domain kgan ships a classifier for. The colour
 # network is a third block deeper (32x32 -> 4x4 before `features`) and learns from mirrored
 # images too; its training is longer because CIFAR-10 is harder than digits, so it computes in
-# bfloat16 where the CPU has bfloat16 instructions (`kgan.precision`, twice float32's speed
-# here), adds decoupled weight decay, and fills shifted borders by reflection.
+# bfloat16 where the CPU has bfloat16 instructions (`kgan.precision`), adds decoupled weight
+# decay, and fills shifted borders by reflection.
 _DIGITS = dict(
     input_shape=(28, 28, 1),
     filters=(32, 64),
@@ -241,13 +241,14 @@ def train_classifier(
         num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
     model.fit(augmented, epochs=epochs, verbose=verbose, shuffle=False)  # The dataset shuffles.
-    if policy != "float32":
+    if policy != "float32":  # A float32 copy, compiled for `evaluate` only.
         with kgan_precision.policy_scope("float32"):
             trained, model = model, build()
         model.set_weights(trained.get_weights())
-    model.compile(
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-    )
+        model.compile(
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+        )
     _, accuracy = model.evaluate(test_data, verbose=0)
     model.test_accuracy = float(accuracy)
     model.training_precision = policy
