@@ -29,12 +29,12 @@ def _load(name):
     return module
 
 
-def _data_dir():
+def _data_dir(marker="mnist/t10k-images-idx3-ubyte.gz", what="the MNIST IDX files"):
     configured = os.environ.get("KGAN_DATA_DIR")
     for folder in [Path(configured)] if configured else [ROOT.parent / "shared" / "data"]:
-        if (folder / "mnist" / "t10k-images-idx3-ubyte.gz").is_file():
+        if (folder / marker).exists():
             return folder
-    pytest.skip("the MNIST IDX files are not available: set KGAN_DATA_DIR (see README)")
+    pytest.skip(f"{what} are not available: set KGAN_DATA_DIR (see README)")
 
 
 def _run(script, *args, cwd, data_dir=None, timeout=600):
@@ -193,16 +193,8 @@ def test_compare_baseline_quick_scores_both_sides(tmp_path):
     assert not list(tmp_path.glob("compare.json.*"))  # The workers' parts are removed.
 
 
-def _cifar10_dir():
-    configured = os.environ.get("KGAN_DATA_DIR")
-    for folder in [Path(configured)] if configured else [ROOT.parent / "shared" / "data"]:
-        if (folder / "cifar10" / "test").is_dir():
-            return folder
-    pytest.skip("the CIFAR-10 copy is not available: set KGAN_DATA_DIR (see README)")
-
-
 def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_path):
-    data_dir = _cifar10_dir()
+    data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
     out = tmp_path / "screen.json"
     args = ("--quick", "--json", out)
     stdout = _run("screen_cifar10.py", *args, "--only", "tutorial", cwd=tmp_path, data_dir=data_dir)
