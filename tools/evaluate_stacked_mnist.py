@@ -67,7 +67,15 @@ def main(argv=None):
     parser.add_argument(
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
     )
+    parser.add_argument(
+        "--threads", type=int, help="TensorFlow's intra-op threads (default: one per core)"
+    )
     args = parser.parse_args(argv)
+    if args.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     import keras
 

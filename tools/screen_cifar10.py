@@ -24,8 +24,9 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   32x32x3 (the dense layer starts at 8x8), z of 100, batch 256, Adam(1e-4) for both, no
   averaging; trained by `kgan.GAN.fit` with the non-saturating loss, which is the tutorial's
   cross-entropy.
-- **recipe**: `kgan.recipes.build("cifar10")`; the `recipe_*` candidates change one or two
-  of its settings, named in `CANDIDATES`.
+- **recipe**: the `cifar10` recipe's networks and optimisers with R1 1.0 and no augmentation
+  (`BASE`); the `recipe_*` candidates change one or two of these settings, named in
+  `CANDIDATES`. The `cifar10` recipe itself is the best of them, `RECIPE_CANDIDATE`.
 """
 
 import argparse
@@ -43,7 +44,12 @@ DEFAULT_JSON = os.path.join(HERE, "results", "cifar10_screen.json")
 IMAGE_SHAPE = (32, 32, 3)
 QUICK_IMAGES = 1024  # --quick: the first training images, and as many images seen.
 
-# name -> the recipe overrides it trains with (`kgan.recipes.build`), or a baseline's kind.
+# What every `recipe*` candidate starts from: the `cifar10` recipe with these settings, so that
+# a stored entry trains the same whatever the recipe becomes.
+BASE = {"r1_weight": 1.0, "augment": None}
+# The candidate the `cifar10` recipe is (a test checks that they agree).
+RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment"
+# name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), or a baseline's kind.
 CANDIDATES = {
     "defaults": {"baseline": "defaults"},
     "tutorial": {"baseline": "tutorial"},
@@ -104,7 +110,7 @@ def build(name):
             d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4)
         )
         return gan, 256
-    gan = kgan.recipes.build("cifar10", seed=0, **spec)
+    gan = kgan.recipes.build("cifar10", seed=0, **{**BASE, **spec})
     return gan, kgan.recipes.get("cifar10")["batch_size"]
 
 

@@ -44,6 +44,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 
@@ -85,6 +86,13 @@ REFERENCES = {
         "conditional": True,
         "shipped": {"commit": "af097d3", "version": 1, "machine": ONE_CORE},
     },
+    "mnist_dcgan": {
+        "title": "MNIST, unconditional GAN (the `mnist` recipe)",
+        "data": "mnist",
+        "recipe": "mnist",
+        "model": "gan",
+        "conditional": False,
+    },
     "cifar10_cdcgan": {
         "title": "CIFAR-10, class-conditional GAN (the `cifar10` recipe)",
         "data": "cifar10",
@@ -108,9 +116,10 @@ BASELINES = {
         "trained with `kgan train --data mnist --epochs 10 --batch-size 128 --ema-decay 0.999`)",
         "data": "mnist",
         "conditional": False,
-        # Removed from the tree once measured; `git checkout af097d3 -- savedmodels/mnist_dcgan`
-        # brings it back to run this baseline again.
+        # Removed from the tree once measured (savedmodels/mnist_dcgan is now the recipe's
+        # unconditional reference); read from the commit that last held it.
         "export_path": "savedmodels/mnist_dcgan",
+        "export_commit": "af097d3",
     },
     "fashion_mnist_defaults": {
         "title": "Fashion-MNIST, `kgan train`'s defaults before the recipes (the same command "
@@ -580,13 +589,30 @@ def write_card(name, card, args):
     )
 
 
+def _export_at(commit, path):
+    """A local copy of the export `path` as it was at `commit` of this repository."""
+    import io
+    import tarfile
+    import tempfile
+
+    archive = subprocess.run(
+        ["git", "-C", ROOT, "archive", "--format=tar", commit, path],
+        check=True,
+        capture_output=True,
+    ).stdout
+    folder = tempfile.mkdtemp(prefix="kgan-baseline-")
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return os.path.join(folder, path)
+
+
 def run_baseline(name, args):
     from kgan import atomic, control, training
 
     spec = BASELINES[name]
     record = {"name": name, "title": spec["title"], "data": spec["data"]}
     if "export_path" in spec:
-        generator = control.load_generator(os.path.join(ROOT, spec["export_path"]))
+        generator = control.load_generator(_export_at(spec["export_commit"], spec["export_path"]))
         record["source"] = spec["export_path"]
     else:
         run_dir = os.path.join(args.runs, name)

@@ -223,6 +223,20 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_
     assert result.returncode != 0 and "Received: --images=2048" in result.stderr
 
 
+def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen():
+    import kgan
+
+    screen = _load("screen_cifar10")
+    stored = json.loads((TOOLS / "results" / "cifar10_screen.json").read_text())["candidates"]
+    assert screen.RECIPE_CANDIDATE == min(stored, key=lambda name: stored[name]["fid"])
+    recipe = kgan.recipes.get("cifar10")
+    for key, value in {**screen.BASE, **screen.CANDIDATES[screen.RECIPE_CANDIDATE]}.items():
+        if isinstance(value, dict):
+            assert value.items() <= recipe[key].items(), key
+        else:
+            assert recipe.get(key, recipe["model_options"].get(key)) == value, key
+
+
 def test_benchmark_data_quick_prints_both_rates_and_their_ratio(tmp_path):
     stdout = _run("benchmark_data.py", "--quick", cwd=tmp_path, data_dir=_data_dir())
     assert "dataset: mnist (28, 28, 1), batch size 32" in stdout
