@@ -10,7 +10,9 @@ Sources (each written by a script, never by hand):
 - `tools/results/baseline_*.json`, from `tools/train_references.py BASELINE`;
 - `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`;
 - `tools/results/*_screen.json`, from `tools/screen_cifar10.py` (one seed per candidate, all
-  trained on the same number of images).
+  trained on the same number of images);
+- `tools/results/stacked_mnist.json`, from `tools/evaluate_stacked_mnist.py`, beside the
+  published figures it stores.
 """
 
 import argparse
@@ -154,6 +156,37 @@ def screen_table(name, screen):
     return lines
 
 
+def load_stacked_mnist(folder):
+    path = os.path.join(folder, "stacked_mnist.json")
+    if not os.path.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def stacked_mnist_table(record):
+    """kgan's seeds (mean, range) beside the published models of the protocol."""
+    runs = record["runs"]
+    lines = [
+        f"Stacked MNIST (`{record['command']}`): {record['training_images']:,} training "
+        f"images, 1,000 modes, {record['num_samples']:,} samples per run, each channel read by "
+        f"`{record['classifier']}`.",
+        "",
+        "| model | seeds | generator steps | modes covered | KL to uniform | minutes a run |",
+        "|---|---|---|---|---|---|",
+        f"| `{record['recipe']}` recipe | {len(runs)} | {runs[0]['generator_steps']:,} | "
+        f"{_spread([r['modes_covered'] for r in runs], '{:.0f}')} | "
+        f"{_spread([r['kl_to_uniform'] for r in runs], '{:.3f}')} | "
+        f"{_spread([r['seconds'] / 60 for r in runs], '{:.0f}')} |",
+    ]
+    for published in record["published"]:
+        lines.append(
+            f"| {published['model']} (published) | - | - | {published['modes']:,} | "
+            f"{published['kl']:.2f} | - |"
+        )
+    return lines
+
+
 def table(savedmodels, results):
     lines = [BEGIN, ""]
     cards, baselines = load_cards(savedmodels), load_baselines(results)
@@ -164,6 +197,9 @@ def table(savedmodels, results):
         lines += toy_table(runs) + [""]
     for name, screen in load_screens(results).items():
         lines += screen_table(name, screen) + [""]
+    stacked = load_stacked_mnist(results)
+    if stacked:
+        lines += stacked_mnist_table(stacked) + [""]
     return "\n".join(lines + [END])
 
 

@@ -99,6 +99,37 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
     ]
 
 
+def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_tool, sources):
+    savedmodels, results = sources
+    record = {
+        "command": "python tools/evaluate_stacked_mnist.py --seeds 2",
+        "recipe": "stacked_mnist",
+        "training_images": 128000,
+        "num_samples": 26000,
+        "classifier": "savedmodels/classifiers/mnist.keras",
+        "runs": [
+            {"seed": 0, "generator_steps": 6000, "seconds": 1500.0, "modes_covered": 1000,
+             "kl_to_uniform": 0.0512},
+            {"seed": 1, "generator_steps": 6000, "seconds": 1620.0, "modes_covered": 996,
+             "kl_to_uniform": 0.0731},
+        ],
+        "published": [{"model": "PacDCGAN2", "modes": 1000, "kl": 0.06}],
+    }  # fmt: skip
+    (results / "stacked_mnist.json").write_text(json.dumps(record))
+    text = table_tool.table(savedmodels, results)
+    assert "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`)" in text
+    rows = [
+        line
+        for line in text.splitlines()
+        if "stacked_mnist` recipe" in line or "(published)" in line
+    ]
+    assert rows == [
+        "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1000) | 0.062 (0.051-0.073) | "
+        "26 (25-27) |",
+        "| PacDCGAN2 (published) | - | - | 1,000 | 0.06 | - |",
+    ]
+
+
 def test_check_fails_on_a_stale_readme_and_write_fixes_it(table_tool, sources, tmp_path):
     savedmodels, results = sources
     readme = tmp_path / "README.md"
