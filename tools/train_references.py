@@ -243,6 +243,7 @@ def evaluate(gan, spec, quick=False):
     )
     results["model"]["classes_covered"] = int(np.count_nonzero(counts))
     results["model"]["class_kl_to_uniform"] = float(metrics.kl_to_uniform(counts))
+    results["model"]["class_histogram"] = counts.tolist()
     if spec["conditional"]:
         per_class = QUICK["class_samples"] if quick else CLASS_SAMPLES
         results["class_control"] = control.class_control(gan, classifier, per_class, seed=0)
@@ -442,6 +443,16 @@ def model_card(name, card):
         f"The classifier finds {evaluation['model']['classes_covered']} of 10 classes in the "
         f"samples, a histogram {evaluation['model']['class_kl_to_uniform']:.3f} nats from uniform.",
     ]
+    if "class_histogram" in evaluation["model"]:
+        names = CLASS_NAMES.get(spec["data"], range(10))
+        lines += [
+            "",
+            "| class | " + " | ".join(str(n) for n in names) + " |",
+            "|---|" + "---|" * len(names),
+            "| samples | "
+            + " | ".join(f"{n:,}" for n in evaluation["model"]["class_histogram"])
+            + " |",
+        ]
     if "class_control" in evaluation:
         control = evaluation["class_control"]
         names = CLASS_NAMES.get(spec["data"], range(10))

@@ -111,8 +111,13 @@ def test_train_references_quick_writes_a_card_exports_and_leaves_the_repository(
         assert set(METRICS) <= set(evaluation[row])
     assert len(evaluation["class_control"]["per_class"]) == 10
     assert evaluation["class_control"]["num_samples_per_class"] == 20
+    # The classes the classifier reads in the samples, counted.
+    assert sum(evaluation["model"]["class_histogram"]) == 200
+    assert len(evaluation["model"]["class_histogram"]) == 10
     readme = (folder / "README.md").read_text()
     assert readme.startswith("# `mnist_cdcgan`: ") and "| `mnist_cdcgan` |" in readme
+    histogram = " | ".join(f"{n:,}" for n in evaluation["model"]["class_histogram"])
+    assert f"| samples | {histogram} |" in readme
     assert (runs / "mnist_cdcgan" / "model.keras").is_file()
 
     # --card-only without the run folder evaluates the export as it is and names the training
