@@ -144,14 +144,14 @@ def dcgan_discriminator(
     dropout=0.0,
     sync_batch_norm=False,
     spectral_norm=False,
+    conditioning="input",
     name="discriminator",
 ):
     """Builds a DCGAN discriminator (or WGAN critic) for images of `image_shape`.
 
     `DownsampleBlock`s halving the size and doubling the filters (the first without
     normalisation, as in DCGAN), then a Dense layer to one logit per example (no sigmoid).
-    A conditional discriminator also takes integer `labels`, embedded as one extra image
-    channel (a learned map per class) concatenated to the image.
+    A conditional discriminator also takes integer `labels`, used as `conditioning` says.
 
     Args:
         image_shape: `(height, width, channels)` of the images.
@@ -169,6 +169,12 @@ def dcgan_discriminator(
             `keras.layers.SpectralNormalization` (Miyato et al. 2018, arXiv:1802.05957;
             see `kgan.networks.DownsampleBlock`). SN-GAN uses it without batch normalisation
             (`normalization=None`) and with the hinge loss (`kgan.GAN(..., loss="hinge")`).
+        conditioning: how a conditional discriminator uses `labels`: `"input"` (default)
+            embeds each class as one extra image channel (a learned map per class)
+            concatenated to the image; `"projection"` adds the inner product of a learned
+            class embedding with the last features to the logit (the projection
+            discriminator, Miyato & Koyama 2018, arXiv:1802.05637), which tells the
+            discriminator the class where it decides rather than at its input.
         name: name of the model.
 
     Returns:
@@ -183,6 +189,7 @@ def dcgan_discriminator(
     check_choice("normalization", normalization, (None, "batch", "layer"))
     _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
     check_bool("spectral_norm", spectral_norm)
+    check_choice("conditioning", conditioning, ("input", "projection"))
 
     stages = max(num_upsampling_stages(height, width), 1)
 
@@ -193,6 +200,7 @@ def dcgan_discriminator(
     if num_classes is not None:
         labels = label_input()
         inputs.append(labels)
+    if num_classes is not None and conditioning == "input":
         label_map = keras.layers.Embedding(num_classes, height * width, name="label_map")(labels)
         label_map = keras.layers.Reshape((height, width, 1), name="label_map_reshape")(label_map)
         x = keras.layers.Concatenate(name="image_and_class")([images, label_map])
@@ -214,7 +222,18 @@ def dcgan_discriminator(
         logits = keras.layers.SpectralNormalization(
             logits, dtype="float32", name="logits_spectral_norm"
         )
-    logits = logits(x)
+    features = x
+    logits = logits(features)
+    if num_classes is not None and conditioning == "projection":
+        class_embedding = keras.layers.Embedding(
+            num_classes, features.shape[-1], dtype="float32", name="class_embedding"
+        )(labels)
+        projection = keras.layers.Dot(axes=1, dtype="float32", name="projection")(
+            [class_embedding, features]
+        )
+        logits = keras.layers.Add(dtype="float32", name="logits_and_projection")(
+            [logits, projection]
+        )
     return keras.Model(inputs if num_classes is not None else images, logits, name=name)
 
 

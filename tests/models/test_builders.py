@@ -76,6 +76,7 @@ def test_conditional_builders_take_labels(small_dcgan):
     [
         lambda: dcgan_generator((8, 8, 1), 4, 3, base_filters=4),
         lambda: dcgan_discriminator((8, 8, 1), 3, base_filters=4),
+        lambda: dcgan_discriminator((8, 8, 1), 3, base_filters=4, conditioning="projection"),
         lambda: mlp_generator((2,), 4, (8,), num_classes=3),
         lambda: mlp_discriminator((2,), (8,), num_classes=3),
     ],
@@ -86,10 +87,61 @@ def test_every_conditional_builder_has_the_same_labels_input(build):
     labels = network.inputs[1]
     assert labels.name.startswith("labels")
     assert labels.dtype == "int32" and tuple(labels.shape) == (None,)
-    x = np.zeros((2, *network.inputs[0].shape[1:]), "float32")
+    # Not zeros: a projection discriminator's features, and so its label term, vanish on them.
+    x = np.random.default_rng(0).uniform(-1, 1, (2, *network.inputs[0].shape[1:]))
+    x = x.astype("float32")
     first = keras.ops.convert_to_numpy(network([x, np.array([0, 0])]))
     other = keras.ops.convert_to_numpy(network([x, np.array([1, 2])]))
     assert not np.allclose(first, other)  # The label reaches the output.
+
+
+def test_projection_discriminator_adds_the_class_embeddings_inner_product_to_the_logit():
+    discriminator = dcgan_discriminator(
+        (16, 16, 3), 4, base_filters=4, normalization=None, conditioning="projection"
+    )
+    assert "label_map" not in [layer.name for layer in discriminator.layers]
+    embedding = discriminator.get_layer("class_embedding")
+    shape = tuple(embedding.embeddings.shape)  # (classes, features: 4 x 4 x 8)
+    assert shape == (4, 128)
+    embedding.set_weights([np.random.default_rng(0).normal(size=shape).astype("float32")])
+    images = np.random.default_rng(1).uniform(-1, 1, (3, 16, 16, 3)).astype("float32")
+    labels = np.array([0, 3, 3])
+    features = keras.Model(discriminator.inputs, discriminator.get_layer("flatten").output)
+    h = keras.ops.convert_to_numpy(features([images, labels]))
+    unconditional = keras.ops.convert_to_numpy(discriminator.get_layer("logits")(h))
+    expected = unconditional[:, 0] + np.sum(embedding.get_weights()[0][labels] * h, axis=1)
+    logits = keras.ops.convert_to_numpy(discriminator([images, labels]))
+    np.testing.assert_allclose(logits[:, 0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_path):
+    import kgan
+
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = kgan.GAN(
+            dcgan_generator((8, 8, 3), 4, 2, base_filters=4),
+            dcgan_discriminator(
+                (8, 8, 3), 2, base_filters=4, normalization=None, conditioning="projection"
+            ),
+            num_classes=2,
+            seed=0,
+        )
+        gan.compile()
+        images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 3)).astype("float32")
+        history = gan.fit(images, np.arange(16) % 2, batch_size=8, epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(history.history["d_loss"][-1])
+    assert gan.discriminator.output.dtype == "float32"
+    gan.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    x = [images[:2], np.array([0, 1])]
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded.discriminator(x)),
+        keras.ops.convert_to_numpy(gan.discriminator(x)),
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize(
@@ -100,6 +152,10 @@ def test_every_conditional_builder_has_the_same_labels_input(build):
         (
             lambda: dcgan_discriminator((28, 28, 1), normalization="x"),
             "Received: normalization='x'",
+        ),
+        (
+            lambda: dcgan_discriminator((28, 28, 1), 10, conditioning="concat"),
+            "Received: conditioning='concat'",
         ),
         (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
     ],
