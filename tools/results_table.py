@@ -136,22 +136,25 @@ def toy_table(runs):
 
 
 def screen_table(name, screen):
-    """One row per candidate of a screen, best FID first."""
+    """One row per candidate of a screen, best FID first; a conditional screen adds the
+    candidates' class control."""
+    conditional = screen.get("conditional", False)
     lines = [
-        f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed "
-        "(`python tools/screen_cifar10.py`); a pick of what to train at full length, not a "
-        "measurement of a recipe.",
+        f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "
+        f"{'class-conditional' if conditional else 'unconditional'} (`{screen['command']}`); a "
+        "pick of what to train at full length, not a measurement of a recipe.",
         "",
         "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
-        "coverage |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "coverage |" + (" class control |" if conditional else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if conditional else ""),
     ]
     for candidate, row in sorted(screen["candidates"].items(), key=lambda item: item[1]["fid"]):
+        control = f" {100 * row['class_control']['overall']:.1f}% |" if conditional else ""
         lines.append(
             f"| {candidate} | {row['steps']:,} x {row['batch_size']} | "
             f"{row['train_seconds'] / 60:.0f} | {row['fid']:.2f} | {row['kid']:.3f} | "
             f"{row['precision']:.3f} | {row['recall']:.3f} | {row['density']:.3f} | "
-            f"{row['coverage']:.3f} |"
+            f"{row['coverage']:.3f} |{control}"
         )
     return lines
 

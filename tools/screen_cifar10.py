@@ -2,6 +2,7 @@
 
     KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --images 192000
     KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --only recipe_r1_0.1 --images 192000
+    KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --conditional --images 192000
     KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --quick --json /tmp/screen.json
 
 Every candidate is an unconditional generator trained from seed 0 on the CIFAR-10 training
@@ -12,14 +13,21 @@ the 10,000 test images in the feature space of `savedmodels/classifiers/cifar10.
 KID, precision/recall, density/coverage, classes read). A 64-sample grid of each is written
 beside the results (`cifar10_screen_NAME.png`).
 
+`--conditional` screens class-conditional generators instead, trained on the images with their
+labels, into their own file (`cifar10_conditional_screen.json`, grids
+`cifar10_conditional_screen_NAME.png` with one column per class): each is also scored by class
+control (1,000 samples drawn for each class, the share the classifier reads as that class), the
+figure the discriminator's `conditioning` is screened for. The tutorial's networks are
+unconditional and take no part.
+
 Candidates run `--jobs` at a time, each in its own process on one thread. The results file
 keeps one entry per candidate: running `--only NAME` adds or replaces that entry (its budget
 must match the file's), so a screen can grow over several sessions. One seed each: a screen
 picks what to try at full length, it is not a measurement of a recipe's spread.
 
 - **defaults**: what `kgan train` builds without a recipe (`--recipe none`): DCGAN networks
-  with 32 base filters and a batch-normalised discriminator, latent 64, Adam(2e-4, 0.5),
-  EMA 0.99, batch 64.
+  with 32 base filters and an unnormalised discriminator with dropout 0.3, latent 64,
+  Adam(2e-4, 0.5), EMA 0.99, batch 64.
 - **tutorial**: the TensorFlow DCGAN tutorial's networks (`benchmark_networks.py`) adapted to
   32x32x3 (the dense layer starts at 8x8), z of 100, batch 256, Adam(1e-4) for both, no
   averaging; trained by `kgan.GAN.fit` with the non-saturating loss, which is the tutorial's
@@ -41,6 +49,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_JSON = os.path.join(HERE, "results", "cifar10_screen.json")
+CONDITIONAL_JSON = os.path.join(HERE, "results", "cifar10_conditional_screen.json")
 IMAGE_SHAPE = (32, 32, 3)
 QUICK_IMAGES = 1024  # --quick: the first training images, and as many images seen.
 
@@ -65,26 +74,43 @@ CANDIDATES = {
         "discriminator": {"spectral_norm": True},
     },
     "recipe_64": {"generator": {"base_filters": 64}, "discriminator": {"base_filters": 64}},
+    "recipe_r1_0.1_diffaugment_projection": {
+        "r1_weight": 0.1,
+        "augment": "color,translation,cutout",
+        "discriminator": {"conditioning": "projection"},
+    },
 }
+# Candidates that only make sense in one kind of screen.
+UNCONDITIONAL_ONLY = {"tutorial"}
+CONDITIONAL_ONLY = {"recipe_r1_0.1_diffaugment_projection"}
+
+
+def candidates(conditional):
+    """The candidates of a conditional or unconditional screen, in `CANDIDATES`' order."""
+    excluded = UNCONDITIONAL_ONLY if conditional else CONDITIONAL_ONLY
+    return [name for name in CANDIDATES if name not in excluded]
 
 
 def _images(quick):
     sys.path.insert(0, HERE)
     import train_references
 
-    images, _ = train_references.real_arrays("cifar10", "train")
-    return images[:QUICK_IMAGES] if quick else images
+    images, labels = train_references.real_arrays("cifar10", "train")
+    return (images[:QUICK_IMAGES], labels[:QUICK_IMAGES]) if quick else (images, labels)
 
 
-def _dataset(images, batch_size):
+def _dataset(images, labels, batch_size):
+    """Batches of images, or of `(images, labels)` when `labels` is not `None`."""
     import tensorflow as tf
 
-    dataset = tf.data.Dataset.from_tensor_slices(images).shuffle(len(images), seed=0)
+    arrays = images if labels is None else (images, labels)
+    dataset = tf.data.Dataset.from_tensor_slices(arrays).shuffle(len(images), seed=0)
     return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
 
 
-def build(name):
-    """`(gan, batch_size)` of candidate `name`, compiled."""
+def build(name, num_classes=None):
+    """`(gan, batch_size)` of candidate `name`, compiled; class-conditional with
+    `num_classes`."""
     import keras
 
     import kgan
@@ -93,7 +119,7 @@ def build(name):
     spec = dict(CANDIDATES[name])
     baseline = spec.pop("baseline", None)
     if baseline == "defaults":
-        gan = build_model(IMAGE_SHAPE, seed=0, ema_decay=0.99)
+        gan = build_model(IMAGE_SHAPE, num_classes=num_classes, seed=0, ema_decay=0.99)
         gan.compile()
         return gan, 64
     if baseline == "tutorial":
@@ -110,11 +136,11 @@ def build(name):
             d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4)
         )
         return gan, 256
-    gan = kgan.recipes.build("cifar10", seed=0, **{**BASE, **spec})
+    gan = kgan.recipes.build("cifar10", num_classes=num_classes, seed=0, **{**BASE, **spec})
     return gan, kgan.recipes.get("cifar10")["batch_size"]
 
 
-def run_candidate(name, images_budget, out_dir, quick=False):
+def run_candidate(name, images_budget, out_dir, quick=False, conditional=False):
     """Trains and scores one candidate; returns its record."""
     import tensorflow as tf
 
@@ -127,13 +153,14 @@ def run_candidate(name, images_budget, out_dir, quick=False):
     sys.path.insert(0, HERE)
     import train_references
 
-    images = _images(quick)
+    images, labels = _images(quick)
     policy = kgan_precision.resolve("auto")
     with kgan_precision.policy_scope(policy):
-        gan, batch_size = build(name)
+        gan, batch_size = build(name, num_classes=10 if conditional else None)
         steps = max(1, images_budget // batch_size)
+        dataset = _dataset(images, labels if conditional else None, batch_size)
         start = time.perf_counter()
-        gan.fit(_dataset(images, batch_size), epochs=1, steps_per_epoch=steps, verbose=0)
+        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
         seconds = time.perf_counter() - start
     record = {
         "settings": CANDIDATES[name],
@@ -144,12 +171,17 @@ def run_candidate(name, images_budget, out_dir, quick=False):
         "train_seconds": round(seconds, 1),
         "environment": _system.environment(),
     }
-    evaluation = train_references.evaluate(gan, {"data": "cifar10", "conditional": False}, quick)
+    spec = {"data": "cifar10", "conditional": conditional}
+    evaluation = train_references.evaluate(gan, spec, quick)
     record.update(evaluation["model"], real_data=evaluation["real_data"])
     record["num_samples"] = evaluation["num_samples"]
-    save_image_grid(
-        gan.generate(64, seed=0), os.path.join(out_dir, f"cifar10_screen_{name}.png"), num_rows=8
-    )
+    if conditional:
+        record["class_control"] = evaluation["class_control"]
+        grid = os.path.join(out_dir, f"cifar10_conditional_screen_{name}.png")
+        train_references.sample_grid(gan, spec, grid)
+    else:
+        grid = os.path.join(out_dir, f"cifar10_screen_{name}.png")
+        save_image_grid(gan.generate(64, seed=0), grid, num_rows=8)
     return record
 
 
@@ -162,7 +194,14 @@ def _parse(argv):
         "--only", help=f"comma-separated candidates (default all): {', '.join(CANDIDATES)}"
     )
     parser.add_argument("--jobs", type=int, default=2, help="candidates at once (default 2)")
-    parser.add_argument("--json", default=DEFAULT_JSON, help="results file (entries are merged)")
+    parser.add_argument(
+        "--conditional", action="store_true", help="screen class-conditional generators"
+    )
+    parser.add_argument(
+        "--json",
+        help="results file, whose entries are merged (default tools/results/cifar10_screen.json, "
+        "or cifar10_conditional_screen.json with --conditional)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run on 1,024 images")
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # One candidate, in a subprocess.
     args = parser.parse_args(argv)
@@ -172,11 +211,15 @@ def _parse(argv):
         parser.error(f"--images must be positive. Received: --images={args.images}")
     if args.jobs <= 0:
         parser.error(f"--jobs must be positive. Received: --jobs={args.jobs}")
-    names = args.only.split(",") if args.only else list(CANDIDATES)
-    unknown = [name for name in names if name not in CANDIDATES]
+    if args.json is None:
+        args.json = CONDITIONAL_JSON if args.conditional else DEFAULT_JSON
+    allowed = candidates(args.conditional)
+    names = args.only.split(",") if args.only else allowed
+    unknown = [name for name in names if name not in allowed]
     if unknown:
+        kind = "a conditional" if args.conditional else "an unconditional"
         parser.error(
-            f"unknown candidate {unknown[0]!r} ({', '.join(CANDIDATES)}). "
+            f"{unknown[0]!r} is not a candidate of {kind} screen ({', '.join(allowed)}). "
             f"Received: --only={args.only}"
         )
     args.names = names
@@ -190,20 +233,32 @@ def main(argv=None):
     out_dir = os.path.dirname(os.path.abspath(args.json))
     os.makedirs(out_dir, exist_ok=True)
     if args.worker:
-        record = run_candidate(args.worker, args.images, out_dir, args.quick)
+        record = run_candidate(args.worker, args.images, out_dir, args.quick, args.conditional)
         atomic.write_json(f"{args.json}.{args.worker}", record)
         return 0
-    results = {"images": args.images, "quick": args.quick, "candidates": {}}
+    results = {
+        "images": args.images,
+        "quick": args.quick,
+        "conditional": args.conditional,
+        "candidates": {},
+    }
     if os.path.exists(args.json):
         with open(args.json) as f:
             results = json.load(f)
+        results.setdefault("conditional", False)
+        if results["conditional"] != args.conditional:
+            raise SystemExit(
+                f"error: {args.json} holds a screen with conditional={results['conditional']}; "
+                f"give another --json. Received: --conditional={args.conditional}"
+            )
         if (results["images"], results["quick"]) != (args.images, args.quick):
             raise SystemExit(
                 f"error: {args.json} holds a screen of {results['images']} images (quick: "
                 f"{results['quick']}); give that budget or another --json. Received: "
                 f"--images={args.images}"
             )
-    results["command"] = "python tools/screen_cifar10.py --images {} --only {}".format(
+    results["command"] = "python tools/screen_cifar10.py{} --images {} --only {}".format(
+        " --conditional" if args.conditional else "",
         args.images,
         ",".join(sorted({*results["candidates"], *args.names}, key=list(CANDIDATES).index)),
     )
@@ -213,6 +268,7 @@ def main(argv=None):
             name = pending.pop(0)
             command = [sys.executable, __file__, "--worker", name, "--images", str(args.images)]
             command += ["--json", args.json] + (["--quick"] if args.quick else [])
+            command += ["--conditional"] if args.conditional else []
             running[name] = subprocess.Popen(command)
         time.sleep(1)
         for name, worker in list(running.items()):
@@ -237,15 +293,20 @@ def main(argv=None):
 
 
 def _print_table(results):
-    print("| candidate | steps x batch | FID | KID | precision | recall | density | coverage |")
-    print("|---|---|---|---|---|---|---|---|")
+    conditional = results.get("conditional", False)
+    print(
+        "| candidate | steps x batch | FID | KID | precision | recall | density | coverage |"
+        + (" class control |" if conditional else "")
+    )
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if conditional else ""))
     for name in CANDIDATES:
         row = results["candidates"].get(name)
         if row:
+            control = f" {100 * row['class_control']['overall']:.1f}% |" if conditional else ""
             print(
                 f"| {name} | {row['steps']:,} x {row['batch_size']} | {row['fid']:.2f} | "
                 f"{row['kid']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                f"{row['density']:.3f} | {row['coverage']:.3f} |"
+                f"{row['density']:.3f} | {row['coverage']:.3f} |{control}"
             )
 
 

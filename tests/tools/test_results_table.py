@@ -82,6 +82,7 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
     screen = {
         "images": 320000,
         "quick": False,
+        "command": "python tools/screen_cifar10.py --images 320000 --only recipe,tutorial",
         "candidates": {
             "recipe": {**row, **_figures(80.5)},
             "tutorial": {**row, "steps": 1250, "batch_size": 256, **_figures(120.25)},
@@ -90,13 +91,35 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
     }
     (results / "cifar10_screen.json").write_text(json.dumps(screen))
     text = table_tool.table(savedmodels, results)
-    assert "Screen `tools/results/cifar10_screen.json`: 320,000 real images each" in text
+    assert (
+        "Screen `tools/results/cifar10_screen.json`: 320,000 real images each, one seed, "
+        "unconditional (`python tools/screen_cifar10.py --images 320000 --only recipe,tutorial`)"
+    ) in text
     rows = [line for line in text.splitlines() if line.startswith(("| recipe", "| tutorial"))]
     assert rows == [
         "| recipe_ttur | 5,000 x 64 | 20 | 70.75 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
         "| recipe | 5,000 x 64 | 20 | 80.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
         "| tutorial | 1,250 x 256 | 20 | 120.25 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
     ]
+
+
+def test_a_conditional_screen_adds_class_control(table_tool, sources):
+    savedmodels, results = sources
+    row = {"steps": 3000, "batch_size": 64, "train_seconds": 600.0}
+    screen = {
+        "images": 192000,
+        "quick": False,
+        "conditional": True,
+        "command": "python tools/screen_cifar10.py --conditional --images 192000 --only recipe",
+        "candidates": {"recipe": {**row, **_figures(90.5), "class_control": {"overall": 0.4125}}},
+    }
+    (results / "cifar10_conditional_screen.json").write_text(json.dumps(screen))
+    text = table_tool.table(savedmodels, results)
+    assert "192,000 real images each, one seed, class-conditional (`python" in text
+    assert (
+        "| recipe | 3,000 x 64 | 10 | 90.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 | 41.2% |"
+        in text
+    )
 
 
 def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_tool, sources):

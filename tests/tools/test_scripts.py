@@ -228,6 +228,34 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_
     assert result.returncode != 0 and "Received: --images=2048" in result.stderr
 
 
+def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_path):
+    data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
+    name = "recipe_r1_0.1_diffaugment_projection"
+    stdout = _run(
+        "screen_cifar10.py", "--quick", "--conditional", "--only", name, "--json",
+        tmp_path / "conditional.json", cwd=tmp_path, data_dir=data_dir,
+    )  # fmt: skip
+    results = json.loads((tmp_path / "conditional.json").read_text())
+    assert results["conditional"] is True and list(results["candidates"]) == [name]
+    assert results["command"].startswith("python tools/screen_cifar10.py --conditional ")
+    control = results["candidates"][name]["class_control"]
+    assert len(control["per_class"]) == 10 and 0 <= control["overall"] <= 1
+    assert re.search(rf"^\| {name} \| 16 x 64 \| .* \| \d+\.\d% \|$", stdout, re.M)
+    assert (tmp_path / f"cifar10_conditional_screen_{name}.png").is_file()
+    # The kinds of screen do not mix: a candidate of the other kind, or the other kind's file.
+    env = {**os.environ, "KGAN_DATA_DIR": str(data_dir)}
+    for args, message in [
+        (("--conditional", "--only", "tutorial"), "'tutorial' is not a candidate of a conditional"),
+        (("--only", name), f"{name!r} is not a candidate of an unconditional"),
+        (("--only", "defaults", "--json", tmp_path / "conditional.json"), "--conditional=False"),
+    ]:
+        result = subprocess.run(
+            [sys.executable, str(TOOLS / "screen_cifar10.py"), "--quick", *map(str, args)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert result.returncode != 0 and message in result.stderr, result.stderr[-500:]
+
+
 def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen():
     import kgan
 
