@@ -172,9 +172,13 @@ def dcgan_discriminator(
         conditioning: how a conditional discriminator uses `labels`: `"input"` (default)
             embeds each class as one extra image channel (a learned map per class)
             concatenated to the image; `"projection"` adds the inner product of a learned
-            class embedding with the last features to the logit (the projection
+            class embedding with the features the logit is computed from (the projection
             discriminator, Miyato & Koyama 2018, arXiv:1802.05637), which tells the
-            discriminator the class where it decides rather than at its input.
+            discriminator the class where it decides rather than at its input. Those
+            features are the last block's output flattened, as the logit's Dense layer sees
+            them (the paper's ResNets sum-pool them over space first). `spectral_norm` leaves
+            the class embedding as it is: Keras' `SpectralNormalization` casts an
+            `Embedding`'s output to the dtype of its integer labels.
         name: name of the model.
 
     Returns:
@@ -190,6 +194,11 @@ def dcgan_discriminator(
     _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
     check_bool("spectral_norm", spectral_norm)
     check_choice("conditioning", conditioning, ("input", "projection"))
+    if conditioning == "projection" and num_classes is None:
+        raise ValueError(
+            "conditioning='projection' needs a conditional discriminator: pass `num_classes`. "
+            "Received: num_classes=None"
+        )
 
     stages = max(num_upsampling_stages(height, width), 1)
 

@@ -122,18 +122,28 @@ def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_p
         gan = kgan.GAN(
             dcgan_generator((8, 8, 3), 4, 2, base_filters=4),
             dcgan_discriminator(
-                (8, 8, 3), 2, base_filters=4, normalization=None, conditioning="projection"
+                (8, 8, 3),
+                2,
+                base_filters=4,
+                normalization=None,
+                spectral_norm=True,
+                conditioning="projection",
             ),
             num_classes=2,
             seed=0,
         )
         gan.compile()
+        embedding = gan.discriminator.get_layer("class_embedding")
+        initial = embedding.get_weights()[0]
         images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 3)).astype("float32")
         history = gan.fit(images, np.arange(16) % 2, batch_size=8, epochs=1, verbose=0)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert np.isfinite(history.history["d_loss"][-1])
+    assert gan.discriminator.get_layer("down_0").compute_dtype == "bfloat16"
     assert gan.discriminator.output.dtype == "float32"
+    # The class embedding learns (under spectral norm too): the gradient reaches it.
+    assert not np.allclose(embedding.get_weights()[0], initial)
     gan.save(tmp_path / "gan.keras")
     reloaded = keras.saving.load_model(tmp_path / "gan.keras")
     x = [images[:2], np.array([0, 1])]
@@ -156,6 +166,10 @@ def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_p
         (
             lambda: dcgan_discriminator((28, 28, 1), 10, conditioning="concat"),
             "Received: conditioning='concat'",
+        ),
+        (
+            lambda: dcgan_discriminator((28, 28, 1), conditioning="projection"),
+            "Received: num_classes=None",
         ),
         (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
     ],
