@@ -68,9 +68,11 @@ def main(argv=None):
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
     )
     parser.add_argument(
-        "--threads", type=int, help="TensorFlow's intra-op threads (default: one per core)"
+        "--threads", type=int, help="TensorFlow's intra- and inter-op threads (default: its own)"
     )
     args = parser.parse_args(argv)
+    if args.threads is not None and args.threads <= 0:
+        parser.error(f"--threads must be positive. Received: --threads={args.threads}")
     if args.threads:
         import tensorflow as tf
 

@@ -142,7 +142,8 @@ def screen_table(name, screen):
     lines = [
         f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "
         f"{'class-conditional' if conditional else 'unconditional'} (`{screen['command']}`); a "
-        "pick of what to train at full length, not a measurement of a recipe.",
+        "pick of what to train at full length, not a measurement of a recipe. `recipe` is the "
+        "script's `BASE` (R1 1.0, no augmentation), which each `recipe_*` candidate changes.",
         "",
         "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
         "coverage |" + (" class control |" if conditional else ""),

@@ -5,13 +5,13 @@
     KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --conditional --images 192000
     KGAN_DATA_DIR=../shared/data python tools/screen_cifar10.py --quick --json /tmp/screen.json
 
-Every candidate is an unconditional generator trained from seed 0 on the CIFAR-10 training
-images for `--images` real images (steps = images / batch size, so candidates with other
-batch sizes see the same data), under the same dtype policy (`kgan.precision`'s `"auto"`), then
-scored as `tools/train_references.py` scores the reference generators: 10,000 samples against
-the 10,000 test images in the feature space of `savedmodels/classifiers/cifar10.keras` (FID,
-KID, precision/recall, density/coverage, classes read). A 64-sample grid of each is written
-beside the results (`cifar10_screen_NAME.png`).
+Without `--conditional`, every candidate is an unconditional generator trained from seed 0
+on the CIFAR-10 training images for `--images` real images (steps = images / batch size, so
+candidates with other batch sizes see the same data), under the same dtype policy
+(`kgan.precision`'s `"auto"`), then scored as `tools/train_references.py` scores the reference
+generators: 10,000 samples against the 10,000 test images in the feature space of
+`savedmodels/classifiers/cifar10.keras` (FID, KID, precision/recall, density/coverage, classes
+read). A 64-sample grid of each is written beside the results (`cifar10_screen_NAME.png`).
 
 `--conditional` screens class-conditional generators instead, trained on the images with their
 labels, into their own file (`cifar10_conditional_screen.json`, grids
@@ -32,9 +32,9 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   32x32x3 (the dense layer starts at 8x8), z of 100, batch 256, Adam(1e-4) for both, no
   averaging; trained by `kgan.GAN.fit` with the non-saturating loss, which is the tutorial's
   cross-entropy.
-- **recipe**: the `cifar10` recipe's networks and optimisers with R1 1.0 and no augmentation
-  (`BASE`); the `recipe_*` candidates change one or two of these settings, named in
-  `CANDIDATES`. The `cifar10` recipe itself is the best of them, `RECIPE_CANDIDATE`.
+- **recipe**: `BASE`, every setting of the `cifar10` recipe written out, with R1 1.0 and no
+  augmentation; the `recipe_*` candidates change one to three of them, named in `CANDIDATES`.
+  The `cifar10` recipe is the best unconditional one, `RECIPE_CANDIDATE`.
 """
 
 import argparse
@@ -53,9 +53,24 @@ CONDITIONAL_JSON = os.path.join(HERE, "results", "cifar10_conditional_screen.jso
 IMAGE_SHAPE = (32, 32, 3)
 QUICK_IMAGES = 1024  # --quick: the first training images, and as many images seen.
 
-# What every `recipe*` candidate starts from: the `cifar10` recipe with these settings, so that
-# a stored entry trains the same whatever the recipe becomes.
-BASE = {"r1_weight": 1.0, "augment": None}
+# What every `recipe*` candidate starts from, every setting of the `cifar10` recipe written
+# out (R1 1.0, no augmentation), so that a stored entry trains the same whatever the recipe
+# becomes. Stored in each results file.
+BASE = {
+    "latent_dim": 64,
+    "generator": {"base_filters": 32},
+    "discriminator": {"base_filters": 32, "normalization": None},
+    "loss": "non_saturating",
+    "r1_weight": 1.0,
+    "penalty_interval": 4,
+    "ema_decay": 0.999,
+    "augment": None,
+    "d_learning_rate": 5e-4,
+    "g_learning_rate": 5e-4,
+    "beta_1": 0.5,
+    "beta_2": 0.99,
+    "batch_size": 64,
+}
 # The candidate the `cifar10` recipe is (a test checks that they agree).
 RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment"
 # name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), or a baseline's kind.
@@ -136,8 +151,23 @@ def build(name, num_classes=None):
             d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4)
         )
         return gan, 256
-    gan = kgan.recipes.build("cifar10", num_classes=num_classes, seed=0, **{**BASE, **spec})
-    return gan, kgan.recipes.get("cifar10")["batch_size"]
+    settings = settings_of(name)
+    gan = kgan.recipes.build("cifar10", num_classes=num_classes, seed=0, **settings)
+    return gan, settings["batch_size"]
+
+
+def settings_of(name):
+    """The settings a `recipe*` candidate trains with: `BASE` with its overrides (the network
+    dicts merged key by key)."""
+    settings = {
+        key: dict(value) if isinstance(value, dict) else value for key, value in BASE.items()
+    }
+    for key, value in CANDIDATES[name].items():
+        if isinstance(value, dict):
+            settings[key].update(value)
+        else:
+            settings[key] = value
+    return settings
 
 
 def run_candidate(name, images_budget, out_dir, quick=False, conditional=False):
@@ -191,7 +221,10 @@ def _parse(argv):
         "--images", type=int, help="real images each candidate trains on (default 192000)"
     )
     parser.add_argument(
-        "--only", help=f"comma-separated candidates (default all): {', '.join(CANDIDATES)}"
+        "--only",
+        help="comma-separated candidates (default all of the screen's kind): "
+        f"{', '.join(CANDIDATES)}; {', '.join(sorted(UNCONDITIONAL_ONLY))} only without "
+        f"--conditional, {', '.join(sorted(CONDITIONAL_ONLY))} only with it",
     )
     parser.add_argument("--jobs", type=int, default=2, help="candidates at once (default 2)")
     parser.add_argument(
@@ -240,12 +273,14 @@ def main(argv=None):
         "images": args.images,
         "quick": args.quick,
         "conditional": args.conditional,
+        "base": BASE,
         "candidates": {},
     }
     if os.path.exists(args.json):
         with open(args.json) as f:
             results = json.load(f)
         results.setdefault("conditional", False)
+        results["base"] = BASE
         if results["conditional"] != args.conditional:
             raise SystemExit(
                 f"error: {args.json} holds a screen with conditional={results['conditional']}; "

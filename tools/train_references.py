@@ -46,6 +46,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -116,8 +117,8 @@ BASELINES = {
         "trained with `kgan train --data mnist --epochs 10 --batch-size 128 --ema-decay 0.999`)",
         "data": "mnist",
         "conditional": False,
-        # Removed from the tree once measured (savedmodels/mnist_dcgan is now the recipe's
-        # unconditional reference); read from the commit that last held it.
+        # Removed from the tree once measured (savedmodels/mnist_dcgan is the `mnist_dcgan`
+        # reference's folder); read from a commit that held it.
         "export_path": "savedmodels/mnist_dcgan",
         "export_commit": "af097d3",
     },
@@ -600,20 +601,22 @@ def write_card(name, card, args):
     )
 
 
-def _export_at(commit, path):
-    """A local copy of the export `path` as it was at `commit` of this repository."""
+def _export_at(commit, path, folder):
+    """Copies the export `path` as it was at `commit` of this repository into `folder`;
+    returns the copy's path."""
     import io
     import tarfile
-    import tempfile
 
-    archive = subprocess.run(
-        ["git", "-C", ROOT, "archive", "--format=tar", commit, path],
-        check=True,
-        capture_output=True,
-    ).stdout
-    folder = tempfile.mkdtemp(prefix="kgan-baseline-")
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
+    result = subprocess.run(
+        ["git", "-C", ROOT, "archive", "--format=tar", commit, path], capture_output=True
+    )
+    if result.returncode:
+        raise SystemExit(
+            f"error: cannot read {path} at commit {commit} (a clone with the repository's "
+            f"history is needed): {result.stderr.decode(errors='replace').strip()}"
+        )
+    with tarfile.open(fileobj=io.BytesIO(result.stdout)) as tar:
+        tar.extractall(folder)  # The repository's own files.
     return os.path.join(folder, path)
 
 
@@ -623,8 +626,10 @@ def run_baseline(name, args):
     spec = BASELINES[name]
     record = {"name": name, "title": spec["title"], "data": spec["data"]}
     if "export_path" in spec:
-        generator = control.load_generator(_export_at(spec["export_commit"], spec["export_path"]))
-        record["source"] = spec["export_path"]
+        with tempfile.TemporaryDirectory() as folder:
+            export = _export_at(spec["export_commit"], spec["export_path"], folder)
+            generator = control.load_generator(export)
+        record["source"] = f"{spec['export_path']} at {spec['export_commit']}"
     else:
         run_dir = os.path.join(args.runs, name)
         train = dict(spec["train"])
