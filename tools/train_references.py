@@ -54,6 +54,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ONE_CORE = "one CPU core (a second training ran on the other core)"
+CIFAR10_MACHINE = "one CPU thread (two other single-thread trainings shared the two cores)"
 # name -> how it is trained. Every reference has seed 0 and the recipe's own number of steps
 # unless it names its `epochs`. `shipped`: the training behind the export in savedmodels/NAME,
 # for a card rebuilt from that export (`--card-only` without the run folder): the commit the
@@ -100,6 +101,7 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": True,
+        "shipped": {"commit": "92b361a", "version": 3, "machine": CIFAR10_MACHINE},
     },
     "cifar10_dcgan": {
         "title": "CIFAR-10, unconditional GAN (the `cifar10` recipe)",
@@ -107,6 +109,7 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": False,
+        "shipped": {"commit": "92b361a", "version": 1, "machine": CIFAR10_MACHINE},
     },
 }
 # What the references are compared with, evaluated the same way but not exported: their

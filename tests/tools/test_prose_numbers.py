@@ -23,6 +23,11 @@ FASHION_PLURALS = [
     "sandals", "shirts", "sneakers", "bags", "ankle boots",
 ]  # fmt: skip
 
+CIFAR10_PLURALS = [
+    "airplanes", "automobiles", "birds", "cats", "deer",
+    "dogs", "frogs", "horses", "ships", "trucks",
+]  # fmt: skip
+
 # Numbers that are settings, not measurements, per document.
 SETTINGS = {
     # jacobian_truncation, step_size, Adam's betas; the Apache License's version
@@ -141,6 +146,7 @@ def claims():
     for name, label in (
         ("mnist_cdcgan", str),
         ("fashion_mnist_cdcgan", FASHION_PLURALS.__getitem__),
+        ("cifar10_cdcgan", CIFAR10_PLURALS.__getitem__),
     ):
         overall = _card(name)["evaluation"]["class_control"]["overall"]
         low, high = _class_control(name, label)
