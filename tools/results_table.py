@@ -179,7 +179,7 @@ def stacked_mnist_table(record):
         "| model | seeds | generator steps | modes covered | KL to uniform | minutes a run |",
         "|---|---|---|---|---|---|",
         f"| `{record['recipe']}` recipe | {len(runs)} | {runs[0]['generator_steps']:,} | "
-        f"{_spread([r['modes_covered'] for r in runs], '{:.0f}')} | "
+        f"{_spread([r['modes_covered'] for r in runs], '{:,.0f}')} | "
         f"{_spread([r['kl_to_uniform'] for r in runs], '{:.3f}')} | "
         f"{_spread([r['seconds'] / 60 for r in runs], '{:.0f}')} |",
     ]

@@ -94,6 +94,11 @@ REFERENCES = {
         "recipe": "mnist",
         "model": "gan",
         "conditional": False,
+        "shipped": {
+            "commit": "a4bd891",
+            "version": 1,
+            "machine": "one CPU thread (other single-thread jobs shared the two cores)",
+        },
     },
     "cifar10_cdcgan": {
         "title": "CIFAR-10, class-conditional GAN (the `cifar10` recipe)",

@@ -147,7 +147,7 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
         if "stacked_mnist` recipe" in line or "(published)" in line
     ]
     assert rows == [
-        "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1000) | 0.062 (0.051-0.073) | "
+        "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1,000) | 0.062 (0.051-0.073) | "
         "26 (25-27) |",
         "| PacDCGAN2 (published) | - | - | 1,000 | 0.06 | - |",
     ]
