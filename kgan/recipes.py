@@ -192,7 +192,11 @@ RECIPES["cifar10"] = {
     "DiffAugment (colour, translation, cutout) on every input of the discriminator: the best "
     "candidate of the screen in tools/results/cifar10_screen.json (tools/screen_cifar10.py), "
     "which also holds two baselines. What it reached is in savedmodels/cifar10_cdcgan/card.json "
-    "and savedmodels/cifar10_dcgan/card.json (tools/train_references.py).",
+    "and savedmodels/cifar10_dcgan/card.json (tools/train_references.py). Class-conditional, "
+    "the projection discriminator (`discriminator={'conditioning': 'projection'}`) against the "
+    "label channel the recipe feeds the discriminator: "
+    "tools/results/cifar10_conditional_screen.json. The `wgangp` variant has no stored "
+    "measurement at this size.",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),

@@ -145,6 +145,9 @@ def test_train_references_quick_writes_a_card_exports_and_leaves_the_repository(
 def test_a_baseline_export_is_read_from_the_commit_that_held_it(tmp_path):
     references = _load("train_references")
     spec = references.BASELINES["mnist_dcgan_v1"]
+    present = subprocess.run(["git", "-C", ROOT, "cat-file", "-e", spec["export_commit"]])
+    if present.returncode:
+        pytest.skip(f"a shallow clone: commit {spec['export_commit']} is not in it")
     export = references._export_at(spec["export_commit"], spec["export_path"], tmp_path)
     assert (Path(export) / "1" / "saved_model.pb").is_file()
     with pytest.raises(SystemExit, match="cannot read savedmodels/none at commit af097d3"):
