@@ -13,6 +13,10 @@ recipe does not have are refused, so a typo never goes unnoticed. `batch_size` a
 what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
 them.
 
+A recipe may hold a `conditional` dict: settings that apply only to its class-conditional
+builds (`num_classes=`), such as the discriminator's `conditioning`, merged over the others as
+overrides are.
+
 A recipe's `notes` say what it is for and name the stored result that measures it: a model
 card (`savedmodels/NAME/card.json`, from `tools/train_references.py`) or a file under
 `tools/results/`; a recipe without one says so. The notes quote no figures, so they cannot
@@ -193,10 +197,10 @@ RECIPES["cifar10"] = {
     "candidate of the screen in tools/results/cifar10_screen.json (tools/screen_cifar10.py), "
     "which also holds two baselines. What it reached is in savedmodels/cifar10_cdcgan/card.json "
     "and savedmodels/cifar10_dcgan/card.json (tools/train_references.py). Class-conditional, "
-    "the projection discriminator (`discriminator={'conditioning': 'projection'}`) against the "
-    "label channel the recipe feeds the discriminator: "
-    "tools/results/cifar10_conditional_screen.json. The `wgangp` variant has no stored "
-    "measurement at this size.",
+    "the discriminator projects the labels onto its features (`conditioning='projection'`, "
+    "the `conditional` settings), the best candidate of "
+    "tools/results/cifar10_conditional_screen.json, against the label channel at its input. "
+    "The `wgangp` variant has no stored measurement at this size.",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),
@@ -209,6 +213,7 @@ RECIPES["cifar10"] = {
         "augment": "color,translation,cutout",
     },
     "steps": 15000,
+    "conditional": {"discriminator": {"conditioning": "projection"}},
     "variants": {
         "wgangp": {
             **copy.deepcopy(_IMAGE_WGANGP),
@@ -264,12 +269,14 @@ def names():
     return sorted(RECIPES)
 
 
-def get(name, *, model=None):
+def get(name, *, model=None, conditional=False):
     """Returns the settings of recipe `name` (for its `model`, if it has several) as a new dict.
 
     Args:
         name: a name from `names()`.
         model: `"gan"` or `"wgangp"` where the recipe supports both; its default otherwise.
+        conditional: the settings of a class-conditional build, with the recipe's
+            `conditional` settings merged in.
 
     Returns:
         A dict with `model`, `architecture`, `data_shape`, `latent_dim`, the builders'
@@ -281,11 +288,18 @@ def get(name, *, model=None):
     recipe = copy.deepcopy(RECIPES[name])
     variants = recipe.pop("variants", {})
     supported = recipe.pop("models")
+    when_conditional = recipe.pop("conditional", {})
     if model is not None:
         check_choice("model", model, supported)
         if model != recipe["model"]:
             recipe.update(copy.deepcopy(variants[model]))
             recipe["model"] = model
+    if conditional:
+        for key, value in when_conditional.items():
+            if isinstance(value, dict):
+                recipe[key].update(value)
+            else:
+                recipe[key] = value
     recipe["models"] = supported
     return recipe
 
@@ -337,7 +351,8 @@ def build(
     Args:
         name: a name from `names()`.
         model: `"gan"` or `"wgangp"` where the recipe supports both.
-        num_classes: build a class-conditional model with this many classes.
+        num_classes: build a class-conditional model with this many classes (with the
+            recipe's `conditional` settings).
         seed: seed of the initial weights (via `keras.utils.set_random_seed`) and of the
             model's noise.
         compile: compile with the recipe's optimisers (default) or leave uncompiled.
@@ -350,7 +365,9 @@ def build(
     Returns:
         A `kgan.GAN` or `kgan.WGANGP`.
     """
-    settings = _apply_overrides(name, get(name, model=model), overrides)
+    settings = _apply_overrides(
+        name, get(name, model=model, conditional=num_classes is not None), overrides
+    )
     if seed is not None:
         keras.utils.set_random_seed(seed)
     make_generator, make_discriminator = BUILDERS[settings["architecture"]]

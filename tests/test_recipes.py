@@ -74,6 +74,26 @@ def test_overrides_change_one_setting_and_get_returns_a_copy():
     assert recipes.get("toy_2d")["model_options"]["r1_weight"] == pytest.approx(original)
 
 
+def test_a_recipes_conditional_settings_apply_to_its_class_conditional_builds_only():
+    def layer_names(gan):
+        return {layer.name for layer in gan.discriminator.layers}
+
+    small = {"generator": {"base_filters": 8}, "discriminator": {"base_filters": 8}}
+    assert recipes.get("cifar10", conditional=True)["discriminator"]["conditioning"] == (
+        "projection"
+    )
+    assert "conditioning" not in recipes.get("cifar10")["discriminator"]
+    conditional = recipes.build("cifar10", num_classes=10, seed=0, **small)
+    assert {"class_embedding", "projection"} <= layer_names(conditional)
+    assert "label_map" not in layer_names(conditional)
+    unconditional = recipes.build("cifar10", seed=0, **small)
+    assert "class_embedding" not in layer_names(unconditional)
+    # An override wins over the recipe's conditional settings.
+    small["discriminator"]["conditioning"] = "input"
+    label_channel = recipes.build("cifar10", num_classes=10, seed=0, **small)
+    assert "label_map" in layer_names(label_channel)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [

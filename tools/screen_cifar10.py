@@ -34,7 +34,8 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   cross-entropy.
 - **recipe**: `BASE`, every setting of the `cifar10` recipe written out, with R1 1.0 and no
   augmentation; the `recipe_*` candidates change one to three of them, named in `CANDIDATES`.
-  The `cifar10` recipe is the best unconditional one, `RECIPE_CANDIDATE`.
+  The `cifar10` recipe is the best unconditional one, `RECIPE_CANDIDATE`, and the best
+  conditional one, `CONDITIONAL_RECIPE_CANDIDATE`, when class-conditional.
 """
 
 import argparse
@@ -59,7 +60,7 @@ QUICK_IMAGES = 1024  # --quick: the first training images, and as many images se
 BASE = {
     "latent_dim": 64,
     "generator": {"base_filters": 32},
-    "discriminator": {"base_filters": 32, "normalization": None},
+    "discriminator": {"base_filters": 32, "normalization": None, "conditioning": "input"},
     "loss": "non_saturating",
     "r1_weight": 1.0,
     "penalty_interval": 4,
@@ -71,8 +72,10 @@ BASE = {
     "beta_2": 0.99,
     "batch_size": 64,
 }
-# The candidate the `cifar10` recipe is (a test checks that they agree).
+# The candidates the `cifar10` recipe is, unconditional and class-conditional (a test checks
+# that they agree).
 RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment"
+CONDITIONAL_RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment_projection"
 # name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), or a baseline's kind.
 CANDIDATES = {
     "defaults": {"baseline": "defaults"},

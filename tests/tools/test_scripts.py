@@ -274,17 +274,24 @@ def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_pat
         assert result.returncode != 0 and message in result.stderr, result.stderr[-500:]
 
 
-def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen():
+@pytest.mark.parametrize("conditional", [False, True], ids=["unconditional", "conditional"])
+def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen(conditional):
+    import inspect
+
     import kgan
 
     screen = _load("screen_cifar10")
-    stored = json.loads((TOOLS / "results" / "cifar10_screen.json").read_text())["candidates"]
+    file = "cifar10_conditional_screen.json" if conditional else "cifar10_screen.json"
+    stored = json.loads((TOOLS / "results" / file).read_text())["candidates"]
     # The stored entries are the candidates as the script trains them today.
     for name, row in stored.items():
         assert row["settings"] == screen.CANDIDATES[name], name
-    assert screen.RECIPE_CANDIDATE == min(stored, key=lambda name: stored[name]["fid"])
-    recipe = kgan.recipes.get("cifar10")
-    for key, value in screen.settings_of(screen.RECIPE_CANDIDATE).items():
+    best = screen.CONDITIONAL_RECIPE_CANDIDATE if conditional else screen.RECIPE_CANDIDATE
+    assert best == min(stored, key=lambda name: stored[name]["fid"])
+    recipe = kgan.recipes.get("cifar10", conditional=conditional)
+    builder = inspect.signature(kgan.models.dcgan_discriminator).parameters
+    recipe["discriminator"].setdefault("conditioning", builder["conditioning"].default)
+    for key, value in screen.settings_of(best).items():
         if isinstance(value, dict):
             assert value == recipe[key], key
         else:
