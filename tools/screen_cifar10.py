@@ -11,7 +11,8 @@ candidates with other batch sizes see the same data), under the same dtype polic
 (`kgan.precision`'s `"auto"`), then scored as `tools/train_references.py` scores the reference
 generators: 10,000 samples against the 10,000 test images in the feature space of
 `savedmodels/classifiers/cifar10.keras` (FID, KID, precision/recall, density/coverage, classes
-read). A 64-sample grid of each is written beside the results (`cifar10_screen_NAME.png`).
+read). A 64-sample grid of each is written beside the results file, named after it
+(`cifar10_screen_NAME.png` for `cifar10_screen.json`).
 
 `--conditional` screens class-conditional generators instead, trained on the images with their
 labels, into their own file (`cifar10_conditional_screen.json`, grids
@@ -173,8 +174,9 @@ def settings_of(name):
     return settings
 
 
-def run_candidate(name, images_budget, out_dir, quick=False, conditional=False):
-    """Trains and scores one candidate; returns its record."""
+def run_candidate(name, images_budget, results_path, quick=False, conditional=False):
+    """Trains and scores one candidate; returns its record. Its grid goes beside
+    `results_path`, named after it (`cifar10_screen_NAME.png` for `cifar10_screen.json`)."""
     import tensorflow as tf
 
     from kgan import _system
@@ -208,12 +210,11 @@ def run_candidate(name, images_budget, out_dir, quick=False, conditional=False):
     evaluation = train_references.evaluate(gan, spec, quick)
     record.update(evaluation["model"], real_data=evaluation["real_data"])
     record["num_samples"] = evaluation["num_samples"]
+    grid = f"{os.path.splitext(results_path)[0]}_{name}.png"
     if conditional:
         record["class_control"] = evaluation["class_control"]
-        grid = os.path.join(out_dir, f"cifar10_conditional_screen_{name}.png")
         train_references.sample_grid(gan, spec, grid)
     else:
-        grid = os.path.join(out_dir, f"cifar10_screen_{name}.png")
         save_image_grid(gan.generate(64, seed=0), grid, num_rows=8)
     return record
 
@@ -269,7 +270,7 @@ def main(argv=None):
     out_dir = os.path.dirname(os.path.abspath(args.json))
     os.makedirs(out_dir, exist_ok=True)
     if args.worker:
-        record = run_candidate(args.worker, args.images, out_dir, args.quick, args.conditional)
+        record = run_candidate(args.worker, args.images, args.json, args.quick, args.conditional)
         atomic.write_json(f"{args.json}.{args.worker}", record)
         return 0
     results = {

@@ -223,7 +223,7 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_
     assert row["batch_size"] == 256 and row["images_seen"] == row["steps"] * 256 == 1024
     assert set(METRICS) <= set(row) and set(METRICS) <= set(row["real_data"])
     assert row["environment"]["cpu_count"] >= 1
-    assert (tmp_path / "cifar10_screen_tutorial.png").is_file()
+    assert (tmp_path / "screen_tutorial.png").is_file()  # Named after the results file.
     assert re.search(r"^\| tutorial \| 4 x 256 \| ", stdout, re.M)
     assert "--only tutorial" in results["command"]
     assert not list(tmp_path.glob("screen.json.*"))  # The worker's part is removed.
@@ -253,7 +253,7 @@ def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_pat
     control = results["candidates"][name]["class_control"]
     assert len(control["per_class"]) == 10 and 0 <= control["overall"] <= 1
     assert re.search(rf"^\| {name} \| 16 x 64 \| .* \| \d+\.\d% \|$", stdout, re.M)
-    assert (tmp_path / f"cifar10_conditional_screen_{name}.png").is_file()
+    assert (tmp_path / f"conditional_{name}.png").is_file()
     # The kinds of screen do not mix: a candidate of the other kind, or the other kind's file.
     env = {**os.environ, "KGAN_DATA_DIR": str(data_dir)}
     for args, message in [
