@@ -1,5 +1,5 @@
 """`kgan.layers`: the public path of the networks' blocks, which live in
-`kgan.networks.blocks`."""
+`kgan.networks.blocks`, and of PacGAN's packing layers (`kgan.networks.packing`)."""
 
 from kgan.networks.blocks import (
     DCGAN_INITIALIZER_STDDEV,
@@ -8,10 +8,13 @@ from kgan.networks.blocks import (
     batch_normalization,
     dcgan_initializer,
 )
+from kgan.networks.packing import Pack, Unpack
 
 __all__ = [
     "DCGAN_INITIALIZER_STDDEV",
     "DownsampleBlock",
+    "Pack",
+    "Unpack",
     "UpsampleBlock",
     "batch_normalization",
     "dcgan_initializer",

@@ -11,7 +11,7 @@ Sources (each written by a script, never by hand):
 - `tools/results/toys_*.json`, from `tools/evaluate_toys.py --seeds 3 --json ...`;
 - `tools/results/*_screen.json`, from `tools/screen_cifar10.py` (one seed per candidate, all
   trained on the same number of images);
-- `tools/results/stacked_mnist.json`, from `tools/evaluate_stacked_mnist.py`, beside the
+- `tools/results/stacked_mnist*.json`, from `tools/evaluate_stacked_mnist.py`, beside the
   published figures it stores.
 """
 
@@ -161,29 +161,38 @@ def screen_table(name, screen):
 
 
 def load_stacked_mnist(folder):
-    path = os.path.join(folder, "stacked_mnist.json")
-    if not os.path.isfile(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    """The Stacked MNIST results (`stacked_mnist.json`, `stacked_mnist_packingP.json` ...),
+    by packing."""
+    records = []
+    for path in glob.glob(os.path.join(folder, "stacked_mnist*.json")):
+        with open(path) as f:
+            records.append(json.load(f))
+    return sorted(records, key=lambda record: record.get("packing", 1))
 
 
-def stacked_mnist_table(record):
-    """kgan's seeds (mean, range) beside the published models of the protocol."""
-    runs = record["runs"]
+def stacked_mnist_table(records):
+    """kgan's seeds (mean, range), one row per results file, beside the published models of
+    the protocol."""
+    first = records[0]
+    commands = "; ".join(f"`{record['command']}`" for record in records)
     lines = [
-        f"Stacked MNIST (`{record['command']}`): {record['training_images']:,} training "
-        f"images, 1,000 modes, {record['num_samples']:,} samples per run, each channel read by "
-        f"`{record['classifier']}`.",
+        f"Stacked MNIST ({commands}): {first['training_images']:,} training images, 1,000 "
+        f"modes, {first['num_samples']:,} samples per run, each channel read by "
+        f"`{first['classifier']}`.",
         "",
         "| model | seeds | generator steps | modes covered | KL to uniform | minutes a run |",
         "|---|---|---|---|---|---|",
-        f"| `{record['recipe']}` recipe | {len(runs)} | {runs[0]['generator_steps']:,} | "
-        f"{_spread([r['modes_covered'] for r in runs], '{:,.0f}')} | "
-        f"{_spread([r['kl_to_uniform'] for r in runs], '{:.3f}')} | "
-        f"{_spread([r['seconds'] / 60 for r in runs], '{:.0f}')} |",
     ]
-    for published in record["published"]:
+    for record in records:
+        runs, packing = record["runs"], record.get("packing", 1)
+        model = f"`{record['recipe']}` recipe" + (f", packing {packing}" if packing > 1 else "")
+        lines.append(
+            f"| {model} | {len(runs)} | {runs[0]['generator_steps']:,} | "
+            f"{_spread([r['modes_covered'] for r in runs], '{:,.0f}')} | "
+            f"{_spread([r['kl_to_uniform'] for r in runs], '{:.3f}')} | "
+            f"{_spread([r['seconds'] / 60 for r in runs], '{:.0f}')} |"
+        )
+    for published in first["published"]:
         lines.append(
             f"| {published['model']} (published) | - | - | {published['modes']:,} | "
             f"{published['kl']:.2f} | - |"

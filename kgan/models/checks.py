@@ -16,6 +16,7 @@ import tensorflow as tf
 from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int, short
 from kgan.networks.inputs import with_labels
+from kgan.networks.packing import packing_of
 
 # `keras.Model.compile` arguments of a one-loss, one-optimiser model.
 _SINGLE_MODEL_COMPILE_ARGUMENTS = (
@@ -158,25 +159,28 @@ def check_scores_shape(scores_shape, batch_size):
         )
 
 
-def probe_inputs(latent_dim, num_classes):
-    """Two zero latent vectors, and class-0 labels for a conditional model: `(z, labels)`."""
-    labels = None if num_classes is None else tf.zeros((2,), "int32")
-    return tf.zeros((2, latent_dim), "float32"), labels
+def probe_inputs(latent_dim, num_classes, batch_size=2):
+    """`batch_size` zero latent vectors, and class-0 labels for a conditional model:
+    `(z, labels)`."""
+    labels = None if num_classes is None else tf.zeros((batch_size,), "int32")
+    return tf.zeros((batch_size, latent_dim), "float32"), labels
 
 
 def probe_networks(generator, discriminator, latent_dim, num_classes):
-    """Runs both networks once on two examples and checks that their shapes agree.
+    """Runs both networks once on two examples (two packs of a packing discriminator) and
+    checks that their shapes agree.
 
     Returns:
         The shape of one sample: the generator's output shape without the batch axis.
     """
-    z, labels = probe_inputs(latent_dim, num_classes)
+    batch_size = 2 * packing_of(discriminator)
+    z, labels = probe_inputs(latent_dim, num_classes, batch_size)
     try:
         samples = generator(with_labels(z, labels), training=False)
     except Exception as error:
         raise ValueError(
             f"The generator could not be called on a batch of latent vectors of shape "
-            f"(2, {latent_dim})"
+            f"({batch_size}, {latent_dim})"
             + (f" with labels (num_classes={num_classes})" if num_classes else "")
             + f": {short(error, 300)}. Received: latent_dim={latent_dim}"
         ) from error
@@ -191,7 +195,7 @@ def probe_networks(generator, discriminator, latent_dim, num_classes):
             "The discriminator could not be called on the generator's output of shape "
             f"{format_shape(sample_shape)}: {short(error, 300)}"
         ) from error
-    check_scores_shape(tuple(scores.shape), 2)
+    check_scores_shape(tuple(scores.shape), batch_size)
     return sample_shape
 
 
@@ -222,6 +226,31 @@ def first_batch(x, y):
     if isinstance(x, (np.ndarray, tf.Tensor)) or hasattr(x, "__array__"):
         return np.asarray(x), None if y is None else np.asarray(y), False
     return None, None, True
+
+
+def check_packing(discriminator, samples, *, batched, batch_size=None):
+    """Checks that the batches of `fit` split into the packs of a packing discriminator: the
+    first batch of a dataset, or every batch `fit(batch_size=...)` cuts from an array."""
+    packing = packing_of(discriminator)
+    if packing == 1:
+        return
+    if batched:
+        if samples.shape[0] % packing:
+            raise ValueError(
+                f"The discriminator packs {packing} samples at a time (packing={packing}), so "
+                f"every batch must hold a multiple of {packing}. Received: a first batch of "
+                f"{samples.shape[0]}"
+            )
+        return
+    batch_size = 32 if batch_size is None else batch_size  # Keras' default.
+    last = len(samples) % batch_size
+    if batch_size % packing or last % packing:
+        raise ValueError(
+            f"The discriminator packs {packing} samples at a time (packing={packing}), so "
+            f"every batch must hold a multiple of {packing}; {len(samples)} samples in batches "
+            f"of {batch_size} end with a batch of {last or batch_size}. Received: "
+            f"batch_size={batch_size}"
+        )
 
 
 def check_training_samples(samples, sample_shape, *, batched):

@@ -170,6 +170,9 @@ def prepare_fit(model, x, y, callbacks, kwargs):
         if samples is not None:
             checks.check_training_samples(samples, model.sample_shape, batched=batched)
             checks.check_training_labels(labels, samples.shape[0], model.num_classes)
+            checks.check_packing(
+                model.discriminator, samples, batched=batched, batch_size=kwargs.get("batch_size")
+            )
     if isinstance(x, tf.data.Dataset):
         # A dataset carries its own shuffling; Keras' default shuffle=True would only warn.
         kwargs.setdefault("shuffle", False)

@@ -10,6 +10,7 @@ from kgan.networks.blocks import (
     dcgan_initializer,
 )
 from kgan.networks.inputs import concat_one_hot_label, label_input
+from kgan.networks.packing import Pack, Unpack
 
 
 def num_upsampling_stages(height, width, min_size=3):
@@ -145,6 +146,7 @@ def dcgan_discriminator(
     sync_batch_norm=False,
     spectral_norm=False,
     conditioning="input",
+    packing=1,
     name="discriminator",
 ):
     """Builds a DCGAN discriminator (or WGAN critic) for images of `image_shape`.
@@ -179,6 +181,13 @@ def dcgan_discriminator(
             them (the paper's ResNets sum-pool them over space first). `spectral_norm` leaves
             the class embedding as it is: Keras' `SpectralNormalization` casts an
             `Embedding`'s output to the dtype of its integer labels.
+        packing: judge this many images at once, concatenated along the channels (PacGAN,
+            Lin et al. 2018, arXiv:1712.04086; `kgan.networks.packing`), against mode
+            collapse. Each image gets its pack's logit, so the batch size must be a multiple
+            of `packing`. Unconditional only. A gradient penalty differentiates each image's
+            logit, which is its pack's: R1 with `r1_weight=g` weighs the pack's squared
+            gradient norm `packing * g`, and WGAN-GP's penalty does not constrain the pack's
+            gradient, so packing is meant for `kgan.GAN`.
         name: name of the model.
 
     Returns:
@@ -194,6 +203,13 @@ def dcgan_discriminator(
     _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
     check_bool("spectral_norm", spectral_norm)
     check_choice("conditioning", conditioning, ("input", "projection"))
+    check_positive_int("packing", packing)
+    if packing > 1 and num_classes is not None:
+        raise ValueError(
+            "`packing` judges unconditional images several at a time; a conditional "
+            f"discriminator cannot pack them. Received: packing={packing}, "
+            f"num_classes={num_classes}"
+        )
     if conditioning == "projection" and num_classes is None:
         raise ValueError(
             "conditioning='projection' needs a conditional discriminator: pass `num_classes`. "
@@ -205,7 +221,7 @@ def dcgan_discriminator(
     # === Functional Model ===
     images = keras.Input(shape=(height, width, channels), name="images")
     inputs = [images]
-    x = images
+    x = images if packing == 1 else Pack(packing, name="pack")(images)
     if num_classes is not None:
         labels = label_input()
         inputs.append(labels)
@@ -243,6 +259,8 @@ def dcgan_discriminator(
         logits = keras.layers.Add(dtype="float32", name="logits_and_projection")(
             [logits, projection]
         )
+    if packing > 1:
+        logits = Unpack(packing, dtype="float32", name="unpack")(logits)
     return keras.Model(inputs if num_classes is not None else images, logits, name=name)
 
 

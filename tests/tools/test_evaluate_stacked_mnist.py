@@ -10,13 +10,14 @@ import pytest
 TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools" / "evaluate_stacked_mnist.py"
 
 
-def test_quick_run_writes_per_seed_modes_and_kl(tmp_path):
+def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path):
     if not os.environ.get("KGAN_DATA_DIR"):
         pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
     main = runpy.run_path(str(TOOL))["main"]
     out = tmp_path / "stacked.json"
-    assert main(["--quick", "--json", str(out)]) == 0
+    assert main(["--quick", "--packing", "2", "--json", str(out)]) == 0
     record = json.loads(out.read_text())
+    assert record["packing"] == 2 and record["command"].endswith("--packing 2 --json " + str(out))
     (run,) = record["runs"]
     assert run["generator_steps"] == 20 and run["seconds"] > 0
     assert 1 <= run["modes_covered"] <= 1000 and run["kl_to_uniform"] >= 0

@@ -139,8 +139,14 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
         "published": [{"model": "PacDCGAN2", "modes": 1000, "kl": 0.06}],
     }  # fmt: skip
     (results / "stacked_mnist.json").write_text(json.dumps(record))
+    packed = {**record, "packing": 2, "runs": record["runs"][:1]}
+    packed["command"] += " --packing 2"
+    (results / "stacked_mnist_packing2.json").write_text(json.dumps(packed))
     text = table_tool.table(savedmodels, results)
-    assert "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`)" in text
+    assert (
+        "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`; "
+        "`python tools/evaluate_stacked_mnist.py --seeds 2 --packing 2`)" in text
+    )
     rows = [
         line
         for line in text.splitlines()
@@ -149,6 +155,8 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     assert rows == [
         "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1,000) | 0.062 (0.051-0.073) | "
         "26 (25-27) |",
+        "| `stacked_mnist` recipe, packing 2 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
+        "25 (1 seed) |",
         "| PacDCGAN2 (published) | - | - | 1,000 | 0.06 | - |",
     ]
 
