@@ -13,9 +13,9 @@ recipe does not have are refused, so a typo never goes unnoticed. `batch_size` a
 what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
 them.
 
-A recipe may hold a `conditional` dict: settings that apply only to its class-conditional
-builds (`num_classes=`), such as the discriminator's `conditioning`, merged over the others as
-overrides are.
+A recipe (and each of its `variants`) may hold a `conditional` dict: settings that apply only
+to its class-conditional builds (`num_classes=`), such as the discriminator's `conditioning`,
+merged over the others as overrides are.
 
 A recipe's `notes` say what it is for and name the stored result that measures it: a model
 card (`savedmodels/NAME/card.json`, from `tools/train_references.py`) or a file under
@@ -275,8 +275,8 @@ def get(name, *, model=None, conditional=False):
     Args:
         name: a name from `names()`.
         model: `"gan"` or `"wgangp"` where the recipe supports both; its default otherwise.
-        conditional: the settings of a class-conditional build, with the recipe's
-            `conditional` settings merged in.
+        conditional: the settings of a class-conditional build, with the `conditional`
+            settings of the recipe (of its variant, for another `model`) merged in.
 
     Returns:
         A dict with `model`, `architecture`, `data_shape`, `latent_dim`, the builders'
@@ -292,14 +292,13 @@ def get(name, *, model=None, conditional=False):
     if model is not None:
         check_choice("model", model, supported)
         if model != recipe["model"]:
-            recipe.update(copy.deepcopy(variants[model]))
+            # A variant has its own conditional settings, or none.
+            variant = copy.deepcopy(variants[model])
+            when_conditional = variant.pop("conditional", {})
+            recipe.update(variant)
             recipe["model"] = model
     if conditional:
-        for key, value in when_conditional.items():
-            if isinstance(value, dict):
-                recipe[key].update(value)
-            else:
-                recipe[key] = value
+        recipe = _apply_overrides(name, recipe, when_conditional)
     recipe["models"] = supported
     return recipe
 
@@ -396,9 +395,10 @@ def build(
     return gan
 
 
-def settings_for_training(recipe, model, **network_options):
-    """The settings of `recipe` for `model` (`None` without a recipe), refusing network options
-    that the recipe sets itself (`kgan.training.train`'s `architecture`, `latent_dim` ...)."""
+def settings_for_training(recipe, model, *, conditional=False, **network_options):
+    """The settings of `recipe` for `model` (class-`conditional` or not; `None` without a
+    recipe), refusing network options that the recipe sets itself (`kgan.training.train`'s
+    `architecture`, `latent_dim` ...)."""
     if recipe is None:
         return None
     given = {name: value for name, value in network_options.items() if value is not None}
@@ -409,7 +409,7 @@ def settings_for_training(recipe, model, **network_options):
             f"`kgan.recipes.build({recipe!r}, ...)` overrides in Python, or no recipe). "
             f"Received: {name}={value!r}"
         )
-    return get(recipe, model=model)
+    return get(recipe, model=model, conditional=conditional)
 
 
 def choose_recipe(data, recipe=None, **network_options):

@@ -92,6 +92,16 @@ def test_a_recipes_conditional_settings_apply_to_its_class_conditional_builds_on
     small["discriminator"]["conditioning"] = "input"
     label_channel = recipes.build("cifar10", num_classes=10, seed=0, **small)
     assert "label_map" in layer_names(label_channel)
+    # They are the default model's: the wgangp variant has none of its own.
+    wgangp = recipes.get("cifar10", model="wgangp", conditional=True)
+    assert "conditioning" not in wgangp["discriminator"]
+    # `kgan train --conditional` reads the same settings.
+    assert recipes.settings_for_training("cifar10", None, conditional=True) == recipes.get(
+        "cifar10", conditional=True
+    )
+    # Every recipe's conditional settings are settings it has (a typo is an error).
+    for name, model in _cases():
+        recipes.get(name, model=model, conditional=True)
 
 
 @pytest.mark.parametrize(

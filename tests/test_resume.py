@@ -199,3 +199,20 @@ def test_plan_resumes_only_the_same_command(tmp_path):
     # Another command's run is left to check_run_folder (which refuses an unfinished one).
     assert RunFolder(tmp_path / "run").plan({**request, "epochs": 4}).action == "new"
     assert RunFolder(tmp_path / "run").plan(request, restart=True).action == "restart"
+
+
+def test_a_backup_that_no_longer_fits_the_networks_is_a_clear_error(tmp_path):
+    from kgan.runs.training import build_model
+
+    backup = tmp_path / "run" / "backup"
+    backup.mkdir(parents=True)
+    trained = build_model((28, 28, 1), base_filters=8, seed=0)
+    trained.compile()
+    trained.save_weights(backup / "weights.weights.h5")
+    # The same arguments now build other networks (say, a recipe changed since).
+    now = build_model((28, 28, 1), base_filters=16, seed=0)
+    now.compile()
+    state = {"weights": "weights.weights.h5", "monitor_history": [], "health_events": []}
+    with pytest.raises(ValueError, match=r"does not fit the networks.*--restart.*output_dir="):
+        RunFolder(tmp_path / "run").restore(now, state, monitor=None)
+    assert (backup / "weights.weights.h5").is_file()

@@ -228,7 +228,16 @@ class RunFolder:
 
     def restore(self, gan, state, monitor):
         """Loads the backup's weights into `gan` (compiled) and the monitor's record."""
-        gan.load_weights(os.path.join(self.path, BACKUP_DIR, state["weights"]))
+        try:
+            gan.load_weights(os.path.join(self.path, BACKUP_DIR, state["weights"]))
+        except ValueError as error:
+            raise ValueError(
+                "The run's backup does not fit the networks these arguments build now "
+                f"({short(error, 300)}): a recipe or kgan's defaults changed since the run "
+                "started. Pass --restart (restart=True) to train it again from the start, or "
+                "resume it with the kgan version that started it; the backup is kept. "
+                f"Received: output_dir={self.location!r}"
+            ) from error
         monitor.history = list(state["monitor_history"])
         monitor.events = [HealthEvent(**event) for event in state["health_events"]]
 

@@ -165,7 +165,12 @@ def train(
     if recipe is None and model is not None:
         check_choice("model", model, registry.MODEL_NAMES)
     settings = recipes.settings_for_training(
-        recipe, model, architecture=architecture, latent_dim=latent_dim, base_filters=base_filters
+        recipe,
+        model,
+        conditional=conditional,
+        architecture=architecture,
+        latent_dim=latent_dim,
+        base_filters=base_filters,
     )
     if settings is None:
         model, architecture = model or "gan", architecture or "dcgan"
