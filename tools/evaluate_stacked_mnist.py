@@ -11,9 +11,11 @@ Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06.
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
-Writes `tools/results/stacked_mnist.json` (`stacked_mnist_packingP.json` with `--packing P`,
-the recipe's discriminator judging P samples at once, PacGAN's remedy): per seed the modes
-covered, the KL, the training steps and seconds, with the machine and versions it ran on.
+Writes `tools/results/stacked_mnist.json` (`stacked_mnist_packingP.json` with `--packing P`:
+the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
+sample 1 / P as much, so that a pack gets the weight of an unpacked sample): per seed the
+modes covered, the KL, the R1 weight, the training steps and seconds, with the machine and
+versions it ran on.
 """
 
 import argparse
@@ -41,7 +43,12 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1):
         seed=seed,
         drop_remainder=True,
     )
-    gan = kgan.recipes.build("stacked_mnist", seed=seed, discriminator={"packing": packing})
+    # R1 differentiates each sample's logit, its pack's: 1 / packing of the recipe's weight
+    # gives each pack the weight an unpacked sample has (`kgan.models.dcgan_discriminator`).
+    r1_weight = settings["model_options"]["r1_weight"] / packing
+    gan = kgan.recipes.build(
+        "stacked_mnist", seed=seed, discriminator={"packing": packing}, r1_weight=r1_weight
+    )
     batches = max(1, int(dataset.cardinality()))
     start = time.perf_counter()
     gan.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
@@ -50,6 +57,7 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1):
     result = metrics.stacked_mnist_coverage(samples, classifier)
     return {
         "seed": seed,
+        "r1_weight": r1_weight,
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": round(steps / batches, 2),
         "seconds": round(seconds, 1),

@@ -164,7 +164,7 @@ def load_stacked_mnist(folder):
     """The Stacked MNIST results (`stacked_mnist.json`, `stacked_mnist_packingP.json` ...),
     by packing."""
     records = []
-    for path in glob.glob(os.path.join(folder, "stacked_mnist*.json")):
+    for path in sorted(glob.glob(os.path.join(folder, "stacked_mnist*.json"))):
         with open(path) as f:
             records.append(json.load(f))
     return sorted(records, key=lambda record: record.get("packing", 1))

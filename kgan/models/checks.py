@@ -6,6 +6,7 @@ can be tested without building a model. `probe_networks` and `first_batch` are t
 that call a network or read a dataset to get those values.
 """
 
+import math
 import numbers
 import warnings
 
@@ -228,29 +229,58 @@ def first_batch(x, y):
     return None, None, True
 
 
-def check_packing(discriminator, samples, *, batched, batch_size=None):
-    """Checks that the batches of `fit` split into the packs of a packing discriminator: the
-    first batch of a dataset, or every batch `fit(batch_size=...)` cuts from an array."""
+def check_packing(discriminator, samples, *, batched, fit_kwargs, replicas=1):
+    """Checks that the batches `fit` trains and validates on split into the packs of a packing
+    discriminator on each of `replicas` replicas: the first batch of a dataset, or every batch
+    `fit` cuts from an array (after `validation_split`)."""
     packing = packing_of(discriminator)
     if packing == 1:
         return
-    if batched:
-        if samples.shape[0] % packing:
-            raise ValueError(
-                f"The discriminator packs {packing} samples at a time (packing={packing}), so "
-                f"every batch must hold a multiple of {packing}. Received: a first batch of "
-                f"{samples.shape[0]}"
-            )
-        return
-    batch_size = 32 if batch_size is None else batch_size  # Keras' default.
-    last = len(samples) % batch_size
-    if batch_size % packing or last % packing:
+    unit = packing * replicas
+
+    def refuse(problem):
+        on = f" on each of {replicas} replicas" if replicas > 1 else ""
         raise ValueError(
-            f"The discriminator packs {packing} samples at a time (packing={packing}), so "
-            f"every batch must hold a multiple of {packing}; {len(samples)} samples in batches "
-            f"of {batch_size} end with a batch of {last or batch_size}. Received: "
-            f"batch_size={batch_size}"
+            f"The discriminator packs {packing} samples at a time (packing={packing}){on}, so "
+            f"every batch must hold a multiple of {unit}: {problem}"
         )
+
+    def check_array(count, batch_size, kind, argument):
+        if batch_size % unit:
+            refuse(f"batches of {batch_size}. Received: {argument}={batch_size}")
+        if count % batch_size % unit:
+            refuse(
+                f"{count} {kind} samples in batches of {batch_size} end with a batch of "
+                f"{count % batch_size}. Received: {argument}={batch_size}"
+            )
+
+    batch_size = fit_kwargs.get("batch_size") or 32  # Keras' default.
+    given = fit_kwargs.get("validation_batch_size")
+    validation_size, argument = (
+        (given, "validation_batch_size") if given else (batch_size, "batch_size")
+    )
+    if batched:
+        if samples.shape[0] % unit:
+            refuse(f"Received: a first batch of {samples.shape[0]}")
+    else:
+        split = fit_kwargs.get("validation_split") or 0.0
+        training = int(math.floor(len(samples) * (1.0 - split)))
+        check_array(training, batch_size, "training", "batch_size")
+        if split:
+            check_array(len(samples) - training, validation_size, "validation", argument)
+    validation = fit_kwargs.get("validation_data")
+    if validation is not None:
+        x, y = (
+            (validation[0], validation[1]) if isinstance(validation, tuple) else (validation, None)
+        )
+        held_out, _, held_out_batched = first_batch(x, y)
+        if held_out is None:
+            return
+        if held_out_batched:
+            if held_out.shape[0] % unit:
+                refuse(f"Received: a first validation batch of {held_out.shape[0]}")
+        else:
+            check_array(len(held_out), validation_size, "validation", argument)
 
 
 def check_training_samples(samples, sample_shape, *, batched):

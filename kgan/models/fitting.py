@@ -171,7 +171,11 @@ def prepare_fit(model, x, y, callbacks, kwargs):
             checks.check_training_samples(samples, model.sample_shape, batched=batched)
             checks.check_training_labels(labels, samples.shape[0], model.num_classes)
             checks.check_packing(
-                model.discriminator, samples, batched=batched, batch_size=kwargs.get("batch_size")
+                model.discriminator,
+                samples,
+                batched=batched,
+                fit_kwargs=kwargs,
+                replicas=model.distribute_strategy.num_replicas_in_sync,
             )
     if isinstance(x, tf.data.Dataset):
         # A dataset carries its own shuffling; Keras' default shuffle=True would only warn.

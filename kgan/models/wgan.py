@@ -13,6 +13,7 @@ from kgan.data import order as data_order
 from kgan.models import checks
 from kgan.models.base import AdversarialModel
 from kgan.networks.inputs import split_batch, with_labels
+from kgan.networks.packing import packing_of
 
 # "fresh": every critic update trains on its own real batch (Algorithm 1 of both papers);
 # "reuse": all n_critic updates of a step train on the same real batch.
@@ -30,6 +31,12 @@ class _WassersteinModel(AdversarialModel):
     def __init__(self, generator, discriminator, *, n_critic=5, critic_batches="fresh", **kwargs):
         check_positive_int("n_critic", n_critic)
         check_choice("critic_batches", critic_batches, CRITIC_BATCHES)
+        if packing_of(discriminator) > 1:
+            raise ValueError(
+                f"{type(self).__name__} scores the samples one by one (its gradient penalty and "
+                "critic batches are per sample); a packing discriminator is for kgan.GAN. "
+                f"Received: a discriminator with packing={packing_of(discriminator)}"
+            )
         super().__init__(generator, discriminator, **kwargs)
         self.n_critic = int(n_critic)
         self.critic_batches = critic_batches

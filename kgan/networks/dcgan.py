@@ -184,10 +184,11 @@ def dcgan_discriminator(
         packing: judge this many images at once, concatenated along the channels (PacGAN,
             Lin et al. 2018, arXiv:1712.04086; `kgan.networks.packing`), against mode
             collapse. Each image gets its pack's logit, so the batch size must be a multiple
-            of `packing`. Unconditional only. A gradient penalty differentiates each image's
-            logit, which is its pack's: R1 with `r1_weight=g` weighs the pack's squared
-            gradient norm `packing * g`, and WGAN-GP's penalty does not constrain the pack's
-            gradient, so packing is meant for `kgan.GAN`.
+            of `packing`. Unconditional, and for `kgan.GAN` only (the WGANs refuse it: their
+            gradient penalty and critic batches are per sample). R1 and R2 differentiate each
+            image's logit, which is its pack's, so `r1_weight=g` weighs the pack's squared
+            gradient norm `packing * g`: pass `g / packing` for the weight of an unpacked
+            discriminator.
         name: name of the model.
 
     Returns:

@@ -5,13 +5,15 @@ to tell apart from the data.
 `Pack` concatenates every `packing` consecutive samples of a batch along the last axis (the
 channels of an image, the features of a vector); the discriminator's layers then see one
 packed input per group. `Unpack` repeats each group's score for each of its samples, so that
-the model's losses and penalties keep one score per sample: the loss averaged over the samples
-is the loss averaged over the packs.
+the model's losses keep one score per sample: the loss averaged over the samples is the loss
+averaged over the packs. A gradient penalty differentiates each sample's score, which is its
+pack's, so it weighs a pack `packing` times (see `kgan.models.dcgan_discriminator`).
 """
 
 import keras
 import tensorflow as tf
 
+from kgan._keras_internals import flatten_layers
 from kgan._validation import check_positive_int
 
 
@@ -83,8 +85,11 @@ class Unpack(keras.layers.Layer):
 
 
 def packing_of(discriminator):
-    """The `packing` of `discriminator`'s `Pack` layer, 1 without one."""
-    for layer in getattr(discriminator, "layers", ()):
+    """The `packing` of the `Pack` layer in `discriminator` (nested models too), 1 without
+    one."""
+    if not isinstance(discriminator, keras.layers.Layer):
+        return 1
+    for layer in flatten_layers(discriminator):
         if isinstance(layer, Pack):
             return layer.packing
     return 1

@@ -69,21 +69,67 @@ def test_a_gan_with_a_packing_discriminator_trains_in_mixed_precision_and_reload
     )
 
 
-def test_batches_that_do_not_split_into_packs_are_clear_errors():
+def _packing_gan():
     gan = kgan.GAN(
         dcgan_generator((8, 8, 1), 4, base_filters=4),
         dcgan_discriminator((8, 8, 1), base_filters=4, normalization=None, packing=2),
         seed=0,
     )
     gan.compile()
+    return gan
+
+
+@pytest.mark.parametrize(
+    ("fit_kwargs", "message"),
+    [
+        ({"batch_size": 8}, r"21 training samples in batches of 8 end with a batch of 5\. "
+                            r"Received: batch_size=8"),
+        ({"batch_size": 7}, r"batches of 7\. Received: batch_size=7"),
+        # 24 samples: 19 to train on (batches 8, 8, 3), 5 to validate on.
+        ({"batch_size": 8, "validation_split": 0.2}, "end with a batch of 3"),
+        ({"batch_size": 10, "validation_split": 1 / 6, "validation_batch_size": 3},
+         r"batches of 3\. Received: validation_batch_size=3"),
+        ({"batch_size": 4, "validation_data": np.zeros((5, 8, 8, 1), "float32")},
+         r"5 validation samples in batches of 4 end with a batch of 1"),
+        ({"validation_data": tf.data.Dataset.from_tensor_slices(np.zeros((3, 8, 8, 1))).batch(3)},
+         "Received: a first validation batch of 3"),
+    ],
+)  # fmt: skip
+def test_batches_that_do_not_split_into_packs_are_clear_errors(fit_kwargs, message):
+    plain = fit_kwargs.get("batch_size") in (7, 8) and "validation_split" not in fit_kwargs
+    images = np.zeros((21 if plain else 24, 8, 8, 1), "float32")
+    with pytest.raises(ValueError, match=message):
+        _packing_gan().fit(images, epochs=1, verbose=0, **fit_kwargs)
+
+
+def test_a_first_batch_that_does_not_split_and_an_unchecked_call_are_clear_errors():
+    gan = _packing_gan()
     images = np.zeros((21, 8, 8, 1), "float32")
-    with pytest.raises(ValueError, match=r"end with a batch of 5\. Received: batch_size=8"):
-        gan.fit(images, batch_size=8, epochs=1, verbose=0)
     with pytest.raises(ValueError, match="Received: a first batch of 7"):
         gan.fit(tf.data.Dataset.from_tensor_slices(images).batch(7), epochs=1, verbose=0)
     # A batch that only the running step sees (no input checks) stops it with the same words.
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be a multiple of 2"):
         gan.discriminator(images[:3])
+
+
+def test_each_replica_needs_whole_packs():
+    from kgan.models.checks import check_packing
+
+    discriminator = _packing_gan().discriminator
+    images = np.zeros((24, 8, 8, 1), "float32")
+    with pytest.raises(ValueError, match=r"on each of 2 replicas.*multiple of 4.*batch_size=6"):
+        check_packing(
+            discriminator, images, batched=False, fit_kwargs={"batch_size": 6}, replicas=2
+        )
+    check_packing(discriminator, images, batched=False, fit_kwargs={"batch_size": 8}, replicas=2)
+
+
+def test_the_wgans_refuse_a_packing_discriminator():
+    with pytest.raises(ValueError, match="Received: a discriminator with packing=2"):
+        kgan.WGANGP(
+            dcgan_generator((8, 8, 1), 4, base_filters=4),
+            dcgan_discriminator((8, 8, 1), base_filters=4, normalization=None, packing=2),
+        )
 
 
 @pytest.mark.parametrize(
