@@ -139,11 +139,23 @@ def screen_table(name, screen):
     """One row per candidate of a screen, best FID first; a conditional screen adds the
     candidates' class control."""
     conditional = screen.get("conditional", False)
+    command = screen["command"]
+    default = "cifar10_conditional_screen.json" if conditional else "cifar10_screen.json"
+    if name != default and "--json" not in command:
+        # The file the command wrote, which the script left out of the commands it stored
+        # before it recorded `--json`.
+        command += f" --json tools/results/{name}"
+    if any(candidate.startswith("recipe") for candidate in screen["candidates"]):
+        purpose = (
+            "a pick of what to train at full length, not a measurement of a recipe. `recipe` is "
+            "the script's `BASE` (R1 1.0, no augmentation), which each `recipe_*` candidate "
+            "changes."
+        )
+    else:
+        purpose = "baselines only."
     lines = [
         f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "
-        f"{'class-conditional' if conditional else 'unconditional'} (`{screen['command']}`); a "
-        "pick of what to train at full length, not a measurement of a recipe. `recipe` is the "
-        "script's `BASE` (R1 1.0, no augmentation), which each `recipe_*` candidate changes.",
+        f"{'class-conditional' if conditional else 'unconditional'} (`{command}`); {purpose}",
         "",
         "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
         "coverage |" + (" class control |" if conditional else ""),

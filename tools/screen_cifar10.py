@@ -301,6 +301,9 @@ def main(argv=None):
         args.images,
         ",".join(sorted({*results["candidates"], *args.names}, key=list(CANDIDATES).index)),
     )
+    if os.path.abspath(args.json) != (CONDITIONAL_JSON if args.conditional else DEFAULT_JSON):
+        path = os.path.relpath(os.path.abspath(args.json), ROOT)
+        results["command"] += f" --json {path if not path.startswith('..') else args.json}"
     pending, running, failed = list(args.names), {}, []
     while pending or running:
         while pending and len(running) < args.jobs:

@@ -122,6 +122,25 @@ def test_a_conditional_screen_adds_class_control(table_tool, sources):
     )
 
 
+def test_a_screen_in_another_file_states_it_and_a_baselines_only_screen_says_so(
+    table_tool, sources
+):
+    savedmodels, results = sources
+    row = {"steps": 15640, "batch_size": 64, "train_seconds": 2220.0, **_figures(175.5)}
+    screen = {
+        "images": 1000960,
+        "quick": False,
+        "command": "python tools/screen_cifar10.py --images 1000960 --only defaults",
+        "candidates": {"defaults": row},
+    }
+    (results / "cifar10_1m_screen.json").write_text(json.dumps(screen))
+    text = table_tool.table(savedmodels, results)
+    assert (
+        "(`python tools/screen_cifar10.py --images 1000960 --only defaults --json "
+        "tools/results/cifar10_1m_screen.json`); baselines only."
+    ) in text
+
+
 def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_tool, sources):
     savedmodels, results = sources
     record = {

@@ -226,6 +226,7 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_
     assert (tmp_path / "screen_tutorial.png").is_file()  # Named after the results file.
     assert re.search(r"^\| tutorial \| 4 x 256 \| ", stdout, re.M)
     assert "--only tutorial" in results["command"]
+    assert results["command"].endswith(f"--json {out}")  # Not the default file: it is named.
     assert not list(tmp_path.glob("screen.json.*"))  # The worker's part is removed.
     # Another budget is refused: its entries would not compare with the file's.
     env = {**os.environ, "KGAN_DATA_DIR": str(data_dir)}
