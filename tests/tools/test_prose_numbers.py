@@ -149,6 +149,7 @@ def claims():
 
     for name, keys in (
         ("mnist_wgangp", ("precision", "density", "coverage", "recall")),
+        ("mnist_dcgan", ("precision", "density", "coverage", "recall")),
         ("mnist_cdcgan", ("precision", "density", "recall")),
     ):
         scored = _json(RESULTS / f"jacobian_truncation_{name}.json")
