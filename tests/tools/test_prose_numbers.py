@@ -122,6 +122,36 @@ def claims():
         (saved, f"(precision {model['precision']:.3f})"),
     ]
 
+    def screened(name, candidate):
+        return _json(RESULTS / f"{name}.json")["candidates"][candidate]
+
+    plain, conditional = (
+        screened("cifar10_1m_screen", "defaults"),
+        screened("cifar10_conditional_1m_screen", "defaults"),
+    )
+    dcgan, cdcgan = (_card(name)["evaluation"] for name in ("cifar10_dcgan", "cifar10_cdcgan"))
+    steps = {
+        _card(name)["training"]["generator_steps"] for name in ("cifar10_dcgan", "cifar10_cdcgan")
+    }
+    assert steps == {plain["steps"], conditional["steps"]}
+    tutorial, defaults = (
+        screened("cifar10_screen", "tutorial"),
+        screened("cifar10_screen", "defaults"),
+    )
+    out += [
+        (saved, f"at the references' {plain['steps']:,} steps of batch {plain['batch_size']}"),
+        (saved, f"reach FID {plain['fid']:.2f} unconditional (`cifar10_1m_screen.json`) against "
+                f"{dcgan['model']['fid']:.2f} for `cifar10_dcgan`, a ratio of "
+                f"{dcgan['model']['fid'] / plain['fid']:.2f}"),
+        (saved, f"FID {conditional['fid']:.2f} with class control "
+                f"{conditional['class_control']['overall']:.1%} class-conditional"),
+        (saved, f"against {cdcgan['model']['fid']:.2f} and "
+                f"{cdcgan['class_control']['overall']:.1%} for `cifar10_cdcgan`, a ratio of "
+                f"{cdcgan['model']['fid'] / conditional['fid']:.2f}"),
+        (saved, f"behind the defaults at {tutorial['images_seen']:,} images "
+                f"(FID {tutorial['fid']:.2f} against {defaults['fid']:.2f})"),
+    ]  # fmt: skip
+
     held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
     grid = [run for run in held_out if run["dataset"] == "gaussian_grid"]
     ring = [run for run in held_out if run["dataset"] == "gaussian_ring"]
