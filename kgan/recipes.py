@@ -200,7 +200,9 @@ RECIPES["cifar10"] = {
     "the discriminator projects the labels onto its features (`conditioning='projection'`, "
     "the `conditional` settings), the best candidate of "
     "tools/results/cifar10_conditional_screen.json, against the label channel at its input. "
-    "The `wgangp` variant has no stored measurement at this size.",
+    "`kgan train`'s defaults at the references' budget: tools/results/cifar10_1m_screen.json "
+    "and tools/results/cifar10_conditional_1m_screen.json. The `wgangp` variant has no stored "
+    "measurement at this size.",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),
