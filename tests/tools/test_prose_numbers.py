@@ -122,6 +122,14 @@ def claims():
         (saved, f"(precision {model['precision']:.3f})"),
     ]
 
+    packed = _json(RESULTS / "stacked_mnist_packing2.json")
+    modes = [run["modes_covered"] for run in packed["runs"]]
+    kls = [run["kl_to_uniform"] for run in packed["runs"]]
+    out.append(
+        (saved, f"{min(modes):,} to {max(modes):,} modes, KL {min(kls):.3f} to {max(kls):.3f}")
+    )
+    assert packed["command"].endswith("--seeds 3 --packing 2 --threads 1")
+
     def screened(name, candidate):
         return _json(RESULTS / f"{name}.json")["candidates"][candidate]
 
