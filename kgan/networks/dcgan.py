@@ -188,7 +188,8 @@ def dcgan_discriminator(
             gradient penalty and critic batches are per sample). R1 and R2 differentiate each
             image's logit, which is its pack's, so `r1_weight=g` weighs the pack's squared
             gradient norm `packing * g`: pass `g / packing` for the weight of an unpacked
-            discriminator.
+            discriminator. `kgan.GAN`'s label noise and flips are drawn per sample, so the
+            members of a pack may get different targets.
         name: name of the model.
 
     Returns:
