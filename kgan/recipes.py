@@ -6,6 +6,10 @@
     kgan.recipes.get("mnist")["batch_size"]               # the settings, as a dict
     kgan.recipes.names()
 
+    settings = kgan.recipes.resolve("mnist", augment=None)  # what `build` would build from
+    record = kgan.recipes.recorded(settings)                 # as JSON (a run's config.json)
+    gan = kgan.recipes.build_from_settings(record)          # the same model, later
+
 A recipe is a dict of settings. `build` routes each one to where it belongs: the generator and
 discriminator builders (`generator=`, `discriminator=` dicts), the model's constructor (loss,
 penalties, DiffAugment, EMA, `n_critic` ...) and `compile` (the two Adam optimisers). Keys that a
@@ -24,6 +28,7 @@ drift from the measurement.
 """
 
 import copy
+import json
 import os
 
 import keras
@@ -366,9 +371,35 @@ def build(
     Returns:
         A `kgan.GAN` or `kgan.WGANGP`.
     """
-    settings = _apply_overrides(
-        name, get(name, model=model, conditional=num_classes is not None), overrides
+    settings = resolve(name, model=model, conditional=num_classes is not None, **overrides)
+    return build_from_settings(
+        settings,
+        num_classes=num_classes,
+        seed=seed,
+        compile=compile,
+        steps_per_execution=steps_per_execution,
     )
+
+
+def resolve(name, *, model=None, conditional=False, **overrides):
+    """The settings `build` builds from: `get(name, model=model, conditional=conditional)`
+    with `overrides` (as `build` takes them) merged in and checked."""
+    return _apply_overrides(name, get(name, model=model, conditional=conditional), overrides)
+
+
+def recorded(settings):
+    """`settings` (from `get` or `resolve`) as a JSON record that `build_from_settings` builds
+    the same model from: without `notes` and `models`, tuples as lists."""
+    record = {key: value for key, value in settings.items() if key not in ("notes", "models")}
+    return json.loads(json.dumps(record))
+
+
+def build_from_settings(
+    settings, *, num_classes=None, seed=None, compile=True, steps_per_execution=1
+):
+    """Builds the model that resolved recipe `settings` describe (`resolve`, or a `recorded`
+    copy such as a run's `config.json` keeps), compiled unless `compile=False`; the other
+    arguments are `build`'s."""
     if seed is not None:
         keras.utils.set_random_seed(seed)
     make_generator, make_discriminator = BUILDERS[settings["architecture"]]

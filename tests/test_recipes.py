@@ -1,5 +1,7 @@
 """kgan.recipes: each recipe builds, trains and round-trips; bad names and overrides fail."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -159,3 +161,19 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     assert gan.augment == settings["model_options"]["augment"] == "translation,cutout"
     assert gan.r1_weight == pytest.approx(settings["model_options"]["r1_weight"])
     assert len(history.epoch) == 1
+
+
+@pytest.mark.parametrize("name", recipes.names())
+def test_recorded_settings_rebuild_the_recipe(name):
+    """What a run's config.json keeps (`recorded`) builds the networks `build` builds."""
+    settings = recipes.get(name)
+    record = recipes.recorded(settings)
+    assert json.loads(json.dumps(record)) == record
+    assert "notes" not in record and "models" not in record
+    built = recipes.build(name, compile=False)
+    rebuilt = recipes.build_from_settings(record, compile=False)
+    for network in ("generator", "discriminator"):
+        assert [w.shape for w in getattr(rebuilt, network).weights] == [
+            w.shape for w in getattr(built, network).weights
+        ]
+    assert type(rebuilt) is type(built)

@@ -216,3 +216,40 @@ def test_a_backup_that_no_longer_fits_the_networks_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match=r"does not fit the networks.*--restart.*output_dir="):
         RunFolder(tmp_path / "run").restore(now, state, monitor=None)
     assert (backup / "weights.weights.h5").is_file()
+
+
+def test_a_run_with_a_recipe_resumes_with_the_settings_it_recorded(tmp_path, monkeypatch):
+    from kgan import recipes
+    from kgan.runs import folder as run_folder
+
+    run = dict(recipe="small_data", num_samples=64, batch_size=32, epochs=1, verbose=0)
+
+    def killed_before_the_model(self, gan):
+        raise KeyboardInterrupt("killed")
+
+    # The epoch's backup is written; the run is killed before its model.keras.
+    with monkeypatch.context() as patch:
+        patch.setattr(run_folder.RunFolder, "write_model", killed_before_the_model)
+        with pytest.raises(KeyboardInterrupt):
+            train(tmp_path / "run", **run)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    started_with = config["recipe_settings"]
+    assert started_with == recipes.recorded(
+        recipes.resolve("small_data", data_shape=(28, 28, 1), ema_decay=0.99)
+    )
+    assert started_with["generator"]["base_filters"] == 32
+    # The recipe changes before the run is resumed: the run keeps the networks it started with.
+    monkeypatch.setitem(recipes.RECIPES["small_data"]["generator"], "base_filters", 16)
+    monkeypatch.setitem(recipes.RECIPES["small_data"]["discriminator"], "base_filters", 16)
+    gan, _ = train(tmp_path / "run", **run)
+    assert gan.generator.count_params() == (
+        recipes.build_from_settings(started_with).generator.count_params()
+    )
+    assert (tmp_path / "run" / "model.keras").is_file()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["recipe_settings"] == (
+        started_with
+    )
+    # A new run of the changed recipe builds, and records, the narrower networks.
+    train(tmp_path / "new", **run)
+    config = json.loads((tmp_path / "new" / "config.json").read_text())
+    assert config["recipe_settings"]["generator"]["base_filters"] == 16

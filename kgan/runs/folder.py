@@ -3,7 +3,8 @@
     RUN/model.keras        the trained GAN/WGAN/WGANGP (`keras.saving.load_model`), the
                            last file a run writes
     RUN/history.json       the metrics of every epoch
-    RUN/config.json        the arguments of the run
+    RUN/config.json        the arguments of the run (with a recipe, also the resolved
+                           settings its networks were built from: `recipe_settings`)
     RUN/samples.png        a grid of samples from the final generator
     RUN/samples/           one grid per epoch, from the same noise
     RUN/last_good.keras    the last checkpoint the training monitor found healthy
@@ -95,11 +96,15 @@ class Plan:
             `"finished"` (nothing to train) or `"restart"`.
         state: the backup's `state.json` record when resuming, else `None`.
         policy: the dtype policy of the run being resumed (see `saved_policy`), else `None`.
+        recipe_settings: the resolved recipe settings the run being resumed recorded
+            (`kgan.recipes.recorded`), which rebuild its networks whatever the recipe says
+            now; `None` without a recipe or for a run that predates the record.
     """
 
     action: str
     state: dict = None
     policy: str = None
+    recipe_settings: dict = None
 
     @property
     def initial_epoch(self):
@@ -151,7 +156,9 @@ class RunFolder:
                 f"it from scratch, or train into another folder. Received: "
                 f"output_dir={self.location!r}"
             )
-        return Plan("resume", self.read_state(), saved_policy(saved))
+        return Plan(
+            "resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings")
+        )
 
     def check_free(self):
         """Refuses to train into a folder that holds an unfinished run.

@@ -111,8 +111,9 @@ def train(
 
     Called again with the same arguments on the folder of a run that was interrupted (killed,
     or stopped by an error), it continues after the last completed epoch, and ends with the
-    weights the uninterrupted run would have had; on a finished run it trains nothing and
-    returns it (see `kgan.runs.folder`).
+    weights the uninterrupted run would have had (a run with a recipe rebuilds the networks of
+    the settings its `config.json` records, even if the recipe changed since); on a finished
+    run it trains nothing and returns it (see `kgan.runs.folder`).
 
     Args:
         output_dir: the run folder, created once the data and the networks are ready (an
@@ -252,14 +253,18 @@ def train(
                 )
                 gan.compile()
             else:
-                gan = recipes.build(
+                # A resumed run rebuilds the networks it recorded, even if the recipe changed.
+                settings = start.recipe_settings or recipes.resolve(
                     recipe,
                     model=model,
-                    num_classes=num_classes if conditional else None,
-                    seed=seed,
+                    conditional=conditional,
                     data_shape=image_shape,
                     ema_decay=ema_decay,
                 )
+                gan = recipes.build_from_settings(
+                    settings, num_classes=num_classes if conditional else None, seed=seed
+                )
+                config["recipe_settings"] = recipes.recorded(settings)
             if epochs is None:
                 epochs = (
                     20
