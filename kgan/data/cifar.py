@@ -10,7 +10,9 @@
                                                    test_batch.bin)
 
 and falls back to tensorflow-datasets when none is there. Labels always follow CIFAR-10's
-order (`CLASS_NAMES`: airplane ... truck), whichever source they come from.
+order (`CLASS_NAMES`: airplane ... truck), whichever source they come from. Class folders are
+read one image of each class in turn (each class's in sorted file order), so that, as in the
+original batches, the first images of a split hold every class.
 
 Reference: Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 2009
 (https://www.cs.toronto.edu/~kriz/cifar.html describes both batch formats).
@@ -123,7 +125,10 @@ def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose)
         )
     # Sorted folder names -> CIFAR-10's label order.
     to_cifar = np.array([CLASS_NAMES.index(name) for name in class_names], dtype=np.int32)
-    return images, to_cifar[labels]
+    # The classes in turn, as the original batches mix them: the first N images of a split
+    # (`num_samples`, `split="train[:N]"`) hold every class.
+    order = folder.classes_in_turn(labels)
+    return images[order], to_cifar[labels][order]
 
 
 def find_source(data_dir):

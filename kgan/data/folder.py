@@ -116,7 +116,9 @@ def read_folder(
         color_mode: `"grayscale"`, `"rgb"`, or `None` for the mode of the first image (in
             sorted order).
         with_labels: also return the labels, which requires one sub-folder per class.
-        num_samples: decode only the first `num_samples` images (sorted paths).
+        num_samples: decode only the first `num_samples` images: in sorted path order, or, in a
+            folder of one sub-folder per class, one of each class in turn (`classes_in_turn`),
+            so that a subset keeps every class.
         cache: read and write the decoded-array cache.
         verbose: progress while decoding, as in `keras.Model.predict` (`kgan.progress`).
 
@@ -141,8 +143,10 @@ def select_images(directory, with_labels, num_samples):
     """The images (and labels) `read_folder` and `from_folder` take from `directory`."""
     paths, labels, class_names = list_images(directory)
     if num_samples is not None:
-        paths = paths[:num_samples]
-        labels = None if labels is None else labels[:num_samples]
+        kept = np.arange(len(paths)) if labels is None else classes_in_turn(labels)
+        kept = kept[:num_samples]
+        paths = [paths[i] for i in kept]
+        labels = None if labels is None else labels[kept]
     if with_labels and labels is None:
         raise ValueError(
             "Labels were asked for but the image folder is not arranged in one sub-folder per "
@@ -150,6 +154,17 @@ def select_images(directory, with_labels, num_samples):
             "level), so it has none. Received: with_labels=True"
         )
     return paths, labels, class_names
+
+
+def classes_in_turn(labels):
+    """The indices of `labels` taking one example of each class in turn (each class's in their
+    order), so that the first N of them hold every class, as evenly as the classes allow."""
+    labels = np.asarray(labels)
+    rank = np.zeros(len(labels), dtype=np.int64)
+    for label in np.unique(labels):
+        where = labels == label
+        rank[where] = np.arange(np.count_nonzero(where))
+    return np.lexsort((labels, rank))
 
 
 def decoded_examples(paths, color_mode, image_size, crop):
@@ -214,7 +229,8 @@ def from_folder(
         shuffle: reshuffle every epoch.
         seed: integer for a reproducible order, or `None`.
         drop_remainder: drop a last, smaller batch.
-        num_samples: read only the first `num_samples` images (in sorted path order).
+        num_samples: read only the first `num_samples` images: in sorted path order, or one
+            of each class in turn in a folder of one sub-folder per class (as `read_folder`).
         verbose: progress while decoding, as in `keras.Model.predict` (`"auto"`, 0, 1, 2).
 
     Returns:

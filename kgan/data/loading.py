@@ -209,8 +209,9 @@ def load(
         drop_remainder: drop a last, smaller batch.
         num_samples: the number of training examples: the size of the toy distributions'
             training sets (default 100,000 for the Gaussians, 128,000 for Stacked MNIST); for
-            every other source, the first `num_samples` examples of the split (in file order,
-            or sorted file names for a folder), all of them by default.
+            every other source, the first `num_samples` examples of the split (in file order;
+            for a folder, sorted file names, or one image of each class in turn when it has a
+            sub-folder per class), all of them by default.
         cache: tfds only: `True` caches decoded examples in memory, a string in that file,
             `False` not at all. In-memory sources are always decoded once.
         shuffle_buffer_size: tfds only: size of the shuffle buffer (default: the whole

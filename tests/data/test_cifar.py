@@ -102,6 +102,21 @@ def test_class_folders_give_cifar_label_order(tmp_path, write_png):
     assert sorted(labels.tolist()) == list(range(10))
 
 
+def test_the_first_images_of_class_folders_hold_every_class(tmp_path, write_png):
+    for index, name in enumerate(cifar.CLASS_NAMES):
+        for i in range(2):
+            image = np.full((32, 32, 3), 10 * index + i, np.uint8)
+            write_png(tmp_path / "cifar10" / "train" / name / f"{i}.png", image)
+    dataset = kgan.data.load(
+        "cifar10", data_dir=tmp_path, with_labels=True, shuffle=False, num_samples=12
+    )
+    images, labels = (t.numpy() for t in next(iter(dataset)))
+    # One of each class in turn: the first image of every class, then the second ones.
+    np.testing.assert_array_equal(labels, [*range(10), 0, 1])
+    pixels = np.round((images[:, 0, 0, 0] + 1.0) * 127.5)
+    np.testing.assert_array_equal(pixels, [*range(0, 100, 10), 1, 11])
+
+
 def test_class_folders_with_a_missing_class_are_refused(tmp_path, write_png):
     _write_class_folders(tmp_path, write_png, classes=cifar.CLASS_NAMES[:-1])
     with pytest.raises(ValueError, match=r"missing \['truck'\]"):

@@ -64,3 +64,21 @@ def test_images_of_different_sizes_need_image_size(class_folder, first_batch, wr
     with pytest.raises(ValueError, match="big.png.*12x12.*Received: image_size=None"):
         kgan.data.load(class_folder)
     assert first_batch(kgan.data.load(class_folder, image_size=6)).shape == (6, 6, 6, 1)
+
+
+def test_a_subset_of_a_class_folder_keeps_every_class(class_folder):
+    """`num_samples` takes the classes in turn: 3 of cat, dog, cat ... not the first 3 cats."""
+    from kgan.data.folder import classes_in_turn, read_folder
+
+    np.testing.assert_array_equal(classes_in_turn([0, 0, 0, 1, 1]), [0, 3, 1, 4, 2])
+    np.testing.assert_array_equal(classes_in_turn([2, 0, 2, 1]), [1, 3, 0, 2])
+    images, labels, names = read_folder(class_folder, with_labels=True, num_samples=3, cache=False)
+    assert names == ["cat", "dog"]
+    np.testing.assert_array_equal(labels, [0, 1, 0])
+    np.testing.assert_array_equal(images[:, 0, 0, 0], [10, 200, 20])
+    dataset = kgan.data.load(class_folder, num_samples=4, with_labels=True, shuffle=False)
+    batch_labels = np.concatenate([labels.numpy() for _, labels in dataset])
+    np.testing.assert_array_equal(batch_labels, [0, 1, 0, 1])
+    # A flat folder (no classes) keeps sorted path order.
+    flat, _, _ = read_folder(class_folder / "cat", num_samples=2, cache=False)
+    np.testing.assert_array_equal(flat[:, 0, 0, 0], [10, 20])
