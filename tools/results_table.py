@@ -65,6 +65,11 @@ def _spread(values, fmt):
     return f"{fmt.format(mean)} ({fmt.format(min(values))}-{fmt.format(max(values))})"
 
 
+def _class_control(evaluation):
+    control = evaluation.get("class_control")
+    return f"{100 * control['overall']:.1f}%" if control else "-"
+
+
 def image_table(cards, baselines=()):
     lines = [
         "| generator | data | steps | minutes | FID | KID | precision | recall | density | "
@@ -75,15 +80,13 @@ def image_table(cards, baselines=()):
     for card in cards:
         model = card["evaluation"]["model"]
         training = card["training"]
-        control = card["evaluation"].get("class_control")
-        control_text = f"{100 * control['overall']:.1f}%" if control else "-"
         lines.append(
             f"| `{card['name']}` ({card['model']}"
             f"{', conditional' if card['conditional'] else ''}) | {card['data']} | "
             f"{training['generator_steps']:,} | {training['seconds'] / 60:.0f} | "
             f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
             f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
-            f"{control_text} |"
+            f"{_class_control(card['evaluation'])} |"
         )
         floors[card["data"]] = card["evaluation"]["real_data"]
     for baseline in baselines:
@@ -94,7 +97,8 @@ def image_table(cards, baselines=()):
         lines.append(
             f"| baseline `{baseline['name']}` | {baseline['data']} | {steps} | {minutes} | "
             f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
-            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | - |"
+            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
+            f"{_class_control(baseline['evaluation'])} |"
         )
         floors.setdefault(baseline["data"], baseline["evaluation"]["real_data"])
     for data, real in sorted(floors.items()):

@@ -26,9 +26,11 @@ export is evaluated as it is (not exported again), the training figures come fro
 metadata, and the card states the command as it was run at the commit named in the
 reference's `shipped` entry, with the command a retraining runs today when the two differ.
 
-Baselines (`mnist_dcgan_v1`, the generator shipped before the recipes, and
-`fashion_mnist_defaults`, `kgan train`'s defaults of then) are evaluated the same way, without
-an export, into `tools/results/baseline_NAME.json`; name them to run them.
+Baselines (`mnist_dcgan_v1`, the generator shipped before the recipes;
+`fashion_mnist_defaults`, `kgan train`'s defaults of then; `cifar10_defaults` and
+`cifar10_conditional_defaults`, today's defaults for the CIFAR-10 references' epochs) are
+evaluated the same way, without an export, into `tools/results/baseline_NAME.json`; name them
+to run them. Those trained here resume as the references do.
 
 The trainings use every core the machine has; run nothing else beside them if the time a card
 reports is to mean anything.
@@ -107,6 +109,9 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": True,
+        # Three times the recipe's 15,000 steps rounded up to whole epochs: 60 epochs, 46,920
+        # steps. Version 4 (FID 82.34) had the recipe's own 20 epochs.
+        "epochs": 60,
         "shipped": {"commit": "387d0dc", "version": 4, "machine": SHARED_THREAD},
     },
     "cifar10_dcgan": {
@@ -115,6 +120,8 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": False,
+        # As `cifar10_cdcgan`: 60 epochs. Version 1 (FID 157.74) had the recipe's 20 epochs.
+        "epochs": 60,
         "shipped": {"commit": "92b361a", "version": 1, "machine": CIFAR10_MACHINE},
     },
 }
@@ -139,6 +146,26 @@ BASELINES = {
         "model": "gan",
         "conditional": False,
         "train": {"epochs": 10, "batch_size": 128, "ema_decay": 0.999},
+    },
+    # `kgan train --data cifar10`'s defaults without the recipe, for the `cifar10` references'
+    # epochs: the issue's equal-images comparison at the references' own budget.
+    "cifar10_defaults": {
+        "title": "CIFAR-10, `kgan train`'s defaults without the recipe (`--recipe none`), "
+        "unconditional, for as many epochs as `cifar10_dcgan`",
+        "data": "cifar10",
+        "recipe": None,
+        "model": "gan",
+        "conditional": False,
+        "train": {"epochs": REFERENCES["cifar10_dcgan"]["epochs"]},
+    },
+    "cifar10_conditional_defaults": {
+        "title": "CIFAR-10, `kgan train`'s defaults without the recipe (`--recipe none`), "
+        "class-conditional, for as many epochs as `cifar10_cdcgan`",
+        "data": "cifar10",
+        "recipe": None,
+        "model": "gan",
+        "conditional": True,
+        "train": {"epochs": REFERENCES["cifar10_cdcgan"]["epochs"]},
     },
 }
 FASHION_CLASSES = (
@@ -647,6 +674,7 @@ def run_baseline(name, args):
         training.train(
             run_dir,
             data=spec["data"],
+            conditional=spec["conditional"],
             seed=0,
             verbose=2,
             precision=args.precision,
@@ -659,11 +687,16 @@ def run_baseline(name, args):
         record["training"] = training_record(run_dir, generator, config, examples)[1]
         record["machine"] = args.machine
         options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in train.items())
+        conditional = " --conditional" if spec["conditional"] else ""
         record["command"] = (
-            f"kgan train --data {spec['data']} --recipe none {options} --seed 0 "
+            f"kgan train --data {spec['data']} --recipe none{conditional} {options} --seed 0 "
             f"--precision {args.precision}"
         )
     record["evaluation"] = evaluate(generator, spec, args.quick)
+    if "export_path" not in spec:
+        grid = os.path.join(args.out, "tools", "results", f"baseline_{name}.png")
+        sample_grid(generator, spec, grid)
+        record["samples"] = os.path.relpath(grid, args.out)
     atomic.write_json(os.path.join(args.out, "tools", "results", f"baseline_{name}.json"), record)
     print(f"{name}: FID {record['evaluation']['model']['fid']:.2f}", flush=True)
 

@@ -156,9 +156,7 @@ class RunFolder:
                 f"it from scratch, or train into another folder. Received: "
                 f"output_dir={self.location!r}"
             )
-        return Plan(
-            "resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings")
-        )
+        return Plan("resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings"))
 
     def check_free(self):
         """Refuses to train into a folder that holds an unfinished run.

@@ -154,6 +154,32 @@ def test_a_baseline_export_is_read_from_the_commit_that_held_it(tmp_path):
         references._export_at("af097d3", "savedmodels/none", tmp_path)
 
 
+def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
+    """`cifar10_conditional_defaults --quick`: trained without the recipe, class-conditional,
+    scored with class control, its grid beside its results file and its row in the table."""
+    data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    name = "cifar10_conditional_defaults"
+    _run(
+        "train_references.py", name, "--quick", "--runs", runs, "--out", out,
+        "--precision", "float32", cwd=tmp_path, data_dir=data_dir,
+    )  # fmt: skip
+    record = json.loads((out / "tools" / "results" / f"baseline_{name}.json").read_text())
+    assert record["command"] == (
+        "kgan train --data cifar10 --recipe none --conditional --epochs 1 --num-samples 500 "
+        "--seed 0 --precision float32"
+    )
+    config = json.loads((runs / name / "config.json").read_text())
+    assert (config["recipe"], config["conditional"], config["num_classes"]) == (None, True, 10)
+    assert record["evaluation"]["class_control"]["num_samples_per_class"] == 20
+    assert record["samples"] == f"tools/results/baseline_{name}.png"
+    assert (out / record["samples"]).is_file()
+    table = _load("results_table").image_table([], [record])
+    control = record["evaluation"]["class_control"]["overall"]
+    assert table[2].startswith(f"| baseline `{name}` | cifar10 | 8 |")
+    assert table[2].endswith(f"| {100 * control:.1f}% |")
+
+
 def test_a_card_rebuilt_from_an_export_trained_before_precision_states_both_commands():
     references = _load("train_references")
     spec = references.REFERENCES["mnist_cdcgan"]
