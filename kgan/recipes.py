@@ -219,7 +219,7 @@ RECIPES["cifar10"] = {
         "r1_weight": 0.1,
         "augment": "color,translation,cutout",
     },
-    "steps": 15000,
+    "steps": 46920,
     "conditional": {"discriminator": {"conditioning": "projection"}},
     "variants": {
         "wgangp": {

@@ -56,7 +56,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 ONE_CORE = "one CPU core (a second training ran on the other core)"
-CIFAR10_MACHINE = "one CPU thread (two other single-thread trainings shared the two cores)"
 SHARED_THREAD = "one CPU thread (a second single-thread job shared the two cores)"
 # name -> how it is trained. Every reference has seed 0 and the recipe's own number of steps
 # unless it names its `epochs`. `shipped`: the training behind the export in savedmodels/NAME,
@@ -109,10 +108,11 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": True,
-        # Three times the recipe's 15,000 steps rounded up to whole epochs: 60 epochs, 46,920
-        # steps. Version 4 (FID 82.34) had the recipe's own 20 epochs.
+        # The recipe's 46,920 steps, 60 epochs, named so that the baselines train as long.
+        # Version 4 had 20 epochs (15,640 steps).
         "epochs": 60,
-        "shipped": {"commit": "387d0dc", "version": 4, "machine": SHARED_THREAD},
+        # Trained with kgan at 375888a (this entry's 60 epochs were named at 66ab804).
+        "shipped": {"commit": "375888a", "version": 5, "machine": SHARED_THREAD},
     },
     "cifar10_dcgan": {
         "title": "CIFAR-10, unconditional GAN (the `cifar10` recipe)",
@@ -120,9 +120,9 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": False,
-        # As `cifar10_cdcgan`: 60 epochs. Version 1 (FID 157.74) had the recipe's 20 epochs.
+        # As `cifar10_cdcgan`: 60 epochs. Version 1 had 20.
         "epochs": 60,
-        "shipped": {"commit": "92b361a", "version": 1, "machine": CIFAR10_MACHINE},
+        "shipped": {"commit": "375888a", "version": 2, "machine": SHARED_THREAD},
     },
 }
 # What the references are compared with, evaluated the same way but not exported: their
