@@ -109,9 +109,7 @@ REFERENCES = {
         "model": "gan",
         "conditional": True,
         # The recipe's 46,920 steps, 60 epochs, named so that the baselines train as long.
-        # Version 4 had 20 epochs (15,640 steps).
         "epochs": 60,
-        # Trained with kgan at 375888a (this entry's 60 epochs were named at 66ab804).
         "shipped": {"commit": "375888a", "version": 5, "machine": SHARED_THREAD},
     },
     "cifar10_dcgan": {
@@ -120,7 +118,6 @@ REFERENCES = {
         "recipe": "cifar10",
         "model": "gan",
         "conditional": False,
-        # As `cifar10_cdcgan`: 60 epochs. Version 1 had 20.
         "epochs": 60,
         "shipped": {"commit": "375888a", "version": 2, "machine": SHARED_THREAD},
     },
