@@ -253,3 +253,73 @@ def test_a_run_with_a_recipe_resumes_with_the_settings_it_recorded(tmp_path, mon
     train(tmp_path / "new", **run)
     config = json.loads((tmp_path / "new" / "config.json").read_text())
     assert config["recipe_settings"]["generator"]["base_filters"] == 16
+
+
+def _own_model(base_filters=8):
+    """A GAN of the user's own making: kgan's networks at another width, a hinge loss."""
+    import kgan
+    from kgan.models import dcgan_discriminator, dcgan_generator
+
+    gan = kgan.GAN(
+        dcgan_generator((28, 28, 1), 16, base_filters=base_filters),
+        dcgan_discriminator((28, 28, 1), base_filters=base_filters),
+        loss="hinge",
+        seed=0,
+    )
+    gan.compile()
+    return gan
+
+
+def test_a_model_instance_is_trained_and_resumed_in_a_run_folder(tmp_path, monkeypatch):
+    from kgan.runs import folder as run_folder
+
+    run = dict(num_samples=64, batch_size=32, epochs=1, verbose=0)
+
+    def killed_before_the_model(self, gan):
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run_folder.RunFolder, "write_model", killed_before_the_model)
+        with pytest.raises(KeyboardInterrupt):
+            train(tmp_path / "run", model=_own_model(), **run)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"] == "GAN" and config["latent_dim"] == 16
+    assert config["dtype_policy"] == "float32"
+    state = json.loads((tmp_path / "run" / "backup" / "state.json").read_text())
+    backup = _own_model()
+    backup.load_weights(tmp_path / "run" / "backup" / state["weights"])
+
+    # Another width is another run: the unfinished one is not overwritten.
+    with pytest.raises(FileExistsError, match="unfinished run"):
+        train(tmp_path / "run", model=_own_model(base_filters=16), **run)
+    # The same model built again (its layers numbered anew) resumes the run.
+    gan, history = train(tmp_path / "run", model=_own_model(), **run)
+    assert history.epoch == [0] and not (tmp_path / "run" / "backup").exists()
+    for value, expected in zip(gan.variables, backup.variables):
+        np.testing.assert_array_equal(value.numpy(), expected.numpy())
+    loaded, record, _ = load_run(tmp_path / "run")
+    assert type(loaded).__name__ == "GAN" and loaded.adversarial_loss == "hinge"
+    assert record["epochs"] == 1
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            dict(recipe="small_data"),
+            r"`recipe` cannot be combined with a model instance.*"
+            r"recipe='small_data'",
+        ),
+        (dict(base_filters=16), r"`base_filters` cannot be combined.*base_filters=16"),
+        (dict(precision="float32"), r"`precision` must stay 'auto'.*precision='float32'"),
+        (dict(conditional=True), r"num_classes=None.*conditional=True"),
+        (dict(data="cifar10"), r"shape \(28, 28, 1\).*\(32, 32, 3\)"),
+    ],
+)
+def test_a_model_instance_refuses_what_it_sets_itself(tmp_path, arguments, message):
+    run = dict(num_samples=64, batch_size=32, epochs=1, verbose=0, **arguments)
+    if arguments.get("data") == "cifar10" and not os.environ.get("KGAN_DATA_DIR"):
+        pytest.skip("needs the CIFAR-10 copy (KGAN_DATA_DIR)")
+    with pytest.raises(ValueError, match=message):
+        train(tmp_path / "run", model=_own_model(), **run)
+    assert not (tmp_path / "run").exists()  # Nothing written.

@@ -3,6 +3,8 @@ written into a run folder (`kgan.runs.folder.RunFolder`, which owns the folder's
 backup and records)."""
 
 import contextlib
+import hashlib
+import json
 import os
 import time
 
@@ -17,6 +19,7 @@ from kgan import recipes, registry, storage
 from kgan._validation import check_choice, check_positive_int
 from kgan.data import pipeline
 from kgan.models import (
+    AdversarialModel,
     TrainingDivergedError,
     dcgan_discriminator,
     dcgan_generator,
@@ -129,7 +132,13 @@ def train(
             of Fashion-MNIST, which needs no network.
         data_dir: local data folder (else `$KGAN_DATA_DIR`).
         model: `"gan"` (default), `"wgan"` or `"wgangp"`; with a recipe, one it supports
-            (default: the recipe's).
+            (default: the recipe's). Or a kgan model you built from your own networks
+            (`kgan.GAN(generator, discriminator, ...)`, compiled or not: uncompiled gets
+            `compile()`'s defaults): it is trained as it is, without a recipe or the network
+            options below, under the dtype policy its networks were built in (`precision`
+            stays `"auto"`). `config.json` records its class and a fingerprint of its
+            configuration (networks, loss, stabilisers, optimisers; not the layers' names),
+            so that calling `train` again with the same model built again resumes the run.
         architecture: `"dcgan"` (default) or `"mlp"`; not with a recipe.
         conditional: train a class-conditional model on the dataset's labels.
         num_classes: classes of a conditional model (counted from the labels when `None`).
@@ -163,7 +172,24 @@ def train(
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
-    if recipe is None and model is not None:
+    instance = model if isinstance(model, AdversarialModel) else None
+    if instance is not None:
+        _check_instance_arguments(
+            instance,
+            recipe=recipe,
+            architecture=architecture,
+            latent_dim=latent_dim,
+            base_filters=base_filters,
+            ema_decay=ema_decay,
+            precision=precision,
+            conditional=conditional,
+            num_classes=num_classes,
+        )
+        if not instance.compiled:
+            instance.compile()
+        model, ema_decay = type(instance).__name__, instance.ema_decay
+        latent_dim, num_classes = instance.latent_dim, instance.num_classes
+    elif recipe is None and model is not None:
         check_choice("model", model, registry.MODEL_NAMES)
     settings = recipes.settings_for_training(
         recipe,
@@ -204,6 +230,8 @@ def train(
         "deterministic": bool(deterministic),
         "precision": precision,
     }
+    if instance is not None:
+        config["model_fingerprint"] = model_fingerprint(instance)
     # Recorded only when set, so that the runs of before these options still resume.
     if image_size is not None:
         config["image_size"] = list(pipeline.normalize_image_size(image_size))
@@ -221,8 +249,10 @@ def train(
             tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(seed)
 
-        # A resumed run keeps the policy it was trained in.
+        # A resumed run keeps the policy it was trained in; a model instance has its own.
         policy = start.policy or kgan_precision.resolve(precision)
+        if instance is not None:
+            policy = _instance_policy(instance, start.policy, folder.location)
         config["dtype_policy"] = policy
         # The networks keep the policy they are built with; training runs under it too.
         with kgan_precision.policy_scope(policy):
@@ -240,7 +270,10 @@ def train(
             image_shape = tuple(spec.shape[1:])
             if conditional and num_classes is None:
                 num_classes = _count_classes(dataset)
-            if settings is None:
+            if instance is not None:
+                gan = instance
+                _check_instance_data(instance, image_shape)
+            elif settings is None:
                 gan = build_model(
                     image_shape,
                     model=model,
@@ -283,6 +316,74 @@ def train(
                 return _fit_into(
                     folder, gan, dataset, config, tensorboard, verbose, start.state, remote
                 )
+
+
+def model_fingerprint(model):
+    """A digest of `model`'s configuration and compile configuration, without the names Keras
+    numbers layers with (a model built again in the same Python session gets other names)."""
+
+    def unnamed(value):
+        if isinstance(value, dict):
+            return {key: unnamed(item) for key, item in value.items() if key != "name"}
+        if isinstance(value, (list, tuple)):
+            return [unnamed(item) for item in value]
+        return value
+
+    record = {
+        "class": type(model).__name__,
+        "config": keras.saving.serialize_keras_object(model),
+        "compile_config": model.get_compile_config(),
+    }
+    text = json.dumps(unnamed(record), sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _check_instance_arguments(model, *, conditional, num_classes, precision, **network_options):
+    """Refuses the arguments of `train` that a model instance decides itself."""
+    for name, value in network_options.items():
+        if value is not None and not (name == "ema_decay" and value == "auto"):
+            raise ValueError(
+                f"`{name}` cannot be combined with a model instance, which sets it itself "
+                f"(build it into the model instead). Received: {name}={value!r}"
+            )
+    if precision != "auto":
+        raise ValueError(
+            "A model instance trains in the dtype policy its networks were built in (build "
+            "them inside `kgan.precision.policy_scope(...)`); `precision` must stay 'auto'. "
+            f"Received: precision={precision!r}"
+        )
+    if bool(conditional) != (model.num_classes is not None):
+        raise ValueError(
+            f"`conditional` must match the model, which has num_classes={model.num_classes!r}. "
+            f"Received: conditional={conditional!r}"
+        )
+    if num_classes is not None and num_classes != model.num_classes:
+        raise ValueError(
+            f"`num_classes` must match the model's {model.num_classes!r}. "
+            f"Received: num_classes={num_classes!r}"
+        )
+
+
+def _instance_policy(model, resumed_policy, location):
+    """The dtype policy of a model instance's networks; a resumed run's must be the same."""
+    policy = model.generator.dtype_policy.name
+    if resumed_policy is not None and resumed_policy != policy:
+        raise ValueError(
+            f"The run in {location} trained in the dtype policy {resumed_policy!r}; build the "
+            f"model's networks in it to resume (inside "
+            f"`kgan.precision.policy_scope({resumed_policy!r})`). Received: a model built in "
+            f"{policy!r}"
+        )
+    return policy
+
+
+def _check_instance_data(model, image_shape):
+    if tuple(model.sample_shape) != tuple(image_shape):
+        raise ValueError(
+            f"The model draws samples of shape {tuple(model.sample_shape)}, the data's images "
+            f"are {tuple(image_shape)}. Received: model with "
+            f"sample_shape={tuple(model.sample_shape)}"
+        )
 
 
 def _finished_run(folder, verbose):
