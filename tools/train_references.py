@@ -164,6 +164,18 @@ BASELINES = {
         "conditional": True,
         "train": {"epochs": REFERENCES["cifar10_cdcgan"]["epochs"]},
     },
+    # The TensorFlow DCGAN tutorial's networks and training, as `tools/screen_cifar10.py`'s
+    # `tutorial` candidate builds them, for as many images (epochs) as `cifar10_dcgan`.
+    "cifar10_tutorial": {
+        "title": "CIFAR-10, the TensorFlow DCGAN tutorial's networks adapted to 32x32x3 and "
+        "its training (z of 100, batch 256, Adam 1e-4, no averaging; "
+        "`tools/screen_cifar10.py`'s `tutorial`), unconditional, for as many epochs as "
+        "`cifar10_dcgan`",
+        "data": "cifar10",
+        "networks": "tutorial",
+        "conditional": False,
+        "train": {"epochs": REFERENCES["cifar10_dcgan"]["epochs"]},
+    },
 }
 FASHION_CLASSES = (
     "T-shirt/top",
@@ -653,6 +665,18 @@ def _export_at(commit, path, folder):
     return os.path.join(folder, path)
 
 
+def baseline_networks(networks, precision):
+    """`(compiled GAN, batch size)` of a baseline's own networks (`"tutorial"`), built in the
+    dtype policy of `precision`."""
+    from kgan import precision as kgan_precision
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import screen_cifar10
+
+    with kgan_precision.policy_scope(kgan_precision.resolve(precision)):
+        return screen_cifar10.build(networks)
+
+
 def run_baseline(name, args):
     from kgan import atomic, control, training
 
@@ -668,13 +692,19 @@ def run_baseline(name, args):
         train = dict(spec["train"])
         if args.quick:
             train.update(epochs=QUICK["epochs"], num_samples=QUICK["num_samples"])
+        if "networks" in spec:
+            # Built here, in the policy the run asks for; `train` resumes it when built again.
+            gan, train["batch_size"] = baseline_networks(spec["networks"], args.precision)
+            how = {"model": gan}
+        else:
+            how = {"precision": args.precision}
         training.train(
             run_dir,
             data=spec["data"],
             conditional=spec["conditional"],
             seed=0,
             verbose=2,
-            precision=args.precision,
+            **how,
             **train,
         )
         generator, _, _ = training.load_run(run_dir)
@@ -686,8 +716,11 @@ def run_baseline(name, args):
         options = " ".join(f"--{key.replace('_', '-')} {value}" for key, value in train.items())
         conditional = " --conditional" if spec["conditional"] else ""
         record["command"] = (
-            f"kgan train --data {spec['data']} --recipe none{conditional} {options} --seed 0 "
+            f"python tools/train_references.py {name}{' --quick' if args.quick else ''} "
             f"--precision {args.precision}"
+            if "networks" in spec
+            else f"kgan train --data {spec['data']} --recipe none{conditional} {options} "
+            f"--seed 0 --precision {args.precision}"
         )
     record["evaluation"] = evaluate(generator, spec, args.quick)
     if "export_path" not in spec:

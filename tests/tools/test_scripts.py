@@ -180,6 +180,27 @@ def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
     assert table[2].endswith(f"| {100 * control:.1f}% |")
 
 
+def test_a_baseline_of_its_own_networks_trains_as_a_run(tmp_path):
+    """`cifar10_tutorial --quick`: the tutorial's networks at its batch size, trained into a
+    run folder by `kgan.training.train` (so that it resumes), and scored."""
+    data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    name = "cifar10_tutorial"
+    _run(
+        "train_references.py", name, "--quick", "--runs", runs, "--out", out,
+        "--precision", "float32", cwd=tmp_path, data_dir=data_dir,
+    )  # fmt: skip
+    record = json.loads((out / "tools" / "results" / f"baseline_{name}.json").read_text())
+    assert (
+        record["command"] == f"python tools/train_references.py {name} --quick --precision float32"
+    )
+    config = json.loads((runs / name / "config.json").read_text())
+    assert (config["model"], config["batch_size"], config["latent_dim"]) == ("GAN", 256, 100)
+    assert config["dtype_policy"] == "float32" and "model_fingerprint" in config
+    assert record["training"]["generator_steps"] == 2  # 500 images in batches of 256.
+    assert (out / record["samples"]).is_file()
+
+
 def test_a_card_rebuilt_from_an_export_trained_before_precision_states_both_commands():
     references = _load("train_references")
     spec = references.REFERENCES["mnist_cdcgan"]
