@@ -300,6 +300,45 @@ def test_a_model_instance_is_trained_and_resumed_in_a_run_folder(tmp_path, monke
     loaded, record, _ = load_run(tmp_path / "run")
     assert type(loaded).__name__ == "GAN" and loaded.adversarial_loss == "hinge"
     assert record["epochs"] == 1
+    assert config["architecture"] is None and config["base_filters"] is None
+
+    # Called again, the finished run is kept and its weights go into the model given.
+    finished = (tmp_path / "run" / "model.keras").stat().st_mtime_ns
+    again = _own_model()
+    returned, history = train(tmp_path / "run", model=again, **run)
+    assert returned is again and history.epoch == [0]
+    assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns == finished
+    for value, expected in zip(again.variables, loaded.variables):
+        np.testing.assert_array_equal(value.numpy(), expected.numpy())
+
+
+def _functional_model(loss="non_saturating", output_dtype=None):
+    """A GAN of unnamed functional networks: Keras numbers their layers anew at each build."""
+    import keras
+
+    import kgan
+
+    z = keras.Input((8,))
+    image = keras.layers.Reshape((4, 4, 1))(keras.layers.Dense(16, dtype=output_dtype)(z))
+    x = keras.Input((4, 4, 1))
+    score = keras.layers.Dense(1)(keras.layers.Flatten()(x))
+    gan = kgan.GAN(keras.Model(z, image), keras.Model(x, score), loss=loss, seed=0)
+    gan.compile()
+    return gan
+
+
+def test_a_model_fingerprint_is_its_configuration_not_its_layer_names():
+    from kgan.runs.training import model_fingerprint
+
+    first, second = _functional_model(), _functional_model()
+    assert first.generator.layers[1].name != second.generator.layers[1].name
+    assert model_fingerprint(first) == model_fingerprint(second)
+    assert model_fingerprint(_functional_model(loss="hinge")) != model_fingerprint(first)
+    # A dtype policy is configuration, although Keras stores it as a `name`.
+    assert model_fingerprint(_functional_model(output_dtype="bfloat16")) != model_fingerprint(first)
+    # How a step runs is not.
+    second.compile(run_eagerly=True)
+    assert model_fingerprint(second) == model_fingerprint(first)
 
 
 @pytest.mark.parametrize(
@@ -311,9 +350,10 @@ def test_a_model_instance_is_trained_and_resumed_in_a_run_folder(tmp_path, monke
             r"recipe='small_data'",
         ),
         (dict(base_filters=16), r"`base_filters` cannot be combined.*base_filters=16"),
+        (dict(ema_decay=None), r"`ema_decay` cannot be combined.*ema_decay=None"),
         (dict(precision="float32"), r"`precision` must stay 'auto'.*precision='float32'"),
         (dict(conditional=True), r"num_classes=None.*conditional=True"),
-        (dict(data="cifar10"), r"shape \(28, 28, 1\).*\(32, 32, 3\)"),
+        (dict(data="cifar10"), r"shape \(28, 28, 1\).*\(32, 32, 3\).*data='cifar10'"),
     ],
 )
 def test_a_model_instance_refuses_what_it_sets_itself(tmp_path, arguments, message):

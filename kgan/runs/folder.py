@@ -95,7 +95,8 @@ class Plan:
             `state["epoch"]` completed epochs, or start over when `state` is `None`),
             `"finished"` (nothing to train) or `"restart"`.
         state: the backup's `state.json` record when resuming, else `None`.
-        policy: the dtype policy of the run being resumed (see `saved_policy`), else `None`.
+        policy: the dtype policy of the run being resumed or kept finished (see
+            `saved_policy`), else `None`.
         recipe_settings: the resolved recipe settings the run being resumed recorded
             (`kgan.recipes.recorded`), which rebuild its networks whatever the recipe says
             now; `None` without a recipe or for a run that predates the record.
@@ -147,7 +148,7 @@ class RunFolder:
         if saved is None or not same_command(saved, request):
             return Plan("new")
         if os.path.isfile(self.file("model.keras")) and not os.path.isdir(self.file(BACKUP_DIR)):
-            return Plan("finished")
+            return Plan("finished", policy=saved_policy(saved))
         history = _read_json(self.file("history.json")) or {}
         if history.get("diverged"):
             raise FileExistsError(
@@ -219,6 +220,10 @@ class RunFolder:
             return ""
 
     # ------------------------------------------------------------------ backup
+
+    def read_history(self):
+        """The finished run's `history.json` record (see `write_history`)."""
+        return _read_json(self.file("history.json"))
 
     def read_state(self):
         """The backup's `state.json` record, or `None` when there is no usable backup."""

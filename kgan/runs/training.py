@@ -199,7 +199,9 @@ def train(
         latent_dim=latent_dim,
         base_filters=base_filters,
     )
-    if settings is None:
+    if instance is not None:
+        batch_size = batch_size or 64
+    elif settings is None:
         model, architecture = model or "gan", architecture or "dcgan"
         latent_dim, base_filters = latent_dim or 64, base_filters or 32
         batch_size = batch_size or 64
@@ -241,8 +243,10 @@ def train(
         # A run folder on a URL is trained in a local copy (`kgan.runs.remote`).
         folder = stack.enter_context(remote.staged()) if remote else RunFolder(output_dir)
         start = folder.plan(config, restart=restart)
+        if instance is not None and start.policy is not None:
+            _instance_policy(instance, start.policy, folder.location)
         if start.action == "finished":
-            return _finished_run(folder, verbose)
+            return _finished_run(folder, verbose, instance)
         if start.action == "new":
             folder.check_free()
         if deterministic:
@@ -252,7 +256,7 @@ def train(
         # A resumed run keeps the policy it was trained in; a model instance has its own.
         policy = start.policy or kgan_precision.resolve(precision)
         if instance is not None:
-            policy = _instance_policy(instance, start.policy, folder.location)
+            policy = instance.generator.dtype_policy.name
         config["dtype_policy"] = policy
         # The networks keep the policy they are built with; training runs under it too.
         with kgan_precision.policy_scope(policy):
@@ -272,7 +276,7 @@ def train(
                 num_classes = _count_classes(dataset)
             if instance is not None:
                 gan = instance
-                _check_instance_data(instance, image_shape)
+                _check_instance_data(instance, image_shape, data)
             elif settings is None:
                 gan = build_model(
                     image_shape,
@@ -318,30 +322,54 @@ def train(
                 )
 
 
+# The compile options that change how a step runs, not what it computes.
+_RUN_OPTIONS = ("jit_compile", "steps_per_execution", "run_eagerly")
+
+
 def model_fingerprint(model):
-    """A digest of `model`'s configuration and compile configuration, without the names Keras
-    numbers layers with (a model built again in the same Python session gets other names)."""
+    """A digest of `model`'s configuration and compile configuration (networks, loss,
+    stabilisers, optimisers), the same for the same model built again.
 
-    def unnamed(value):
-        if isinstance(value, dict):
-            return {key: unnamed(item) for key, item in value.items() if key != "name"}
-        if isinstance(value, (list, tuple)):
-            return [unnamed(item) for item in value]
-        return value
-
-    record = {
-        "class": type(model).__name__,
-        "config": keras.saving.serialize_keras_object(model),
-        "compile_config": model.get_compile_config(),
+    Layer names are replaced by their order of appearance, wherever they occur (a layer's
+    `name`, the references between the layers of a functional network): Keras numbers
+    unnamed layers (`dense_3`), so a model built again in the same Python session gets other
+    names. Dtype policies keep their names; `_RUN_OPTIONS` are left out.
+    """
+    config = keras.saving.serialize_keras_object(model)
+    config["compile_config"] = {
+        key: value for key, value in model.get_compile_config().items() if key not in _RUN_OPTIONS
     }
-    text = json.dumps(unnamed(record), sort_keys=True, default=repr)
+    record = json.loads(json.dumps(config, default=repr))
+    names = {}
+
+    def collect(value, policy=False):
+        if isinstance(value, dict):
+            policy = policy or "DTypePolicy" in str(value.get("class_name", ""))
+            if not policy and isinstance(value.get("name"), str):
+                names.setdefault(value["name"], f"<layer {len(names)}>")
+            for item in value.values():
+                collect(item, policy)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item, policy)
+
+    def renamed(value, policy=False):
+        if isinstance(value, dict):
+            policy = policy or "DTypePolicy" in str(value.get("class_name", ""))
+            return {key: renamed(item, policy) for key, item in value.items()}
+        if isinstance(value, list):
+            return [renamed(item, policy) for item in value]
+        return value if policy or not isinstance(value, str) else names.get(value, value)
+
+    collect(record)
+    text = json.dumps(renamed(record), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _check_instance_arguments(model, *, conditional, num_classes, precision, **network_options):
     """Refuses the arguments of `train` that a model instance decides itself."""
     for name, value in network_options.items():
-        if value is not None and not (name == "ema_decay" and value == "auto"):
+        if (value != "auto") if name == "ema_decay" else (value is not None):
             raise ValueError(
                 f"`{name}` cannot be combined with a model instance, which sets it itself "
                 f"(build it into the model instead). Received: {name}={value!r}"
@@ -364,31 +392,36 @@ def _check_instance_arguments(model, *, conditional, num_classes, precision, **n
         )
 
 
-def _instance_policy(model, resumed_policy, location):
-    """The dtype policy of a model instance's networks; a resumed run's must be the same."""
+def _instance_policy(model, saved_policy, location):
+    """Refuses a model instance whose networks are not in the dtype policy of the run it would
+    resume (or return finished)."""
     policy = model.generator.dtype_policy.name
-    if resumed_policy is not None and resumed_policy != policy:
+    if saved_policy != policy:
         raise ValueError(
-            f"The run in {location} trained in the dtype policy {resumed_policy!r}; build the "
+            f"The run in {location} trained in the dtype policy {saved_policy!r}; build the "
             f"model's networks in it to resume (inside "
-            f"`kgan.precision.policy_scope({resumed_policy!r})`). Received: a model built in "
+            f"`kgan.precision.policy_scope({saved_policy!r})`). Received: a model built in "
             f"{policy!r}"
         )
-    return policy
 
 
-def _check_instance_data(model, image_shape):
+def _check_instance_data(model, image_shape, data):
     if tuple(model.sample_shape) != tuple(image_shape):
         raise ValueError(
             f"The model draws samples of shape {tuple(model.sample_shape)}, the data's images "
-            f"are {tuple(image_shape)}. Received: model with "
-            f"sample_shape={tuple(model.sample_shape)}"
+            f"are {tuple(image_shape)}. Received: data={os.fspath(data)!r}"
         )
 
 
-def _finished_run(folder, verbose):
-    """The finished run in `folder`, loaded, and its `History` (for a re-run)."""
-    gan, record, _ = load_run(folder.path)
+def _finished_run(folder, verbose, instance=None):
+    """The finished run in `folder`, loaded (into `instance`, a model instance given to
+    `train`, when there is one), and its `History` (for a re-run)."""
+    if instance is not None:
+        instance.load_weights(folder.file("model.keras"))
+        record = folder.read_history()
+        gan = instance
+    else:
+        gan, record, _ = load_run(folder.path)
     if verbose:
         print(
             f"{folder.location} already holds the finished run of these arguments "

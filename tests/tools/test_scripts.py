@@ -183,6 +183,8 @@ def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
 def test_a_baseline_of_its_own_networks_trains_as_a_run(tmp_path):
     """`cifar10_tutorial --quick`: the tutorial's networks at its batch size, trained into a
     run folder by `kgan.training.train` (so that it resumes), and scored."""
+    from kgan.runs.training import model_fingerprint
+
     data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
     runs, out = tmp_path / "runs", tmp_path / "out"
     name = "cifar10_tutorial"
@@ -196,9 +198,23 @@ def test_a_baseline_of_its_own_networks_trains_as_a_run(tmp_path):
     )
     config = json.loads((runs / name / "config.json").read_text())
     assert (config["model"], config["batch_size"], config["latent_dim"]) == ("GAN", 256, 100)
-    assert config["dtype_policy"] == "float32" and "model_fingerprint" in config
+    assert config["dtype_policy"] == "float32" and config["architecture"] is None
+    rebuilt, _ = _load("train_references").baseline_networks("tutorial", "float32")
+    assert config["model_fingerprint"] == model_fingerprint(rebuilt)
     assert record["training"]["generator_steps"] == 2  # 500 images in batches of 256.
     assert (out / record["samples"]).is_file()
+
+
+def test_a_baseline_of_its_own_networks_is_built_the_same_again():
+    """What lets `train_references.py cifar10_tutorial` resume: the networks built again have
+    the fingerprint the run recorded."""
+    from kgan.runs.training import model_fingerprint
+
+    references = _load("train_references")
+    first, batch_size = references.baseline_networks("tutorial", "float32")
+    second, _ = references.baseline_networks("tutorial", "float32")
+    assert batch_size == 256 and first.generator.dtype_policy.name == "float32"
+    assert model_fingerprint(first) == model_fingerprint(second)
 
 
 def test_a_card_rebuilt_from_an_export_trained_before_precision_states_both_commands():
@@ -286,6 +302,16 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(tmp_
         timeout=120,
     )
     assert result.returncode != 0 and "Received: --images=2048" in result.stderr
+
+
+def test_screen_cifar10_counts_the_images_of_the_wgangp_variant_per_critic_batch():
+    screen = _load("screen_cifar10")
+    gan, batch_size = screen.build("wgangp")
+    assert type(gan).__name__ == "WGANGP" and batch_size == 64
+    assert screen.batches_per_step(gan) == gan.n_critic == 5
+    stored = screen._stored_settings("wgangp")
+    assert stored["model"] == "wgangp" and stored["recipe_settings"]["model"] == "wgangp"
+    assert screen.batches_per_step(screen.build("recipe")[0]) == 1
 
 
 def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_path):
