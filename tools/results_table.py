@@ -139,6 +139,14 @@ def toy_table(runs):
     return lines
 
 
+def steps_text(row):
+    """`steps x batch` of a screen's entry, `steps x (batches x batch)` when each step reads
+    several batches (a WGAN-GP critic on fresh batches)."""
+    per_step = row.get("batches_per_step", 1)
+    batches = f"({per_step} x {row['batch_size']})" if per_step > 1 else row["batch_size"]
+    return f"{row['steps']:,} x {batches}"
+
+
 def screen_table(name, screen):
     """One row per candidate of a screen, best FID first; a conditional screen adds the
     candidates' class control."""
@@ -168,7 +176,7 @@ def screen_table(name, screen):
     for candidate, row in sorted(screen["candidates"].items(), key=lambda item: item[1]["fid"]):
         control = f" {100 * row['class_control']['overall']:.1f}% |" if conditional else ""
         lines.append(
-            f"| {candidate} | {row['steps']:,} x {row['batch_size']} | "
+            f"| {candidate} | {steps_text(row)} | "
             f"{row['train_seconds'] / 60:.0f} | {row['fid']:.2f} | {row['kid']:.3f} | "
             f"{row['precision']:.3f} | {row['recall']:.3f} | {row['density']:.3f} | "
             f"{row['coverage']:.3f} |{control}"

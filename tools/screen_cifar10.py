@@ -37,6 +37,10 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   augmentation; the `recipe_*` candidates change one to three of them, named in `CANDIDATES`.
   The `cifar10` recipe is the best unconditional one, `RECIPE_CANDIDATE`, and the best
   conditional one, `CONDITIONAL_RECIPE_CANDIDATE`, when class-conditional.
+- **wgangp**: the `cifar10` recipe's WGAN-GP variant as the recipe has it
+  (`kgan train --data cifar10 --model wgangp`; its resolved settings are stored with the
+  entry). Each of its steps trains the critic on `n_critic` fresh batches, so it takes that
+  many times fewer steps for the same images (`batches_per_step`).
 """
 
 import argparse
@@ -77,7 +81,8 @@ BASE = {
 # that they agree).
 RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment"
 CONDITIONAL_RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment_projection"
-# name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), or a baseline's kind.
+# name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), a baseline's kind, or
+# the `cifar10` recipe's variant of another model.
 CANDIDATES = {
     "defaults": {"baseline": "defaults"},
     "tutorial": {"baseline": "tutorial"},
@@ -93,6 +98,7 @@ CANDIDATES = {
         "discriminator": {"spectral_norm": True},
     },
     "recipe_64": {"generator": {"base_filters": 64}, "discriminator": {"base_filters": 64}},
+    "wgangp": {"model": "wgangp"},
     "recipe_r1_0.1_diffaugment_projection": {
         "r1_weight": 0.1,
         "augment": "color,translation,cutout",
@@ -155,9 +161,18 @@ def build(name, num_classes=None):
             d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4)
         )
         return gan, 256
+    if "model" in spec:
+        gan = kgan.recipes.build("cifar10", model=spec["model"], num_classes=num_classes, seed=0)
+        return gan, kgan.recipes.get("cifar10", model=spec["model"])["batch_size"]
     settings = settings_of(name)
     gan = kgan.recipes.build("cifar10", num_classes=num_classes, seed=0, **settings)
     return gan, settings["batch_size"]
+
+
+def batches_per_step(gan):
+    """Real batches one training step reads: `n_critic` for a critic trained on fresh
+    batches, else one."""
+    return gan.n_critic if getattr(gan, "critic_batches", None) == "fresh" else 1
 
 
 def settings_of(name):
@@ -192,16 +207,18 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
     policy = kgan_precision.resolve("auto")
     with kgan_precision.policy_scope(policy):
         gan, batch_size = build(name, num_classes=10 if conditional else None)
-        steps = max(1, images_budget // batch_size)
+        per_step = batches_per_step(gan)
+        steps = max(1, images_budget // (batch_size * per_step))
         dataset = _dataset(images, labels if conditional else None, batch_size)
         start = time.perf_counter()
         gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
         seconds = time.perf_counter() - start
     record = {
-        "settings": CANDIDATES[name],
+        "settings": _stored_settings(name),
         "steps": steps,
         "batch_size": batch_size,
-        "images_seen": steps * batch_size,
+        "batches_per_step": per_step,
+        "images_seen": steps * batch_size * per_step,
         "dtype_policy": policy,
         "train_seconds": round(seconds, 1),
         "environment": _system.environment(),
@@ -217,6 +234,18 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
     else:
         save_image_grid(gan.generate(64, seed=0), grid, num_rows=8)
     return record
+
+
+def _stored_settings(name):
+    """What a results entry records of its candidate: its `CANDIDATES` entry, with the
+    resolved recipe settings of a recipe variant, which change with the recipe."""
+    import kgan
+
+    spec = dict(CANDIDATES[name])
+    if "model" in spec:
+        resolved = kgan.recipes.resolve("cifar10", model=spec["model"], data_shape=IMAGE_SHAPE)
+        spec["recipe_settings"] = kgan.recipes.recorded(resolved)
+    return spec
 
 
 def _parse(argv):
@@ -335,6 +364,9 @@ def main(argv=None):
 
 
 def _print_table(results):
+    sys.path.insert(0, HERE)
+    from results_table import steps_text
+
     conditional = results.get("conditional", False)
     print(
         "| candidate | steps x batch | FID | KID | precision | recall | density | coverage |"
@@ -346,7 +378,7 @@ def _print_table(results):
         if row:
             control = f" {100 * row['class_control']['overall']:.1f}% |" if conditional else ""
             print(
-                f"| {name} | {row['steps']:,} x {row['batch_size']} | {row['fid']:.2f} | "
+                f"| {name} | {steps_text(row)} | {row['fid']:.2f} | "
                 f"{row['kid']:.3f} | {row['precision']:.3f} | {row['recall']:.3f} | "
                 f"{row['density']:.3f} | {row['coverage']:.3f} |{control}"
             )

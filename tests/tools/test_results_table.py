@@ -87,6 +87,7 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
             "recipe": {**row, **_figures(80.5)},
             "tutorial": {**row, "steps": 1250, "batch_size": 256, **_figures(120.25)},
             "recipe_ttur": {**row, **_figures(70.75)},
+            "wgangp": {**row, "steps": 1000, "batches_per_step": 5, **_figures(150.0)},
         },
     }
     (results / "cifar10_screen.json").write_text(json.dumps(screen))
@@ -101,6 +102,8 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
         "| recipe | 5,000 x 64 | 20 | 80.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
         "| tutorial | 1,250 x 256 | 20 | 120.25 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
     ]
+    # A WGAN-GP critic reads 5 fresh batches a step: the same images in fewer steps.
+    assert "| wgangp | 1,000 x (5 x 64) | 20 | 150.00 |" in text
 
 
 def test_a_conditional_screen_adds_class_control(table_tool, sources):
