@@ -205,9 +205,10 @@ RECIPES["cifar10"] = {
     "the discriminator projects the labels onto its features (`conditioning='projection'`, "
     "the `conditional` settings), the best candidate of "
     "tools/results/cifar10_conditional_screen.json, against the label channel at its input. "
-    "`kgan train`'s defaults at the references' budget: tools/results/cifar10_1m_screen.json "
-    "and tools/results/cifar10_conditional_1m_screen.json. The `wgangp` variant has no stored "
-    "measurement at this size.",
+    "`kgan train`'s defaults at the references' budget: tools/results/"
+    "baseline_cifar10_defaults.json and tools/results/baseline_cifar10_conditional_defaults.json "
+    "(tools/train_references.py BASELINE). The `wgangp` variant is only screened (the `wgangp` "
+    "entry of tools/results/cifar10_screen.json, one seed), behind the GAN candidates there.",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),
