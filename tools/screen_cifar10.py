@@ -214,7 +214,7 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
         seconds = time.perf_counter() - start
     record = {
-        "settings": _stored_settings(name),
+        "settings": stored_settings(name),
         "steps": steps,
         "batch_size": batch_size,
         "batches_per_step": per_step,
@@ -236,7 +236,7 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
     return record
 
 
-def _stored_settings(name):
+def stored_settings(name):
     """What a results entry records of its candidate: its `CANDIDATES` entry, with the
     resolved recipe settings of a recipe variant, which change with the recipe."""
     import kgan
