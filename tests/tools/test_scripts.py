@@ -154,22 +154,28 @@ def test_a_baseline_export_is_read_from_the_commit_that_held_it(tmp_path):
         references._export_at("af097d3", "savedmodels/none", tmp_path)
 
 
-def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
-    """`cifar10_conditional_defaults --quick`: trained without the recipe, class-conditional,
-    scored with class control, its grid beside its results file and its row in the table."""
+def _quick_baseline(name, tmp_path):
+    """`train_references.py NAME --quick` on the CIFAR-10 copy: `(results record, the run's
+    config.json, the output folder)`."""
     data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
     runs, out = tmp_path / "runs", tmp_path / "out"
-    name = "cifar10_conditional_defaults"
     _run(
         "train_references.py", name, "--quick", "--runs", runs, "--out", out,
         "--precision", "float32", cwd=tmp_path, data_dir=data_dir,
     )  # fmt: skip
     record = json.loads((out / "tools" / "results" / f"baseline_{name}.json").read_text())
+    return record, json.loads((runs / name / "config.json").read_text()), out
+
+
+def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
+    """`cifar10_conditional_defaults --quick`: trained without the recipe, class-conditional,
+    scored with class control, its grid beside its results file and its row in the table."""
+    name = "cifar10_conditional_defaults"
+    record, config, out = _quick_baseline(name, tmp_path)
     assert record["command"] == (
         "kgan train --data cifar10 --recipe none --conditional --epochs 1 --num-samples 500 "
         "--seed 0 --precision float32"
     )
-    config = json.loads((runs / name / "config.json").read_text())
     assert (config["recipe"], config["conditional"], config["num_classes"]) == (None, True, 10)
     assert record["evaluation"]["class_control"]["num_samples_per_class"] == 20
     assert record["samples"] == f"tools/results/baseline_{name}.png"
@@ -185,18 +191,11 @@ def test_a_baseline_of_its_own_networks_trains_as_a_run(tmp_path):
     run folder by `kgan.training.train` (so that it resumes), and scored."""
     from kgan.runs.training import model_fingerprint
 
-    data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
-    runs, out = tmp_path / "runs", tmp_path / "out"
     name = "cifar10_tutorial"
-    _run(
-        "train_references.py", name, "--quick", "--runs", runs, "--out", out,
-        "--precision", "float32", cwd=tmp_path, data_dir=data_dir,
-    )  # fmt: skip
-    record = json.loads((out / "tools" / "results" / f"baseline_{name}.json").read_text())
+    record, config, out = _quick_baseline(name, tmp_path)
     assert (
         record["command"] == f"python tools/train_references.py {name} --quick --precision float32"
     )
-    config = json.loads((runs / name / "config.json").read_text())
     assert (config["model"], config["batch_size"], config["latent_dim"]) == ("GAN", 256, 100)
     assert config["dtype_policy"] == "float32" and config["architecture"] is None
     rebuilt, _ = _load("train_references").baseline_networks("tutorial", "float32")
