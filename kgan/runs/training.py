@@ -400,8 +400,8 @@ def _instance_policy(model, saved_policy, location):
         raise ValueError(
             f"The run in {location} trained in the dtype policy {saved_policy!r}; build the "
             f"model's networks in it to resume (inside "
-            f"`kgan.precision.policy_scope({saved_policy!r})`). Received: a model built in "
-            f"{policy!r}"
+            f"`kgan.precision.policy_scope({saved_policy!r})`). Received: model whose generator's "
+            f"dtype policy is {policy!r}"
         )
 
 
