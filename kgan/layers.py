@@ -3,6 +3,7 @@
 
 from kgan.networks.blocks import (
     DCGAN_INITIALIZER_STDDEV,
+    ClassConditionalBatchNormalization,
     DownsampleBlock,
     UpsampleBlock,
     batch_normalization,
@@ -12,6 +13,7 @@ from kgan.networks.packing import Pack, Unpack
 
 __all__ = [
     "DCGAN_INITIALIZER_STDDEV",
+    "ClassConditionalBatchNormalization",
     "DownsampleBlock",
     "Pack",
     "Unpack",

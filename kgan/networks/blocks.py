@@ -358,3 +358,77 @@ class DownsampleBlock(_ConvBlock):
             }
         )
         return config
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ClassConditionalBatchNormalization(keras.layers.Layer):
+    """Batch normalisation with a learned scale and offset per class.
+
+    Normalises `x` over the batch as `batch_normalization` does (momentum 0.9, epsilon 1e-5),
+    then scales and shifts each example by the gain and bias rows of its class:
+    `gamma[labels] * x_hat + beta[labels]`. This is how SN-GAN's and BigGAN's generators are
+    told the class (conditional batch normalisation, de Vries et al. 2017; Miyato & Koyama
+    2018, arXiv:1802.05637): at every stage, rather than once at the input. The gains start
+    at 1 and the biases at 0, so an untrained layer is plain batch normalisation.
+
+    Args:
+        num_classes: number of classes.
+        synchronized: under `tf.distribute`, compute the batch statistics over the global
+            batch rather than over each replica's share of it.
+
+    Call arguments:
+        inputs: `[x, labels]`: features `(batch, ..., channels)` and integer classes
+            `(batch,)`.
+        training: normalise with the batch's statistics (and update the moving ones).
+
+    Example:
+    >>> norm = kgan.layers.ClassConditionalBatchNormalization(10)
+    >>> norm([np.zeros((2, 4, 4, 8)), np.array([3, 7])]).shape
+    TensorShape([2, 4, 4, 8])
+    """
+
+    def __init__(self, num_classes, synchronized=False, **kwargs):
+        super().__init__(**kwargs)
+        check_positive_int("num_classes", num_classes)
+        check_bool("synchronized", synchronized)
+        self.num_classes = num_classes
+        self.synchronized = bool(synchronized)
+        self.normalize = keras.layers.BatchNormalization(
+            momentum=0.9,
+            epsilon=1e-5,
+            center=False,
+            scale=False,
+            synchronized=self.synchronized,
+            name="normalize",
+            dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        features_shape, _ = input_shape
+        channels = features_shape[-1]
+        self.normalize.build(features_shape)
+        self.gamma = self.add_weight(
+            shape=(self.num_classes, channels), initializer="ones", name="gamma"
+        )
+        self.beta = self.add_weight(
+            shape=(self.num_classes, channels), initializer="zeros", name="beta"
+        )
+        self.built = True
+
+    def call(self, inputs, training=None):
+        x, labels = inputs
+        x = self.normalize(x, training=training)
+        labels = keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32")
+        # One (batch, 1, ..., 1, channels) row per example, broadcast over its positions.
+        row_shape = (-1,) + (1,) * (len(x.shape) - 2) + (x.shape[-1],)
+        gamma = keras.ops.reshape(keras.ops.take(self.gamma, labels, axis=0), row_shape)
+        beta = keras.ops.reshape(keras.ops.take(self.beta, labels, axis=0), row_shape)
+        return x * keras.ops.cast(gamma, x.dtype) + keras.ops.cast(beta, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_classes": self.num_classes, "synchronized": self.synchronized})
+        return config

@@ -4,6 +4,7 @@ import keras
 
 from kgan._validation import check_bool, check_choice, check_image_shape, check_positive_int
 from kgan.networks.blocks import (
+    ClassConditionalBatchNormalization,
     DownsampleBlock,
     UpsampleBlock,
     batch_normalization,
@@ -39,6 +40,7 @@ def dcgan_generator(
     upsampling="transpose",
     normalization="batch",
     sync_batch_norm=False,
+    conditioning="input",
     name="generator",
 ):
     """Builds a DCGAN generator for images of `image_shape`.
@@ -62,6 +64,12 @@ def dcgan_generator(
         sync_batch_norm: under `tf.distribute`, compute the batch statistics over the global
             batch (`BatchNormalization(synchronized=True)`) rather than over each replica's
             share of it (the default); needs `normalization="batch"`.
+        conditioning: how a conditional generator uses `labels`: `"input"` (default)
+            concatenates the one-hot class to z; `"batch_norm"` gives every batch
+            normalisation a learned gain and bias per class
+            (`kgan.layers.ClassConditionalBatchNormalization`, as in SN-GAN's and BigGAN's
+            generators), so that each stage is told the class, and leaves z alone. Needs
+            `normalization="batch"`.
         name: name of the model.
 
     Returns:
@@ -81,9 +89,27 @@ def dcgan_generator(
     check_choice("upsampling", upsampling, ("transpose", "nearest"))
     check_choice("normalization", normalization, (None, "batch", "layer"))
     _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
+    check_choice("conditioning", conditioning, ("input", "batch_norm"))
+    class_norm = num_classes is not None and conditioning == "batch_norm"
+    if conditioning == "batch_norm" and num_classes is None:
+        raise ValueError(
+            "conditioning='batch_norm' needs a conditional generator: pass `num_classes`. "
+            "Received: num_classes=None"
+        )
+    if class_norm and normalization != "batch":
+        raise ValueError(
+            "conditioning='batch_norm' conditions the generator's batch normalisations, which "
+            f"it only has with normalization='batch'. Received: normalization={normalization!r}"
+        )
 
     stages = num_upsampling_stages(height, width)
     start_h, start_w = height // 2**stages, width // 2**stages
+
+    def normalize_and_activate(x, labels, name):  # The class-conditional stages' tail.
+        x = ClassConditionalBatchNormalization(
+            num_classes, synchronized=sync_batch_norm, name=f"{name}_norm"
+        )([x, labels])
+        return keras.layers.ReLU(name=f"{name}_relu")(x)
 
     def filters_at(stage):  # Filters of the map that enters upsampling stage `stage`.
         return min(base_filters * 2 ** max(stages - 1 - stage, 0) * 2, max_filters)
@@ -92,7 +118,10 @@ def dcgan_generator(
     z = keras.Input(shape=(latent_dim,), name="z")
     inputs = [z]
     x = z
-    if num_classes is not None:
+    if class_norm:
+        labels = label_input()
+        inputs.append(labels)
+    elif num_classes is not None:
         labels, x = concat_one_hot_label(z, num_classes, "z_and_class")
         inputs.append(labels)
     start_filters = filters_at(0)
@@ -103,21 +132,29 @@ def dcgan_generator(
         name="project",
     )(x)
     x = keras.layers.Reshape((start_h, start_w, start_filters), name="reshape")(x)
-    if normalization == "batch":
-        x = batch_normalization("project_norm", sync_batch_norm)(x)
-    elif normalization == "layer":
-        x = keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name="project_norm")(x)
-    x = keras.layers.ReLU(name="project_relu")(x)
+    if class_norm:
+        x = normalize_and_activate(x, labels, "project")
+    else:
+        if normalization == "batch":
+            x = batch_normalization("project_norm", sync_batch_norm)(x)
+        elif normalization == "layer":
+            x = keras.layers.LayerNormalization(
+                axis=[-3, -2, -1], epsilon=1e-5, name="project_norm"
+            )(x)
+        x = keras.layers.ReLU(name="project_relu")(x)
     for stage in range(stages - 1):
         x = UpsampleBlock(
             filters_at(stage + 1),
             kernel_size=kernel_size,
             method=upsampling,
-            normalization=normalization,
-            activation="relu",
-            sync_batch_norm=sync_batch_norm,
+            normalization=None if class_norm else normalization,
+            activation=None if class_norm else "relu",
+            use_bias=False if class_norm else None,
+            sync_batch_norm=False if class_norm else sync_batch_norm,
             name=f"up_{stage}",
         )(x)
+        if class_norm:
+            x = normalize_and_activate(x, labels, f"up_{stage}")
     # The last stage maps straight to the image's channels, without normalisation.
     x = UpsampleBlock(
         channels,
