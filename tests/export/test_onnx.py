@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import onnx
 import onnxruntime
@@ -91,3 +92,40 @@ def test_a_failed_onnx_write_keeps_the_previous_file(unconditional, tmp_path, mo
         export.to_onnx(unconditional, path, verify=False, overwrite=True)
     assert export.read_metadata(path)["training"]["run_config"] == {"export": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]
+
+
+def test_a_class_conditional_batch_norm_generator_trained_in_bfloat16_exports_to_both_formats(
+    tmp_path, latent_dim, latent_inputs, randomize_batch_norm
+):
+    """ONNX and the SavedModel compute the float32 copy of its weights, class rows included."""
+    import tensorflow as tf
+
+    from kgan import precision
+
+    with precision.policy_scope("mixed_bfloat16"):
+        generator = kgan.models.dcgan_generator(
+            (16, 16, 3), latent_dim, 3, base_filters=8, conditioning="batch_norm"
+        )
+    randomize_batch_norm(generator)
+    rng = np.random.default_rng(0)
+    for variable in generator.weights:
+        if variable.path.endswith(("/gamma", "/beta")):
+            variable.assign(rng.normal(1.0, 0.5, variable.shape).astype("float32"))
+    copy = export.float32_copy(generator)
+    assert all(
+        layer.dtype_policy.compute_dtype == "float32"
+        for layer in copy._flatten_layers(include_self=False)
+    )
+    onnx_path = export.to_onnx(generator, tmp_path / "g.onnx", num_classes=3)
+    saved = export.to_saved_model(generator, tmp_path / "served", num_classes=3)
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    serve = tf.saved_model.load(saved).signatures["serving_default"]
+    z, labels = latent_inputs(6, 3)
+    expected = keras.ops.convert_to_numpy(copy([z, labels], training=False))
+    (onnx_images,) = session.run(["images"], {"z": z, "labels": labels})
+    served = serve(z=tf.constant(z), labels=tf.constant(labels))["images"].numpy()
+    np.testing.assert_allclose(onnx_images, expected, atol=1e-4, rtol=0)
+    np.testing.assert_allclose(served, expected, atol=1e-5, rtol=0)
+    # The class rows matter: the same z under other classes gives other images.
+    (relabelled,) = session.run(["images"], {"z": z, "labels": (labels + 1) % 3})
+    assert np.max(np.abs(relabelled - onnx_images)) > 1e-2

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import kgan
 from kgan.models import (
     dcgan_discriminator,
     dcgan_generator,
@@ -71,12 +72,24 @@ def test_conditional_builders_take_labels(small_dcgan):
     assert tuple(discriminator([out_a, np.array([0, 1])]).shape) == (2, 1)
 
 
+def _with_distinct_class_rows(generator):
+    """Class-conditional batch norms start alike for every class (gain 1, bias 0)."""
+    rng = np.random.default_rng(0)
+    for variable in generator.weights:
+        if variable.path.endswith(("/gamma", "/beta")) and len(variable.shape) == 2:
+            variable.assign(rng.normal(1.0, 0.5, variable.shape).astype("float32"))
+    return generator
+
+
 @pytest.mark.parametrize(
     "build",
     [
         lambda: dcgan_generator((8, 8, 1), 4, 3, base_filters=4),
         lambda: dcgan_discriminator((8, 8, 1), 3, base_filters=4),
         lambda: dcgan_discriminator((8, 8, 1), 3, base_filters=4, conditioning="projection"),
+        lambda: _with_distinct_class_rows(
+            dcgan_generator((8, 8, 1), 4, 3, base_filters=4, conditioning="batch_norm")
+        ),
         lambda: mlp_generator((2,), 4, (8,), num_classes=3),
         lambda: mlp_discriminator((2,), (8,), num_classes=3),
     ],
@@ -112,6 +125,30 @@ def test_projection_discriminator_adds_the_class_embeddings_inner_product_to_the
     expected = unconditional[:, 0] + np.sum(embedding.get_weights()[0][labels] * h, axis=1)
     logits = keras.ops.convert_to_numpy(discriminator([images, labels]))
     np.testing.assert_allclose(logits[:, 0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_batch_norm_conditioning_tells_every_stage_of_the_generator_the_class():
+    generator = dcgan_generator((16, 16, 3), 4, 3, base_filters=4, conditioning="batch_norm")
+    names = [layer.name for layer in generator.layers]
+    assert "z_and_class" not in names  # z goes in alone.
+    norms = [
+        layer
+        for layer in generator.layers
+        if isinstance(layer, kgan.layers.ClassConditionalBatchNormalization)
+    ]
+    # The projection and each upsampling stage but the last, which maps to the image.
+    assert [layer.name for layer in norms] == ["project_norm", "up_0_norm"]
+    assert not [w for w in generator.weights if w.path.endswith("norm/gamma") and w.ndim == 1]
+    # A class row changes only that class's images.
+    z = np.random.default_rng(0).normal(size=(4, 4)).astype("float32")
+    labels = np.array([0, 1, 2, 0])
+    before = keras.ops.convert_to_numpy(generator([z, labels]))
+    beta = norms[1].beta.numpy()
+    beta[1] += 1.0
+    norms[1].beta.assign(beta)
+    after = keras.ops.convert_to_numpy(generator([z, labels]))
+    changed = np.abs(after - before).reshape(4, -1).max(axis=1) > 1e-6
+    assert changed.tolist() == [False, True, False, False]
 
 
 def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_path):
@@ -170,6 +207,20 @@ def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_p
         (
             lambda: dcgan_discriminator((28, 28, 1), conditioning="projection"),
             "Received: num_classes=None",
+        ),
+        (
+            lambda: dcgan_generator((28, 28, 1), 8, 10, conditioning="projection"),
+            "Received: conditioning='projection'",
+        ),
+        (
+            lambda: dcgan_generator((28, 28, 1), 8, conditioning="batch_norm"),
+            "Received: num_classes=None",
+        ),
+        (
+            lambda: dcgan_generator(
+                (28, 28, 1), 8, 10, normalization="layer", conditioning="batch_norm"
+            ),
+            "Received: normalization='layer'",
         ),
         (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
     ],

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import kgan
-from kgan.layers import DownsampleBlock, UpsampleBlock
+from kgan.layers import ClassConditionalBatchNormalization, DownsampleBlock, UpsampleBlock
 
 
 @pytest.mark.parametrize("method", ["transpose", "nearest"])
@@ -90,6 +90,7 @@ def test_downsample_block_rejects_bad_dropout():
 def test_layers_are_public():
     assert kgan.layers.UpsampleBlock is UpsampleBlock
     assert kgan.layers.DownsampleBlock is DownsampleBlock
+    assert kgan.layers.ClassConditionalBatchNormalization is ClassConditionalBatchNormalization
 
 
 def _largest_singular_value(kernel):
@@ -127,3 +128,73 @@ def test_downsample_block_spectral_norm_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     with pytest.raises(ValueError, match="Received: spectral_norm='yes'"):
         DownsampleBlock(4, spectral_norm="yes")
+
+
+def _class_rows(layer, seed=0):
+    """Gives `layer` distinct random gains and biases per class; returns them."""
+    rng = np.random.default_rng(seed)
+    gamma = rng.uniform(0.5, 2.0, tuple(layer.gamma.shape)).astype("float32")
+    beta = rng.normal(size=tuple(layer.beta.shape)).astype("float32")
+    layer.gamma.assign(gamma)
+    layer.beta.assign(beta)
+    return gamma, beta
+
+
+def test_class_conditional_batch_norm_scales_and_shifts_each_example_by_its_class():
+    layer = ClassConditionalBatchNormalization(3)
+    x = np.random.default_rng(1).normal(3.0, 2.0, (6, 4, 4, 5)).astype("float32")
+    labels = np.array([0, 1, 2, 2, 1, 0])
+    layer([x, labels])
+    # Untrained, it is plain batch normalisation: gains 1, biases 0.
+    plain = keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, center=False, scale=False)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer([x, labels], training=True)),
+        keras.ops.convert_to_numpy(plain(x, training=True)),
+        atol=1e-5,
+    )
+    gamma, beta = _class_rows(layer)
+    mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))
+    x_hat = (x - mean) / np.sqrt(var + 1e-5)
+    expected = x_hat * gamma[labels][:, None, None, :] + beta[labels][:, None, None, :]
+    out = keras.ops.convert_to_numpy(layer([x, labels], training=True))
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    # Inference uses the moving statistics, which training updated (momentum 0.9).
+    moving = layer.normalize.moving_mean.numpy()
+    np.testing.assert_allclose(moving, 2 * 0.1 * mean - 0.01 * mean, rtol=1e-4, atol=1e-5)
+    assert len(layer.trainable_weights) == 2
+
+
+def test_class_conditional_batch_norm_round_trips_and_computes_in_the_policy(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        x_in = keras.Input((4, 4, 5))
+        labels_in = keras.Input((), dtype="int32")
+        layer = ClassConditionalBatchNormalization(3, name="cbn")
+        model = keras.Model([x_in, labels_in], layer([x_in, labels_in]))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    _class_rows(layer)
+    assert layer.compute_dtype == "bfloat16" and layer.gamma.dtype == "float32"
+    x = np.random.default_rng(2).normal(size=(4, 4, 4, 5)).astype("float32")
+    labels = np.array([2, 0, 1, 2])
+    out = model([x, labels])
+    assert out.dtype == "bfloat16"
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert reloaded.get_layer("cbn").get_config() == layer.get_config()
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(keras.ops.cast(reloaded([x, labels]), "float32")),
+        keras.ops.convert_to_numpy(keras.ops.cast(out, "float32")),
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"num_classes": 0}, "Received: num_classes=0"),
+        ({"num_classes": 3, "synchronized": "yes"}, "Received: synchronized='yes'"),
+    ],
+)
+def test_class_conditional_batch_norm_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClassConditionalBatchNormalization(**kwargs)
