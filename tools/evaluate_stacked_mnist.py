@@ -9,11 +9,14 @@ Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06.
 
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2
+    KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --clusters 100
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
 Writes `tools/results/stacked_mnist.json` (`stacked_mnist_packingP.json` with `--packing P`:
 the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
-sample 1 / P as much, so that a pack gets the weight of an unpacked sample): per seed the
+sample 1 / P as much, so that a pack gets the weight of an unpacked sample;
+`stacked_mnist_clustersK.json` with `--clusters K`: the recipe self-conditioned on K clusters
+of its discriminator's features, `kgan.callbacks.SelfConditioning`): per seed the
 modes covered, the KL, the R1 weight, the training steps and seconds, with the machine and
 versions it ran on.
 """
@@ -23,6 +26,8 @@ import os
 import sys
 import time
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -31,7 +36,7 @@ PROTOCOL_SAMPLES = 26_000
 TRAINING_IMAGES = 128_000
 
 
-def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1):
+def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clusters=None):
     import kgan
     from kgan import metrics
 
@@ -46,17 +51,34 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1):
     # R1 differentiates each sample's logit, its pack's: 1 / packing of the recipe's weight
     # gives each pack the weight an unpacked sample has (`kgan.models.dcgan_discriminator`).
     r1_weight = settings["model_options"]["r1_weight"] / packing
-    gan = kgan.recipes.build(
-        "stacked_mnist", seed=seed, discriminator={"packing": packing}, r1_weight=r1_weight
-    )
+    if not clusters:
+        gan = kgan.recipes.build(
+            "stacked_mnist", seed=seed, discriminator={"packing": packing}, r1_weight=r1_weight
+        )
     batches = max(1, int(dataset.cardinality()))
     start = time.perf_counter()
-    gan.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
-    seconds = time.perf_counter() - start
-    samples = gan.generate(num_samples, seed=seed, verbose=0)
+    if clusters:
+        gan, generator = _train_self_conditioned(
+            dataset,
+            clusters,
+            seed=seed,
+            steps=steps,
+            batches=batches,
+            batch_size=settings["batch_size"],
+            r1_weight=r1_weight,
+        )
+        samples = generator.predict(
+            kgan.models.sample_latent(num_samples, gan.latent_dim, seed=seed), verbose=0
+        )
+        seconds = time.perf_counter() - start
+    else:
+        gan.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
+        seconds = time.perf_counter() - start
+        samples = gan.generate(num_samples, seed=seed, verbose=0)
     result = metrics.stacked_mnist_coverage(samples, classifier)
     return {
         "seed": seed,
+        "clusters": clusters,
         "r1_weight": r1_weight,
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": round(steps / batches, 2),
@@ -64,6 +86,37 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1):
         "modes_covered": result["modes_covered"],
         "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
     }
+
+
+def _train_self_conditioned(dataset, clusters, *, seed, steps, batches, batch_size, r1_weight):
+    """The recipe self-conditioned on `clusters` clusters (`kgan.callbacks.SelfConditioning`).
+
+    The generator is told the cluster in every batch normalisation and the discriminator
+    projects it onto its features, as in the paper's networks; the clusters are fitted before
+    training and again after every pass over the data but the last, whose clusters the
+    generator was trained on. Returns the model and its generator of `z` alone.
+    """
+    import kgan
+
+    images = np.concatenate([batch[0] if isinstance(batch, tuple) else batch for batch in dataset])
+    gan = kgan.recipes.build(
+        "stacked_mnist",
+        seed=seed,
+        num_classes=clusters,
+        generator={"conditioning": "batch_norm"},
+        discriminator={"conditioning": "projection"},
+        r1_weight=r1_weight,
+    )
+    conditioning = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=1, seed=seed)
+    epochs = max(1, -(-steps // batches))
+    gan.fit(
+        conditioning.dataset(batch_size, seed=seed),
+        epochs=epochs,
+        steps_per_epoch=min(steps, batches),
+        callbacks=[conditioning],
+        verbose=0,
+    )
+    return gan, conditioning.generator()
 
 
 def main(argv=None):
@@ -78,9 +131,16 @@ def main(argv=None):
         help="samples the discriminator judges at once (default 1: the recipe as it is)",
     )
     parser.add_argument(
+        "--clusters",
+        type=int,
+        help="self-condition on this many clusters of the discriminator's features "
+        "(kgan.callbacks.SelfConditioning; the paper uses 100)",
+    )
+    parser.add_argument(
         "--json",
         help="results file (default tools/results/stacked_mnist.json, or "
-        "stacked_mnist_packingP.json with --packing P)",
+        "stacked_mnist_packingP.json with --packing P, stacked_mnist_clustersK.json with "
+        "--clusters K)",
     )
     parser.add_argument(
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
@@ -93,8 +153,16 @@ def main(argv=None):
         parser.error(f"--threads must be positive. Received: --threads={args.threads}")
     if args.packing <= 0:
         parser.error(f"--packing must be positive. Received: --packing={args.packing}")
+    if args.clusters is not None and args.clusters <= 1:
+        parser.error(f"--clusters must be at least 2. Received: --clusters={args.clusters}")
+    if args.clusters and args.packing > 1:
+        parser.error(
+            "--clusters trains a class-conditional model, which cannot pack samples. "
+            f"Received: --clusters={args.clusters}, --packing={args.packing}"
+        )
     if args.json is None:
         suffix = "" if args.packing == 1 else f"_packing{args.packing}"
+        suffix = f"_clusters{args.clusters}" if args.clusters else suffix
         args.json = os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
     if args.threads:
         import tensorflow as tf
@@ -121,6 +189,7 @@ def main(argv=None):
                 num_samples=num_samples,
                 classifier=classifier,
                 packing=args.packing,
+                clusters=args.clusters,
             )
         )
         print(
@@ -135,6 +204,7 @@ def main(argv=None):
         + " ".join(argv if argv is not None else sys.argv[1:]),
         "recipe": "stacked_mnist",
         "packing": args.packing,
+        "clusters": args.clusters,
         "training_images": num_images,
         "num_samples": num_samples,
         "classifier": os.path.relpath(args.classifier, ROOT),

@@ -13,11 +13,13 @@
 from kgan.callbacks.evaluation import EvaluationCallback
 from kgan.callbacks.monitor import HealthEvent, TrainingHealthWarning, TrainingMonitor
 from kgan.callbacks.sample_grid import SampleGrid
+from kgan.callbacks.self_conditioning import SelfConditioning
 
 __all__ = [
     "EvaluationCallback",
     "HealthEvent",
     "SampleGrid",
+    "SelfConditioning",
     "TrainingHealthWarning",
     "TrainingMonitor",
 ]

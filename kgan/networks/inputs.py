@@ -6,7 +6,10 @@ or `samples` alone.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
+
+from kgan._validation import check_choice
 
 
 def with_labels(x, labels):
@@ -47,3 +50,60 @@ def concat_one_hot_label(x, num_classes, name):
         labels
     )
     return labels, keras.layers.Concatenate(name=name)([x, one_hot])
+
+
+@keras.saving.register_keras_serializable(package="kgan")
+class ClusterFromLatent(keras.layers.Layer):
+    """Draws a class for each latent vector from its first value, at given frequencies.
+
+    The first value of `z` is mapped to u in [0, 1) by its distribution's CDF (N(0, 1) or
+    U(-1, 1)), and the class is the one whose share of the cumulative `frequencies` holds u:
+    classes come out at their frequencies, and the same `z` always gives the same class. It
+    turns a class-conditional generator into one of `z` alone
+    (`kgan.callbacks.SelfConditioning.generator`), which exports as an unconditional one.
+
+    Args:
+        frequencies: the probability of each class (non-negative, summing to 1).
+        distribution: `"normal"` (default) or `"uniform"`, that of `z`.
+
+    Input shape: `(batch, latent_dim)`. Output: int32 classes `(batch,)`.
+    """
+
+    def __init__(self, frequencies, distribution="normal", **kwargs):
+        super().__init__(**kwargs)
+        frequencies = np.asarray(frequencies, np.float64)
+        if (
+            frequencies.ndim != 1
+            or len(frequencies) == 0
+            or np.any(frequencies < 0)
+            or not np.isclose(frequencies.sum(), 1.0, atol=1e-6)
+        ):
+            raise ValueError(
+                "`frequencies` must be non-negative probabilities summing to 1. Received: "
+                f"frequencies={frequencies.tolist()}"
+            )
+        check_choice("distribution", distribution, ("normal", "uniform"))
+        self.frequencies = frequencies.tolist()
+        self.distribution = distribution
+        # The upper edge of every class but the last; u beyond them all is the last class.
+        self._edges = np.cumsum(frequencies)[:-1].astype("float32")
+
+    def call(self, z):
+        first = keras.ops.cast(z[:, 0], "float32")
+        if self.distribution == "normal":
+            u = 0.5 * (1.0 + keras.ops.erf(first / np.sqrt(2.0).astype("float32")))
+        else:
+            u = (first + 1.0) / 2.0
+        above = keras.ops.cast(u[:, None] >= keras.ops.convert_to_tensor(self._edges), "int32")
+        return keras.ops.sum(above, axis=1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],)
+
+    def compute_output_spec(self, z):
+        return keras.KerasTensor((z.shape[0],), dtype="int32")
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"frequencies": self.frequencies, "distribution": self.distribution})
+        return config
