@@ -185,13 +185,15 @@ def screen_table(name, screen):
 
 
 def load_stacked_mnist(folder):
-    """The Stacked MNIST results (`stacked_mnist.json`, `stacked_mnist_packingP.json` ...),
-    by packing."""
+    """The Stacked MNIST results (`stacked_mnist.json`, `stacked_mnist_packingP.json`,
+    `stacked_mnist_clustersK.json`), the recipe first."""
     records = []
     for path in sorted(glob.glob(os.path.join(folder, "stacked_mnist*.json"))):
         with open(path) as f:
             records.append(json.load(f))
-    return sorted(records, key=lambda record: record.get("packing", 1))
+    return sorted(
+        records, key=lambda record: (record.get("clusters") or 0, record.get("packing", 1))
+    )
 
 
 def stacked_mnist_table(records):
@@ -210,6 +212,8 @@ def stacked_mnist_table(records):
     for record in records:
         runs, packing = record["runs"], record.get("packing", 1)
         model = f"`{record['recipe']}` recipe" + (f", packing {packing}" if packing > 1 else "")
+        if record.get("clusters"):
+            model += f", self-conditioned on {record['clusters']} clusters"
         lines.append(
             f"| {model} | {len(runs)} | {runs[0]['generator_steps']:,} | "
             f"{_spread([r['modes_covered'] for r in runs], '{:,.0f}')} | "

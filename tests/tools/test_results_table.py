@@ -164,10 +164,14 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     packed = {**record, "packing": 2, "runs": record["runs"][:1]}
     packed["command"] += " --packing 2"
     (results / "stacked_mnist_packing2.json").write_text(json.dumps(packed))
+    clustered = {**record, "clusters": 100, "runs": record["runs"][1:]}
+    clustered["command"] += " --clusters 100"
+    (results / "stacked_mnist_clusters100.json").write_text(json.dumps(clustered))
     text = table_tool.table(savedmodels, results)
     assert (
         "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`; "
-        "`python tools/evaluate_stacked_mnist.py --seeds 2 --packing 2`)" in text
+        "`python tools/evaluate_stacked_mnist.py --seeds 2 --packing 2`; "
+        "`python tools/evaluate_stacked_mnist.py --seeds 2 --clusters 100`)" in text
     )
     rows = [
         line
@@ -179,6 +183,8 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
         "26 (25-27) |",
         "| `stacked_mnist` recipe, packing 2 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
         "25 (1 seed) |",
+        "| `stacked_mnist` recipe, self-conditioned on 100 clusters | 1 | 6,000 | 996 (1 seed) | "
+        "0.073 (1 seed) | 27 (1 seed) |",
         "| PacDCGAN2 (published) | - | - | 1,000 | 0.06 | - |",
     ]
 

@@ -1,0 +1,134 @@
+"""Tests of kgan.callbacks.SelfConditioning and the generator of z alone it gives."""
+
+import keras
+import numpy as np
+import pytest
+
+import kgan
+from kgan import export
+
+
+def _gan(num_classes=3, seed=0):
+    keras.utils.set_random_seed(seed)
+    generator = kgan.models.dcgan_generator(
+        (8, 8, 3), 4, num_classes, base_filters=4, conditioning="batch_norm"
+    )
+    discriminator = kgan.models.dcgan_discriminator(
+        (8, 8, 3), num_classes, base_filters=4, normalization=None, conditioning="projection"
+    )
+    gan = kgan.GAN(generator, discriminator, num_classes=num_classes, seed=seed)
+    gan.compile()
+    return gan
+
+
+def _three_kinds(per_kind=40, seed=0):
+    """Dark, mid-grey and bright noisy images: three groups any features tell apart."""
+    rng = np.random.default_rng(seed)
+    levels = np.repeat([-0.8, 0.0, 0.8], per_kind)
+    images = levels[:, None, None, None] + 0.05 * rng.normal(size=(len(levels), 8, 8, 3))
+    return images.astype("float32"), np.repeat(np.arange(3), per_kind)
+
+
+def test_clusters_the_discriminators_features_before_training():
+    gan = _gan()
+    images, kinds = _three_kinds()
+    clusters = kgan.callbacks.SelfConditioning(gan, images, seed=0)
+    labels = clusters.labels.numpy()
+    # Each kind is one cluster (under some numbering), so each cluster holds a third.
+    assert len(set(zip(kinds.tolist(), labels.tolist()))) == 3
+    np.testing.assert_allclose(clusters.frequencies, [1 / 3] * 3)
+    assert clusters.clusterings == 1
+    # Clustering again under the same discriminator keeps every index.
+    clusters.recluster()
+    np.testing.assert_array_equal(clusters.labels.numpy(), labels)
+
+
+def test_dataset_reads_the_current_clusters_as_it_iterates():
+    gan = _gan()
+    images, _ = _three_kinds()
+    clusters = kgan.callbacks.SelfConditioning(gan, images, seed=0)
+    dataset = clusters.dataset(16, shuffle=False)
+    batch, labels = next(iter(dataset))
+    np.testing.assert_array_equal(batch.numpy(), images[:16])
+    np.testing.assert_array_equal(labels.numpy(), clusters.labels.numpy()[:16])
+    clusters.labels.assign(np.full(len(images), 2, "int32"))
+    _, labels = next(iter(dataset))
+    assert labels.numpy().tolist() == [2] * 16
+    assert sum(1 for _ in dataset) == len(images) // 16  # The last partial batch is dropped.
+
+
+def test_fit_clusters_again_every_n_epochs_but_not_after_the_last(monkeypatch):
+    gan = _gan()
+    images, _ = _three_kinds()
+    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=2, seed=0)
+    history = gan.fit(clusters.dataset(24, seed=0), epochs=5, callbacks=[clusters], verbose=0)
+    assert np.isfinite(history.history["d_loss"]).all()
+    assert clusters.clusterings == 1 + 2  # Before training, after epochs 2 and 4.
+    clusters.every_n_epochs = 1
+    gan.fit(clusters.dataset(24, seed=0), epochs=1, callbacks=[clusters], verbose=0)
+    assert clusters.clusterings == 3  # One epoch is the last: its clusters are kept.
+
+
+def test_generator_of_z_alone_draws_clusters_at_their_frequencies_and_exports(tmp_path):
+    gan = _gan(num_classes=4)
+    images, _ = _three_kinds(per_kind=60)
+    clusters = kgan.callbacks.SelfConditioning(gan, images, seed=0)
+    clusters.frequencies = np.array([0.5, 0.3, 0.2, 0.0])
+    generator = clusters.generator()
+    assert generator.inputs[0].shape[1:] == (4,) and len(generator.inputs) == 1
+    z = keras.ops.convert_to_numpy(kgan.models.sample_latent(4000, 4, seed=0))
+    drawn = keras.ops.convert_to_numpy(generator.get_layer("cluster")(z))
+    np.testing.assert_allclose(
+        np.bincount(drawn, minlength=4) / 4000, [0.5, 0.3, 0.2, 0], atol=0.03
+    )
+    # Its images are the conditional generator's for the cluster drawn from z.
+    images_of_z = keras.ops.convert_to_numpy(generator(z[:8]))
+    expected = keras.ops.convert_to_numpy(gan.inference_generator([z[:8], drawn[:8]]))
+    np.testing.assert_allclose(images_of_z, expected, atol=1e-6)
+    # It exports as an unconditional generator: z in, the same images out of ONNX.
+    path = export.to_onnx(generator, tmp_path / "g.onnx")
+    assert export.read_metadata(path)["num_classes"] is None
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (onnx_images,) = session.run(["images"], {"z": z[:8]})
+    np.testing.assert_allclose(onnx_images, images_of_z, atol=1e-4)
+
+
+def test_cluster_from_latent_reads_uniform_latents_and_round_trips(tmp_path):
+    layer = kgan.layers.ClusterFromLatent([0.25, 0.75], "uniform")
+    z = np.array([[-0.9, 5.0], [-0.6, 0.0], [-0.4, 0.0], [0.9, 0.0]], "float32")
+    assert keras.ops.convert_to_numpy(layer(z)).tolist() == [0, 0, 1, 1]
+    z_in = keras.Input((2,))
+    model = keras.Model(z_in, layer(z_in))
+    model.save(tmp_path / "m.keras")
+    reloaded = keras.saving.load_model(tmp_path / "m.keras")
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(z)), [0, 0, 1, 1])
+
+
+@pytest.mark.parametrize(
+    "frequencies",
+    [[0.5, 0.6], [1.2, -0.2], []],
+)
+def test_cluster_from_latent_rejects_frequencies_that_are_not_probabilities(frequencies):
+    with pytest.raises(ValueError, match=r"Received: frequencies=\["):
+        kgan.layers.ClusterFromLatent(frequencies)
+
+
+def test_self_conditioning_rejects_bad_input():
+    images, _ = _three_kinds()
+    with pytest.raises(ValueError, match="Received: a model with num_classes=None"):
+        unconditional = kgan.GAN(
+            kgan.models.dcgan_generator((8, 8, 3), 4, base_filters=4),
+            kgan.models.dcgan_discriminator((8, 8, 3), base_filters=4),
+        )
+        kgan.callbacks.SelfConditioning(unconditional, images)
+    gan = _gan()
+    with pytest.raises(ValueError, match=r"Received: images of shape \(120, 8, 8, 1\)"):
+        kgan.callbacks.SelfConditioning(gan, images[..., :1])
+    with pytest.raises(ValueError, match="Received: 2 images"):
+        kgan.callbacks.SelfConditioning(gan, images[:2])
+    with pytest.raises(ValueError, match="Received: feature_layer='pool'"):
+        kgan.callbacks.SelfConditioning(gan, images, feature_layer="pool")
+    with pytest.raises(ValueError, match="Received: every_n_epochs=0"):
+        kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=0)
