@@ -41,6 +41,12 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   (`kgan train --data cifar10 --model wgangp`; its resolved settings are stored with the
   entry). Each of its steps trains the critic on `n_critic` fresh batches, so it takes that
   many times fewer steps for the same images (`batches_per_step`).
+- **recipe_r1_0.1_diffaugment_clusters_100**: the unconditional recipe self-conditioned
+  (`kgan.callbacks.SelfConditioning`, Liu et al. 2020, whose CIFAR-10 setting is 100
+  clusters): trained class-conditionally on 100 clusters of its discriminator's features, the
+  generator told the cluster in every batch normalisation and the discriminator projecting
+  it, clustered before training and every `RECLUSTER_EPOCHS` passes over the images, and
+  scored from z alone. It uses no label, so it belongs to the unconditional screen.
 """
 
 import argparse
@@ -104,9 +110,20 @@ CANDIDATES = {
         "augment": "color,translation,cutout",
         "discriminator": {"conditioning": "projection"},
     },
+    "recipe_r1_0.1_diffaugment_clusters_100": {
+        "r1_weight": 0.1,
+        "augment": "color,translation,cutout",
+        "generator": {"conditioning": "batch_norm"},
+        "discriminator": {"conditioning": "projection"},
+        "clusters": 100,
+    },
 }
+# A `clusters` candidate is self-conditioned (`kgan.callbacks.SelfConditioning`): trained on
+# that many clusters of its discriminator's features, clustered again every this many passes
+# over the images, and sampled from z alone.
+RECLUSTER_EPOCHS = 5
 # Candidates that only make sense in one kind of screen.
-UNCONDITIONAL_ONLY = {"tutorial"}
+UNCONDITIONAL_ONLY = {"tutorial", "recipe_r1_0.1_diffaugment_clusters_100"}
 CONDITIONAL_ONLY = {"recipe_r1_0.1_diffaugment_projection"}
 
 
@@ -165,6 +182,7 @@ def build(name, num_classes=None):
         gan = kgan.recipes.build("cifar10", model=spec["model"], num_classes=num_classes, seed=0)
         return gan, kgan.recipes.get("cifar10", model=spec["model"])["batch_size"]
     settings = settings_of(name)
+    num_classes = settings.pop("clusters", num_classes)
     gan = kgan.recipes.build("cifar10", num_classes=num_classes, seed=0, **settings)
     return gan, settings["batch_size"]
 
@@ -209,9 +227,13 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         gan, batch_size = build(name, num_classes=10 if conditional else None)
         per_step = batches_per_step(gan)
         steps = max(1, images_budget // (batch_size * per_step))
-        dataset = _dataset(images, labels if conditional else None, batch_size)
         start = time.perf_counter()
-        gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+        if "clusters" in CANDIDATES[name]:
+            sampler = _train_self_conditioned(gan, images, batch_size, steps)
+        else:
+            dataset = _dataset(images, labels if conditional else None, batch_size)
+            gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
+            sampler = gan
         seconds = time.perf_counter() - start
     record = {
         "settings": stored_settings(name),
@@ -224,7 +246,7 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         "environment": _system.environment(),
     }
     spec = {"data": "cifar10", "conditional": conditional}
-    evaluation = train_references.evaluate(gan, spec, quick)
+    evaluation = train_references.evaluate(sampler, spec, quick)
     record.update(evaluation["model"], real_data=evaluation["real_data"])
     record["num_samples"] = evaluation["num_samples"]
     grid = f"{os.path.splitext(results_path)[0]}_{name}.png"
@@ -232,8 +254,37 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         record["class_control"] = evaluation["class_control"]
         train_references.sample_grid(gan, spec, grid)
     else:
-        save_image_grid(gan.generate(64, seed=0), grid, num_rows=8)
+        save_image_grid(sampler.generate(64, seed=0), grid, num_rows=8)
     return record
+
+
+class _LatentSampler:
+    """`generate(n, seed=...)` of a generator of z alone, as the scoring calls it."""
+
+    def __init__(self, generator, latent_dim):
+        self.generator, self.latent_dim = generator, latent_dim
+
+    def generate(self, num_samples, seed=None):
+        from kgan.models import sample_latent
+
+        z = sample_latent(num_samples, self.latent_dim, seed=seed)
+        return self.generator.predict(z, batch_size=500, verbose=0)
+
+
+def _train_self_conditioned(gan, images, batch_size, steps):
+    """Trains `gan` for `steps` steps on clusters of its discriminator's features of
+    `images`, in passes over them; returns the sampler of z alone."""
+    import kgan
+
+    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=RECLUSTER_EPOCHS, seed=0)
+    per_epoch = len(images) // batch_size
+    dataset = clusters.dataset(batch_size, seed=0).repeat()
+    epochs, rest = divmod(steps, per_epoch)
+    fit = {"callbacks": [clusters], "verbose": 0}
+    gan.fit(dataset, epochs=max(epochs, 1), steps_per_epoch=min(per_epoch, steps), **fit)
+    if epochs and rest:
+        gan.fit(dataset, epochs=1, steps_per_epoch=rest, verbose=0)
+    return _LatentSampler(clusters.generator(), gan.latent_dim)
 
 
 def stored_settings(name):

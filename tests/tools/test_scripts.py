@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -311,6 +312,27 @@ def test_screen_cifar10_counts_the_images_of_the_wgangp_variant_per_critic_batch
     stored = screen.stored_settings("wgangp")
     assert stored["model"] == "wgangp" and stored["recipe_settings"]["model"] == "wgangp"
     assert screen.batches_per_step(screen.build("recipe")[0]) == 1
+
+
+def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_samples_z_alone(
+    monkeypatch,
+):
+    screen = _load("screen_cifar10")
+    name = "recipe_r1_0.1_diffaugment_clusters_100"
+    assert name in screen.candidates(False) and name not in screen.candidates(True)
+    gan, batch_size = screen.build(name)
+    assert gan.num_classes == 100 and batch_size == 64
+    assert gan.generator.get_layer("project_norm").__class__.__name__ == (
+        "ClassConditionalBatchNormalization"
+    )
+    monkeypatch.setattr(screen, "RECLUSTER_EPOCHS", 1)
+    images = np.random.default_rng(0).uniform(-1, 1, (256, 32, 32, 3)).astype("float32")
+    # 4 steps a pass: two passes (clustered before and after the first), then 2 more steps.
+    sampler = screen._train_self_conditioned(gan, images, batch_size, 10)
+    assert int(gan.g_optimizer.iterations.numpy()) == 10
+    samples = sampler.generate(5, seed=0)
+    assert samples.shape == (5, 32, 32, 3)
+    np.testing.assert_array_equal(samples, sampler.generate(5, seed=0))
 
 
 def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_path):
