@@ -109,6 +109,7 @@ class SelfConditioning(keras.callbacks.Callback):
             model.discriminator.inputs, model.discriminator.get_layer(feature_layer).output
         )
         self._centroids = None
+        self._image_variable = None
         self.labels = tf.Variable(tf.zeros(len(images), "int32"), trainable=False)
         self.frequencies = None
         self.clusterings = 0
@@ -159,10 +160,14 @@ class SelfConditioning(keras.callbacks.Callback):
     def dataset(self, batch_size, *, shuffle=True, seed=None, drop_remainder=True):
         """Batches of `(images, clusters)` for `fit`, reshuffled every epoch.
 
-        The clusters are read from `labels` as each batch is made.
+        The clusters are read from `labels` as each batch is made, so the batches made after
+        a new clustering carry it (the few already prefetched keep the clusters before it).
         """
         check_positive_int("batch_size", batch_size)
-        images = tf.Variable(self._images, trainable=False)
+        if self._image_variable is None:
+            # A variable, not a constant: a graph cannot embed more than 2 GB of images.
+            self._image_variable = tf.Variable(self._images, trainable=False)
+        images = self._image_variable
         indices = tf.data.Dataset.range(len(self._images))
         if shuffle:
             indices = indices.shuffle(len(self._images), seed=seed, reshuffle_each_iteration=True)
