@@ -31,6 +31,9 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import self_conditioned  # noqa: E402
+
 PUBLISHED = [("DCGAN", 99, 3.40), ("VEEGAN", 150, 2.95), ("PacDCGAN2", 1000, 0.06)]
 PROTOCOL_SAMPLES = 26_000
 TRAINING_IMAGES = 128_000
@@ -51,34 +54,28 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
     # R1 differentiates each sample's logit, its pack's: 1 / packing of the recipe's weight
     # gives each pack the weight an unpacked sample has (`kgan.models.dcgan_discriminator`).
     r1_weight = settings["model_options"]["r1_weight"] / packing
-    if not clusters:
+    batches = max(1, int(dataset.cardinality()))
+    clusterings = None
+    if clusters:
+        gan, images = _self_conditioned(dataset, clusters, seed=seed, r1_weight=r1_weight)
+        start = time.perf_counter()
+        sampler, clusterings = self_conditioned.train(
+            gan, images, batch_size=settings["batch_size"], steps=steps, seed=seed
+        )
+    else:
         gan = kgan.recipes.build(
             "stacked_mnist", seed=seed, discriminator={"packing": packing}, r1_weight=r1_weight
         )
-    batches = max(1, int(dataset.cardinality()))
-    start = time.perf_counter()
-    if clusters:
-        gan, generator = _train_self_conditioned(
-            dataset,
-            clusters,
-            seed=seed,
-            steps=steps,
-            batches=batches,
-            batch_size=settings["batch_size"],
-            r1_weight=r1_weight,
-        )
-        samples = generator.predict(
-            kgan.models.sample_latent(num_samples, gan.latent_dim, seed=seed), verbose=0
-        )
-        seconds = time.perf_counter() - start
-    else:
+        start = time.perf_counter()
         gan.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
-        seconds = time.perf_counter() - start
-        samples = gan.generate(num_samples, seed=seed, verbose=0)
+        sampler = gan
+    seconds = time.perf_counter() - start  # Training only, sampling left out.
+    samples = sampler.generate(num_samples, seed=seed, verbose=0)
     result = metrics.stacked_mnist_coverage(samples, classifier)
     return {
         "seed": seed,
         "clusters": clusters,
+        "clusterings": clusterings,
         "r1_weight": r1_weight,
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": round(steps / batches, 2),
@@ -88,14 +85,10 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
     }
 
 
-def _train_self_conditioned(dataset, clusters, *, seed, steps, batches, batch_size, r1_weight):
-    """The recipe self-conditioned on `clusters` clusters (`kgan.callbacks.SelfConditioning`).
-
-    The generator is told the cluster in every batch normalisation and the discriminator
-    projects it onto its features, as in the paper's networks; the clusters are fitted before
-    training and again after every pass over the data but the last, whose clusters the
-    generator was trained on. Returns the model and its generator of `z` alone.
-    """
+def _self_conditioned(dataset, clusters, *, seed, r1_weight):
+    """The recipe for self-conditioning on `clusters` clusters (`tools/self_conditioned.py`):
+    the generator told the cluster in every batch normalisation and the discriminator
+    projecting it onto its features, as in the paper's networks; and the training images."""
     import kgan
 
     images = np.concatenate([batch[0] if isinstance(batch, tuple) else batch for batch in dataset])
@@ -107,16 +100,7 @@ def _train_self_conditioned(dataset, clusters, *, seed, steps, batches, batch_si
         discriminator={"conditioning": "projection"},
         r1_weight=r1_weight,
     )
-    conditioning = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=1, seed=seed)
-    epochs = max(1, -(-steps // batches))
-    gan.fit(
-        conditioning.dataset(batch_size, seed=seed),
-        epochs=epochs,
-        steps_per_epoch=min(steps, batches),
-        callbacks=[conditioning],
-        verbose=0,
-    )
-    return gan, conditioning.generator()
+    return gan, images
 
 
 def main(argv=None):

@@ -45,8 +45,9 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   (`kgan.callbacks.SelfConditioning`, Liu et al. 2020, whose CIFAR-10 setting is 100
   clusters): trained class-conditionally on 100 clusters of its discriminator's features, the
   generator told the cluster in every batch normalisation and the discriminator projecting
-  it, clustered before training and every `RECLUSTER_EPOCHS` passes over the images, and
-  scored from z alone. It uses no label, so it belongs to the unconditional screen.
+  it, clustered before training and every 2,000 steps (`tools/self_conditioned.py`), and
+  scored from latent vectors alone. It uses no label, so it belongs to the unconditional
+  screen; its entry records how many times it was clustered.
 """
 
 import argparse
@@ -118,10 +119,6 @@ CANDIDATES = {
         "clusters": 100,
     },
 }
-# A `clusters` candidate is self-conditioned (`kgan.callbacks.SelfConditioning`): trained on
-# that many clusters of its discriminator's features, clustered again every this many passes
-# over the images, and sampled from z alone.
-RECLUSTER_EPOCHS = 5
 # Candidates that only make sense in one kind of screen.
 UNCONDITIONAL_ONLY = {"tutorial", "recipe_r1_0.1_diffaugment_clusters_100"}
 CONDITIONAL_ONLY = {"recipe_r1_0.1_diffaugment_projection"}
@@ -219,6 +216,7 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     sys.path.insert(0, HERE)
+    import self_conditioned
     import train_references
 
     images, labels = _images(quick)
@@ -228,8 +226,11 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         per_step = batches_per_step(gan)
         steps = max(1, images_budget // (batch_size * per_step))
         start = time.perf_counter()
+        clusterings = None
         if "clusters" in CANDIDATES[name]:
-            sampler = _train_self_conditioned(gan, images, batch_size, steps)
+            sampler, clusterings = self_conditioned.train(
+                gan, images, batch_size=batch_size, steps=steps
+            )
         else:
             dataset = _dataset(images, labels if conditional else None, batch_size)
             gan.fit(dataset, epochs=1, steps_per_epoch=steps, verbose=0)
@@ -245,6 +246,8 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
         "train_seconds": round(seconds, 1),
         "environment": _system.environment(),
     }
+    if clusterings is not None:
+        record["clusterings"] = clusterings
     spec = {"data": "cifar10", "conditional": conditional}
     evaluation = train_references.evaluate(sampler, spec, quick)
     record.update(evaluation["model"], real_data=evaluation["real_data"])
@@ -256,35 +259,6 @@ def run_candidate(name, images_budget, results_path, quick=False, conditional=Fa
     else:
         save_image_grid(sampler.generate(64, seed=0), grid, num_rows=8)
     return record
-
-
-class _LatentSampler:
-    """`generate(n, seed=...)` of a generator of z alone, as the scoring calls it."""
-
-    def __init__(self, generator, latent_dim):
-        self.generator, self.latent_dim = generator, latent_dim
-
-    def generate(self, num_samples, seed=None):
-        from kgan.models import sample_latent
-
-        z = sample_latent(num_samples, self.latent_dim, seed=seed)
-        return self.generator.predict(z, batch_size=500, verbose=0)
-
-
-def _train_self_conditioned(gan, images, batch_size, steps):
-    """Trains `gan` for `steps` steps on clusters of its discriminator's features of
-    `images`, in passes over them; returns the sampler of z alone."""
-    import kgan
-
-    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=RECLUSTER_EPOCHS, seed=0)
-    per_epoch = len(images) // batch_size
-    dataset = clusters.dataset(batch_size, seed=0).repeat()
-    epochs, rest = divmod(steps, per_epoch)
-    fit = {"callbacks": [clusters], "verbose": 0}
-    gan.fit(dataset, epochs=max(epochs, 1), steps_per_epoch=min(per_epoch, steps), **fit)
-    if epochs and rest:
-        gan.fit(dataset, epochs=1, steps_per_epoch=rest, verbose=0)
-    return _LatentSampler(clusters.generator(), gan.latent_dim)
 
 
 def stored_settings(name):

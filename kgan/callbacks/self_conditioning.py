@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import clustering
-from kgan._validation import check_positive_int, check_seed
+from kgan._validation import check_bool, check_positive_int, check_seed
 from kgan.networks.inputs import ClusterFromLatent
 
 _FEATURE_BATCH = 500
@@ -28,11 +28,19 @@ class SelfConditioning(keras.callbacks.Callback):
     `fit`, and sample it without labels through `generator()`:
 
     ```python
-    gan = kgan.recipes.build("stacked_mnist", num_classes=100)
-    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=2, seed=0)
-    gan.fit(clusters.dataset(64), epochs=6, callbacks=[clusters])
-    samples = clusters.generator().predict(z)   # z alone; clusters at their frequencies
+    gan = kgan.recipes.build(
+        "stacked_mnist",
+        num_classes=100,
+        generator={"conditioning": "batch_norm"},
+        discriminator={"conditioning": "projection"},
+    )
+    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=1, seed=0)
+    gan.fit(clusters.dataset(64), epochs=3, callbacks=[clusters])
+    generator = clusters.generator()   # of z alone: latent_dim + 1 values per sample
     ```
+
+    The clustered features must not depend on the labels, so the discriminator takes them
+    after `feature_layer` (`conditioning="projection"`), not at its input.
 
     Args:
         model: the class-conditional kgan model to train (`num_classes` clusters).
@@ -53,8 +61,10 @@ class SelfConditioning(keras.callbacks.Callback):
         frequencies: the fraction of the images in each cluster (NumPy `(num_classes,)`).
         clusterings: how many times the images have been clustered.
 
-    The clusters live in this object, not in the model's files: a training resumed from a
-    saved model clusters again from the discriminator it restored.
+    The clusters live in this object, not in the model's files: a new `SelfConditioning` on
+    a restored model clusters afresh, and its cluster indices need not be the ones the model
+    was trained on. The images and the clusters are held in host memory (variables on the
+    CPU); create it outside a `tf.distribute` scope, which would copy them to every replica.
     """
 
     def __init__(
@@ -77,6 +87,8 @@ class SelfConditioning(keras.callbacks.Callback):
         check_positive_int("every_n_epochs", every_n_epochs, allow_none=True)
         check_positive_int("fit_samples", fit_samples)
         check_seed(seed)
+        if seed is not None and seed < 0:
+            raise ValueError(f"`seed` must be non-negative. Received: seed={seed}")
         images = np.asarray(images, np.float32)
         if images.shape[1:] != tuple(model.sample_shape):
             raise ValueError(
@@ -88,6 +100,11 @@ class SelfConditioning(keras.callbacks.Callback):
             raise ValueError(
                 f"{num_clusters} clusters need at least as many images. Received: "
                 f"{len(images)} images"
+            )
+        if fit_samples < num_clusters:
+            raise ValueError(
+                f"The k-means of {num_clusters} clusters needs at least as many `fit_samples`. "
+                f"Received: fit_samples={fit_samples}"
             )
         layer_names = [layer.name for layer in model.discriminator.layers]
         if feature_layer not in layer_names:
@@ -105,12 +122,23 @@ class SelfConditioning(keras.callbacks.Callback):
         self._fit_rows = np.sort(
             self._rng.choice(len(images), min(fit_samples, len(images)), replace=False)
         )
-        self._features = keras.Model(
-            model.discriminator.inputs, model.discriminator.get_layer(feature_layer).output
-        )
+        try:
+            # From the images alone: features that also read the labels (a discriminator
+            # conditioned at its input) would feed the clusters back into themselves.
+            self._features = keras.Model(
+                model.discriminator.inputs[0], model.discriminator.get_layer(feature_layer).output
+            )
+        except ValueError as error:
+            raise ValueError(
+                f"The discriminator's layer {feature_layer!r} reads the labels as well as the "
+                "images, so its features would depend on the clusters: condition the "
+                "discriminator after it (`conditioning='projection'`) or pass another "
+                f"`feature_layer`. Received: feature_layer={feature_layer!r}"
+            ) from error
         self._centroids = None
         self._image_variable = None
-        self.labels = tf.Variable(tf.zeros(len(images), "int32"), trainable=False)
+        with tf.device("/cpu:0"):
+            self.labels = tf.Variable(tf.zeros(len(images), "int32"), trainable=False)
         self.frequencies = None
         self.clusterings = 0
         self.recluster()
@@ -120,14 +148,10 @@ class SelfConditioning(keras.callbacks.Callback):
         return self._gan.num_classes
 
     def _discriminator_features(self, rows):
-        labels = self.labels.numpy()
         batches = []
         for start in range(0, len(rows), _FEATURE_BATCH):
             batch = rows[start : start + _FEATURE_BATCH]
-            inputs = self._images[batch]
-            if len(self._features.inputs) > 1:
-                inputs = [inputs, labels[batch]]
-            features = self._features(inputs, training=False)
+            features = self._features(self._images[batch], training=False)
             batches.append(keras.ops.convert_to_numpy(keras.ops.cast(features, "float32")))
         return np.concatenate(batches).reshape(len(rows), -1)
 
@@ -164,9 +188,13 @@ class SelfConditioning(keras.callbacks.Callback):
         a new clustering carry it (the few already prefetched keep the clusters before it).
         """
         check_positive_int("batch_size", batch_size)
+        check_bool("shuffle", shuffle)
+        check_bool("drop_remainder", drop_remainder)
+        check_seed(seed)
         if self._image_variable is None:
             # A variable, not a constant: a graph cannot embed more than 2 GB of images.
-            self._image_variable = tf.Variable(self._images, trainable=False)
+            with tf.device("/cpu:0"):
+                self._image_variable = tf.Variable(self._images, trainable=False)
         images = self._image_variable
         indices = tf.data.Dataset.range(len(self._images))
         if shuffle:
@@ -185,17 +213,23 @@ class SelfConditioning(keras.callbacks.Callback):
             self.recluster()
 
     def generator(self, generator=None):
-        """A generator of `z` alone: each sample's cluster drawn from `z` at the frequencies.
+        """A generator of latent vectors alone, drawing each sample's cluster from them.
 
-        `generator` defaults to the model's `inference_generator` (the averaged weights when
-        it keeps an average). The cluster of a sample is a function of its first latent value
-        (`kgan.layers.ClusterFromLatent`), so the same `z` always gives the same image, and
-        the result exports as an unconditional generator.
+        Its input has `latent_dim + 1` values from the model's latent distribution: the first
+        picks the cluster at the clusters' frequencies (`kgan.layers.ClusterFromLatent`), the
+        others are the conditional generator's z, so the same vector always gives the same
+        image, and the result exports as an unconditional generator. `generator` defaults to
+        the model's `inference_generator` (the averaged weights when it keeps an average).
         """
-        generator = generator or self._gan.inference_generator
-        z = keras.Input((self._gan.latent_dim,), name="z")
-        clusters = ClusterFromLatent(
+        generator = self._gan.inference_generator if generator is None else generator
+        if not isinstance(generator, keras.Model):
+            raise ValueError(
+                "`generator` must be the model's class-conditional generator, a keras.Model. "
+                f"Received: generator={generator!r}"
+            )
+        latent = keras.Input((self._gan.latent_dim + 1,), name="z")
+        z, clusters = ClusterFromLatent(
             self.frequencies.tolist(), self._gan.latent_distribution, name="cluster"
-        )(z)
+        )(latent)
         images = generator([z, clusters])
-        return keras.Model(z, images, name=f"{generator.name}_of_clusters")
+        return keras.Model(latent, images, name=f"{generator.name}_of_clusters")

@@ -54,22 +54,27 @@ def concat_one_hot_label(x, num_classes, name):
 
 @keras.saving.register_keras_serializable(package="kgan")
 class ClusterFromLatent(keras.layers.Layer):
-    """Draws a class for each latent vector from its first value, at given frequencies.
+    """Splits a latent vector into a class drawn from its first value and the rest of it.
 
-    The first value of `z` is mapped to u in [0, 1) by its distribution's CDF (N(0, 1) or
-    U(-1, 1)), and the class is the one whose share of the cumulative `frequencies` holds u:
-    classes come out at their frequencies, and the same `z` always gives the same class. It
-    turns a class-conditional generator into one of `z` alone
+    The first value of each row is mapped to u in [0, 1) by its distribution's CDF (N(0, 1)
+    or U(-1, 1)), and the class is the one whose share of the cumulative `frequencies` holds
+    u, so classes come out at their frequencies and the same row always gives the same class.
+    The other values, independent of the first, are the generator's z. It turns a
+    class-conditional generator of `latent_dim` into one of `latent_dim + 1` values alone
     (`kgan.callbacks.SelfConditioning.generator`), which exports as an unconditional one.
+    It computes in float32 whatever the global policy, so that the classes drawn do not
+    depend on it.
 
     Args:
         frequencies: the probability of each class (non-negative, summing to 1).
-        distribution: `"normal"` (default) or `"uniform"`, that of `z`.
+        distribution: `"normal"` (default) or `"uniform"`, that of the latent values.
 
-    Input shape: `(batch, latent_dim)`. Output: int32 classes `(batch,)`.
+    Input shape: `(batch, latent_dim + 1)`. Outputs: `[z, classes]`, float32 `(batch,
+    latent_dim)` and int32 `(batch,)`.
     """
 
     def __init__(self, frequencies, distribution="normal", **kwargs):
+        kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         frequencies = np.asarray(frequencies, np.float64)
         if (
@@ -88,20 +93,22 @@ class ClusterFromLatent(keras.layers.Layer):
         # The upper edge of every class but the last; u beyond them all is the last class.
         self._edges = np.cumsum(frequencies)[:-1].astype("float32")
 
-    def call(self, z):
-        first = keras.ops.cast(z[:, 0], "float32")
+    def call(self, latent):
+        latent = keras.ops.cast(latent, "float32")
+        first = latent[:, 0]
         if self.distribution == "normal":
             u = 0.5 * (1.0 + keras.ops.erf(first / np.sqrt(2.0).astype("float32")))
         else:
             u = (first + 1.0) / 2.0
         above = keras.ops.cast(u[:, None] >= keras.ops.convert_to_tensor(self._edges), "int32")
-        return keras.ops.sum(above, axis=1)
+        return [latent[:, 1:], keras.ops.sum(above, axis=1)]
 
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0],)
-
-    def compute_output_spec(self, z):
-        return keras.KerasTensor((z.shape[0],), dtype="int32")
+    def compute_output_spec(self, latent):
+        batch, width = latent.shape
+        return [
+            keras.KerasTensor((batch, None if width is None else width - 1), dtype="float32"),
+            keras.KerasTensor((batch,), dtype="int32"),
+        ]
 
     def get_config(self):
         config = super().get_config()

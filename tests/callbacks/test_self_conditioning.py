@@ -57,7 +57,7 @@ def test_dataset_reads_the_current_clusters_as_it_iterates():
     assert sum(1 for _ in dataset) == len(images) // 16  # The last partial batch is dropped.
 
 
-def test_fit_clusters_again_every_n_epochs_but_not_after_the_last(monkeypatch):
+def test_fit_clusters_again_every_n_epochs_but_not_after_the_last():
     gan = _gan()
     images, _ = _three_kinds()
     clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=2, seed=0)
@@ -69,38 +69,56 @@ def test_fit_clusters_again_every_n_epochs_but_not_after_the_last(monkeypatch):
     assert clusters.clusterings == 3  # One epoch is the last: its clusters are kept.
 
 
-def test_generator_of_z_alone_draws_clusters_at_their_frequencies_and_exports(tmp_path):
+def test_generator_of_latents_alone_draws_clusters_at_their_frequencies_and_exports(tmp_path):
     gan = _gan(num_classes=4)
     images, _ = _three_kinds(per_kind=60)
     clusters = kgan.callbacks.SelfConditioning(gan, images, seed=0)
     clusters.frequencies = np.array([0.5, 0.3, 0.2, 0.0])
     generator = clusters.generator()
-    assert generator.inputs[0].shape[1:] == (4,) and len(generator.inputs) == 1
-    z = keras.ops.convert_to_numpy(kgan.models.sample_latent(4000, 4, seed=0))
-    drawn = keras.ops.convert_to_numpy(generator.get_layer("cluster")(z))
+    # One more latent value than the model's: it picks the cluster.
+    assert generator.inputs[0].shape[1:] == (5,) and len(generator.inputs) == 1
+    latents = keras.ops.convert_to_numpy(kgan.models.sample_latent(4000, 5, seed=0))
+    z, drawn = (keras.ops.convert_to_numpy(x) for x in generator.get_layer("cluster")(latents))
     np.testing.assert_allclose(
         np.bincount(drawn, minlength=4) / 4000, [0.5, 0.3, 0.2, 0], atol=0.03
     )
-    # Its images are the conditional generator's for the cluster drawn from z.
-    images_of_z = keras.ops.convert_to_numpy(generator(z[:8]))
+    np.testing.assert_array_equal(z, latents[:, 1:])  # The generator's z is independent of it.
+    # Its images are the conditional generator's for the rest of the vector and its cluster.
+    images_of_latents = keras.ops.convert_to_numpy(generator(latents[:8]))
     expected = keras.ops.convert_to_numpy(gan.inference_generator([z[:8], drawn[:8]]))
-    np.testing.assert_allclose(images_of_z, expected, atol=1e-6)
-    # It exports as an unconditional generator: z in, the same images out of ONNX.
+    np.testing.assert_allclose(images_of_latents, expected, atol=1e-6)
+    # It exports as an unconditional generator: latents in, the same images out of ONNX.
     path = export.to_onnx(generator, tmp_path / "g.onnx")
-    assert export.read_metadata(path)["num_classes"] is None
+    metadata = export.read_metadata(path)
+    assert metadata["num_classes"] is None and metadata["latent_dim"] == 5
     import onnxruntime
 
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    (onnx_images,) = session.run(["images"], {"z": z[:8]})
-    np.testing.assert_allclose(onnx_images, images_of_z, atol=1e-4)
+    (onnx_images,) = session.run(["images"], {"z": latents[:8]})
+    np.testing.assert_allclose(onnx_images, images_of_latents, atol=1e-4)
+
+
+def test_cluster_from_latent_draws_the_same_classes_under_a_mixed_policy():
+    frequencies = np.full(100, 0.01)
+    latents = keras.ops.convert_to_numpy(kgan.models.sample_latent(20000, 3, seed=1))
+    reference = kgan.layers.ClusterFromLatent(frequencies)(latents)[1]
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = kgan.layers.ClusterFromLatent(frequencies)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert layer.compute_dtype == "float32"
+    z, classes = layer(latents)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(classes), reference)
+    assert z.dtype == "float32"
 
 
 def test_cluster_from_latent_reads_uniform_latents_and_round_trips(tmp_path):
     layer = kgan.layers.ClusterFromLatent([0.25, 0.75], "uniform")
     z = np.array([[-0.9, 5.0], [-0.6, 0.0], [-0.4, 0.0], [0.9, 0.0]], "float32")
-    assert keras.ops.convert_to_numpy(layer(z)).tolist() == [0, 0, 1, 1]
+    assert keras.ops.convert_to_numpy(layer(z)[1]).tolist() == [0, 0, 1, 1]
     z_in = keras.Input((2,))
-    model = keras.Model(z_in, layer(z_in))
+    model = keras.Model(z_in, layer(z_in)[1])
     model.save(tmp_path / "m.keras")
     reloaded = keras.saving.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(z)), [0, 0, 1, 1])
@@ -132,3 +150,30 @@ def test_self_conditioning_rejects_bad_input():
         kgan.callbacks.SelfConditioning(gan, images, feature_layer="pool")
     with pytest.raises(ValueError, match="Received: every_n_epochs=0"):
         kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=0)
+    with pytest.raises(ValueError, match="Received: fit_samples=2"):
+        kgan.callbacks.SelfConditioning(gan, images, fit_samples=2)
+    with pytest.raises(ValueError, match="Received: seed=-1"):
+        kgan.callbacks.SelfConditioning(gan, images, seed=-1)
+    clusters = kgan.callbacks.SelfConditioning(gan, images)
+    for kwargs, message in [
+        ({"shuffle": "no"}, "Received: shuffle='no'"),
+        ({"seed": 1.5}, "Received: seed=1.5"),
+        ({"drop_remainder": None}, "Received: drop_remainder=None"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            clusters.dataset(8, **kwargs)
+    with pytest.raises(ValueError, match="Received: generator='x'"):
+        clusters.generator("x")
+
+
+def test_self_conditioning_refuses_features_that_read_the_labels():
+    """A discriminator conditioned at its input: its features would depend on the clusters."""
+    keras.utils.set_random_seed(0)
+    gan = kgan.GAN(
+        kgan.models.dcgan_generator((8, 8, 3), 4, 3, base_filters=4),
+        kgan.models.dcgan_discriminator((8, 8, 3), 3, base_filters=4, conditioning="input"),
+        num_classes=3,
+    )
+    images, _ = _three_kinds()
+    with pytest.raises(ValueError, match="conditioning='projection'.*feature_layer='flatten'"):
+        kgan.callbacks.SelfConditioning(gan, images)

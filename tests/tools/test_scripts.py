@@ -314,9 +314,7 @@ def test_screen_cifar10_counts_the_images_of_the_wgangp_variant_per_critic_batch
     assert screen.batches_per_step(screen.build("recipe")[0]) == 1
 
 
-def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_samples_z_alone(
-    monkeypatch,
-):
+def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_samples_z_alone():
     screen = _load("screen_cifar10")
     name = "recipe_r1_0.1_diffaugment_clusters_100"
     assert name in screen.candidates(False) and name not in screen.candidates(True)
@@ -325,11 +323,15 @@ def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_sample
     assert gan.generator.get_layer("project_norm").__class__.__name__ == (
         "ClassConditionalBatchNormalization"
     )
-    monkeypatch.setattr(screen, "RECLUSTER_EPOCHS", 1)
+    self_conditioned = _load("self_conditioned")
     images = np.random.default_rng(0).uniform(-1, 1, (256, 32, 32, 3)).astype("float32")
-    # 4 steps a pass: two passes (clustered before and after the first), then 2 more steps.
-    sampler = screen._train_self_conditioned(gan, images, batch_size, 10)
-    assert int(gan.g_optimizer.iterations.numpy()) == 10
+    # Clustered before training and after step 4; not after step 8, the end of the last full
+    # interval, whose clusters the 2 steps left over train on as well.
+    sampler, clusterings = self_conditioned.train(
+        gan, images, batch_size=batch_size, steps=10, recluster_steps=4
+    )
+    assert int(gan.g_optimizer.iterations.numpy()) == 10 and clusterings == 2
+    assert sampler.latent_dim == gan.latent_dim + 1
     samples = sampler.generate(5, seed=0)
     assert samples.shape == (5, 32, 32, 3)
     np.testing.assert_array_equal(samples, sampler.generate(5, seed=0))
