@@ -378,7 +378,8 @@ class ClassConditionalBatchNormalization(keras.layers.Layer):
 
     Call arguments:
         inputs: `[x, labels]`: features `(batch, ..., channels)` and integer classes
-            `(batch,)`.
+            `(batch,)` in `[0, num_classes)` (not checked: a gather on a GPU or in an export
+            gives no error for a class out of range).
         training: normalise with the batch's statistics (and update the moving ones).
 
     Example:
