@@ -203,8 +203,10 @@ RECIPES["cifar10"] = {
     "which also holds two baselines. What it reached is in savedmodels/cifar10_cdcgan/card.json "
     "and savedmodels/cifar10_dcgan/card.json (tools/train_references.py). Class-conditional, "
     "the discriminator projects the labels onto its features (`conditioning='projection'`, "
-    "the `conditional` settings), the best candidate of "
-    "tools/results/cifar10_conditional_screen.json, against the label channel at its input. "
+    "the best candidate of tools/results/cifar10_conditional_screen.json, against the label "
+    "channel at its input) and the generator's batch normalisations take a gain and bias per "
+    "class (`conditioning='batch_norm'`), chosen at full length against the one-hot class at "
+    "its input: tools/results/cifar10_cdcgan_input_conditioning.json is that run's card. "
     "`kgan train`'s defaults at the references' budget: tools/results/"
     "baseline_cifar10_defaults.json and tools/results/baseline_cifar10_conditional_defaults.json "
     "(tools/train_references.py BASELINE). The `wgangp` variant is only screened (the `wgangp` "
@@ -221,7 +223,10 @@ RECIPES["cifar10"] = {
         "augment": "color,translation,cutout",
     },
     "steps": 46920,
-    "conditional": {"discriminator": {"conditioning": "projection"}},
+    "conditional": {
+        "generator": {"conditioning": "batch_norm"},
+        "discriminator": {"conditioning": "projection"},
+    },
     "variants": {
         "wgangp": {
             **copy.deepcopy(_IMAGE_WGANGP),

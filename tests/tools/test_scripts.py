@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from unittest.mock import ANY
 
 import numpy as np
 import pytest
@@ -388,6 +389,20 @@ def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen(condition
     recipe = kgan.recipes.get("cifar10", conditional=conditional)
     builder = inspect.signature(kgan.models.dcgan_discriminator).parameters
     recipe["discriminator"].setdefault("conditioning", builder["conditioning"].default)
+    if conditional:
+        # The generator's conditioning was chosen at full length, not in the screen: the
+        # reference trained with it controls the class better than the one trained without.
+        assert recipe["generator"].pop("conditioning") == "batch_norm"
+        cards = [
+            json.loads(path.read_text())
+            for path in (
+                TOOLS.parent / "savedmodels" / "cifar10_cdcgan" / "card.json",
+                TOOLS / "results" / "cifar10_cdcgan_input_conditioning.json",
+            )
+        ]
+        assert cards[0]["training"] == {**cards[1]["training"], "seconds": ANY}
+        chosen, other = (card["evaluation"]["class_control"]["overall"] for card in cards)
+        assert chosen > other
     for key, value in screen.settings_of(best).items():
         if isinstance(value, dict):
             assert value == recipe[key], key
