@@ -10,13 +10,18 @@ import pytest
 TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools" / "evaluate_stacked_mnist.py"
 
 
-def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path):
+def _quick_record(out, *options):
+    """The results file of a `--quick` run with `options`, written to `out`."""
     if not os.environ.get("KGAN_DATA_DIR"):
         pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
     main = runpy.run_path(str(TOOL))["main"]
+    assert main(["--quick", *options, "--json", str(out)]) == 0
+    return json.loads(out.read_text())
+
+
+def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path):
     out = tmp_path / "stacked.json"
-    assert main(["--quick", "--packing", "2", "--json", str(out)]) == 0
-    record = json.loads(out.read_text())
+    record = _quick_record(out, "--packing", "2")
     assert record["packing"] == 2 and record["command"].endswith("--packing 2 --json " + str(out))
     (run,) = record["runs"]
     assert run["generator_steps"] == 20 and run["seconds"] > 0
@@ -27,14 +32,9 @@ def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp
 
 
 def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
-    if not os.environ.get("KGAN_DATA_DIR"):
-        pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
-    main = runpy.run_path(str(TOOL))["main"]
-    out = tmp_path / "stacked.json"
-    assert main(["--quick", "--clusters", "10", "--json", str(out)]) == 0
-    record = json.loads(out.read_text())
+    record = _quick_record(tmp_path / "stacked.json", "--clusters", "10")
     (run,) = record["runs"]
-    assert record["clusters"] == 10 and run["clusters"] == 10
+    assert record["clusters"] == 10 and run["clusters"] == 10 and run["clusterings"] == 1
     assert run["generator_steps"] == 20 and 1 <= run["modes_covered"] <= 1000
 
 
