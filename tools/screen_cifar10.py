@@ -33,10 +33,12 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   32x32x3 (the dense layer starts at 8x8), z of 100, batch 256, Adam(1e-4) for both, no
   averaging; trained by `kgan.GAN.fit` with the non-saturating loss, which is the tutorial's
   cross-entropy.
-- **recipe**: `BASE`, every setting of the `cifar10` recipe written out, with R1 1.0 and no
-  augmentation; the `recipe_*` candidates change one to three of them, named in `CANDIDATES`.
-  The `cifar10` recipe is the best unconditional one, `RECIPE_CANDIDATE`, and the best
-  conditional one, `CONDITIONAL_RECIPE_CANDIDATE`, when class-conditional.
+- **recipe**: `BASE`, every setting of the `cifar10` recipe written out, with R1 1.0, no
+  augmentation and the class at the generator's input; the `recipe_*` candidates change one
+  to three of them, named in `CANDIDATES`. The `cifar10` recipe is the best unconditional
+  one, `RECIPE_CANDIDATE`, and the best conditional one, `CONDITIONAL_RECIPE_CANDIDATE`, when
+  class-conditional, except for the generator's conditioning, which it takes from a
+  full-length comparison (the recipe's notes).
 - **wgangp**: the `cifar10` recipe's WGAN-GP variant as the recipe has it
   (`kgan train --data cifar10 --model wgangp`; its resolved settings are stored with the
   entry). Each of its steps trains the critic on `n_critic` fresh batches, so it takes that
@@ -67,11 +69,11 @@ IMAGE_SHAPE = (32, 32, 3)
 QUICK_IMAGES = 1024  # --quick: the first training images, and as many images seen.
 
 # What every `recipe*` candidate starts from, every setting of the `cifar10` recipe written
-# out (R1 1.0, no augmentation), so that a stored entry trains the same whatever the recipe
-# becomes. Stored in each results file.
+# out (R1 1.0, no augmentation, the class at the generator's input), so that a stored entry
+# trains the same whatever the recipe becomes. Stored in each results file.
 BASE = {
     "latent_dim": 64,
-    "generator": {"base_filters": 32},
+    "generator": {"base_filters": 32, "conditioning": "input"},
     "discriminator": {"base_filters": 32, "normalization": None, "conditioning": "input"},
     "loss": "non_saturating",
     "r1_weight": 1.0,

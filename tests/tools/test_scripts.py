@@ -314,6 +314,15 @@ def test_screen_cifar10_counts_the_images_of_the_wgangp_variant_per_critic_batch
     assert screen.batches_per_step(screen.build("recipe")[0]) == 1
 
 
+def test_screen_cifar10_conditional_candidates_keep_the_class_at_the_generators_input():
+    """The stored screen trained them so, whatever the recipe's conditional generator is now."""
+    screen = _load("screen_cifar10")
+    gan, _ = screen.build(screen.CONDITIONAL_RECIPE_CANDIDATE, num_classes=10)
+    names = [layer.name for layer in gan.generator.layers]
+    assert "z_and_class" in names and "project_norm" in names
+    assert type(gan.generator.get_layer("project_norm")).__name__ == "BatchNormalization"
+
+
 def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_samples_z_alone():
     screen = _load("screen_cifar10")
     name = "recipe_r1_0.1_diffaugment_clusters_100"
