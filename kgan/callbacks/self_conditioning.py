@@ -15,7 +15,8 @@ import tensorflow as tf
 
 from kgan import clustering
 from kgan._validation import check_bool, check_positive_int, check_seed
-from kgan.networks.inputs import ClusterFromLatent
+from kgan.data import pipeline
+from kgan.networks.inputs import latent_class_generator
 
 _FEATURE_BATCH = 500
 
@@ -61,10 +62,13 @@ class SelfConditioning(keras.callbacks.Callback):
         frequencies: the fraction of the images in each cluster (NumPy `(num_classes,)`).
         clusterings: how many times the images have been clustered.
 
-    The clusters live in this object, not in the model's files: a new `SelfConditioning` on
-    a restored model clusters afresh, and its cluster indices need not be the ones the model
-    was trained on. The images and the clusters are held in host memory (variables on the
-    CPU); create it outside a `tf.distribute` scope, which would copy them to every replica.
+        state: a `get_state()` record of a `SelfConditioning` of the same model and images, to
+            continue from (its clusters, centroids and random state) instead of clustering
+            afresh: what resuming a run needs, since the clusters are not in the model's
+            files (`kgan train --clusters` keeps them in its backup).
+
+    The images and the clusters are held in host memory (variables on the CPU); create it
+    outside a `tf.distribute` scope, which would copy them to every replica.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class SelfConditioning(keras.callbacks.Callback):
         feature_layer="flatten",
         fit_samples=25_000,
         seed=None,
+        state=None,
     ):
         super().__init__()
         if getattr(model, "num_classes", None) is None:
@@ -141,7 +146,10 @@ class SelfConditioning(keras.callbacks.Callback):
             self.labels = tf.Variable(tf.zeros(len(images), "int32"), trainable=False)
         self.frequencies = None
         self.clusterings = 0
-        self.recluster()
+        if state is None:
+            self.recluster()
+        else:
+            self._restore(state)
 
     @property
     def num_clusters(self):
@@ -181,11 +189,45 @@ class SelfConditioning(keras.callbacks.Callback):
         self.frequencies = counts / counts.sum()
         self.clusterings += 1
 
+    def get_state(self):
+        """What continues this clustering later (`state=`): a dict of the clusters (`labels`),
+        the `centroids` (NumPy arrays), the number of `clusterings` and the random state."""
+        return {
+            "labels": self.labels.numpy(),
+            "centroids": np.asarray(self._centroids, np.float32),
+            "clusterings": self.clusterings,
+            "rng": self._rng.bit_generator.state,
+        }
+
+    def _restore(self, state):
+        labels = np.asarray(state["labels"])
+        centroids = np.asarray(state["centroids"], np.float32)
+        if labels.shape != (len(self._images),) or (
+            labels.size and (labels.min() < 0 or labels.max() >= self.num_clusters)
+        ):
+            raise ValueError(
+                f"`state` must hold a cluster in [0, {self.num_clusters}) for each of the "
+                f"{len(self._images)} images. Received: labels of shape {labels.shape}"
+            )
+        if centroids.ndim != 2 or len(centroids) != self.num_clusters:
+            raise ValueError(
+                f"`state` must hold {self.num_clusters} centroids. Received: centroids of "
+                f"shape {centroids.shape}"
+            )
+        self._centroids = centroids
+        self._rng.bit_generator.state = state["rng"]
+        self.labels.assign(labels.astype("int32"))
+        counts = np.bincount(labels, minlength=self.num_clusters)
+        self.frequencies = counts / counts.sum()
+        self.clusterings = int(state["clusterings"])
+
     def dataset(self, batch_size, *, shuffle=True, seed=None, drop_remainder=True):
         """Batches of `(images, clusters)` for `fit`, reshuffled every epoch.
 
-        The clusters are read from `labels` as each batch is made, so the batches made after
-        a new clustering carry it (the few already prefetched keep the clusters before it).
+        The clusters are read from `labels` as each batch is made: a batch is made when a
+        step asks for it, so every batch of the epochs after a new clustering carries it. With
+        a `seed`, the order of epoch `e` is a function of `(seed, e)`, as in `kgan.data`'s
+        pipelines, so a resumed run sees the batches the uninterrupted one saw.
         """
         check_positive_int("batch_size", batch_size)
         check_bool("shuffle", shuffle)
@@ -196,15 +238,15 @@ class SelfConditioning(keras.callbacks.Callback):
             with tf.device("/cpu:0"):
                 self._image_variable = tf.Variable(self._images, trainable=False)
         images = self._image_variable
-        indices = tf.data.Dataset.range(len(self._images))
-        if shuffle:
-            indices = indices.shuffle(len(self._images), seed=seed, reshuffle_each_iteration=True)
-        indices = indices.batch(batch_size, drop_remainder=drop_remainder)
-        dataset = indices.map(
-            lambda rows: (tf.gather(images, rows), tf.gather(self.labels, rows)),
-            num_parallel_calls=tf.data.AUTOTUNE,
+        return pipeline.array_dataset(
+            None,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            drop_remainder=drop_remainder,
+            gather_fn=lambda rows: (tf.gather(images, rows), tf.gather(self.labels, rows)),
+            num_examples=len(self._images),
         )
-        return dataset.prefetch(tf.data.AUTOTUNE)
 
     def on_epoch_end(self, epoch, logs=None):
         # Not after the last epoch: the generator was trained on the clusters it has.
@@ -218,18 +260,11 @@ class SelfConditioning(keras.callbacks.Callback):
         Its input has `latent_dim + 1` values from the model's latent distribution: the first
         picks the cluster at the clusters' frequencies (`kgan.layers.ClusterFromLatent`), the
         others are the conditional generator's z, so the same vector always gives the same
-        image, and the result exports as an unconditional generator. `generator` defaults to
-        the model's `inference_generator` (the averaged weights when it keeps an average).
+        image, and the result exports as an unconditional generator
+        (`kgan.networks.latent_class_generator`). `generator` defaults to the model's
+        `inference_generator` (the averaged weights when it keeps an average).
         """
         generator = self._gan.inference_generator if generator is None else generator
-        if not isinstance(generator, keras.Model):
-            raise ValueError(
-                "`generator` must be the model's class-conditional generator, a keras.Model. "
-                f"Received: generator={generator!r}"
-            )
-        latent = keras.Input((self._gan.latent_dim + 1,), name="z")
-        z, clusters = ClusterFromLatent(
-            self.frequencies.tolist(), self._gan.latent_distribution, name="cluster"
-        )(latent)
-        images = generator([z, clusters])
-        return keras.Model(latent, images, name=f"{generator.name}_of_clusters")
+        return latent_class_generator(
+            generator, self.frequencies.tolist(), latent_distribution=self._gan.latent_distribution
+        )

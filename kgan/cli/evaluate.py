@@ -61,12 +61,16 @@ def run_evaluate(args):
     from kgan import atomic
     from kgan import data as kgan_data
     from kgan.evaluation import format_table
-    from kgan.training import load_keras_file, load_run
+    from kgan.runs.clusters import load_run_generator
+    from kgan.training import load_keras_file
 
     if args.json:
         console.check_writable(args.json, "--json")
     if _is_run_or_keras_file(args.model):
-        model, _, _ = load_run(args.model, compile=False)
+        model, _, _ = load_run_generator(args.model)
+        if not isinstance(model, kgan.models.AdversarialModel):
+            # A self-conditioned run's generator of latent vectors alone.
+            model = kgan.control.as_generator(model)
     else:  # An export: a SavedModel or an ONNX file.
         from kgan.control import load_generator
 

@@ -46,6 +46,14 @@ def add_train_command(subparsers):
     parser.add_argument(
         "--conditional", action="store_true", help="class-conditional model on the labels"
     )
+    parser.add_argument(
+        "--clusters",
+        type=int,
+        metavar="K",
+        help="without labels: train self-conditioned on K clusters of the images (100 is the "
+        "paper's choice), found from the discriminator's features and refreshed about every "
+        "2,000 steps; the run samples, exports and evaluates as an unconditional generator",
+    )
     parser.add_argument("--epochs", type=int, help="default: 20, or enough for the recipe's steps")
     parser.add_argument("--batch-size", type=int, help="default: 64, or the recipe's")
     parser.add_argument("--latent-dim", type=int, help="default: 64")
@@ -119,6 +127,7 @@ def run_train(args):
         model=args.model,
         architecture=args.architecture,
         conditional=args.conditional,
+        clusters=args.clusters,
         epochs=args.epochs,
         batch_size=args.batch_size,
         latent_dim=args.latent_dim,

@@ -13,7 +13,8 @@ import os
 import keras
 
 from kgan.control.generators import Generator, KerasGenerator, OnnxGenerator, SavedModelGenerator
-from kgan.export import list_versions, load_run, read_metadata
+from kgan.export import list_versions, read_metadata
+from kgan.runs.clusters import load_run_generator
 
 _KINDS = (
     "a run folder (with model.keras), a .keras file, a SavedModel version folder or its base "
@@ -77,7 +78,8 @@ def as_generator(model, *, num_classes=None):
 
 
 def _keras_generator(path):
-    model, _, _ = load_run(path, compile=False)
+    # A self-conditioned run's is its generator of latent vectors alone.
+    model, _, _ = load_run_generator(path)
     return KerasGenerator(model, path=path)
 
 

@@ -287,7 +287,9 @@ def array_dataset(
         images: uint8 array (scaled to [-1, 1] per batch) or float32 array (passed through).
         labels: optional int32 array, one per example.
         gather_fn: optional `indices -> batch` replacing the gather of `images`, for sources
-            that build each example from several rows (Stacked MNIST). It must return float32.
+            that build each example from several rows (Stacked MNIST), or that read labels
+            which change during training (self-conditioning). It must return float32 images,
+            or a tuple of them and labels.
         num_examples: number of examples, required with `gather_fn` (then `images` is unused).
 
     Returns:

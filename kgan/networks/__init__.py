@@ -7,6 +7,7 @@ blocks (`kgan.layers.UpsampleBlock`).
 
 from kgan.networks.blocks import DownsampleBlock, UpsampleBlock
 from kgan.networks.dcgan import dcgan_discriminator, dcgan_generator, num_upsampling_stages
+from kgan.networks.inputs import latent_class_generator
 from kgan.networks.mlp import mlp_discriminator, mlp_generator
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "UpsampleBlock",
     "dcgan_discriminator",
     "dcgan_generator",
+    "latent_class_generator",
     "mlp_discriminator",
     "mlp_generator",
     "num_upsampling_stages",

@@ -114,3 +114,28 @@ class ClusterFromLatent(keras.layers.Layer):
         config = super().get_config()
         config.update({"frequencies": self.frequencies, "distribution": self.distribution})
         return config
+
+
+def latent_class_generator(generator, frequencies, *, latent_distribution="normal", name=None):
+    """A generator of latent vectors alone from a class-conditional `generator`.
+
+    Its input has `latent_dim + 1` values from `latent_distribution`: the first picks the
+    class at `frequencies` (`ClusterFromLatent`), the others are `generator`'s z, so the same
+    vector always gives the same image, and the result exports as an unconditional generator.
+
+    Args:
+        generator: a class-conditional generator `keras.Model` taking `[z, labels]`.
+        frequencies: the probability of each class.
+        latent_distribution: `"normal"` or `"uniform"`, that of z.
+        name: the model's name (default: the generator's, with `_of_clusters`).
+    """
+    if not isinstance(generator, keras.Model) or len(getattr(generator, "inputs", None) or []) != 2:
+        raise ValueError(
+            "`generator` must be a class-conditional generator keras.Model taking `[z, labels]`. "
+            f"Received: generator={generator!r}"
+        )
+    latent_dim = generator.inputs[0].shape[-1]
+    latent = keras.Input((latent_dim + 1,), name="z")
+    z, classes = ClusterFromLatent(frequencies, latent_distribution, name="cluster")(latent)
+    images = generator([z, classes])
+    return keras.Model(latent, images, name=name or f"{generator.name}_of_clusters")

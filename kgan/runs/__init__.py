@@ -3,6 +3,8 @@
 `kgan.runs.folder.RunFolder` owns a run folder's layout, lock, backup and records;
 `kgan.runs.remote.RemoteRunFolder` keeps a run folder on a URL in step with a local staging copy;
 `kgan.runs.training` is the run itself (data, networks, fit), which asks the folder at each step.
+`kgan.runs.clusters` holds what a self-conditioned run (`--clusters`) adds: its clusters in
+the backup and the folder, and the generator of latent vectors alone that samples it.
 """
 
 from kgan.runs.folder import RunFolder, load_keras_file, load_run

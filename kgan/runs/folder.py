@@ -10,6 +10,7 @@
     RUN/last_good.keras    the last checkpoint the training monitor found healthy
     RUN/logs/              TensorBoard logs, when asked for
     RUN/backup/            the backup of an unfinished run (below)
+    RUN/clusters.json      the clusters of a self-conditioned run (`kgan.runs.clusters`)
     RUN/.kgan-train.lock   held by the run writing the folder
 
 `RunFolder` owns all of these: `train` asks it what to do (`plan`), for the folder's lock,
@@ -27,6 +28,8 @@ The backup:
                                       averaged generator, both optimisers (moments, iterations,
                                       so a learning-rate schedule's position) and the noise
                                       states
+    RUN/backup/epoch-0003.clusters.npz  a self-conditioned run's clusters after epoch 3
+                                      (`kgan.runs.clusters`), named by `state.json` too
 
 An epoch's weights are written under their own name first, then `state.json` is replaced to
 name them (both through `kgan.atomic`: temporary name, flush, rename), then older weights are
@@ -64,6 +67,7 @@ from kgan import atomic
 from kgan import images as kgan_images
 from kgan._validation import short
 from kgan.callbacks.monitor import HealthEvent
+from kgan.runs import clusters as run_clusters
 
 # The lock file a `train` call holds in its run folder while it writes there.
 RUN_LOCK = ".kgan-train.lock"
@@ -76,6 +80,7 @@ RUN_FILES = (
     "samples.png",
     "samples",
     "logs",
+    "clusters.json",
 )
 BACKUP_DIR = "backup"
 STATE_FILE = "state.json"
@@ -227,14 +232,19 @@ class RunFolder:
 
     def read_state(self):
         """The backup's `state.json` record, or `None` when there is no usable backup."""
-        state = _read_json(os.path.join(self.path, BACKUP_DIR, STATE_FILE))
-        if not state or not os.path.isfile(os.path.join(self.path, BACKUP_DIR, state["weights"])):
+        state = _read_json(self.backup_file(STATE_FILE))
+        named = [state["weights"], state.get("clusters")] if state else []
+        if not state or not all(os.path.isfile(self.backup_file(n)) for n in named if n):
             return None
         return state
 
-    def backup_callback(self, monitor, state=None):
+    def backup_callback(self, monitor, state=None, self_conditioning=None):
         """The `RunBackup` callback that writes the folder's backup at every epoch end."""
-        return RunBackup(self.path, monitor, state)
+        return RunBackup(self.path, monitor, state, self_conditioning)
+
+    def backup_file(self, name):
+        """The path of `name` (a file a `state.json` record names) in the backup."""
+        return os.path.join(self.path, BACKUP_DIR, name)
 
     def restore(self, gan, state, monitor):
         """Loads the backup's weights into `gan` (compiled) and the monitor's record."""
@@ -333,12 +343,16 @@ class RunBackup(keras.callbacks.Callback):
         output_dir: the run folder.
         monitor: the run's `TrainingMonitor`, whose record is saved too.
         state: the backup the run resumed from, or `None`.
+        self_conditioning: the `kgan.callbacks.SelfConditioning` of a self-conditioned run,
+            whose clusters are saved too (`kgan.runs.clusters`); it must come before this
+            callback in `fit`'s list, so that the backup holds the epoch's new clusters.
     """
 
-    def __init__(self, output_dir, monitor, state=None):
+    def __init__(self, output_dir, monitor, state=None, self_conditioning=None):
         super().__init__()
         self.directory = os.path.join(output_dir, BACKUP_DIR)
         self.monitor = monitor
+        self.self_conditioning = self_conditioning
         self.metrics = {name: list(v) for name, v in (state or {}).get("metrics", {}).items()}
         self.seconds_before = (state or {}).get("seconds", 0.0)
         self._started = None
@@ -353,6 +367,12 @@ class RunBackup(keras.callbacks.Callback):
         weights = f"epoch-{epoch + 1:04d}.weights.h5"
         with atomic.replacing(os.path.join(self.directory, weights), suffix=".weights.h5") as temp:
             self.model.save_weights(temp)
+        written = {weights}
+        clusters = None
+        if self.self_conditioning is not None:
+            clusters = f"epoch-{epoch + 1:04d}.clusters.npz"
+            run_clusters.save_state(os.path.join(self.directory, clusters), self.self_conditioning)
+            written.add(clusters)
         record = {
             "epoch": epoch + 1,
             "weights": weights,
@@ -361,9 +381,11 @@ class RunBackup(keras.callbacks.Callback):
             "monitor_history": [_floats(entry) for entry in self.monitor.history],
             "health_events": [dataclasses.asdict(event) for event in self.monitor.events],
         }
+        if clusters:
+            record["clusters"] = clusters
         atomic.write_json(os.path.join(self.directory, STATE_FILE), record)
-        for path in glob.glob(os.path.join(self.directory, "epoch-*.weights.h5")):
-            if os.path.basename(path) != weights:
+        for path in glob.glob(os.path.join(self.directory, "epoch-*")):
+            if os.path.basename(path) not in written:
                 os.remove(path)
 
 

@@ -26,6 +26,7 @@ from kgan.models import (
     mlp_discriminator,
     mlp_generator,
 )
+from kgan.runs import clusters as run_clusters
 from kgan.runs.folder import RunFolder, load_run, merged_history
 from kgan.runs.remote import RemoteRunFolder
 
@@ -42,6 +43,8 @@ def build_model(
     base_filters=32,
     ema_decay=None,
     seed=None,
+    generator_conditioning="input",
+    discriminator_conditioning="input",
 ):
     """Builds an uncompiled `GAN`, `WGAN` or `WGANGP` with networks sized for `image_shape`.
 
@@ -49,21 +52,40 @@ def build_model(
     0.3 (on the embedded 2,000-image sample it gave cleaner silhouettes than batch
     normalisation, which the small data set lets the discriminator overfit). The critic of a
     Wasserstein model gets no normalisation (WGAN) or layer normalisation (WGAN-GP, whose
-    per-example gradient penalty batch statistics would break).
+    per-example gradient penalty batch statistics would break). A conditional model's
+    networks use the labels as `generator_conditioning` and `discriminator_conditioning` say
+    (the `conditioning` of `dcgan_generator` and `dcgan_discriminator`; the `mlp` networks
+    only take them at their input).
     """
     check_choice("model", model, registry.MODEL_NAMES)
     check_choice("architecture", architecture, ARCHITECTURES)
     critic_normalization = {"gan": None, "wgan": None, "wgangp": "layer"}[model]
     if architecture == "dcgan":
-        generator = dcgan_generator(image_shape, latent_dim, num_classes, base_filters=base_filters)
+        generator = dcgan_generator(
+            image_shape,
+            latent_dim,
+            num_classes,
+            base_filters=base_filters,
+            conditioning=generator_conditioning,
+        )
         discriminator = dcgan_discriminator(
             image_shape,
             num_classes,
             base_filters=base_filters,
             normalization=critic_normalization,
             dropout=0.3 if model == "gan" else 0.0,
+            conditioning=discriminator_conditioning,
         )
     else:
+        for name, value in (
+            ("generator_conditioning", generator_conditioning),
+            ("discriminator_conditioning", discriminator_conditioning),
+        ):
+            if value != "input":
+                raise ValueError(
+                    f"The mlp networks take the labels at their input only; `{name}` needs "
+                    f"architecture='dcgan'. Received: {name}={value!r}"
+                )
         units = (base_filters * 8,)
         generator = mlp_generator(image_shape, latent_dim, units, num_classes=num_classes)
         discriminator = mlp_discriminator(image_shape, units, num_classes=num_classes)
@@ -74,6 +96,67 @@ def build_model(
         ema_decay=ema_decay,
         seed=seed,
     )
+
+
+# How a self-conditioned run's networks take the clusters: in every batch normalisation of
+# the generator, projected onto the discriminator's features (which are clustered, so they
+# must not read the clusters themselves).
+_CLUSTER_CONDITIONING = {
+    "generator": {"conditioning": "batch_norm"},
+    "discriminator": {"conditioning": "projection"},
+}
+_CLUSTER_CONDITIONING_OPTIONS = {
+    "generator_conditioning": "batch_norm",
+    "discriminator_conditioning": "projection",
+}
+
+
+def _check_clusters(clusters, conditional, instance, architecture):
+    check_positive_int("clusters", clusters, allow_none=True)
+    if clusters is None:
+        return
+    if clusters < 2:
+        raise ValueError(f"`clusters` must be at least 2. Received: clusters={clusters}")
+    for given, name in (
+        (conditional, "conditional"),
+        (instance is not None, "model"),
+        (architecture == "mlp", "architecture"),
+    ):
+        if given:
+            value = {"conditional": conditional, "architecture": architecture}.get(name, "<model>")
+            raise ValueError(
+                "`clusters` trains a self-conditioned dcgan model built by kgan on unlabelled "
+                f"images; it cannot be combined with `{name}`. (For a model of your own, use "
+                f"`kgan.callbacks.SelfConditioning` with `fit`.) Received: {name}={value!r}"
+            )
+
+
+def _image_array(data, load_options):
+    """The images of `data`, in order, as one float32 array (what clustering needs)."""
+    batches = kgan_data.load(data, batch_size=1000, shuffle=False, **load_options)
+    return np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches])
+
+
+def _self_conditioning(gan, images, batch_size, seed, folder, state):
+    """The `SelfConditioning` of a run (continuing the backup `state`'s clusters when it has
+    them) and the dataset of its images and clusters."""
+    batches = len(images) // batch_size
+    if batches == 0:
+        raise ValueError(
+            f"`batch_size` must be at most the number of images ({len(images)}) for a "
+            f"self-conditioned run. Received: batch_size={batch_size}"
+        )
+    saved = None
+    if state is not None and state.get("clusters"):
+        saved = run_clusters.load_state(folder.backup_file(state["clusters"]))
+    self_conditioning = kgan_callbacks.SelfConditioning(
+        gan,
+        images,
+        every_n_epochs=run_clusters.recluster_epochs(batches),
+        seed=seed,
+        state=saved,
+    )
+    return self_conditioning, self_conditioning.dataset(batch_size, seed=seed)
 
 
 def _count_classes(dataset):
@@ -94,6 +177,7 @@ def train(
     architecture=None,
     conditional=False,
     num_classes=None,
+    clusters=None,
     epochs=None,
     batch_size=None,
     latent_dim=None,
@@ -142,6 +226,15 @@ def train(
         architecture: `"dcgan"` (default) or `"mlp"`; not with a recipe.
         conditional: train a class-conditional model on the dataset's labels.
         num_classes: classes of a conditional model (counted from the labels when `None`).
+        clusters: train self-conditioned (Liu et al. 2020) on this many clusters of the
+            images instead of labels (`kgan.callbacks.SelfConditioning`): a class-conditional
+            model of `clusters` classes whose generator is told the cluster in every batch
+            normalisation and whose discriminator projects it, the images clustered by the
+            discriminator's features before training and again about every 2,000 steps
+            (`kgan.runs.clusters`). The images are held in memory. The run folder gains
+            `clusters.json`, and `kgan export`, `evaluate` and `sample` use its generator of
+            latent vectors alone (`kgan.runs.clusters.load_run_generator`). Not with
+            `conditional`, a model instance or the `mlp` architecture.
         epochs: passes over the data (default 20; with a recipe, enough for its `steps`).
         batch_size: as in `fit` (default 64, or the recipe's).
         latent_dim: size of z (default 64); not with a recipe.
@@ -173,6 +266,7 @@ def train(
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
     instance = model if isinstance(model, AdversarialModel) else None
+    _check_clusters(clusters, conditional, instance, architecture)
     if instance is not None:
         _check_instance_arguments(
             instance,
@@ -194,7 +288,7 @@ def train(
     settings = recipes.settings_for_training(
         recipe,
         model,
-        conditional=conditional,
+        conditional=conditional or clusters is not None,
         architecture=architecture,
         latent_dim=latent_dim,
         base_filters=base_filters,
@@ -239,6 +333,8 @@ def train(
         config["image_size"] = list(pipeline.normalize_image_size(image_size))
     if crop is not None:
         config["crop"] = crop
+    if clusters is not None:
+        config["clusters"] = clusters
     with contextlib.ExitStack() as stack:
         # A run folder on a URL is trained in a local copy (`kgan.runs.remote`).
         folder = stack.enter_context(remote.staged()) if remote else RunFolder(output_dir)
@@ -260,18 +356,19 @@ def train(
         config["dtype_policy"] = policy
         # The networks keep the policy they are built with; training runs under it too.
         with kgan_precision.policy_scope(policy):
-            dataset = kgan_data.load(
-                data,
-                batch_size=batch_size,
-                with_labels=conditional,
-                data_dir=data_dir,
-                seed=seed,
-                num_samples=num_samples,
-                image_size=image_size,
-                crop=crop,
+            load_options = dict(
+                data_dir=data_dir, num_samples=num_samples, image_size=image_size, crop=crop
             )
-            spec = dataset.element_spec[0] if conditional else dataset.element_spec
-            image_shape = tuple(spec.shape[1:])
+            if clusters is None:
+                dataset = kgan_data.load(
+                    data, batch_size=batch_size, with_labels=conditional, seed=seed, **load_options
+                )
+                spec = dataset.element_spec[0] if conditional else dataset.element_spec
+                image_shape = tuple(spec.shape[1:])
+            else:
+                images = _image_array(data, load_options)
+                image_shape, num_classes = images.shape[1:], clusters
+                conditional = True  # On the clusters, as labels.
             if conditional and num_classes is None:
                 num_classes = _count_classes(dataset)
             if instance is not None:
@@ -287,6 +384,7 @@ def train(
                     base_filters=base_filters,
                     ema_decay=ema_decay,
                     seed=seed,
+                    **(_CLUSTER_CONDITIONING_OPTIONS if clusters else {}),
                 )
                 gan.compile()
             else:
@@ -297,11 +395,17 @@ def train(
                     conditional=conditional,
                     data_shape=image_shape,
                     ema_decay=ema_decay,
+                    **(_CLUSTER_CONDITIONING if clusters else {}),
                 )
                 gan = recipes.build_from_settings(
                     settings, num_classes=num_classes if conditional else None, seed=seed
                 )
                 config["recipe_settings"] = recipes.recorded(settings)
+            self_conditioning = None
+            if clusters is not None:
+                self_conditioning, dataset = _self_conditioning(
+                    gan, images, batch_size, seed, folder, start.state
+                )
             if epochs is None:
                 epochs = (
                     20
@@ -310,7 +414,8 @@ def train(
                 )
                 config["epochs"] = epochs
             config.update(
-                num_classes=num_classes if conditional else None, image_shape=list(image_shape)
+                num_classes=num_classes if conditional and not clusters else None,
+                image_shape=list(image_shape),
             )
             with folder.lock():
                 if start.action == "new":
@@ -318,7 +423,15 @@ def train(
                 if start.state is None:
                     folder.clear()
                 return _fit_into(
-                    folder, gan, dataset, config, tensorboard, verbose, start.state, remote
+                    folder,
+                    gan,
+                    dataset,
+                    config,
+                    tensorboard,
+                    verbose,
+                    start.state,
+                    remote,
+                    self_conditioning,
                 )
 
 
@@ -433,11 +546,22 @@ def _finished_run(folder, verbose, instance=None):
     return gan, history
 
 
-def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None, remote=None):
+def _fit_into(
+    folder,
+    gan,
+    dataset,
+    config,
+    tensorboard,
+    verbose,
+    state=None,
+    remote=None,
+    self_conditioning=None,
+):
     """Trains `gan` and writes the run's files into `folder`, each atomically; continues
     after the backup `state` when it is given. `remote`, the `RemoteRunFolder` whose staging
     folder `folder` is, gets the changes after `config.json`, after each epoch's backup, and at
-    the end."""
+    the end. `self_conditioning`, the `SelfConditioning` of a self-conditioned run, clusters
+    the images during `fit`, and its backup and `clusters.json` keep the clusters."""
     log_dir = folder.file("logs") if tensorboard else None
     monitor = kgan_callbacks.TrainingMonitor(
         stop_on=("divergence",), checkpoint_path=folder.file("last_good.keras")
@@ -451,8 +575,10 @@ def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None, re
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
     if state is not None:
         folder.restore(gan, state, monitor)
-    # Last, so that the backup holds the monitor's record of the epoch.
-    run_callbacks.append(folder.backup_callback(monitor, state))
+    if self_conditioning is not None:
+        run_callbacks.append(self_conditioning)
+    # Last, so that the backup holds the monitor's record and the clusters of the epoch.
+    run_callbacks.append(folder.backup_callback(monitor, state, self_conditioning))
     folder.write_config(config)
     if remote:
         run_callbacks.append(remote.callback())  # After the backup: it copies its commit.
@@ -476,9 +602,19 @@ def _fit_into(folder, gan, dataset, config, tensorboard, verbose, state=None, re
         raise
     history = merged_history(state, history)
     folder.write_history(history, time.time() - started, monitor)
+    if self_conditioning is not None:
+        # Before model.keras: a finished self-conditioned run always has its clusters.
+        run_clusters.write_record(
+            folder.file(run_clusters.CLUSTERS_FILE),
+            self_conditioning,
+            self_conditioning.every_n_epochs,
+        )
     folder.write_model(gan)
-    samples = gan.generate(grid["num_samples"], labels=grid["labels"], seed=0)
-    folder.write_samples(samples, num_rows=grid["num_rows"])
+    if self_conditioning is None:
+        samples = gan.generate(grid["num_samples"], labels=grid["labels"], seed=0)
+        folder.write_samples(samples, num_rows=grid["num_rows"])
+    else:
+        folder.write_samples(run_clusters.samples(self_conditioning.generator(), gan, 64))
     folder.remove_backup()
     if remote:
         remote.push(strict=True)

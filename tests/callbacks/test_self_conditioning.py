@@ -177,3 +177,40 @@ def test_self_conditioning_refuses_features_that_read_the_labels():
     images, _ = _three_kinds()
     with pytest.raises(ValueError, match="conditioning='projection'.*feature_layer='flatten'"):
         kgan.callbacks.SelfConditioning(gan, images)
+
+
+def test_a_clustering_continued_from_its_state_matches_the_one_it_was_saved_from():
+    """`state=` (what a resumed run restores): the same clusters now and after reclustering."""
+    gan = _gan()
+    images, _ = _three_kinds()
+    original = kgan.callbacks.SelfConditioning(gan, images, seed=3, fit_samples=60)
+    original.labels.assign(np.roll(original.labels.numpy(), 7))  # A state no clustering gives.
+    saved = original.get_state()
+    continued = kgan.callbacks.SelfConditioning(gan, images, seed=3, fit_samples=60, state=saved)
+    np.testing.assert_array_equal(continued.labels.numpy(), original.labels.numpy())
+    np.testing.assert_allclose(continued.frequencies, original.frequencies)
+    assert continued.clusterings == original.clusterings == 1
+    original.recluster()
+    continued.recluster()
+    np.testing.assert_array_equal(continued.labels.numpy(), original.labels.numpy())
+    with pytest.raises(ValueError, match=r"labels of shape \(3,\)"):
+        kgan.callbacks.SelfConditioning(gan, images, state={**saved, "labels": [0, 1, 2]})
+    with pytest.raises(ValueError, match=r"centroids of shape \(2, 5\)"):
+        kgan.callbacks.SelfConditioning(gan, images, state={**saved, "centroids": np.ones((2, 5))})
+
+
+def test_a_seeded_dataset_orders_epoch_e_by_the_seed_and_e_alone():
+    """As kgan.data's pipelines: a run resumed at epoch e sees the batches it would have."""
+    gan = _gan()
+    images, _ = _three_kinds()
+    clusters = kgan.callbacks.SelfConditioning(gan, images, seed=0)
+
+    def epoch_batches(dataset, epoch):
+        dataset.epoch_order.counter.assign(epoch)
+        return np.concatenate([batch.numpy() for batch, _ in dataset])
+
+    first = clusters.dataset(16, seed=5)
+    second = clusters.dataset(16, seed=5)
+    epoch_two = epoch_batches(first, 2)
+    assert not np.array_equal(epoch_two, epoch_batches(first, 1))
+    np.testing.assert_array_equal(epoch_batches(second, 2), epoch_two)

@@ -1,0 +1,116 @@
+"""Self-conditioned runs (`kgan train --clusters K`): a class-conditional model trained on K
+clusters of its discriminator's features of unlabelled images (`kgan.callbacks.SelfConditioning`).
+
+What such a run adds to its folder (`kgan.runs.folder`):
+
+    RUN/clusters.json                  the clusters the final generator was trained on: their
+                                       number, frequencies, and how often the images were
+                                       clustered
+    RUN/backup/epoch-0003.clusters.npz the clustering after epoch 3 (each image's cluster, the
+                                       centroids, the random state), named by the backup's
+                                       `state.json` beside the weights, so that a resumed run
+                                       continues with the clusters the killed one had
+
+`model.keras` stays the class-conditional model (its labels are clusters); `load_run_generator`
+gives what samples the run without labels: the generator of latent vectors alone
+(`kgan.networks.latent_class_generator`), which `kgan export`, `kgan evaluate` and `kgan sample`
+use for a self-conditioned run folder.
+"""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from kgan import atomic
+from kgan.models.noise import sample_latent
+from kgan.networks.inputs import latent_class_generator
+
+CLUSTERS_FILE = "clusters.json"
+# Liu et al. (2020) cluster again every 2,000 to 25,000 iterations; kgan's CPU budgets are
+# about 10,000 steps, so a run clusters every epoch that ends nearest 2,000 steps.
+RECLUSTER_STEPS = 2000
+
+
+def recluster_epochs(batches_per_epoch):
+    """Every how many epochs a run of `batches_per_epoch` steps per epoch clusters again."""
+    return max(1, round(RECLUSTER_STEPS / max(1, batches_per_epoch)))
+
+
+def save_state(path, self_conditioning):
+    """Writes the `get_state()` of a `SelfConditioning` to the `.npz` file `path`, atomically."""
+    state = self_conditioning.get_state()
+    with atomic.replacing(path, suffix=".npz") as temp:
+        with open(temp, "wb") as file:
+            np.savez(
+                file,
+                labels=state["labels"],
+                centroids=state["centroids"],
+                record=np.array(
+                    json.dumps({"clusterings": state["clusterings"], "rng": state["rng"]})
+                ),
+            )
+
+
+def load_state(path):
+    """The state `save_state` wrote to `path`, as `SelfConditioning(state=...)` takes it."""
+    with np.load(path) as saved:
+        record = json.loads(str(saved["record"]))
+        return {"labels": saved["labels"], "centroids": saved["centroids"], **record}
+
+
+def samples(generator, gan, num_samples, seed=0):
+    """`num_samples` samples of the generator of latent vectors alone `generator` of `gan`,
+    from latent vectors drawn with `seed`."""
+    z = sample_latent(
+        num_samples, gan.latent_dim + 1, seed=seed, distribution=gan.latent_distribution
+    )
+    return keras.ops.convert_to_numpy(generator(z, training=False)).astype("float32")
+
+
+def write_record(path, self_conditioning, every_n_epochs):
+    """`clusters.json`: the clusters the final generator was trained on."""
+    atomic.write_json(
+        path,
+        {
+            "clusters": int(self_conditioning.num_clusters),
+            "frequencies": [float(f) for f in self_conditioning.frequencies],
+            "clusterings": self_conditioning.clusterings,
+            "every_n_epochs": every_n_epochs,
+            "feature_layer": self_conditioning.feature_layer,
+        },
+    )
+
+
+def read_record(run_dir):
+    """The `clusters.json` record of the run in `run_dir`, or `None` (not self-conditioned)."""
+    path = os.path.join(run_dir, CLUSTERS_FILE)
+    if not os.path.isfile(path):
+        return None
+    with open(path) as file:
+        return json.load(file)
+
+
+def load_run_generator(run_or_model, *, compile=False):
+    """What samples a run without labels: `load_run`'s `(model, history, config)`, except that
+    for a self-conditioned run (a folder, or its `model.keras`, beside `clusters.json`) `model`
+    is its generator of latent vectors alone, a `keras.Model` of `latent_dim + 1` values that
+    draws the cluster from the first at the clusters' frequencies.
+    """
+    from kgan.runs.folder import load_run
+
+    model, history, config = load_run(run_or_model, compile=compile)
+    path = os.fspath(run_or_model)
+    run_dir = path if os.path.isdir(path) else os.path.dirname(path) or "."
+    record = None
+    if os.path.isdir(path) or os.path.basename(path) == "model.keras":
+        record = read_record(run_dir)
+    if record is None:
+        return model, history, config
+    generator = latent_class_generator(
+        model.inference_generator,
+        record["frequencies"],
+        latent_distribution=model.latent_distribution,
+    )
+    return generator, history, config

@@ -1,0 +1,184 @@
+"""`kgan train --clusters K`: a self-conditioned run folder, its resumption, and the commands
+that sample, export and evaluate it as an unconditional generator."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import kgan
+from kgan.cli import main
+from kgan.runs import clusters as run_clusters
+from kgan.training import load_run, train
+
+RUN = dict(num_samples=128, batch_size=32, base_filters=8, latent_dim=8, epochs=2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("self_conditioned") / "run"
+    train(folder, clusters=3, verbose=0, **RUN)
+    return folder
+
+
+def test_the_run_trains_a_model_of_the_clusters_and_records_them(run_dir):
+    gan, history, config = load_run(run_dir)
+    assert gan.num_classes == 3
+    # The clusters are not the data's labels: the run is unconditional for its user.
+    assert config["clusters"] == 3 and config["conditional"] is False
+    assert config["num_classes"] is None
+    # The generator is told the cluster in its batch normalisations, the discriminator
+    # projects it onto the features that were clustered.
+    layers = [type(layer).__name__ for layer in gan.generator.layers]
+    assert "ClassConditionalBatchNormalization" in layers
+    assert [input.name for input in gan.discriminator.inputs][1] == "labels"
+    record = json.loads((run_dir / "clusters.json").read_text())
+    assert record["clusters"] == 3 and record["clusterings"] == 1
+    assert sum(record["frequencies"]) == pytest.approx(1.0)
+    assert not (run_dir / "backup").exists()
+    assert (run_dir / "samples.png").is_file()
+
+
+def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir, tmp_path):
+    generator, _, _ = run_clusters.load_run_generator(run_dir)
+    gan, _, _ = load_run(run_dir)
+    assert generator.inputs[0].shape[-1] == gan.latent_dim + 1
+    opened = kgan.control.load_generator(str(run_dir))
+    assert opened.num_classes is None and opened.latent_dim == gan.latent_dim + 1
+    with pytest.raises(ValueError, match="labels"):
+        opened.generate(4, labels=[0, 1, 2, 0])
+    saved_model, onnx = tmp_path / "sm", tmp_path / "g.onnx"
+    formats = ["--saved-model", str(saved_model), "--onnx", str(onnx)]
+    assert main(["export", str(run_dir), *formats]) == 0
+    for exported in (saved_model, onnx):
+        metadata = kgan.export.read_metadata(
+            str(saved_model / "1") if exported == saved_model else str(onnx)
+        )
+        assert metadata["num_classes"] is None
+        assert metadata["latent_dim"] == gan.latent_dim + 1
+        assert metadata["latent_distribution"] == gan.latent_distribution
+    # The exports draw what the run's generator draws.
+    expected = opened.generate(6, seed=1)
+    for exported in (str(saved_model), str(onnx)):
+        images = kgan.control.load_generator(exported).generate(6, seed=1)
+        np.testing.assert_allclose(images, expected, atol=2e-4)
+    assert main(["sample", str(run_dir), "--grid", str(tmp_path / "grid.png")]) == 0
+    assert main(["sample", str(run_dir), "--labels", "1"]) == 2
+    assert (tmp_path / "grid.png").is_file()
+    scores = tmp_path / "scores.json"
+    args = ["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--num-samples", "64"]
+    assert main([*args, "--features", "raw", "--json", str(scores)]) == 0
+    assert np.isfinite(json.loads(scores.read_text())["fid"])
+
+
+def test_the_cluster_state_is_saved_and_loaded_exactly(tmp_path):
+    gan = kgan.training.build_model(
+        (8, 8, 3),
+        num_classes=3,
+        latent_dim=4,
+        base_filters=4,
+        generator_conditioning="batch_norm",
+        discriminator_conditioning="projection",
+    )
+    images = np.random.default_rng(0).uniform(-1, 1, (30, 8, 8, 3)).astype("float32")
+    clusters = kgan.callbacks.SelfConditioning(gan, images, seed=1, fit_samples=10)
+    path = tmp_path / "state.npz"
+    run_clusters.save_state(path, clusters)
+    loaded = run_clusters.load_state(path)
+    saved = clusters.get_state()
+    np.testing.assert_array_equal(loaded["labels"], saved["labels"])
+    np.testing.assert_array_equal(loaded["centroids"], saved["centroids"])
+    assert loaded["rng"] == saved["rng"] and loaded["clusterings"] == 1
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"clusters": 1}, "clusters=1"),
+        ({"clusters": 2.5}, "clusters=2.5"),
+        ({"clusters": 3, "conditional": True}, "conditional=True"),
+        ({"clusters": 3, "architecture": "mlp"}, "architecture='mlp'"),
+        ({"clusters": 3, "batch_size": 1000}, "batch_size=1000"),
+    ],
+)
+def test_bad_cluster_arguments_are_refused_naming_them(tmp_path, kwargs, message):
+    options = {**RUN, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        train(tmp_path / "run", verbose=0, **options)
+    assert not (tmp_path / "run").exists()
+
+
+def test_build_model_refuses_mlp_networks_conditioned_elsewhere_than_at_their_input():
+    with pytest.raises(ValueError, match="generator_conditioning='batch_norm'"):
+        kgan.training.build_model(
+            (2,), architecture="mlp", num_classes=3, generator_conditioning="batch_norm"
+        )
+
+
+# A run interrupted after its second epoch (the backup written, as a kill after the commit
+# point leaves it) and run again, against an uninterrupted one; the clusters are fitted again
+# after every epoch, so the resumed run must continue the killed one's clusters.
+INTERRUPTED_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from kgan.runs import clusters, folder
+    from kgan.training import load_run, train
+
+    clusters.RECLUSTER_STEPS = 4  # Every epoch of these runs.
+    run = dict(clusters=3, num_samples=128, batch_size=32, base_filters=8, latent_dim=8,
+               epochs=4, seed=0, deterministic=True, verbose=0)
+    straight, interrupted = sys.argv[1:]
+    train(straight, **run)
+
+    class Interrupted(Exception):
+        pass
+
+    write_backup = folder.RunBackup.on_epoch_end
+
+    def interrupt_after_epoch_two(self, epoch, logs=None):
+        write_backup(self, epoch, logs)
+        if epoch + 1 == 2:
+            raise Interrupted()
+
+    folder.RunBackup.on_epoch_end = interrupt_after_epoch_two
+    try:
+        train(interrupted, **run)
+    except Interrupted:
+        pass
+    state = json.load(open(interrupted + "/backup/state.json"))
+    folder.RunBackup.on_epoch_end = write_backup
+    train(interrupted, **run)
+
+    def weights(path):
+        gan = load_run(path)[0]
+        return [v.numpy() for v in gan.variables]
+
+    same = all(np.array_equal(a, b) for a, b in zip(weights(straight), weights(interrupted)))
+    records = [json.load(open(p + "/clusters.json")) for p in (straight, interrupted)]
+    print(json.dumps({"state": state, "same_weights": same, "records": records}))
+    """
+)
+
+
+def test_an_interrupted_run_resumes_with_its_clusters_to_the_uninterrupted_weights(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_SCRIPT, str(tmp_path / "a"), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["state"]["epoch"] == 2
+    assert outcome["state"]["clusters"] == "epoch-0002.clusters.npz"
+    straight, resumed = outcome["records"]
+    # Clustered before training and after epochs 1, 2 and 3 (not after the last).
+    assert straight["clusterings"] == resumed["clusterings"] == 4
+    assert resumed["frequencies"] == straight["frequencies"]
+    assert outcome["same_weights"]
