@@ -91,11 +91,14 @@ REFERENCES = {
         "shipped": {"commit": "af097d3", "version": 1, "machine": ONE_CORE},
     },
     "mnist_dcgan": {
-        "title": "MNIST, unconditional GAN (the `mnist` recipe)",
+        "title": "MNIST, unconditional GAN (the `mnist` recipe, self-conditioned on 100 clusters)",
         "data": "mnist",
         "recipe": "mnist",
         "model": "gan",
         "conditional": False,
+        # Self-conditioned (`kgan train --clusters`); trained without it, the recipe's
+        # unconditional GAN is tools/results/mnist_dcgan_recipe.json (the card shipped before).
+        "clusters": 100,
         "shipped": {
             "commit": "a4bd891",
             "version": 1,
@@ -217,6 +220,8 @@ def command_line(name, spec, precision, quick=False):
         parts.append(f"--precision {precision}")
     if spec["conditional"]:
         parts.append("--conditional")
+    if spec.get("clusters"):
+        parts.append(f"--clusters {spec['clusters']}")
     epochs = QUICK["epochs"] if quick else spec.get("epochs")
     if epochs:
         parts.append(f"--epochs {epochs}")
@@ -398,7 +403,7 @@ def shipped_export(name, spec, out=ROOT):
     training = read_metadata(version_dir)["training"]
     config = training["run_config"]
     expected = {key: spec[key] for key in ("data", "recipe", "model", "conditional")}
-    expected["seed"] = 0
+    expected.update(seed=0, clusters=spec.get("clusters"))
     found = {key: config.get(key) for key in expected}
     if found != expected:
         raise SystemExit(
@@ -454,6 +459,18 @@ def _command_lines(name, card):
     return lines
 
 
+def _self_conditioning_lines(card):
+    if not card.get("clusters"):
+        return []
+    return [
+        f"- **Self-conditioned** (`--clusters {card['clusters']}`, Liu et al. 2020): trained "
+        f"class-conditionally on {card['clusters']} clusters of the discriminator's features of "
+        "the training images, found by k-means before training and again about every 2,000 "
+        "steps; no label was used. The export takes latent vectors alone, one value more than "
+        "the generator's z: the first draws the cluster at the clusters' frequencies.",
+    ]
+
+
 def model_card(name, card):
     spec = REFERENCES[name]
     training = card["training"]
@@ -473,6 +490,7 @@ def model_card(name, card):
         f"- **Export:** `{card['saved_model']}` (TF Serving's layout) and `{card['onnx']}`, both "
         "verified against Keras before they were written. The export holds the exponential "
         "moving average of the generator's weights.",
+        *_self_conditioning_lines(card),
         "",
         f"## Evaluation ({evaluation['num_samples']:,} samples, seed 0)",
         "",
@@ -543,7 +561,8 @@ def describe(name, seen, out=ROOT):
 
 
 def run_reference(name, args):
-    from kgan import training
+    from kgan import control, training
+    from kgan.runs.clusters import load_run_generator
 
     spec = REFERENCES[name]
     run_dir = os.path.join(args.runs, name)
@@ -557,6 +576,7 @@ def run_reference(name, args):
             recipe=spec["recipe"],
             model=spec["model"],
             conditional=spec["conditional"],
+            clusters=spec.get("clusters"),
             epochs=QUICK["epochs"] if args.quick else spec.get("epochs"),
             num_samples=QUICK["num_samples"] if args.quick else None,
             seed=0,
@@ -565,12 +585,17 @@ def run_reference(name, args):
         )
         print(f"{name}: trained in {time.perf_counter() - start:.0f} s", flush=True)
     gan, _, _ = training.load_run(run_dir)
+    # A self-conditioned run samples and exports through its generator of latent vectors.
+    exported, sampler = gan, gan
+    if spec.get("clusters"):
+        exported, _, _ = load_run_generator(run_dir)
+        sampler = control.as_generator(exported)
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
     history, record = training_record(run_dir, gan, config, training_examples(spec, config))
-    evaluation = evaluate(gan, spec, args.quick)
-    version_dir, onnx_path = export(gan, name, history, config, args.out)
-    sample_grid(gan, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
+    evaluation = evaluate(sampler, spec, args.quick)
+    version_dir, onnx_path = export(exported, name, history, config, args.out)
+    sample_grid(sampler, spec, os.path.join(args.out, "savedmodels", name, "samples.png"))
     card = {
         **_described(name, spec),
         "command": command_line(name, spec, args.precision, args.quick),
@@ -586,7 +611,10 @@ def run_reference(name, args):
 def _described(name, spec):
     """The fields every card opens with: what the reference is and how it is trained."""
     keys = ("title", "data", "recipe", "model", "conditional")
-    return {"name": name, **{key: spec[key] for key in keys}}
+    described = {"name": name, **{key: spec[key] for key in keys}}
+    if spec.get("clusters"):
+        described["clusters"] = spec["clusters"]
+    return described
 
 
 def card_from_export(name, args):
