@@ -110,7 +110,11 @@ def test_every_failure_mode_is_registered_with_its_advice_and_thresholds():
     for issue, check in health_checks.CHECKS.items():
         assert check.issue == issue and check.function.__name__ == issue
         assert "Usually helps" in check.advice
-    assert health_checks.CHECKS["generator_stalled"].thresholds == ("patience", "stall_tolerance")
+    assert health_checks.CHECKS["generator_stalled"].thresholds == (
+        "patience",
+        "stall_tolerance",
+        "equilibrium_gap",
+    )
     epoch_level = {issue for issue, check in health_checks.CHECKS.items() if check.epoch_level}
     assert epoch_level == {
         "discriminator_dominates",
@@ -242,12 +246,30 @@ def test_generator_dominates():
 
 
 def test_generator_stalled():
-    flat = _healthy_history(3) + [_gan_epoch(g_loss=0.6931)] * 6
+    flat = _healthy_history(3) + [_gan_epoch(g_loss=1.2, d_real=0.7, d_fake=0.3)] * 6
     assert "generator_stalled" in _issues(flat)
     assert "g_loss moved by 0.00e+00 over the last 5 epochs" in generator_stalled(flat)
     assert generator_stalled(flat, patience=6) is None  # the window reaches a moving epoch
     assert "generator_stalled" not in _issues(_healthy_history(9))
     assert generator_stalled(RECORDED_HEALTHY, patience=3) is None
+    # A critic's flat loss (no D(x), D(G(z)) probabilities) is a stall whatever its value.
+    flat_critic = [dict(d_loss=-0.5, g_loss=0.4, wasserstein=0.5)] * 6
+    assert "g_loss moved by" in generator_stalled(flat_critic)
+
+
+def test_a_flat_generator_loss_at_the_equilibrium_is_not_a_stall():
+    """cifar10_cdcgan's epochs 33-37: D(x) 0.505, D(G(z)) 0.495, g_loss 0.7135 +- 0.0004. The
+    epoch mean of a game at its equilibrium holds still; the generator still learns."""
+    equilibrium = [
+        _gan_epoch(d_loss=1.381, g_loss=0.7135 + 0.0003 * (-1) ** i, d_real=0.505, d_fake=0.495)
+        for i in range(6)
+    ]
+    assert generator_stalled(equilibrium) is None
+    assert "generator_stalled" not in _issues(equilibrium)
+    assert "generator_stalled" in _issues(equilibrium, equilibrium_gap=0.005)
+    # One epoch of the window where the discriminator told them apart: a stall again.
+    separated = equilibrium[:5] + [_gan_epoch(g_loss=0.7135, d_real=0.6, d_fake=0.4)]
+    assert "g_loss moved by" in generator_stalled(separated)
 
 
 def test_mode_collapse():
