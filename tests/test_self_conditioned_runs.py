@@ -61,6 +61,9 @@ def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir,
         assert metadata["num_classes"] is None
         assert metadata["latent_dim"] == gan.latent_dim + 1
         assert metadata["latent_distribution"] == gan.latent_distribution
+        # Of the GAN it came from: its class, its training and its averaged weights.
+        assert metadata["model_class"] == "GAN" and metadata["uses_averaged_weights"]
+        assert metadata["training"]["run_config"]["clusters"] == 3
     # The exports draw what the run's generator draws.
     expected = opened.generate(6, seed=1)
     for exported in (str(saved_model), str(onnx)):

@@ -562,7 +562,7 @@ def describe(name, seen, out=ROOT):
 
 def run_reference(name, args):
     from kgan import control, training
-    from kgan.runs.clusters import load_run_generator
+    from kgan.runs import clusters as run_clusters
 
     spec = REFERENCES[name]
     run_dir = os.path.join(args.runs, name)
@@ -588,8 +588,8 @@ def run_reference(name, args):
     # A self-conditioned run samples and exports through its generator of latent vectors.
     exported, sampler = gan, gan
     if spec.get("clusters"):
-        exported, _, _ = load_run_generator(run_dir)
-        sampler = control.as_generator(exported)
+        exported = run_clusters.generator_source(gan, run_clusters.run_record(run_dir))
+        sampler = control.as_generator(exported.generator)
     with open(os.path.join(run_dir, "config.json")) as f:
         config = json.load(f)
     history, record = training_record(run_dir, gan, config, training_examples(spec, config))

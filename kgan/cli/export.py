@@ -49,7 +49,7 @@ def add_export_command(subparsers):
 def run_export(args):
     from kgan import export
     from kgan.export import onnx as export_onnx
-    from kgan.runs.clusters import load_run_generator
+    from kgan.runs import clusters as run_clusters
 
     if not args.saved_model and not args.onnx:
         raise ValueError("Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH.")
@@ -63,8 +63,11 @@ def run_export(args):
             raise ValueError(
                 f"{option} applies to {needed}, which was not given. Received: {option}={value}"
             )
-    # A self-conditioned run exports its generator of latent vectors alone.
-    model, history, run_config = load_run_generator(args.run_or_model, compile=True)
+    model, history, run_config = export.load_run(args.run_or_model)
+    clusters = run_clusters.run_record(args.run_or_model)
+    if clusters is not None:
+        # A self-conditioned run exports its generator of latent vectors alone.
+        model = run_clusters.generator_source(model, clusters)
     if args.onnx:
         # Before the SavedModel is written: one export failing leaves no half of the command.
         export_onnx.check_destination(args.onnx, args.overwrite)

@@ -62,8 +62,9 @@ def resolve_generator(model, *, num_classes=None, latent_distribution=None):
 
     Args:
         model: a `kgan.GAN`/`WGAN`/`WGANGP` (its `inference_generator` is exported: the
-            averaged generator when `ema_decay` is set) or a generator `keras.Model` taking `z`,
-            or `[z, labels]` for a class-conditional one.
+            averaged generator when `ema_decay` is set), a generator `keras.Model` taking `z`,
+            or `[z, labels]` for a class-conditional one, or a `GeneratorSource` (returned as
+            it is, such as a self-conditioned run's, `kgan.runs.clusters.generator_source`).
         num_classes: number of classes of a bare class-conditional generator (required for one;
             a kgan model knows its own).
         latent_distribution: `"normal"` or `"uniform"`, the prior of `z` for a bare generator
@@ -77,6 +78,8 @@ def resolve_generator(model, *, num_classes=None, latent_distribution=None):
         TypeError: if `model` is not a Keras model.
         ValueError: if the generator's inputs do not match `num_classes`.
     """
+    if isinstance(model, GeneratorSource):
+        return model
     if isinstance(model, AdversarialModel):
         return _kgan_model_source(model, num_classes, latent_distribution)
     if not isinstance(model, keras.Model):

@@ -92,6 +92,37 @@ def read_record(run_dir):
         return json.load(file)
 
 
+def generator_source(gan, record):
+    """What `kgan.export` exports for the self-conditioned `gan` with the `clusters.json`
+    `record`: its generator of latent vectors alone, in float32, with the metadata of the
+    model it came from (its class, training and averaged weights)."""
+    from kgan.export.source import GeneratorSource, float32_copy
+
+    generator = latent_class_generator(
+        gan.inference_generator, record["frequencies"], latent_distribution=gan.latent_distribution
+    )
+    return GeneratorSource(
+        float32_copy(generator),
+        model=gan,
+        latent_dim=gan.latent_dim + 1,
+        num_classes=None,
+        sample_shape=gan.sample_shape,
+        latent_distribution=gan.latent_distribution,
+        uses_averaged_weights=gan.ema_weights is not None,
+    )
+
+
+def run_record(run_or_model):
+    """The `clusters.json` record of a run folder or of its `model.keras`, or `None` (not a
+    self-conditioned run)."""
+    path = os.fspath(run_or_model)
+    if os.path.isdir(path):
+        return read_record(path)
+    if os.path.basename(path) == "model.keras":
+        return read_record(os.path.dirname(path) or ".")
+    return None
+
+
 def load_run_generator(run_or_model, *, compile=False):
     """What samples a run without labels: `load_run`'s `(model, history, config)`, except that
     for a self-conditioned run (a folder, or its `model.keras`, beside `clusters.json`) `model`
@@ -101,11 +132,7 @@ def load_run_generator(run_or_model, *, compile=False):
     from kgan.runs.folder import load_run
 
     model, history, config = load_run(run_or_model, compile=compile)
-    path = os.fspath(run_or_model)
-    run_dir = path if os.path.isdir(path) else os.path.dirname(path) or "."
-    record = None
-    if os.path.isdir(path) or os.path.basename(path) == "model.keras":
-        record = read_record(run_dir)
+    record = run_record(run_or_model)
     if record is None:
         return model, history, config
     generator = latent_class_generator(
