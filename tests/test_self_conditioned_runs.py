@@ -12,7 +12,10 @@ import pytest
 
 import kgan
 from kgan.cli import main
+from kgan.runs import RunFolder
 from kgan.runs import clusters as run_clusters
+from kgan.runs import training as training_module
+from kgan.runs.folder import same_command
 from kgan.training import load_run, train
 
 RUN = dict(num_samples=128, batch_size=32, base_filters=8, latent_dim=8, epochs=2, seed=0)
@@ -41,6 +44,36 @@ def test_the_run_trains_a_model_of_the_clusters_and_records_them(run_dir):
     assert sum(record["frequencies"]) == pytest.approx(1.0)
     assert not (run_dir / "backup").exists()
     assert (run_dir / "samples.png").is_file()
+
+
+def test_the_same_command_without_clusters_is_another_run(run_dir):
+    """A run of `--clusters` is not the run of the same arguments without it, either way."""
+    saved = json.loads((run_dir / "config.json").read_text())
+    without = {key: value for key, value in saved.items() if key != "clusters"}
+    assert same_command(saved, {**without, "clusters": 3})
+    assert not same_command(saved, without)
+    assert not same_command(without, {**without, "clusters": 3})
+    assert RunFolder(run_dir).plan(without).action == "new"
+
+
+def test_the_last_healthy_checkpoint_samples_as_the_run_does(run_dir):
+    """`last_good.keras` has the clusters it was trained on beside it."""
+    record = json.loads((run_dir / "last_good.clusters.json").read_text())
+    assert record == json.loads((run_dir / "clusters.json").read_text())
+    checkpoint = kgan.control.load_generator(str(run_dir / "last_good.keras"))
+    assert checkpoint.num_classes is None
+    assert checkpoint.latent_dim == RUN["latent_dim"] + 1
+
+
+def test_a_generated_data_set_is_drawn_from_the_run_seed():
+    """Stacked MNIST's triples: the images clustered are those a run without clusters uses."""
+    if not os.environ.get("KGAN_DATA_DIR"):
+        pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
+    options = {"num_samples": 64, "image_size": None, "crop": None, "data_dir": None}
+    first = training_module._image_array("stacked_mnist", 0, options)
+    np.testing.assert_array_equal(training_module._image_array("stacked_mnist", 0, options), first)
+    plain = kgan.data.load("stacked_mnist", batch_size=64, shuffle=False, seed=0, num_samples=64)
+    np.testing.assert_array_equal(next(iter(plain)).numpy(), first)
 
 
 def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir, tmp_path):
@@ -105,6 +138,8 @@ def test_the_cluster_state_is_saved_and_loaded_exactly(tmp_path):
         ({"clusters": 2.5}, "clusters=2.5"),
         ({"clusters": 3, "conditional": True}, "conditional=True"),
         ({"clusters": 3, "architecture": "mlp"}, "architecture='mlp'"),
+        ({"clusters": 3, "num_classes": 3}, "num_classes=3"),
+        ({"clusters": 3, "recipe": "toy_2d", "base_filters": None, "latent_dim": None}, "toy_2d"),
         ({"clusters": 3, "batch_size": 1000}, "batch_size=1000"),
     ],
 )

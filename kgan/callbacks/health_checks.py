@@ -240,19 +240,24 @@ def generator_dominates(history, *, patience=5, reverse_gap=0.1):
         "non-saturating loss, a higher generator learning rate, LeakyReLU in both networks."
     ),
 )
-def generator_stalled(history, *, patience=5, stall_tolerance=1e-3, equilibrium_gap=0.1):
+def generator_stalled(history, *, patience=5, stall_tolerance=1e-3, equilibrium_band=0.05):
     """`g_loss` moved by less than `stall_tolerance` (relative to max(1, |g_loss|)) over the
-    last `patience` epochs, while a GAN's discriminator told real from generated samples:
-    with |D(x) - D(G(z))| below `equilibrium_gap` all along, the game is at its equilibrium
-    (D near 1/2 on both, the non-saturating g_loss near ln 2), where a flat epoch mean is
-    expected."""
+    last `patience` epochs, unless the GAN is at its equilibrium: D(x) and D(G(z)) within
+    `equilibrium_band` of 1/2 all along (the non-saturating g_loss near ln 2), where a flat
+    epoch mean is expected, and g_loss still moving at all. A discriminator whose output is
+    constant also sits at 1/2, but its loss and the generator's are exactly flat."""
     entries = history[-(patience + 1) :]
     window = [entry.get("g_loss") for entry in entries]
     if len(window) < patience + 1 or None in window:
         return None
-    if _is_gan(history[-1]) and all(abs(_gap(entry)) < equilibrium_gap for entry in entries):
-        return None
     spread = max(window) - min(window)
+    at_equilibrium = _is_gan(history[-1]) and all(
+        abs(entry.get(name, math.nan) - 0.5) < equilibrium_band
+        for entry in entries
+        for name in ("d_real", "d_fake")
+    )
+    if at_equilibrium and spread > 0:
+        return None
     if spread < stall_tolerance * max(1.0, abs(window[-1])):
         return (
             f"g_loss moved by {spread:.2e} over the last {patience} epochs (now {window[-1]:.4g})."

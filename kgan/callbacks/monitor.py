@@ -93,8 +93,8 @@ class TrainingMonitor(keras.callbacks.Callback):
       D(x) - D(G(z)) stays above `dominance_gap` (or D(G(z)) exceeds D(x) by more than 0.1);
       for Wasserstein models, the critic's estimate C(x) - C(G(z)) stays negative.
     * `generator_stalled`: `g_loss` moved by less than `stall_tolerance` (relative to
-      max(1, |g_loss|)) over the last `patience` epochs, unless a GAN's discriminator stayed
-      at chance (|D(x) - D(G(z))| below `equilibrium_gap`): the equilibrium, not a stall.
+      max(1, |g_loss|)) over the last `patience` epochs, unless a GAN sat at its equilibrium:
+      D(x) and D(G(z)) within `equilibrium_band` of 1/2, with g_loss still moving at all.
     * `mode_collapse`: the mean pairwise distance of `num_diversity_samples` samples from fixed
       noise falls below `diversity_threshold` times the same statistic on `real_samples` (when
       given) or times its own highest value so far. Measured from samples, not guessed from
@@ -117,7 +117,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         seed: seed of the fixed noise of the diversity check.
         patience: epochs an imbalance or a flat generator loss must last.
         collapse_threshold, growth_factor, saturation, dominance_gap, stall_tolerance,
-            equilibrium_gap, diversity_threshold: thresholds of the checks above.
+            equilibrium_band, diversity_threshold: thresholds of the checks above.
         verbose: print a line when stopping or checkpointing (1) or stay silent (0).
 
     Example:
@@ -144,7 +144,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         saturation=0.05,
         dominance_gap=0.7,
         stall_tolerance=1e-3,
-        equilibrium_gap=0.1,
+        equilibrium_band=0.05,
         diversity_threshold=0.5,
         verbose=1,
     ):
@@ -154,7 +154,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         _check_num_diversity_samples(num_diversity_samples)
         check_range("saturation", saturation, 0.0, 0.5, include_high=False)
         check_range("dominance_gap", dominance_gap, 0.0, 1.0)
-        check_range("equilibrium_gap", equilibrium_gap, 0.0, 1.0)
+        check_range("equilibrium_band", equilibrium_band, 0.0, 0.5)
         check_range("diversity_threshold", diversity_threshold, 0.0, 1.0)
         self.every_n_steps = every_n_steps
         self.stop_on = _issues_to_stop_on(stop_on, self.ISSUES)
@@ -168,7 +168,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self.saturation = saturation
         self.dominance_gap = dominance_gap
         self.stall_tolerance = stall_tolerance
-        self.equilibrium_gap = equilibrium_gap
+        self.equilibrium_band = equilibrium_band
         self.diversity_threshold = diversity_threshold
         self.verbose = verbose
         self._reference_diversity = None
@@ -187,6 +187,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._active = set()
         self._z = None
         self._epoch = 0
+        # The epoch (from 0) whose end saved `checkpoint_path` last in this process, or `None`.
+        self.checkpoint_epoch = None
 
     def diagnose(self, history, *, final=True):
         """Returns `{issue: message}` for a list of per-epoch (or running) metric dicts.
@@ -211,7 +213,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             saturation=self.saturation,
             dominance_gap=self.dominance_gap,
             stall_tolerance=self.stall_tolerance,
-            equilibrium_gap=self.equilibrium_gap,
+            equilibrium_band=self.equilibrium_band,
             diversity_threshold=self.diversity_threshold,
             reference_diversity=self._reference_diversity,
         )
@@ -259,6 +261,7 @@ class TrainingMonitor(keras.callbacks.Callback):
             # Saved to a temporary name and renamed: a kill during the save keeps the previous
             # healthy checkpoint whole.
             atomic.save_model(self.model, self.checkpoint_path)
+            self.checkpoint_epoch = epoch
             if self.verbose:
                 print(f"TrainingMonitor: epoch {epoch + 1} healthy, saved {self.checkpoint_path}")
 

@@ -47,25 +47,24 @@ class SelfConditioning(keras.callbacks.Callback):
         model: the class-conditional kgan model to train (`num_classes` clusters).
         images: the training images, an array `(n, *sample_shape)` in the model's range.
         every_n_epochs: cluster again after every this many epochs, but not after the last
-            epoch of `fit`, whose clusters the generator was trained on (`None`: only once,
-            before training).
+            epoch of `fit` or one that stops training, whose clusters the generator was
+            trained on (`None`: only once, before training).
         feature_layer: name of the discriminator layer whose output is clustered: by
             default `"flatten"`, the features `kgan.models.dcgan_discriminator` computes its
             logit from.
         fit_samples: the k-means is fitted on this many images drawn at random (25,000 in
             the paper); every image is then assigned to its nearest centroid.
         seed: seed of the k-means and of the images it is fitted on.
+        state: a `get_state()` record of a `SelfConditioning` of the same model and images, to
+            continue from (its clusters, centroids and random state) instead of clustering
+            afresh: what resuming a run needs, since the clusters are not in the model's
+            files (`kgan train --clusters` keeps them in its backup).
 
     Attributes:
         labels: an int32 `tf.Variable` `(n,)`, the cluster of each image; `dataset()` reads
             it as it iterates, so a new clustering reaches the next batches.
         frequencies: the fraction of the images in each cluster (NumPy `(num_classes,)`).
         clusterings: how many times the images have been clustered.
-
-        state: a `get_state()` record of a `SelfConditioning` of the same model and images, to
-            continue from (its clusters, centroids and random state) instead of clustering
-            afresh: what resuming a run needs, since the clusters are not in the model's
-            files (`kgan train --clusters` keeps them in its backup).
 
     The images and the clusters are held in host memory (variables on the CPU); create it
     outside a `tf.distribute` scope, which would copy them to every replica.
@@ -224,10 +223,12 @@ class SelfConditioning(keras.callbacks.Callback):
     def dataset(self, batch_size, *, shuffle=True, seed=None, drop_remainder=True):
         """Batches of `(images, clusters)` for `fit`, reshuffled every epoch.
 
-        The clusters are read from `labels` as each batch is made: a batch is made when a
-        step asks for it, so every batch of the epochs after a new clustering carries it. With
-        a `seed`, the order of epoch `e` is a function of `(seed, e)`, as in `kgan.data`'s
-        pipelines, so a resumed run sees the batches the uninterrupted one saw.
+        The clusters are read from `labels` as each batch is made. `fit` starts each epoch's
+        pass over the dataset when the epoch's first step asks for a batch, after the previous
+        epoch's callbacks, so every batch of the epochs after a new clustering carries it (a
+        `repeat()`ed dataset is one pass: the few batches it prefetched keep the clusters
+        before). With a `seed`, the order of epoch `e` is a function of `(seed, e)`, as in
+        `kgan.data`'s pipelines, so a resumed run sees the batches the uninterrupted one saw.
         """
         check_positive_int("batch_size", batch_size)
         check_bool("shuffle", shuffle)
@@ -249,8 +250,11 @@ class SelfConditioning(keras.callbacks.Callback):
         )
 
     def on_epoch_end(self, epoch, logs=None):
-        # Not after the last epoch: the generator was trained on the clusters it has.
+        # Not after the last epoch, nor when training stops early: the generator was trained
+        # on the clusters it has.
         last = epoch + 1 == (self.params or {}).get("epochs")
+        if getattr(self.model, "stop_training", False):
+            return
         if self.every_n_epochs and (epoch + 1) % self.every_n_epochs == 0 and not last:
             self.recluster()
 

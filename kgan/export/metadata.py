@@ -116,7 +116,10 @@ def build_metadata(source, *, model, history, run_config, max_samples=None, fmt)
     """The metadata shared by both formats; each export adds its own keys (version, opset,
     verification) before writing it."""
     # The kgan model the generator came from, when the source knows it.
-    model = model if source.model is None else source.model
+    if source.model is not None:
+        model = source.model
+    elif model is source:
+        model = source.generator
     image_shape = list(source.sample_shape) if source.is_image else None
     inputs = {"z": {"dtype": "float32", "shape": [None, source.latent_dim]}}
     if source.conditional:

@@ -28,6 +28,8 @@ from kgan.models.noise import sample_latent
 from kgan.networks.inputs import latent_class_generator
 
 CLUSTERS_FILE = "clusters.json"
+# The clusters the generator of `last_good.keras` was trained on.
+CHECKPOINT_CLUSTERS_FILE = "last_good.clusters.json"
 # Liu et al. (2020) cluster again every 2,000 to 25,000 iterations; kgan's CPU budgets are
 # about 10,000 steps, so a run clusters every epoch that ends nearest 2,000 steps.
 RECLUSTER_STEPS = 2000
@@ -60,6 +62,22 @@ def load_state(path):
         return {"labels": saved["labels"], "centroids": saved["centroids"], **record}
 
 
+class CheckpointClusters(keras.callbacks.Callback):
+    """Writes `last_good.clusters.json` beside `last_good.keras` whenever the run's
+    `TrainingMonitor` saves it, with the clusters that checkpoint was trained on; it must come
+    after the monitor and before the `SelfConditioning` in `fit`'s callbacks."""
+
+    def __init__(self, monitor, self_conditioning, path):
+        super().__init__()
+        self.monitor = monitor
+        self.self_conditioning = self_conditioning
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor.checkpoint_epoch == epoch:
+            write_record(self.path, self.self_conditioning, self.self_conditioning.every_n_epochs)
+
+
 def samples(generator, gan, num_samples, seed=0):
     """`num_samples` samples of the generator of latent vectors alone `generator` of `gan`,
     from latent vectors drawn with `seed`."""
@@ -83,9 +101,10 @@ def write_record(path, self_conditioning, every_n_epochs):
     )
 
 
-def read_record(run_dir):
-    """The `clusters.json` record of the run in `run_dir`, or `None` (not self-conditioned)."""
-    path = os.path.join(run_dir, CLUSTERS_FILE)
+def read_record(run_dir, name=CLUSTERS_FILE):
+    """The `clusters.json` (or `name`) record of the run in `run_dir`, or `None` (not
+    self-conditioned)."""
+    path = os.path.join(run_dir, name)
     if not os.path.isfile(path):
         return None
     with open(path) as file:
@@ -113,13 +132,15 @@ def generator_source(gan, record):
 
 
 def run_record(run_or_model):
-    """The `clusters.json` record of a run folder or of its `model.keras`, or `None` (not a
-    self-conditioned run)."""
+    """The clusters record of a run folder, its `model.keras` (`clusters.json`) or its
+    `last_good.keras` (`last_good.clusters.json`), or `None` (not a self-conditioned run)."""
     path = os.fspath(run_or_model)
     if os.path.isdir(path):
         return read_record(path)
-    if os.path.basename(path) == "model.keras":
-        return read_record(os.path.dirname(path) or ".")
+    folder, name = os.path.split(path)
+    beside = {"model.keras": CLUSTERS_FILE, "last_good.keras": CHECKPOINT_CLUSTERS_FILE}
+    if name in beside:
+        return read_record(folder or ".", beside[name])
     return None
 
 

@@ -81,12 +81,16 @@ RUN_FILES = (
     "samples",
     "logs",
     "clusters.json",
+    "last_good.clusters.json",
 )
 BACKUP_DIR = "backup"
 STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
 # Values found once the data is loaded; a request leaves them `None` (epochs: a recipe's).
 _DERIVED = ("image_shape", "num_classes", "epochs")
+# Arguments `config.json` records only when they are set, so that older runs still resume: a
+# run with one differs from a request without it, and the other way round.
+_RECORDED_WHEN_SET = ("image_size", "crop", "clusters")
 # Runs written before `precision` existed trained in float32 and record no policy.
 _POLICY_OF_OLDER_RUNS = "float32"
 
@@ -303,7 +307,7 @@ def same_command(saved, request):
                 return False
         elif saved.get(key) != value:
             return False
-    return True
+    return all(saved.get(key) == request.get(key) for key in _RECORDED_WHEN_SET)
 
 
 def _same_precision(saved, requested):

@@ -111,19 +111,20 @@ _CLUSTER_CONDITIONING_OPTIONS = {
 }
 
 
-def _check_clusters(clusters, conditional, instance, architecture):
+def _check_clusters(clusters, conditional, num_classes, instance, architecture):
     check_positive_int("clusters", clusters, allow_none=True)
     if clusters is None:
         return
     if clusters < 2:
         raise ValueError(f"`clusters` must be at least 2. Received: clusters={clusters}")
-    for given, name in (
-        (conditional, "conditional"),
-        (instance is not None, "model"),
-        (architecture == "mlp", "architecture"),
-    ):
-        if given:
-            value = {"conditional": conditional, "architecture": architecture}.get(name, "<model>")
+    given = {
+        "conditional": conditional or None,
+        "num_classes": num_classes,
+        "model": "<model instance>" if instance is not None else None,
+        "architecture": architecture if architecture == "mlp" else None,
+    }
+    for name, value in given.items():
+        if value is not None:
             raise ValueError(
                 "`clusters` trains a self-conditioned dcgan model built by kgan on unlabelled "
                 f"images; it cannot be combined with `{name}`. (For a model of your own, use "
@@ -131,9 +132,11 @@ def _check_clusters(clusters, conditional, instance, architecture):
             )
 
 
-def _image_array(data, load_options):
-    """The images of `data`, in order, as one float32 array (what clustering needs)."""
-    batches = kgan_data.load(data, batch_size=1000, shuffle=False, **load_options)
+def _image_array(data, seed, load_options):
+    """The images of `data`, in order, as one float32 array (what clustering needs); `seed`
+    draws those of a generated data set (Stacked MNIST's triples) as a run without clusters
+    does."""
+    batches = kgan_data.load(data, batch_size=1000, shuffle=False, seed=seed, **load_options)
     return np.concatenate([keras.ops.convert_to_numpy(batch) for batch in batches])
 
 
@@ -266,7 +269,7 @@ def train(
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
     instance = model if isinstance(model, AdversarialModel) else None
-    _check_clusters(clusters, conditional, instance, architecture)
+    _check_clusters(clusters, conditional, num_classes, instance, architecture)
     if instance is not None:
         _check_instance_arguments(
             instance,
@@ -293,6 +296,11 @@ def train(
         latent_dim=latent_dim,
         base_filters=base_filters,
     )
+    if clusters is not None and settings is not None and settings["architecture"] != "dcgan":
+        raise ValueError(
+            f"`clusters` needs dcgan networks; recipe {recipe!r} builds "
+            f"{settings['architecture']} ones. Received: recipe={recipe!r}"
+        )
     if instance is not None:
         batch_size = batch_size or 64
     elif settings is None:
@@ -366,7 +374,7 @@ def train(
                 spec = dataset.element_spec[0] if conditional else dataset.element_spec
                 image_shape = tuple(spec.shape[1:])
             else:
-                images = _image_array(data, load_options)
+                images = _image_array(data, seed, load_options)
                 image_shape, num_classes = images.shape[1:], clusters
                 conditional = True  # On the clusters, as labels.
             if conditional and num_classes is None:
@@ -576,6 +584,12 @@ def _fit_into(
     if state is not None:
         folder.restore(gan, state, monitor)
     if self_conditioning is not None:
+        # After the monitor, which may save last_good.keras, and before the clusters change.
+        run_callbacks.append(
+            run_clusters.CheckpointClusters(
+                monitor, self_conditioning, folder.file(run_clusters.CHECKPOINT_CLUSTERS_FILE)
+            )
+        )
         run_callbacks.append(self_conditioning)
     # Last, so that the backup holds the monitor's record and the clusters of the epoch.
     run_callbacks.append(folder.backup_callback(monitor, state, self_conditioning))

@@ -113,7 +113,7 @@ def test_every_failure_mode_is_registered_with_its_advice_and_thresholds():
     assert health_checks.CHECKS["generator_stalled"].thresholds == (
         "patience",
         "stall_tolerance",
-        "equilibrium_gap",
+        "equilibrium_band",
     )
     epoch_level = {issue for issue, check in health_checks.CHECKS.items() if check.epoch_level}
     assert epoch_level == {
@@ -266,10 +266,20 @@ def test_a_flat_generator_loss_at_the_equilibrium_is_not_a_stall():
     ]
     assert generator_stalled(equilibrium) is None
     assert "generator_stalled" not in _issues(equilibrium)
-    assert "generator_stalled" in _issues(equilibrium, equilibrium_gap=0.005)
+    assert "generator_stalled" in _issues(equilibrium, equilibrium_band=0.004)
     # One epoch of the window where the discriminator told them apart: a stall again.
     separated = equilibrium[:5] + [_gan_epoch(g_loss=0.7135, d_real=0.6, d_fake=0.4)]
     assert "g_loss moved by" in generator_stalled(separated)
+    # Both at 0.9: the discriminator calls everything real, no equilibrium.
+    fooled = [_gan_epoch(g_loss=0.105, d_real=0.9, d_fake=0.9)] * 6
+    assert "g_loss moved by" in generator_stalled(fooled)
+
+
+def test_a_dead_discriminator_at_one_half_is_a_stall():
+    """A constant output: D(x) = D(G(z)) = 1/2 and g_loss = ln 2 exactly, no gradient."""
+    dead = [_gan_epoch(d_loss=1.3863, g_loss=0.6931, d_real=0.5, d_fake=0.5)] * 6
+    assert "g_loss moved by 0.00e+00" in generator_stalled(dead)
+    assert "generator_stalled" in _issues(dead)
 
 
 def test_mode_collapse():

@@ -69,6 +69,21 @@ def test_fit_clusters_again_every_n_epochs_but_not_after_the_last():
     assert clusters.clusterings == 3  # One epoch is the last: its clusters are kept.
 
 
+def test_an_epoch_that_stops_training_keeps_its_clusters():
+    """A run stopped early (the monitor's divergence) ends on the clusters it trained on."""
+    gan = _gan()
+    images, _ = _three_kinds()
+    clusters = kgan.callbacks.SelfConditioning(gan, images, every_n_epochs=1, seed=0)
+
+    class StopAfterFirstEpoch(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.stop_training = True
+
+    callbacks = [StopAfterFirstEpoch(), clusters]
+    gan.fit(clusters.dataset(24, seed=0), epochs=3, callbacks=callbacks, verbose=0)
+    assert clusters.clusterings == 1
+
+
 def test_generator_of_latents_alone_draws_clusters_at_their_frequencies_and_exports(tmp_path):
     gan = _gan(num_classes=4)
     images, _ = _three_kinds(per_kind=60)

@@ -26,3 +26,14 @@ def test_metadata_travels_with_the_model(unconditional_export, latent_dim):
     assert training["history"] == {"epochs": 2, "final": {"d_loss": 0.7, "g_loss": 1.1}}
     assert metadata["verification"]["max_abs_difference"] <= 1e-5
     assert metadata["verification"]["generate_max_level_difference"] <= 1
+
+
+def test_a_source_of_a_bare_generator_exports_under_the_generators_name(unconditional, tmp_path):
+    """A `GeneratorSource` exports as it is; without a kgan model, its generator is named."""
+    source = export.resolve_generator(unconditional.inference_generator)
+    path = export.to_saved_model(source, str(tmp_path / "sm"), verify=False)
+    metadata = export.read_metadata(path)
+    assert metadata["model_class"] == "Functional"
+    assert metadata["generator_name"] == unconditional.inference_generator.name
+    onnx = export.to_onnx(source, str(tmp_path / "g.onnx"), verify=False)
+    assert export.read_metadata(onnx)["latent_dim"] == metadata["latent_dim"]
