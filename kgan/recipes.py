@@ -156,9 +156,11 @@ RECIPES = {
     "mnist": {
         "notes": "MNIST DCGAN (64 base filters, unnormalised discriminator, lazy R1, Adam 5e-4, "
         "EMA 0.999). Measured (tools/train_references.py): class-conditional, "
-        "savedmodels/mnist_cdcgan/card.json; unconditional, savedmodels/mnist_dcgan/card.json, "
-        "and against the TensorFlow DCGAN tutorial trained for the same time, "
-        "tools/results/compare_baseline.json (tools/compare_baseline.py).",
+        "savedmodels/mnist_cdcgan/card.json; unconditional, self-conditioned on 100 clusters "
+        "(`kgan train --clusters 100`), savedmodels/mnist_dcgan/card.json, and without "
+        "clusters tools/results/mnist_dcgan_recipe.json; against the TensorFlow DCGAN tutorial "
+        "trained for the same time, tools/results/compare_baseline.json "
+        "(tools/compare_baseline.py).",
         "model": "gan",
         "models": ("gan", "wgangp"),
         **_IMAGE_GAN,
