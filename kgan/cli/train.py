@@ -52,7 +52,7 @@ def add_train_command(subparsers):
         metavar="K",
         help="without labels: train self-conditioned on K clusters of the images (100 is the "
         "paper's choice), found from the discriminator's features and refreshed about every "
-        "2,000 steps; the run samples, exports and evaluates as an unconditional generator",
+        "2,000 batches; the run samples, exports and evaluates as an unconditional generator",
     )
     parser.add_argument("--epochs", type=int, help="default: 20, or enough for the recipe's steps")
     parser.add_argument("--batch-size", type=int, help="default: 64, or the recipe's")

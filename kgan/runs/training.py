@@ -233,7 +233,7 @@ def train(
             images instead of labels (`kgan.callbacks.SelfConditioning`): a class-conditional
             model of `clusters` classes whose generator is told the cluster in every batch
             normalisation and whose discriminator projects it, the images clustered by the
-            discriminator's features before training and again about every 2,000 steps
+            discriminator's features before training and again about every 2,000 batches
             (`kgan.runs.clusters`). The images are held in memory. The run folder gains
             `clusters.json`, and `kgan export`, `evaluate` and `sample` use its generator of
             latent vectors alone (`kgan.runs.clusters.load_run_generator`). Not with
