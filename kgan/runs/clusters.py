@@ -31,8 +31,8 @@ CLUSTERS_FILE = "clusters.json"
 # The clusters the generator of `last_good.keras` was trained on.
 CHECKPOINT_CLUSTERS_FILE = "last_good.clusters.json"
 # Liu et al. (2020) cluster again every 2,000 to 25,000 iterations; kgan's CPU budgets are
-# about 10,000 steps, so a run clusters at the epoch end nearest every 2,000 batches of real images
-# (discriminator steps; a WGAN-GP takes several per generator step).
+# about 10,000 steps, so a run clusters at the epoch end nearest every 2,000 batches of real
+# images (discriminator steps; a WGAN-GP takes several per generator step).
 RECLUSTER_STEPS = 2000
 
 
