@@ -102,6 +102,11 @@ def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir,
     for exported in (str(saved_model), str(onnx)):
         images = kgan.control.load_generator(exported).generate(6, seed=1)
         np.testing.assert_allclose(images, expected, atol=2e-4)
+    # Jacobian truncation: through Keras; refused clearly through the SavedModel, where
+    # TensorFlow's forward mode fails on the integer cluster computed from z.
+    assert opened.generate(4, seed=0, jacobian_truncation=0.25).shape == (4, 28, 28, 1)
+    with pytest.raises(ValueError, match="forward-mode derivatives.*model.keras"):
+        kgan.control.load_generator(str(saved_model)).generate(4, jacobian_truncation=0.25)
     assert main(["sample", str(run_dir), "--grid", str(tmp_path / "grid.png")]) == 0
     assert main(["sample", str(run_dir), "--labels", "1"]) == 2
     assert (tmp_path / "grid.png").is_file()

@@ -28,10 +28,13 @@ class Generator:
         path: the file or folder it was loaded from, or `None`.
         latent_dim, num_classes, sample_shape, latent_distribution: as in the kgan model.
         differentiable: whether gradients flow from the samples back to `z`.
+        forward_differentiable: whether TensorFlow's forward mode (the Jacobian-vector
+            products of Jacobian truncation) runs through it too.
     """
 
     format = None
     differentiable = False
+    forward_differentiable = False
 
     def __init__(self, *, latent_dim, num_classes, sample_shape, latent_distribution, path):
         self.latent_dim = int(latent_dim)
@@ -107,6 +110,14 @@ class Generator:
         if jacobian_truncation is not None:
             truncation_share(jacobian_truncation, z)
             self.require_gradients("Jacobian truncation")
+            if not self.forward_differentiable:
+                raise ValueError(
+                    "Jacobian truncation takes forward-mode derivatives, which TensorFlow "
+                    "cannot take through the SavedModel of a self-conditioned generator (it "
+                    "computes the cluster, an integer, from z; tf.autodiff.ForwardAccumulator "
+                    "fails on loaded functions with such integers). Use the run folder or its "
+                    f"model.keras instead. Received: model={self.describe()}"
+                )
             check_positive_int("num_samples", num_samples)
             check_seed(seed)
             labels = check_labels(labels, num_samples, self.num_classes)
@@ -153,6 +164,7 @@ class KerasGenerator(Generator):
 
     format = "keras"
     differentiable = True
+    forward_differentiable = True
 
     def __init__(self, model, *, num_classes=None, path=None):
         if num_classes is None and not isinstance(model, AdversarialModel):
@@ -263,6 +275,8 @@ class SavedModelGenerator(Generator):
     def __init__(self, path, metadata):
         super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
+        run_config = (metadata.get("training") or {}).get("run_config") or {}
+        self.forward_differentiable = not run_config.get("clusters")
         self.loaded = tf.saved_model.load(path)
         self.signature = self.loaded.signatures["serving_default"]
 
