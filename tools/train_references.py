@@ -100,8 +100,8 @@ REFERENCES = {
         # unconditional GAN is tools/results/mnist_dcgan_recipe.json (the card shipped before).
         "clusters": 100,
         "shipped": {
-            "commit": "a4bd891",
-            "version": 1,
+            "commit": "8170c8e",
+            "version": 3,
             "machine": "one CPU thread (other single-thread jobs shared the two cores)",
         },
     },
@@ -466,7 +466,7 @@ def _self_conditioning_lines(card):
         f"- **Self-conditioned** (`--clusters {card['clusters']}`, Liu et al. 2020): trained "
         f"class-conditionally on {card['clusters']} clusters of the discriminator's features of "
         "the training images, found by k-means before training and again about every 2,000 "
-        "steps; no label was used. The export takes latent vectors alone, one value more than "
+        "batches; no label was used. The export takes latent vectors alone, one value more than "
         "the generator's z: the first draws the cluster at the clusters' frequencies.",
     ]
 
