@@ -6,6 +6,7 @@ What such a run adds to its folder (`kgan.runs.folder`):
     RUN/clusters.json                  the clusters the final generator was trained on: their
                                        number, frequencies, and how often the images were
                                        clustered
+    RUN/last_good.clusters.json        the same for `last_good.keras`, written with it
     RUN/backup/epoch-0003.clusters.npz the clustering after epoch 3 (each image's cluster, the
                                        centroids, the random state), named by the backup's
                                        `state.json` beside the weights, so that a resumed run
@@ -89,7 +90,8 @@ def samples(generator, gan, num_samples, seed=0):
 
 
 def write_record(path, self_conditioning, every_n_epochs):
-    """`clusters.json`: the clusters the final generator was trained on."""
+    """`clusters.json` (or `last_good.clusters.json`): the clusters the generator was trained
+    on."""
     atomic.write_json(
         path,
         {
@@ -147,9 +149,10 @@ def run_record(run_or_model):
 
 def load_run_generator(run_or_model, *, compile=False):
     """What samples a run without labels: `load_run`'s `(model, history, config)`, except that
-    for a self-conditioned run (a folder, or its `model.keras`, beside `clusters.json`) `model`
-    is its generator of latent vectors alone, a `keras.Model` of `latent_dim + 1` values that
-    draws the cluster from the first at the clusters' frequencies.
+    for a self-conditioned run (its folder, `model.keras` or `last_good.keras`; see
+    `run_record`) `model` is its generator of latent vectors alone, a `keras.Model` of
+    `latent_dim + 1` values that draws the cluster from the first at the clusters'
+    frequencies.
     """
     from kgan.runs.folder import load_run
 
