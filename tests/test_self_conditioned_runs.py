@@ -73,7 +73,16 @@ def test_a_generated_data_set_is_drawn_from_the_run_seed():
     first = training_module._image_array("stacked_mnist", 0, options)
     np.testing.assert_array_equal(training_module._image_array("stacked_mnist", 0, options), first)
     plain = kgan.data.load("stacked_mnist", batch_size=64, shuffle=False, seed=0, num_samples=64)
-    np.testing.assert_array_equal(next(iter(plain)).numpy(), first)
+    np.testing.assert_array_equal(next(iter(plain)).numpy(), first / np.float32(127.5) - 1)
+
+
+def test_the_images_clustered_are_kept_as_pixels():
+    """uint8, a quarter of float32's memory, and exactly the pixels the data set scales."""
+    options = {"num_samples": 300, "image_size": None, "crop": None, "data_dir": None}
+    pixels = training_module._image_array(kgan.data.EMBEDDED_DATASET, 0, options)
+    assert pixels.dtype == np.uint8 and pixels.shape == (300, 28, 28, 1)
+    loaded = kgan.data.load(kgan.data.EMBEDDED_DATASET, batch_size=300, shuffle=False)
+    np.testing.assert_array_equal(next(iter(loaded)).numpy(), pixels / np.float32(127.5) - 1)
 
 
 def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir, tmp_path):

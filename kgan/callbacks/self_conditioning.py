@@ -21,6 +21,13 @@ from kgan.networks.inputs import latent_class_generator
 _FEATURE_BATCH = 500
 
 
+def _scaled(images):
+    """Images in [-1, 1]: uint8 pixels scaled as `kgan.data` scales them, others as they are."""
+    if images.dtype == np.uint8 or images.dtype == tf.uint8:
+        return pipeline.scale_images(images)
+    return images
+
+
 class SelfConditioning(keras.callbacks.Callback):
     """Trains a class-conditional kgan model on unlabelled images, clusters standing for classes.
 
@@ -45,7 +52,9 @@ class SelfConditioning(keras.callbacks.Callback):
 
     Args:
         model: the class-conditional kgan model to train (`num_classes` clusters).
-        images: the training images, an array `(n, *sample_shape)` in the model's range.
+        images: the training images, an array `(n, *sample_shape)` in the model's range, or
+            uint8 pixels, kept as they are (a quarter of the memory) and scaled to [-1, 1]
+            (`x / 127.5 - 1`, as `kgan.data` does) batch by batch.
         every_n_epochs: cluster again after every this many epochs, but not after the last
             epoch of `fit` or one that stops training, whose clusters the generator was
             trained on (`None`: only once, before training).
@@ -93,7 +102,9 @@ class SelfConditioning(keras.callbacks.Callback):
         check_seed(seed)
         if seed is not None and seed < 0:
             raise ValueError(f"`seed` must be non-negative. Received: seed={seed}")
-        images = np.asarray(images, np.float32)
+        images = np.asarray(images)
+        if images.dtype != np.uint8:
+            images = images.astype(np.float32, copy=False)
         if images.shape[1:] != tuple(model.sample_shape):
             raise ValueError(
                 f"`images` must be samples of the model's shape {tuple(model.sample_shape)}. "
@@ -158,7 +169,7 @@ class SelfConditioning(keras.callbacks.Callback):
         batches = []
         for start in range(0, len(rows), _FEATURE_BATCH):
             batch = rows[start : start + _FEATURE_BATCH]
-            features = self._features(self._images[batch], training=False)
+            features = self._features(_scaled(self._images[batch]), training=False)
             batches.append(keras.ops.convert_to_numpy(keras.ops.cast(features, "float32")))
         return np.concatenate(batches).reshape(len(rows), -1)
 
@@ -245,7 +256,7 @@ class SelfConditioning(keras.callbacks.Callback):
             shuffle=shuffle,
             seed=seed,
             drop_remainder=drop_remainder,
-            gather_fn=lambda rows: (tf.gather(images, rows), tf.gather(self.labels, rows)),
+            gather_fn=lambda rows: (_scaled(tf.gather(images, rows)), tf.gather(self.labels, rows)),
             num_examples=len(self._images),
         )
 

@@ -229,3 +229,17 @@ def test_a_seeded_dataset_orders_epoch_e_by_the_seed_and_e_alone():
     epoch_two = epoch_batches(first, 2)
     assert not np.array_equal(epoch_two, epoch_batches(first, 1))
     np.testing.assert_array_equal(epoch_batches(second, 2), epoch_two)
+
+
+def test_uint8_pixels_cluster_and_train_as_the_images_they_scale_to():
+    gan = _gan()
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (48, 8, 8, 3)).astype("uint8")
+    pixels[:16] //= 4  # Darker images: a group any features tell apart.
+    scaled = pixels / np.float32(127.5) - 1
+    from_pixels = kgan.callbacks.SelfConditioning(gan, pixels, seed=0)
+    from_floats = kgan.callbacks.SelfConditioning(gan, scaled, seed=0)
+    np.testing.assert_array_equal(from_pixels.labels.numpy(), from_floats.labels.numpy())
+    images, _ = next(iter(from_pixels.dataset(16, shuffle=False)))
+    assert images.dtype == "float32"
+    np.testing.assert_allclose(images.numpy(), scaled[:16], atol=1e-6)
