@@ -28,8 +28,11 @@ class Generator:
         path: the file or folder it was loaded from, or `None`.
         latent_dim, num_classes, sample_shape, latent_distribution: as in the kgan model.
         differentiable: whether gradients flow from the samples back to `z`.
-        forward_differentiable: whether TensorFlow's forward mode (the Jacobian-vector
-            products of Jacobian truncation) runs through it too.
+        forward_differentiable: whether TensorFlow's forward mode runs through it too; when
+            it does not (the SavedModel of a self-conditioned generator, which computes the
+            cluster, an integer, from z: `tf.autodiff.ForwardAccumulator` fails on loaded
+            functions with such integers), Jacobian truncation takes its Jacobian-vector
+            products from two backward passes instead.
     """
 
     format = None
@@ -110,14 +113,6 @@ class Generator:
         if jacobian_truncation is not None:
             truncation_share(jacobian_truncation, z)
             self.require_gradients("Jacobian truncation")
-            if not self.forward_differentiable:
-                raise ValueError(
-                    "Jacobian truncation takes forward-mode derivatives, which TensorFlow "
-                    "cannot take through the SavedModel of a self-conditioned generator (it "
-                    "computes the cluster, an integer, from z; tf.autodiff.ForwardAccumulator "
-                    "fails on loaded functions with such integers). Use the run folder or its "
-                    f"model.keras instead. Received: model={self.describe()}"
-                )
             check_positive_int("num_samples", num_samples)
             check_seed(seed)
             labels = check_labels(labels, num_samples, self.num_classes)

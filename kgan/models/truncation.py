@@ -105,14 +105,15 @@ def _squared_norms_function(generator):
     except (KeyError, TypeError):
         pass
     reference = weakref.ref(generator)
+    # Forward mode where it runs; else J v as the derivative of the vector-Jacobian product
+    # (J^T u) . v in u, from two backward passes (the same product, by other operations).
+    jvp = _forward_jvp if getattr(generator, "forward_differentiable", True) else _backward_jvp
 
     @tf.function(reduce_retracing=True)
     def squared_norms(z, labels, directions):
         total = tf.zeros([tf.shape(z)[0]], tf.float32)
         for k in tf.range(tf.shape(directions)[0]):
-            with tf.autodiff.ForwardAccumulator(z, directions[k]) as accumulator:
-                samples = _call(reference(), z, labels)
-            product = tf.cast(accumulator.jvp(samples), tf.float32)
+            product = tf.cast(jvp(reference(), z, labels, directions[k]), tf.float32)
             total += tf.reduce_sum(tf.reshape(product, [tf.shape(z)[0], -1]) ** 2, axis=1)
         return total
 
@@ -214,6 +215,23 @@ def truncated_generate(
         pending = pending[~accepted]
         stream += 1
     return z
+
+
+def _forward_jvp(generator, z, labels, direction):
+    with tf.autodiff.ForwardAccumulator(z, direction) as accumulator:
+        samples = _call(generator, z, labels)
+    return accumulator.jvp(samples)
+
+
+def _backward_jvp(generator, z, labels, direction):
+    with tf.GradientTape() as inner:
+        inner.watch(z)
+        samples = _call(generator, z, labels)
+    cotangent = tf.zeros_like(samples)
+    with tf.GradientTape() as outer:
+        outer.watch(cotangent)
+        pulled_back = inner.gradient(samples, z, output_gradients=cotangent)
+    return outer.gradient(pulled_back, cotangent, output_gradients=direction)
 
 
 def _call(generator, z, labels):
