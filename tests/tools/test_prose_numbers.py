@@ -236,6 +236,15 @@ def claims():
         card = _json(RESULTS / "mnist_dcgan_recipe.json") if name == "mnist_dcgan" else _card(name)
         assert scored["scored"]["version"] == int(card["saved_model"].rsplit("/", 1)[-1])
         out.append((saved, _transfer(card, scored, keys)))
+    clustered = _json(RESULTS / "jacobian_truncation_mnist_dcgan_clusters.json")
+    card = _card("mnist_dcgan")
+    assert clustered["scored"]["version"] == int(card["saved_model"].rsplit("/", 1)[-1])
+    keys = ("precision", "density", "coverage", "recall")
+    kl = (card["evaluation"]["model"]["class_kl_to_uniform"], clustered["class_kl_to_uniform"])
+    out += [
+        (saved, _transfer(card, clustered, keys)),
+        (saved, f"(class KL to uniform {kl[0]:.3f} to {kl[1]:.3f})"),
+    ]
 
     for name, label in (
         ("mnist_cdcgan", str),
