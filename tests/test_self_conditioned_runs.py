@@ -1,8 +1,10 @@
 """`kgan train --clusters K`: a self-conditioned run folder, its resumption, and the commands
 that sample, export and evaluate it as an unconditional generator."""
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -60,10 +62,27 @@ def test_the_same_command_without_clusters_is_another_run(run_dir):
 def test_the_last_healthy_checkpoint_samples_as_the_run_does(run_dir):
     """`last_good.keras` has the clusters it was trained on beside it."""
     record = json.loads((run_dir / "last_good.clusters.json").read_text())
+    digest = record.pop("checkpoint_sha256")  # The file it goes with.
     assert record == json.loads((run_dir / "clusters.json").read_text())
+    assert digest == hashlib.sha256((run_dir / "last_good.keras").read_bytes()).hexdigest()
     checkpoint = kgan.control.load_generator(str(run_dir / "last_good.keras"))
     assert checkpoint.num_classes is None
     assert checkpoint.latent_dim == RUN["latent_dim"] + 1
+
+
+@pytest.mark.parametrize("record", ["missing", "of another save"])
+def test_a_checkpoint_whose_clusters_are_not_beside_it_is_refused(run_dir, tmp_path, record):
+    """A kill between last_good.keras and its clusters: never sampled with the wrong ones."""
+    for name in ("last_good.keras", "config.json", "last_good.clusters.json"):
+        shutil.copy(run_dir / name, tmp_path / name)
+    if record == "missing":
+        (tmp_path / "last_good.clusters.json").unlink()
+    else:
+        saved = json.loads((tmp_path / "last_good.clusters.json").read_text())
+        saved["checkpoint_sha256"] = "0" * 64
+        (tmp_path / "last_good.clusters.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match="not recorded beside it.*last_good.keras"):
+        kgan.control.load_generator(str(tmp_path / "last_good.keras"))
 
 
 def test_a_generated_data_set_is_drawn_from_the_run_seed():

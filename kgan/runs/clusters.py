@@ -18,6 +18,7 @@ gives what samples the run without labels: the generator of latent vectors alone
 use for a self-conditioned run folder.
 """
 
+import hashlib
 import json
 import os
 
@@ -77,7 +78,12 @@ class CheckpointClusters(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor.checkpoint_epoch == epoch:
-            write_record(self.path, self.self_conditioning, self.self_conditioning.every_n_epochs)
+            write_record(
+                self.path,
+                self.self_conditioning,
+                self.self_conditioning.every_n_epochs,
+                checkpoint=self.monitor.checkpoint_path,
+            )
 
 
 def samples(generator, gan, num_samples, seed=0):
@@ -89,19 +95,28 @@ def samples(generator, gan, num_samples, seed=0):
     return keras.ops.convert_to_numpy(generator(z, training=False)).astype("float32")
 
 
-def write_record(path, self_conditioning, every_n_epochs):
+def write_record(path, self_conditioning, every_n_epochs, checkpoint=None):
     """`clusters.json` (or `last_good.clusters.json`): the clusters the generator was trained
-    on."""
-    atomic.write_json(
-        path,
-        {
-            "clusters": int(self_conditioning.num_clusters),
-            "frequencies": [float(f) for f in self_conditioning.frequencies],
-            "clusterings": self_conditioning.clusterings,
-            "every_n_epochs": every_n_epochs,
-            "feature_layer": self_conditioning.feature_layer,
-        },
-    )
+    on; with `checkpoint`, the digest of that model file too, so that a record and a
+    checkpoint written apart (a kill between the two) are never taken for a pair."""
+    record = {
+        "clusters": int(self_conditioning.num_clusters),
+        "frequencies": [float(f) for f in self_conditioning.frequencies],
+        "clusterings": self_conditioning.clusterings,
+        "every_n_epochs": every_n_epochs,
+        "feature_layer": self_conditioning.feature_layer,
+    }
+    if checkpoint is not None:
+        record["checkpoint_sha256"] = _digest(checkpoint)
+    atomic.write_json(path, record)
+
+
+def _digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def read_record(run_dir, name=CLUSTERS_FILE):
@@ -141,10 +156,23 @@ def run_record(run_or_model):
     if os.path.isdir(path):
         return read_record(path)
     folder, name = os.path.split(path)
-    beside = {"model.keras": CLUSTERS_FILE, "last_good.keras": CHECKPOINT_CLUSTERS_FILE}
-    if name in beside:
-        return read_record(folder or ".", beside[name])
-    return None
+    if name == "model.keras":
+        return read_record(folder or ".")
+    if name != "last_good.keras":
+        return None
+    record = read_record(folder or ".", CHECKPOINT_CLUSTERS_FILE)
+    config = read_record(folder or ".", "config.json") or {}
+    if record is None and not config.get("clusters"):
+        return None  # Not a self-conditioned run.
+    if record is None or record.get("checkpoint_sha256") != _digest(path):
+        raise ValueError(
+            f"The clusters this checkpoint of a self-conditioned run was trained on are not "
+            f"recorded beside it ({CHECKPOINT_CLUSTERS_FILE} is missing or belongs to another "
+            "save of it: the run was stopped between the two), so it cannot be sampled "
+            f"without labels. Resume the run with the same command instead. Received: "
+            f"run_or_model={path!r}"
+        )
+    return record
 
 
 def load_run_generator(run_or_model, *, compile=False):
