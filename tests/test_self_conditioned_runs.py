@@ -140,6 +140,21 @@ def test_sample_export_and_evaluate_use_the_generator_of_latent_vectors(run_dir,
         jacobian_norms(served, z), jacobian_norms(opened, z), rtol=1e-4, atol=1e-6
     )
     assert served.generate(4, seed=0, jacobian_truncation=0.25).shape == (4, 28, 28, 1)
+    # The metadata says how z's first value picks the cluster, so that the loaded exports
+    # threshold each cluster apart as the Keras generator does.
+    frequencies = json.loads((run_dir / "clusters.json").read_text())["frequencies"]
+    latents = opened.sample_z(500, seed=3)
+    for loaded in (served, kgan.control.load_generator(str(onnx))):
+        assert loaded.latent_classes.frequencies == frequencies
+        np.testing.assert_array_equal(
+            loaded.latent_classes.classes_of(latents), opened.latent_classes.classes_of(latents)
+        )
+    # An export from before the metadata recorded them is sampled with one threshold, and says so.
+    metadata = kgan.export.read_metadata(str(saved_model / "1"))
+    del metadata["latent_classes"]
+    older = kgan.control.generators.SavedModelGenerator(str(saved_model / "1"), metadata)
+    with pytest.warns(UserWarning, match="no `latent_classes`"):
+        older.generate(2, seed=0, jacobian_truncation=0.25)
     assert main(["sample", str(run_dir), "--grid", str(tmp_path / "grid.png")]) == 0
     assert main(["sample", str(run_dir), "--labels", "1"]) == 2
     assert (tmp_path / "grid.png").is_file()

@@ -7,6 +7,8 @@ Keras and SavedModel formats, lets gradients flow back to `z` (which `kgan.contr
 needs).
 """
 
+import warnings
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -17,6 +19,7 @@ from kgan.export import resolve_generator
 from kgan.models import AdversarialModel, sample_latent
 from kgan.models.checks import latent_vectors, truncation_share
 from kgan.models.truncation import truncated_generate
+from kgan.networks.inputs import ClusterFromLatent, cluster_layer
 from kgan.progress import Progress
 
 
@@ -33,11 +36,15 @@ class Generator:
             cluster, an integer, from z: `tf.autodiff.ForwardAccumulator` fails on loaded
             functions with such integers), Jacobian truncation takes its Jacobian-vector
             products from two backward passes instead.
+        latent_classes: for a generator that draws its class from z's first value (a
+            self-conditioned run's), the `kgan.layers.ClusterFromLatent` that does it, so that
+            Jacobian truncation thresholds each class apart; else `None`.
     """
 
     format = None
     differentiable = False
     forward_differentiable = False
+    latent_classes = None
 
     def __init__(self, *, latent_dim, num_classes, sample_shape, latent_distribution, path):
         self.latent_dim = int(latent_dim)
@@ -116,6 +123,14 @@ class Generator:
             check_positive_int("num_samples", num_samples)
             check_seed(seed)
             labels = check_labels(labels, num_samples, self.num_classes)
+            if getattr(self, "_unrecorded_classes", False):
+                warnings.warn(
+                    f"{self.describe()} draws a cluster from z but its metadata does not say "
+                    "how (no `latent_classes`: exported by an older kgan), so Jacobian "
+                    "truncation uses one threshold over all clusters, which removes some more "
+                    "than others. Export the run again for a threshold per cluster.",
+                    stacklevel=2,
+                )
             z = truncated_generate(
                 self,
                 self,
@@ -174,6 +189,7 @@ class KerasGenerator(Generator):
         )
         self.model = model
         self.network = source.generator
+        self.latent_classes = cluster_layer(self.network)
         self._soft_label_model = None
 
     def _run(self, z, labels):
@@ -272,6 +288,9 @@ class SavedModelGenerator(Generator):
         self.metadata = metadata
         run_config = (metadata.get("training") or {}).get("run_config") or {}
         self.forward_differentiable = not run_config.get("clusters")
+        self.latent_classes = _latent_classes(metadata)
+        # A self-conditioned run exported before the metadata recorded its clusters.
+        self._unrecorded_classes = bool(run_config.get("clusters")) and not self.latent_classes
         self.loaded = tf.saved_model.load(path)
         self.signature = self.loaded.signatures["serving_default"]
 
@@ -292,6 +311,7 @@ class OnnxGenerator(Generator):
 
         super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
+        self.latent_classes = _latent_classes(metadata)
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
 
     def _run(self, z, labels):
@@ -299,6 +319,14 @@ class OnnxGenerator(Generator):
         if labels is not None:
             feeds["labels"] = np.asarray(labels, dtype="int32")
         return self.session.run(["images"], feeds)[0]
+
+
+def _latent_classes(metadata):
+    """The `ClusterFromLatent` an export's metadata describes (`latent_classes`), else `None`."""
+    described = metadata.get("latent_classes")
+    if not described:
+        return None
+    return ClusterFromLatent(described["frequencies"], described["distribution"])
 
 
 def _sizes(metadata):

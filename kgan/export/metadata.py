@@ -16,6 +16,7 @@ import tensorflow as tf
 from kgan import atomic, storage
 from kgan.export import versions
 from kgan.models.base import AdversarialModel
+from kgan.networks.inputs import cluster_layer
 from kgan.version import __version__
 
 METADATA_FILENAME = "kgan.json"
@@ -145,6 +146,14 @@ def build_metadata(source, *, model, history, run_config, max_samples=None, fmt)
         "outputs": {"images": {"dtype": "float32", "shape": [None, *source.sample_shape]}},
         "training": training_summary(model, history, run_config),
     }
+    drawn = cluster_layer(source.generator)
+    if drawn is not None:
+        # The generator picks a class from z's first value (a self-conditioned run's): how,
+        # so that a loaded export can tell each z's class (`kgan.models.truncation`).
+        metadata["latent_classes"] = {
+            "frequencies": list(drawn.frequencies),
+            "distribution": drawn.distribution,
+        }
     if max_samples is not None:
         metadata["max_samples"] = max_samples
     return metadata

@@ -9,7 +9,7 @@ import keras
 from kgan._keras_internals import flatten_layers
 from kgan._validation import check_choice, check_positive_int
 from kgan.models.base import LATENT_DISTRIBUTIONS, AdversarialModel
-from kgan.networks.inputs import ClusterFromLatent
+from kgan.networks.inputs import cluster_layer
 from kgan.precision import policy_scope
 
 
@@ -87,7 +87,8 @@ def resolve_generator(model, *, num_classes=None, latent_distribution=None):
             "`model` must be a kgan.GAN, WGAN or WGANGP, or a generator keras.Model. "
             f"Received: model={model!r} of type {type(model).__name__}"
         )
-    latent_distribution = latent_distribution or _drawn_distribution(model) or "normal"
+    drawn = cluster_layer(model)
+    latent_distribution = latent_distribution or (drawn and drawn.distribution) or "normal"
     check_choice("latent_distribution", latent_distribution, LATENT_DISTRIBUTIONS)
     check_positive_int("num_classes", num_classes, allow_none=True)
     inputs = getattr(model, "inputs", None)
@@ -119,15 +120,6 @@ def resolve_generator(model, *, num_classes=None, latent_distribution=None):
         latent_distribution=latent_distribution,
         uses_averaged_weights=False,
     )
-
-
-def _drawn_distribution(generator):
-    """The latent distribution a generator of latent vectors alone
-    (`kgan.networks.latent_class_generator`) draws its classes from, else `None`."""
-    for layer in getattr(generator, "layers", []):
-        if isinstance(layer, ClusterFromLatent):
-            return layer.distribution
-    return None
 
 
 def _kgan_model_source(model, num_classes, latent_distribution):

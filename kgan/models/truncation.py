@@ -9,9 +9,11 @@ arXiv:2006.04596) leave out the samples whose Jacobian norm lies above a quantil
 distribution under the prior (JBT).
 
 `truncated_generate` is that rule as a rejection sampler: the threshold is the `1 - share`
-quantile of the norms of `calibration` prior samples (per class for a conditional generator),
-and each requested sample is drawn again until its norm is below it. Every output slot keeps
-its class. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode pass per
+quantile of the norms of `calibration` prior samples, and each requested sample is drawn again
+until its norm is below it. The thresholds are per class for a conditional generator, whose
+every output slot keeps its class, and per class for a generator that draws its class from z
+(`prior.latent_classes`, a `kgan.layers.ClusterFromLatent`: a self-conditioned run's), so
+that each class loses the same share and the classes keep their frequencies. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode pass per
 dimension), so the samples follow the generator's distribution restricted to the accepted part
 of the latent space; above, it is estimated from `PROJECTIONS` random directions per candidate,
 so the boundary of that part is blurred by the estimate's noise.
@@ -33,6 +35,8 @@ from kgan.progress import Progress
 
 # Latent vectors drawn for the threshold, at least (and at least one per requested sample).
 CALIBRATION_SAMPLES = 10_000
+# Calibration samples of each class, at least, when the thresholds are per class.
+MIN_PER_CLASS = 50
 # Seed streams of `sample_latent`: 0 is `generate`'s own draw, 1 the calibration, 2... the
 # rounds of the rejection sampler.
 _CALIBRATION_STREAM = 1
@@ -143,7 +147,8 @@ def truncated_generate(
         generator: the generator, as in `jacobian_norms`.
         prior: what says how `generator` is fed: an object with `latent_dim`,
             `latent_distribution` and `num_classes` (thresholds are per class when set), such
-            as the kgan model or the `kgan.control` generator.
+            as the kgan model or the `kgan.control` generator; with a `latent_classes`
+            attribute that is not `None` (a `ClusterFromLatent`), thresholds are per class of z.
         labels: int32 classes of the `count` slots, or `None` (unconditional).
         count: how many samples.
         share: the share of the prior's samples left out, in (0, 1).
@@ -166,13 +171,22 @@ def truncated_generate(
             "A conditional generator needs the class of every slot. Received: labels=None "
             f"with num_classes={num_classes}"
         )
-    draws = max(int(calibration), count)
+    latent_classes = getattr(prior, "latent_classes", None) if num_classes is None else None
+    classes = num_classes or (None if latent_classes is None else len(latent_classes.frequencies))
+    draws = max(int(calibration), count, MIN_PER_CLASS * (classes or 0))
     projections = None if latent_dim <= EXACT_UP_TO else PROJECTIONS
     _check_memory(draws, latent_dim, projections, count)
-    calibration_labels = None
+    # A generator that draws a class from z itself (a self-conditioned one) is calibrated
+    # per class too: as many calibration samples of each class, each z moved into its class.
+    calibration_labels = calibration_classes = None
     if num_classes is not None:
         calibration_labels = (np.arange(draws) % num_classes).astype("int32")
+        calibration_classes = calibration_labels
     calibration_z = _latent(draws, latent_dim, seed, _CALIBRATION_STREAM, distribution)
+    if latent_classes is not None:
+        drawn = np.flatnonzero(np.asarray(latent_classes.frequencies) > 0)
+        calibration_classes = drawn[np.arange(draws) % drawn.size]
+        calibration_z = latent_classes.within_classes(calibration_z, calibration_classes)
     squared_norms = _squared_norms_function(generator)  # Traced once for every round.
 
     def norms_of(z, labels, stream, progress=None):
@@ -185,17 +199,21 @@ def truncated_generate(
         f"Jacobian truncation: the norms of {draws:,} calibration samples", draws, verbose=verbose
     )
     calibration_norms = norms_of(calibration_z, calibration_labels, _CALIBRATION_STREAM, progress)
-    if num_classes is None:
-        thresholds = np.full((1,), np.quantile(calibration_norms, 1.0 - share))
-        slot_threshold = np.full((count,), thresholds[0])
+    if calibration_classes is None:
+        threshold = np.quantile(calibration_norms, 1.0 - share)
+
+        def thresholds_of(candidates, slots):
+            return np.full((slots.size,), threshold)
+
     else:
-        thresholds = np.array(
-            [
-                np.quantile(calibration_norms[calibration_labels == c], 1.0 - share)
-                for c in range(num_classes)
-            ]
-        )
-        slot_threshold = thresholds[labels]
+        thresholds = np.full((classes,), np.nan)
+        for c in np.unique(calibration_classes):
+            thresholds[c] = np.quantile(calibration_norms[calibration_classes == c], 1.0 - share)
+
+        def thresholds_of(candidates, slots):
+            if latent_classes is not None:
+                return thresholds[latent_classes.classes_of(candidates)]
+            return thresholds[labels[slots]]
 
     z = np.empty((count, latent_dim), "float32")
     pending = np.arange(count)
@@ -210,7 +228,7 @@ def truncated_generate(
         candidates = _latent(pending.size, latent_dim, seed, stream, distribution)
         candidate_labels = None if labels is None else labels[pending]
         norms = norms_of(candidates, candidate_labels, stream)
-        accepted = norms <= slot_threshold[pending]
+        accepted = norms <= thresholds_of(candidates, pending)
         z[pending[accepted]] = candidates[accepted]
         pending = pending[~accepted]
         stream += 1

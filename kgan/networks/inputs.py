@@ -103,6 +103,52 @@ class ClusterFromLatent(keras.layers.Layer):
         above = keras.ops.cast(u[:, None] >= keras.ops.convert_to_tensor(self._edges), "int32")
         return [latent[:, 1:], keras.ops.sum(above, axis=1)]
 
+    def classes_of(self, latent):
+        """The class of each row of `latent`, an int32 NumPy array, as `call` draws it."""
+        return keras.ops.convert_to_numpy(self(np.asarray(latent, "float32"))[1]).astype("int32")
+
+    def within_classes(self, latent, classes):
+        """`latent` with each row's first value moved into the part of the prior that draws
+        `classes[i]`: its CDF value u is rescaled into that class's share of [0, 1), so rows
+        that were distributed as the prior are distributed as the prior given their class.
+
+        Args:
+            latent: float32 `(batch, latent_dim + 1)` from the prior.
+            classes: int `(batch,)`, each a class of non-zero frequency.
+
+        Returns:
+            A float32 copy of `latent` whose rows `classes_of` gives as `classes`.
+        """
+        latent = np.array(latent, dtype="float32")
+        classes = np.asarray(classes, dtype="int64")
+        frequencies = np.asarray(self.frequencies)
+        if np.any(frequencies[classes] <= 0):
+            raise ValueError(
+                "Every class must have a non-zero frequency. Received: classes with frequency 0: "
+                f"{sorted(set(classes[frequencies[classes] <= 0].tolist()))}"
+            )
+        lower = np.concatenate([[0.0], np.cumsum(frequencies)[:-1]])[classes]
+        width = frequencies[classes]
+        first = latent[:, 0].astype("float64")
+        u = np.clip(self._cdf(first), 0.0, 1.0)
+        value = self._inverse_cdf(lower + width * u).astype("float32")
+        # A row whose value rounds onto an edge in float32 moves to its class's middle.
+        wrong = self.classes_of(np.column_stack([value, latent[:, 1:]])) != classes
+        if np.any(wrong):
+            value[wrong] = self._inverse_cdf(lower + width * 0.5)[wrong]
+        latent[:, 0] = value
+        return latent
+
+    def _cdf(self, value):
+        if self.distribution == "normal":
+            return 0.5 * (1.0 + tf.math.erf(tf.constant(value, tf.float64) / np.sqrt(2.0)).numpy())
+        return (value + 1.0) / 2.0
+
+    def _inverse_cdf(self, u):
+        if self.distribution == "normal":
+            return tf.math.ndtri(tf.constant(u, tf.float64)).numpy()
+        return 2.0 * u - 1.0
+
     def compute_output_spec(self, latent):
         batch, width = latent.shape
         return [
@@ -114,6 +160,15 @@ class ClusterFromLatent(keras.layers.Layer):
         config = super().get_config()
         config.update({"frequencies": self.frequencies, "distribution": self.distribution})
         return config
+
+
+def cluster_layer(generator):
+    """The `ClusterFromLatent` layer of a generator of latent vectors alone
+    (`latent_class_generator`), else `None`."""
+    for layer in getattr(generator, "layers", []):
+        if isinstance(layer, ClusterFromLatent):
+            return layer
+    return None
 
 
 def latent_class_generator(generator, frequencies, *, latent_distribution="normal", name=None):

@@ -182,3 +182,54 @@ def test_a_conditional_prior_needs_labels(small_dcgan):
         truncation.truncated_generate(
             gan.inference_generator, gan, None, count=2, share=0.2, seed=0
         )
+
+
+def _clustered_generator(frequencies):
+    """A generator of latent vectors alone (`kgan.networks.latent_class_generator`) whose
+    class 1 stretches space ten times as much as class 0: G(z) = s_c z^3 / 3, Jacobian norm
+    s_c |z^2|, with s = (1, 10)."""
+    z = keras.Input((2,))
+    labels = keras.Input((), dtype="int32")
+    scale = keras.layers.Embedding(2, 1, embeddings_initializer=keras.initializers.Constant(1.0))
+    scale.build((None,))
+    scale.set_weights([np.array([[1.0], [10.0]], "float32")])
+    output = keras.layers.Multiply()([scale(labels), keras.ops.power(z, 3) / 3.0])
+    conditional = keras.Model([z, labels], output, name="generator")
+    return kgan.networks.latent_class_generator(conditional, frequencies)
+
+
+def test_a_generator_that_draws_its_class_from_z_keeps_its_class_frequencies():
+    frequencies = [0.6, 0.4]
+    generator = kgan.control.as_generator(_clustered_generator(frequencies))
+    drawn = generator.latent_classes
+    assert drawn is not None and drawn.frequencies == frequencies
+    z = truncation.truncated_generate(
+        generator.network, generator, None, count=3000, share=0.25, seed=0, verbose=0
+    )
+    # Each class loses the same share, so the truncated samples keep the frequencies.
+    assert abs(np.mean(drawn.classes_of(z) == 1) - 0.4) < 0.03
+    # Each is below its own class's threshold: class 1's accepted norms go ten times as high.
+    norms = truncation.jacobian_norms(generator.network, z)
+    classes = drawn.classes_of(z)
+    ratio = norms[classes == 1].max() / norms[classes == 0].max()
+    assert 8 < ratio < 12
+    # One threshold over both would take nearly all of its 25% from class 1.
+    generator.latent_classes = None
+    pooled = truncation.truncated_generate(
+        generator.network, generator, None, count=3000, share=0.25, seed=0, verbose=0
+    )
+    assert np.mean(drawn.classes_of(pooled) == 1) < 0.25
+
+
+def test_latents_moved_into_a_class_are_drawn_as_it():
+    layer = kgan.layers.ClusterFromLatent([0.3, 0.0, 0.2, 0.5])
+    latent = kgan.models.sample_latent(4000, 3, seed=0).numpy()
+    classes = np.array([0, 2, 3])[np.arange(4000) % 3]
+    moved = layer.within_classes(latent, classes)
+    np.testing.assert_array_equal(layer.classes_of(moved), classes)
+    np.testing.assert_array_equal(moved[:, 1:], latent[:, 1:])
+    # Spread over the class's part of the prior: its CDF values fill [0.5, 1) for class 3.
+    u = 0.5 * (1 + tf.math.erf(moved[classes == 3, 0] / np.sqrt(2.0)).numpy())
+    assert 0.5 <= u.min() < 0.51 and 0.99 < u.max() < 1.0
+    with pytest.raises(ValueError, match=r"frequency 0: \[1\]"):
+        layer.within_classes(latent[:2], [0, 1])
