@@ -384,3 +384,16 @@ def test_evaluate_checks_its_json_destination_first(run_dir, tmp_path, capsys):
     )
     assert code == 2
     assert "The folder of --json does not exist" in _error_line(capsys, "evaluate")
+
+
+def test_train_help_names_every_recipe_and_the_data_that_picks_one():
+    from kgan import recipes
+    from kgan.cli import build_parser
+
+    train_parser = build_parser()._subparsers._group_actions[0].choices["train"]
+    (recipe,) = [action for action in train_parser._actions if "--recipe" in action.option_strings]
+    for name in recipes.RECIPES:
+        assert name in recipe.help, name
+    for data in recipes.DATA_RECIPES:
+        if data != "fashion_mnist_sample":  # The embedded default, named as such.
+            assert f"{data} " in recipe.help or f"{data}," in recipe.help, data

@@ -22,7 +22,8 @@ def add_evaluate_command(subparsers):
     parser.add_argument(
         "--data",
         required=True,
-        help="real data: mnist, fashion_mnist, stacked_mnist, gaussian_ring, gaussian_grid, ...",
+        help="real data: mnist, fashion_mnist, cifar10, stacked_mnist, gaussian_ring, "
+        "gaussian_grid, an image folder, ...",
     )
     parser.add_argument(
         "--split",

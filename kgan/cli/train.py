@@ -35,8 +35,9 @@ def add_train_command(subparsers):
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument(
         "--recipe",
-        help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, small_data, "
-        "wgangp); --data mnist and fashion_mnist pick theirs unless a network option is given; "
+        help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, cifar10, "
+        "stacked_mnist, celeb_a, small_data, wgangp); --data mnist, fashion_mnist and cifar10 "
+        "pick theirs, and the embedded default small_data, unless a network option is given; "
         "'none' turns that off",
     )
     parser.add_argument(
