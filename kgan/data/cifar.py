@@ -37,7 +37,7 @@ _BATCH_FILES = {
     "train": [f"data_batch_{i}" for i in range(1, 6)],
     "test": ["test_batch"],
 }
-_BATCH_SIZE = 10_000  # Images in every file of the original distribution.
+_RECORD = 1 + _PIXELS  # Bytes of one image of a binary batch: its label, then its pixels.
 
 
 def _read_pickle_batch(path):
@@ -69,15 +69,33 @@ def _read_pickle_batch(path):
 def _read_binary_batch(path):
     """One `cifar-10-batches-bin` file: records of 1 label byte then 3,072 pixel bytes."""
     raw = np.fromfile(path, dtype=np.uint8)
-    record = 1 + _PIXELS
-    if raw.size == 0 or raw.size % record:
+    if raw.size == 0 or raw.size % _RECORD:
         raise ValueError(
-            f"A CIFAR-10 binary batch must be a whole number of {record}-byte records; this "
+            f"A CIFAR-10 binary batch must be a whole number of {_RECORD}-byte records; this "
             f"file has {raw.size} bytes, so it is truncated or not a CIFAR-10 batch. "
             f"Received: file={os.fspath(path)!r}"
         )
-    records = raw.reshape(-1, record)
+    records = raw.reshape(-1, _RECORD)
     return records[:, 1:], records[:, 0]
+
+
+def _check_binary_sizes(directory):
+    """Every binary batch of the distribution holds as many images (10,000 in the original), so
+    a file cut between two records, which reads without error, differs from the others."""
+    sizes = {
+        path: path.stat().st_size
+        for stems in _BATCH_FILES.values()
+        for path in (directory / f"{stem}.bin" for stem in stems)
+        if path.is_file()
+    }
+    common = max(set(sizes.values()), key=list(sizes.values()).count)
+    for path, size in sizes.items():
+        if size != common and size % _RECORD == 0:
+            raise ValueError(
+                f"A CIFAR-10 binary batch holds {size // _RECORD} images where the other "
+                f"batches hold {common // _RECORD}, so it is truncated or not a CIFAR-10 batch. "
+                f"Received: file={os.fspath(path)!r}"
+            )
 
 
 def _read_batches(paths, reader):
@@ -193,5 +211,7 @@ def arrays(split, data_dir, *, image_size=None, crop=None, color_mode=None, verb
     if kind == "pickle":
         images, labels = _read_batches(_batch_paths(path, split_name, ""), _read_pickle_batch)
     else:
-        images, labels = _read_batches(_batch_paths(path, split_name, ".bin"), _read_binary_batch)
+        paths = _batch_paths(path, split_name, ".bin")
+        _check_binary_sizes(path)
+        images, labels = _read_batches(paths, _read_binary_batch)
     return images, labels, split_slice, False

@@ -77,6 +77,21 @@ def test_wrong_sized_binary_batch_is_refused_naming_the_file(tmp_path):
         kgan.data.load("cifar10", split="test", data_dir=tmp_path)
 
 
+@pytest.mark.parametrize("split,stem", [("test", "test_batch"), ("train", "data_batch_2")])
+def test_a_binary_batch_cut_between_records_is_refused_naming_it(tmp_path, split, stem):
+    _write_distribution(tmp_path, "binary")
+    path = tmp_path / "cifar10" / "cifar-10-batches-bin" / f"{stem}.bin"
+    path.write_bytes(path.read_bytes()[: -2 * 3073])
+    with pytest.raises(ValueError, match=rf"holds {PER_FILE - 2} images.*{stem}\.bin"):
+        kgan.data.load("cifar10", split=split, data_dir=tmp_path)
+
+
+def test_a_centre_crop_larger_than_the_images_is_refused(tmp_path):
+    _write_distribution(tmp_path, "pickle")
+    with pytest.raises(ValueError, match=r"does not fit.*32x32.*image_size=\(64, 64\), crop='center'"):
+        kgan.data.load("cifar10", data_dir=tmp_path, image_size=64, crop="center")
+
+
 def test_missing_batch_file_is_named(tmp_path):
     _write_distribution(tmp_path, "binary")
     (tmp_path / "cifar10" / "cifar-10-batches-bin" / "data_batch_5.bin").unlink()
