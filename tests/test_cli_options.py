@@ -149,7 +149,7 @@ def test_train_image_size_and_centre_crop(tmp_path, capsys):
     data = tmp_path / "portraits"
     data.mkdir()
     for i in range(4):
-        Image.fromarray(np.full((12, 6, 3), 40 * i, np.uint8)).save(data / f"{i}.png")
+        Image.fromarray(np.full((24, 12, 3), 40 * i, np.uint8)).save(data / f"{i}.png")
     run = tmp_path / "run"
     args = ["train", "--output", str(run), "--data", str(data), "--epochs", "1"]
     args += ["--batch-size", "4", "--base-filters", "2", "--latent-dim", "4"]

@@ -76,7 +76,8 @@ def add_train_command(subparsers):
     parser.add_argument(
         "--crop",
         choices=["center"],
-        help="with --image-size: keep the aspect ratio (resize the short side, crop the centre)",
+        help="with --image-size: keep the aspect ratio (resize the short side, crop the "
+        "centre); images are shrunk, never enlarged",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tensorboard", action="store_true", help="write logs to RUN/logs")

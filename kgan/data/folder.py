@@ -73,6 +73,12 @@ def _diagnose(paths, channels, image_size, crop, error):
         try:
             image = _decode(os.fspath(path), channels, image_size, crop)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as decode_error:
+            if pipeline.CROP_DOES_NOT_FIT in decode_error.message:
+                height, width = _decode(os.fspath(path), channels, None).shape[:2]
+                raise ValueError(
+                    f"{pipeline.CROP_DOES_NOT_FIT}: {os.fspath(path)!r} is {height}x{width}. "
+                    f"Received: image_size={tuple(image_size)!r}, crop={crop!r}"
+                ) from None
             message = decode_error.message.strip().splitlines()[-1]
             raise ValueError(
                 f"An image file could not be decoded as PNG or JPEG ({message}). "
@@ -223,7 +229,9 @@ def from_folder(
         image_size: `(height, width)` (or one int) to resize every image to (bilinear,
             antialiased). Required when the images differ in size.
         crop: `"center"` keeps the aspect ratio: the short side is resized to fit and the
-            centre cropped (178x218 faces to 64x64 without squashing); `None` stretches.
+            centre cropped (178x218 faces to 64x64 without squashing), shrinking, never
+            enlarging: an image whose centre crop is smaller than `image_size` is refused,
+            naming it; `None` stretches.
         color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
             image in sorted order.
         shuffle: reshuffle every epoch.

@@ -118,11 +118,23 @@ def check_crop(crop, image_size):
         )
 
 
+# The start of the error `center_crop_to_aspect` raises (a `tf.errors.InvalidArgumentError`).
+CROP_DOES_NOT_FIT = (
+    "The centre crop does not fit the image: with crop='center' images are shrunk to "
+    "image_size, never enlarged; use a smaller image_size, or crop=None to resize them"
+)
+
+
 def center_crop_to_aspect(images, image_size):
     """The centre of `images` `(..., H, W, C)` with the aspect ratio of `image_size`.
 
     Cropping to the target's aspect ratio and then resizing is the same as resizing the
-    short side and then cropping the centre, with less work for the resize.
+    short side and then cropping the centre, with less work for the resize. The crop must
+    hold at least `image_size` pixels: images are shrunk to it, never enlarged.
+
+    Raises:
+        tf.errors.InvalidArgumentError: starting `CROP_DOES_NOT_FIT`, if the crop is smaller
+            than `image_size` in either dimension.
     """
     shape = tf.shape(images)
     height, width = shape[-3], shape[-2]
@@ -130,8 +142,12 @@ def center_crop_to_aspect(images, image_size):
     # Integer arithmetic: crop_h = min(H, W * th / tw), crop_w = min(W, H * tw / th).
     crop_height = tf.minimum(height, (width * target_height) // target_width)
     crop_width = tf.minimum(width, (height * target_width) // target_height)
-    crop_height = tf.maximum(crop_height, 1)
-    crop_width = tf.maximum(crop_width, 1)
+    # A centre crop that would have to be enlarged to `image_size` does not fit the image.
+    tf.debugging.assert_greater_equal(
+        tf.stack([crop_height, crop_width]),
+        tf.constant([target_height, target_width]),
+        message=CROP_DOES_NOT_FIT,
+    )
     top = (height - crop_height) // 2
     left = (width - crop_width) // 2
     return images[..., top : top + crop_height, left : left + crop_width, :]
@@ -160,7 +176,15 @@ def transform_arrays(images, image_size, color_mode, crop=None):
     chunks = []
     for start in range(0, max(len(images), 1), _RESIZE_CHUNK):
         chunk = tf.convert_to_tensor(images[start : start + _RESIZE_CHUNK])
-        chunk = resize_uint8(convert_channels(chunk, color_mode), image_size, crop)
+        try:
+            chunk = resize_uint8(convert_channels(chunk, color_mode), image_size, crop)
+        except tf.errors.InvalidArgumentError as error:
+            if CROP_DOES_NOT_FIT not in error.message:
+                raise
+            raise ValueError(
+                f"{CROP_DOES_NOT_FIT}: the images are {images.shape[1]}x{images.shape[2]}. "
+                f"Received: image_size={tuple(image_size)!r}, crop={crop!r}"
+            ) from None
         chunks.append(chunk.numpy())
     return np.concatenate(chunks, axis=0)
 

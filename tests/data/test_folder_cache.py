@@ -84,6 +84,17 @@ def test_crop_needs_a_size_and_a_known_value(class_folder):
         kgan.data.load(class_folder, image_size=4, crop="middle")
 
 
+def test_a_centre_crop_that_does_not_fit_an_image_is_refused_naming_it(tmp_path, write_png):
+    write_png(tmp_path / "faces" / "a.png", np.zeros((20, 16), np.uint8))
+    write_png(tmp_path / "faces" / "b.png", np.zeros((12, 10), np.uint8))
+    # a.png's centre crop is 16x16, b.png's 10x10: b.png would have to be enlarged to 12x12.
+    assert _load_all(tmp_path / "faces", image_size=10, crop="center").shape == (2, 10, 10, 1)
+    with pytest.raises(ValueError, match=r"does not fit.*b\.png' is 12x10.*image_size=\(12, 12\)"):
+        kgan.data.load(tmp_path / "faces", image_size=12, crop="center")
+    # Without a crop the images are resized to any size.
+    assert _load_all(tmp_path / "faces", image_size=12).shape == (2, 12, 12, 1)
+
+
 def test_too_large_folder_is_streamed(class_folder, monkeypatch, capsys):
     from kgan import _system
 
