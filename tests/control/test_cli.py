@@ -1,5 +1,6 @@
 """`kgan sample`, `kgan interpolate` and `kgan edit`, and their errors."""
 
+import re
 from pathlib import Path
 
 import keras
@@ -109,6 +110,18 @@ def test_interpolate_writes_rows_of_steps(image_exports, tmp_path):
         ]
     )
     assert code == 0 and np.load(blend).shape == (8, 8, 8, 1)
+
+
+def test_edit_steers_the_shipped_cifar10_generator_with_the_shipped_classifier(tmp_path, capsys):
+    # Airplanes edited towards cats (class 3) by the CIFAR-10 classifier's score.
+    argv = ["edit", str(SAVEDMODELS / "cifar10_cdcgan"), "--target", "3", "--labels", "0"]
+    argv += ["--classifier", str(SAVEDMODELS / "classifiers" / "cifar10.keras")]
+    assert main([*argv, "--num-samples", "8", "--out", str(tmp_path / "edit.png")]) == 0
+    reached, before = map(
+        int, re.search(r"(\d+) of 8 .*\(before: (\d+)\)", capsys.readouterr().out).groups()
+    )
+    assert before <= 1 and reached >= 5, (before, reached)
+    assert Image.open(tmp_path / "edit.png").size == (4 * 66 + 2, 4 * 66 + 2)  # 8 pairs, 4 rows
 
 
 @pytest.mark.parametrize("mode", [[], ["--strength", "2"]])
