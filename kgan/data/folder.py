@@ -135,13 +135,21 @@ def read_folder(
     if color_mode is None:
         color_mode = probe_color_mode(paths[0])
     key = folder_cache.key(paths, image_size=image_size, crop=crop, color_mode=color_mode)
+    source = folder_cache.source(
+        directory,
+        with_labels=with_labels,
+        num_samples=num_samples,
+        image_size=image_size,
+        crop=crop,
+        color_mode=color_mode,
+    )
     if cache:
-        cached = folder_cache.read(key)
+        cached = folder_cache.read(key, source)
         if cached is not None:
             return cached, (labels if with_labels else None), class_names
     images = _decode_all(paths, color_mode, image_size, crop, verbose)
     if cache:
-        folder_cache.write(key, images)
+        folder_cache.write(key, source, images)
     return images, (labels if with_labels else None), class_names
 
 

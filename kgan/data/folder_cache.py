@@ -6,7 +6,10 @@ everything that decides the array: every file's path, size and modification time
 `image_size`, `crop` and `color_mode` it was decoded with. Any change to the folder or to
 those arguments gives another name, so a stale entry is never read; the file also stores its
 key, and an entry that cannot be read whole, or whose key differs, is decoded again.
-Entries are written atomically (a complete file or none).
+Entries are written atomically (a complete file or none). An entry's name also starts with a
+hash of what it was read from (the folder, the selection and the arguments, not the files'
+contents): when the folder changes and is decoded again, the new entry replaces the old one
+instead of piling up beside it.
 """
 
 import hashlib
@@ -47,13 +50,20 @@ def key(paths, *, image_size, crop, color_mode):
     return digest.hexdigest()
 
 
-def _entry(cache_key):
-    return cache_dir() / f"{cache_key[:32]}.npz"
+def source(directory, **selection):
+    """What an entry was read from, whatever the files hold: the folder and the keyword
+    arguments that select and decode its images (a hex digest)."""
+    described = {"folder": os.path.abspath(directory), **selection}
+    return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def read(cache_key):
+def _entry(cache_key, source_key):
+    return cache_dir() / f"{source_key[:16]}-{cache_key[:32]}.npz"
+
+
+def read(cache_key, source_key):
     """The cached array for `cache_key`, or `None` when there is none or it is unreadable."""
-    path = _entry(cache_key)
+    path = _entry(cache_key, source_key)
     if not path.is_file():
         return None
     try:
@@ -65,13 +75,17 @@ def read(cache_key):
         return None  # Corrupt or cut short: the caller decodes again and rewrites it.
 
 
-def write(cache_key, images):
-    """Stores `images` under `cache_key`; a cache folder that cannot be written is skipped."""
-    path = _entry(cache_key)
+def write(cache_key, source_key, images):
+    """Stores `images` under `cache_key`, and removes the entries of the same source that it
+    supersedes; a cache folder that cannot be written is skipped."""
+    path = _entry(cache_key, source_key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic.replacing(path, suffix=".npz") as temp:
             with open(temp, "wb") as file:
                 np.savez(file, images=images, key=np.array(cache_key))
+        for old in path.parent.glob(f"{source_key[:16]}-*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
         pass  # Caching is an optimisation: a read-only home must not stop training.

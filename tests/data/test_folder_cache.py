@@ -45,6 +45,8 @@ def test_changed_file_or_setting_decodes_again(class_folder, write_png, monkeypa
     images = _load_all(class_folder)
     assert len(decodes) == 3
     assert np.isclose(images[0, 0, 0, 0], 99 / 127.5 - 1.0)
+    # The entry of the changed folder replaced the old one; the other setting's stays.
+    assert len(list(folder_cache.cache_dir().glob("*.npz"))) == 2
 
 
 def test_corrupt_cache_entry_is_decoded_again(class_folder, monkeypatch):
