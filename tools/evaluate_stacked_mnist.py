@@ -12,13 +12,15 @@ Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06.
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --clusters 100
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
-Writes `tools/results/stacked_mnist.json` (`stacked_mnist_packingP.json` with `--packing P`:
+Writes `tools/results/stacked_mnist.json` (`_stepsN` added with `--steps N`;
+`stacked_mnist_packingP.json` with `--packing P`:
 the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
 sample 1 / P as much, so that a pack gets the weight of an unpacked sample;
 `stacked_mnist_clustersK.json` with `--clusters K`: the recipe self-conditioned on K clusters
 of its discriminator's features, `kgan.callbacks.SelfConditioning`): per seed the
-modes covered, the KL, the R1 weight, the training steps and seconds, with the machine and
-versions it ran on.
+modes covered, the KL and each channel's digit KL, the R1 weight, the training steps and
+seconds; the same figures of as many real training images (`real_data`, the floor); and the
+machine and versions it ran on.
 """
 
 import argparse
@@ -82,6 +84,26 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
         "seconds": round(seconds, 1),
         "modes_covered": result["modes_covered"],
         "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
+        "channel_kl_to_uniform": [round(kl, 4) for kl in result["channel_kl_to_uniform"]],
+    }
+
+
+def real_data_floor(*, num_images, num_samples, classifier):
+    """The figures of `num_samples` of seed 0's training images: what a generator that drew
+    exactly the training distribution would score, sampling noise and the classifier's
+    mistakes included."""
+    import kgan
+    from kgan import metrics
+
+    dataset = kgan.data.load(
+        "stacked_mnist", num_samples=num_images, batch_size=1000, seed=0, shuffle=False
+    )
+    images = np.concatenate([batch.numpy() for batch in dataset])[:num_samples]
+    result = metrics.stacked_mnist_coverage(images, classifier)
+    return {
+        "modes_covered": result["modes_covered"],
+        "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
+        "channel_kl_to_uniform": [round(kl, 4) for kl in result["channel_kl_to_uniform"]],
     }
 
 
@@ -147,6 +169,7 @@ def main(argv=None):
     if args.json is None:
         suffix = "" if args.packing == 1 else f"_packing{args.packing}"
         suffix = f"_clusters{args.clusters}" if args.clusters else suffix
+        suffix += f"_steps{args.steps}" if args.steps else ""
         args.json = os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
     if args.threads:
         import tensorflow as tf
@@ -181,6 +204,7 @@ def main(argv=None):
             f"{runs[-1]['seconds']:.0f} s",
             flush=True,
         )
+    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     modes = [run["modes_covered"] for run in runs]
     kls = [run["kl_to_uniform"] for run in runs]
     record = {
@@ -195,6 +219,7 @@ def main(argv=None):
         "runs": runs,
         "modes_covered": {"mean": sum(modes) / len(modes), "min": min(modes), "max": max(modes)},
         "kl_to_uniform": {"mean": sum(kls) / len(kls), "min": min(kls), "max": max(kls)},
+        "real_data": floor,
         "published": [{"model": m, "modes": n, "kl": k} for m, n, k in PUBLISHED],
         "environment": _system.environment(),
     }

@@ -89,6 +89,11 @@ def test_stacked_mnist_modes_and_coverage():
     every = np.array([[m // 100, m // 10 % 10, m % 10] for m in range(1000)])
     full = metrics.stacked_mnist_coverage(_stacked(every), classifier)
     assert full["modes_covered"] == 1000 and full["kl_to_uniform"] == pytest.approx(0.0)
+    assert full["channel_kl_to_uniform"] == pytest.approx([0.0, 0.0, 0.0])
+    # Every mode whose first digit is 0 or 1, evenly: the first channel holds all the KL.
+    halves = metrics.stacked_mnist_coverage(_stacked(every[every[:, 0] < 2]), classifier)
+    assert halves["kl_to_uniform"] == pytest.approx(math.log(5))
+    assert halves["channel_kl_to_uniform"] == pytest.approx([math.log(5), 0.0, 0.0])
 
 
 def test_stacked_mnist_modes_are_the_labels_of_the_data():

@@ -29,6 +29,11 @@ def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp
     assert record["modes_covered"]["min"] == run["modes_covered"]
     assert record["num_samples"] == 500 and record["environment"]["tensorflow"]
     assert [row["model"] for row in record["published"]] == ["DCGAN", "VEEGAN", "PacDCGAN2"]
+    # Each channel's digit KL, and the floor: as many real training images, scored alike.
+    assert len(run["channel_kl_to_uniform"]) == 3
+    floor = record["real_data"]
+    assert floor["modes_covered"] > 250 and 0 < floor["kl_to_uniform"] < 1.5
+    assert all(0 <= kl < 0.1 for kl in floor["channel_kl_to_uniform"])
 
 
 def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
