@@ -88,7 +88,7 @@ def image_table(cards, baselines=()):
             f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
             f"{_class_control(card['evaluation'])} |"
         )
-        floors[card["data"]] = card["evaluation"]["real_data"]
+        _add_floor(floors, card["data"], card["evaluation"]["real_data"], f"`{card['name']}`")
     for baseline in baselines:
         model = baseline["evaluation"]["model"]
         training = baseline.get("training")
@@ -100,14 +100,30 @@ def image_table(cards, baselines=()):
             f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
             f"{_class_control(baseline['evaluation'])} |"
         )
-        floors.setdefault(baseline["data"], baseline["evaluation"]["real_data"])
-    for data, real in sorted(floors.items()):
-        lines.append(
-            f"| real training images (floor) | {data} | - | - | {real['fid']:.2f} | "
-            f"{real['kid']:.3f} | {real['precision']:.3f} | {real['recall']:.3f} | "
-            f"{real['density']:.3f} | {real['coverage']:.3f} | - |"
+        _add_floor(
+            floors, baseline["data"], baseline["evaluation"]["real_data"], f"`{baseline['name']}`"
         )
+    for data, measured in sorted(floors.items()):
+        for real, names in measured:
+            # Evaluations that drew other training images for the floor each get their row.
+            whose = "" if len(measured) == 1 else f", drawn for {', '.join(names)}"
+            lines.append(
+                f"| real training images (floor{whose}) | {data} | - | - | {real['fid']:.2f} | "
+                f"{real['kid']:.3f} | {real['precision']:.3f} | {real['recall']:.3f} | "
+                f"{real['density']:.3f} | {real['coverage']:.3f} | - |"
+            )
     return lines
+
+
+def _add_floor(floors, data, real, name):
+    """Files `name`'s real-data figures under `data`, with every other source that measured
+    the same figures."""
+    measured = floors.setdefault(data, [])
+    for figures, names in measured:
+        if figures == real:
+            names.append(name)
+            return
+    measured.append((real, [name]))
 
 
 def toy_table(runs):

@@ -76,6 +76,19 @@ def test_table_has_each_figure_and_the_real_data_floor(table_tool, sources):
     assert "98.9" in text  # the ideal sampler's share
 
 
+def test_evaluations_that_drew_other_real_images_each_show_their_floor(table_tool, sources):
+    savedmodels, results = sources
+    card = json.loads((savedmodels / "mnist_x" / "card.json").read_text())
+    for name, floor in (("mnist_y", 0.84), ("mnist_z", 0.61)):
+        card.update(name=name, evaluation={**card["evaluation"], "real_data": _figures(floor)})
+        (savedmodels / name).mkdir()
+        (savedmodels / name / "card.json").write_text(json.dumps(card))
+    text = table_tool.table(savedmodels, results)
+    assert "| real training images (floor) |" not in text
+    assert "| real training images (floor, drawn for `mnist_x`, `mnist_y`) | mnist | - | - | 0.84 |" in text
+    assert "| real training images (floor, drawn for `mnist_z`) | mnist | - | - | 0.61 |" in text
+
+
 def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
     savedmodels, results = sources
     row = {"steps": 5000, "batch_size": 64, "train_seconds": 1200.0}
