@@ -95,10 +95,7 @@ def real_data_floor(*, num_images, num_samples, classifier):
     import kgan
     from kgan import metrics
 
-    dataset = kgan.data.load(
-        "stacked_mnist", num_samples=num_images, batch_size=1000, seed=0, shuffle=False
-    )
-    images = np.concatenate([batch.numpy() for batch in dataset])[:num_samples]
+    images = kgan.data.toys.stacked_mnist(num_images, seed=0).images(0, num_samples)
     result = metrics.stacked_mnist_coverage(images, classifier)
     return {
         "modes_covered": result["modes_covered"],
@@ -146,7 +143,7 @@ def main(argv=None):
         "--json",
         help="results file (default tools/results/stacked_mnist.json, or "
         "stacked_mnist_packingP.json with --packing P, stacked_mnist_clustersK.json with "
-        "--clusters K)",
+        "--clusters K; _stepsN added with --steps N)",
     )
     parser.add_argument(
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
@@ -186,6 +183,7 @@ def main(argv=None):
     steps = args.steps or (20 if args.quick else kgan.recipes.get("stacked_mnist")["steps"])
     num_images = 2_000 if args.quick else TRAINING_IMAGES
     num_samples = 500 if args.quick else PROTOCOL_SAMPLES
+    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     runs = []
     for seed in range(1 if args.quick else args.seeds):
         runs.append(
@@ -204,7 +202,6 @@ def main(argv=None):
             f"{runs[-1]['seconds']:.0f} s",
             flush=True,
         )
-    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     modes = [run["modes_covered"] for run in runs]
     kls = [run["kl_to_uniform"] for run in runs]
     record = {

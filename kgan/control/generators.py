@@ -287,8 +287,8 @@ class SavedModelGenerator(Generator):
         super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
         run_config = (metadata.get("training") or {}).get("run_config") or {}
-        self.forward_differentiable = not run_config.get("clusters")
         self.latent_classes = _latent_classes(metadata)
+        self.forward_differentiable = not (run_config.get("clusters") or self.latent_classes)
         # A self-conditioned run exported before the metadata recorded its clusters.
         self._unrecorded_classes = bool(run_config.get("clusters")) and not self.latent_classes
         self.loaded = tf.saved_model.load(path)

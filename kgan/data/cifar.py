@@ -79,22 +79,24 @@ def _read_binary_batch(path):
     return records[:, 1:], records[:, 0]
 
 
-def _check_binary_sizes(directory):
+def _check_binary_sizes(paths, directory):
     """Every binary batch of the distribution holds as many images (10,000 in the original), so
-    a file cut between two records, which reads without error, differs from the others."""
-    sizes = {
-        path: path.stat().st_size
+    a file of `paths` cut between two records, which reads without error, differs in size from
+    the distribution's other files when they agree with one another."""
+    present = [
+        candidate
         for stems in _BATCH_FILES.values()
-        for path in (directory / f"{stem}.bin" for stem in stems)
-        if path.is_file()
-    }
-    common = max(set(sizes.values()), key=list(sizes.values()).count)
-    for path, size in sizes.items():
-        if size != common and size % _RECORD == 0:
+        for candidate in (directory / f"{stem}.bin" for stem in stems)
+        if candidate.is_file()
+    ]
+    for path in paths:
+        size = path.stat().st_size
+        others = {other.stat().st_size for other in present if other != path}
+        if len(others) == 1 and size != next(iter(others)) and size % _RECORD == 0:
             raise ValueError(
                 f"A CIFAR-10 binary batch holds {size // _RECORD} images where the other "
-                f"batches hold {common // _RECORD}, so it is truncated or not a CIFAR-10 batch. "
-                f"Received: file={os.fspath(path)!r}"
+                f"batches hold {next(iter(others)) // _RECORD}, so it is truncated or not a "
+                f"CIFAR-10 batch. Received: file={os.fspath(path)!r}"
             )
 
 
@@ -212,6 +214,6 @@ def arrays(split, data_dir, *, image_size=None, crop=None, color_mode=None, verb
         images, labels = _read_batches(_batch_paths(path, split_name, ""), _read_pickle_batch)
     else:
         paths = _batch_paths(path, split_name, ".bin")
-        _check_binary_sizes(path)
+        _check_binary_sizes(paths, path)
         images, labels = _read_batches(paths, _read_binary_batch)
     return images, labels, split_slice, False

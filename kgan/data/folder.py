@@ -137,7 +137,6 @@ def read_folder(
     key = folder_cache.key(paths, image_size=image_size, crop=crop, color_mode=color_mode)
     source = folder_cache.source(
         directory,
-        with_labels=with_labels,
         num_samples=num_samples,
         image_size=image_size,
         crop=crop,
@@ -239,7 +238,8 @@ def from_folder(
         crop: `"center"` keeps the aspect ratio: the short side is resized to fit and the
             centre cropped (178x218 faces to 64x64 without squashing), shrinking, never
             enlarging: an image whose centre crop is smaller than `image_size` is refused,
-            naming it; `None` stretches.
+            naming it (a streamed folder stops at the batch that holds it, with the same
+            message); `None` stretches.
         color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
             image in sorted order.
         shuffle: reshuffle every epoch.

@@ -84,8 +84,10 @@ def write(cache_key, source_key, images):
         with atomic.replacing(path, suffix=".npz") as temp:
             with open(temp, "wb") as file:
                 np.savez(file, images=images, key=np.array(cache_key))
-        for old in path.parent.glob(f"{source_key[:16]}-*.npz"):
-            if old != path:
-                old.unlink(missing_ok=True)
+        superseded = [p for p in path.parent.glob(f"{source_key[:16]}-*.npz") if p != path]
+        # The same array under a name of its key alone, as caches without sources name it.
+        superseded.append(path.parent / f"{cache_key[:32]}.npz")
+        for old in superseded:
+            old.unlink(missing_ok=True)
     except OSError:
         pass  # Caching is an optimisation: a read-only home must not stop training.

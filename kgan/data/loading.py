@@ -201,8 +201,10 @@ def load(
         image_size: `(height, width)` (or one int) to resize to, applied once when decoding.
         crop: `"center"` keeps the aspect ratio when resizing (short side to fit, centre
             cropped), shrinking images, never enlarging them: an image whose centre crop is
-            smaller than `image_size` is refused, naming it; `None` stretches to `image_size`.
-            Needs `image_size`.
+            smaller than `image_size` is refused, naming the file when a folder is read into
+            memory; streamed images (a folder too large for memory, tensorflow-datasets) stop
+            at the batch that holds one, with the same message. `None` stretches to
+            `image_size`. Needs `image_size`.
         color_mode: `"grayscale"` or `"rgb"`; `None` keeps the source's channels.
         data_dir: local data folder; default `$KGAN_DATA_DIR`. For tfds datasets, also tfds'
             data folder when given here (else tfds' own default).

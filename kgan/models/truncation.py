@@ -12,11 +12,12 @@ distribution under the prior (JBT).
 quantile of the norms of `calibration` prior samples, and each requested sample is drawn again
 until its norm is below it. The thresholds are per class for a conditional generator, whose
 every output slot keeps its class, and per class for a generator that draws its class from z
-(`prior.latent_classes`, a `kgan.layers.ClusterFromLatent`: a self-conditioned run's), so
-that each class loses the same share and the classes keep their frequencies. The norm is exact up to `EXACT_UP_TO` latent dimensions (one forward-mode pass per
-dimension), so the samples follow the generator's distribution restricted to the accepted part
-of the latent space; above, it is estimated from `PROJECTIONS` random directions per candidate,
-so the boundary of that part is blurred by the estimate's noise.
+(`prior.latent_classes`, a `kgan.layers.ClusterFromLatent`: a self-conditioned run's), so that
+each class loses the same share and the classes keep their frequencies. The norm is exact up to
+`EXACT_UP_TO` latent dimensions (one forward-mode pass per dimension), so the samples follow
+the generator's distribution restricted to the accepted part of the latent space; above, it is
+estimated from `PROJECTIONS` random directions per candidate, so the boundary of that part is
+blurred by the estimate's noise.
 
 `AdversarialModel.generate(..., jacobian_truncation=share)` and the `kgan.control` generators
 (Keras and SavedModel; `kgan sample --jacobian-truncation SHARE`) call it.

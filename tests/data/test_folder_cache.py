@@ -34,6 +34,24 @@ def test_second_load_reads_the_cache(class_folder, monkeypatch):
     assert len(decodes) == 1
 
 
+def test_images_read_with_and_without_labels_share_one_entry(class_folder, monkeypatch):
+    decodes = _count_decodes(monkeypatch)
+    _load_all(class_folder)
+    kgan.data.load(class_folder, with_labels=True, shuffle=False)
+    assert len(decodes) == 1 and len(list(folder_cache.cache_dir().glob("*.npz"))) == 1
+
+
+def test_an_entry_named_by_its_key_alone_is_replaced(class_folder):
+    paths, _, _ = folder.select_images(class_folder, False, None)
+    key = folder_cache.key(paths, image_size=None, crop=None, color_mode="grayscale")
+    folder_cache.cache_dir().mkdir(parents=True, exist_ok=True)
+    keyed_alone = folder_cache.cache_dir() / f"{key[:32]}.npz"
+    keyed_alone.write_bytes(b"an entry of the key-only name")
+    _load_all(class_folder)
+    assert not keyed_alone.exists()
+    assert len(list(folder_cache.cache_dir().glob("*.npz"))) == 1
+
+
 def test_changed_file_or_setting_decodes_again(class_folder, write_png, monkeypatch):
     decodes = _count_decodes(monkeypatch)
     _load_all(class_folder)

@@ -233,3 +233,19 @@ def test_latents_moved_into_a_class_are_drawn_as_it():
     assert 0.5 <= u.min() < 0.51 and 0.99 < u.max() < 1.0
     with pytest.raises(ValueError, match=r"frequency 0: \[1\]"):
         layer.within_classes(latent[:2], [0, 1])
+
+
+def test_the_saved_model_of_such_a_generator_thresholds_each_class_too(tmp_path):
+    network = _clustered_generator([0.6, 0.4])
+    version = kgan.export.to_saved_model(network, tmp_path / "clustered")
+    served = kgan.control.load_generator(str(version))
+    assert served.latent_classes.frequencies == [0.6, 0.4]
+    # The class computed from z stops TensorFlow's forward mode in a loaded function.
+    assert not served.forward_differentiable
+    samples = served.generate(600, seed=0, jacobian_truncation=0.25, verbose=0)
+    # The same samples as the Keras generator's, truncated per class alike.
+    keras_z = truncation.truncated_generate(
+        network, kgan.control.as_generator(network), None, count=600, share=0.25, seed=0
+    )
+    expected = keras.ops.convert_to_numpy(network(keras_z))
+    np.testing.assert_allclose(samples, expected, rtol=1e-3, atol=1e-4)

@@ -85,7 +85,10 @@ def test_evaluations_that_drew_other_real_images_each_show_their_floor(table_too
         (savedmodels / name / "card.json").write_text(json.dumps(card))
     text = table_tool.table(savedmodels, results)
     assert "| real training images (floor) |" not in text
-    assert "| real training images (floor, drawn for `mnist_x`, `mnist_y`) | mnist | - | - | 0.84 |" in text
+    assert (
+        "| real training images (floor, drawn for `mnist_x`, `mnist_y`) | mnist | - | - | 0.84 |"
+        in text
+    )
     assert "| real training images (floor, drawn for `mnist_z`) | mnist | - | - | 0.61 |" in text
 
 
