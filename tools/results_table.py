@@ -236,6 +236,12 @@ def stacked_mnist_table(records):
             f"{_spread([r['kl_to_uniform'] for r in runs], '{:.3f}')} | "
             f"{_spread([r['seconds'] / 60 for r in runs], '{:.0f}')} |"
         )
+    floors = [record["real_data"] for record in records if record.get("real_data")]
+    if floors:  # The training images themselves, as many as the samples, scored alike.
+        lines.append(
+            f"| real training images (floor) | - | - | {floors[0]['modes_covered']:,} | "
+            f"{floors[0]['kl_to_uniform']:.3f} | - |"
+        )
     for published in first["published"]:
         lines.append(
             f"| {published['model']} (published) | - | - | {published['modes']:,} | "
