@@ -108,6 +108,14 @@ CANDIDATES = {
     },
     "recipe_64": {"generator": {"base_filters": 64}, "discriminator": {"base_filters": 64}},
     "wgangp": {"model": "wgangp"},
+    # SN-GAN's residual blocks (3x3 convolutions, nearest upsampling, average pooling) in both
+    # networks, at the recipe's widths, on the recipe's pick.
+    "recipe_r1_0.1_diffaugment_residual": {
+        "r1_weight": 0.1,
+        "augment": "color,translation,cutout",
+        "generator": {"residual": True, "kernel_size": 3, "upsampling": "nearest"},
+        "discriminator": {"residual": True, "kernel_size": 3, "downsampling": "average_pool"},
+    },
     "recipe_r1_0.1_diffaugment_projection": {
         "r1_weight": 0.1,
         "augment": "color,translation,cutout",

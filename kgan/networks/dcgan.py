@@ -41,6 +41,7 @@ def dcgan_generator(
     normalization="batch",
     sync_batch_norm=False,
     conditioning="input",
+    residual=False,
     name="generator",
 ):
     """Builds a DCGAN generator for images of `image_shape`.
@@ -70,6 +71,13 @@ def dcgan_generator(
             (`kgan.layers.ClassConditionalBatchNormalization`, as in SN-GAN's and BigGAN's
             generators), so that each stage is told the class, and leaves z alone. Needs
             `normalization="batch"`.
+        residual: make every stage a pre-activation residual block, as in SN-GAN's and
+            BigGAN's ResNet generators (Miyato et al. 2018; Brock et al. 2018): normalise,
+            ReLU, upsample, convolve, normalise, ReLU, convolve, plus the input upsampled and
+            mapped by a 1x1 convolution; then a last normalisation, ReLU and convolution to
+            the image's channels. The stages end with `base_filters`. Needs
+            `upsampling="nearest"` (the blocks upsample by nearest neighbour); SN-GAN uses
+            `kernel_size=3`. Its convolutions start from Glorot-uniform weights.
         name: name of the model.
 
     Returns:
@@ -90,6 +98,12 @@ def dcgan_generator(
     check_choice("normalization", normalization, (None, "batch", "layer"))
     _check_sync_batch_norm(sync_batch_norm, normalization == "batch")
     check_choice("conditioning", conditioning, ("input", "batch_norm"))
+    check_bool("residual", residual)
+    if residual and upsampling != "nearest":
+        raise ValueError(
+            "residual=True upsamples by nearest neighbour in every block: pass "
+            f"upsampling='nearest'. Received: upsampling={upsampling!r}"
+        )
     class_norm = num_classes is not None and conditioning == "batch_norm"
     if conditioning == "batch_norm" and num_classes is None:
         raise ValueError(
@@ -111,6 +125,11 @@ def dcgan_generator(
         )([x, labels])
         return keras.layers.ReLU(name=f"{name}_relu")(x)
 
+    def normalize(x, labels, name):  # Any normalisation, then ReLU.
+        if class_norm:
+            return normalize_and_activate(x, labels, name)
+        return _normalize_relu(x, normalization, sync_batch_norm, name)
+
     def filters_at(stage):  # Filters of the map that enters upsampling stage `stage`.
         return min(base_filters * 2 ** max(stages - 1 - stage, 0) * 2, max_filters)
 
@@ -128,20 +147,30 @@ def dcgan_generator(
     x = keras.layers.Dense(
         start_h * start_w * start_filters,
         use_bias=normalization is None,
-        kernel_initializer=dcgan_initializer(),
+        kernel_initializer="glorot_uniform" if residual else dcgan_initializer(),
         name="project",
     )(x)
     x = keras.layers.Reshape((start_h, start_w, start_filters), name="reshape")(x)
-    if class_norm:
-        x = normalize_and_activate(x, labels, "project")
-    else:
-        if normalization == "batch":
-            x = batch_normalization("project_norm", sync_batch_norm)(x)
-        elif normalization == "layer":
-            x = keras.layers.LayerNormalization(
-                axis=[-3, -2, -1], epsilon=1e-5, name="project_norm"
-            )(x)
-        x = keras.layers.ReLU(name="project_relu")(x)
+    if residual:
+        stage_labels = labels if class_norm else None
+        for stage in range(stages):
+            filters = min(base_filters * 2 ** (stages - 1 - stage), max_filters)
+            x = _residual_up(x, stage_labels, filters, kernel_size, normalize, f"res_{stage}")
+        x = normalize(x, stage_labels, "out")
+        x = UpsampleBlock(
+            channels,
+            kernel_size=kernel_size,
+            strides=1,
+            method="nearest",
+            normalization=None,
+            activation=None,
+            use_bias=True,
+            kernel_initializer="glorot_uniform",
+            name="to_image",
+        )(x)
+        images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+        return keras.Model(inputs if num_classes is not None else z, images, name=name)
+    x = normalize(x, labels if class_norm else None, "project")
     for stage in range(stages - 1):
         x = UpsampleBlock(
             filters_at(stage + 1),
@@ -184,6 +213,7 @@ def dcgan_discriminator(
     spectral_norm=False,
     conditioning="input",
     packing=1,
+    residual=False,
     name="discriminator",
 ):
     """Builds a DCGAN discriminator (or WGAN critic) for images of `image_shape`.
@@ -227,6 +257,14 @@ def dcgan_discriminator(
             gradient norm `packing * g`: pass `g / packing` for the weight of an unpacked
             discriminator. `kgan.GAN`'s label noise and flips are drawn per sample, so the
             members of a pack may get different targets.
+        residual: make every stage a residual block, as in SN-GAN's ResNet discriminator
+            (Miyato et al. 2018): ReLU, convolve, ReLU, convolve, average-pool, plus the
+            input mapped by a 1x1 convolution and average-pooled (the first block convolves
+            the image before any ReLU, and pools before its 1x1 convolution); then ReLU and
+            an average over space give the features of the logit (and of `"projection"`).
+            Needs `downsampling="average_pool"`; `normalization` comes before each ReLU but
+            the first block's; SN-GAN uses `kernel_size=3` with `spectral_norm=True` and no
+            normalisation. Its convolutions start from Glorot-uniform weights.
         name: name of the model.
 
     Returns:
@@ -243,6 +281,12 @@ def dcgan_discriminator(
     check_bool("spectral_norm", spectral_norm)
     check_choice("conditioning", conditioning, ("input", "projection"))
     check_positive_int("packing", packing)
+    check_bool("residual", residual)
+    if residual and downsampling != "average_pool":
+        raise ValueError(
+            "residual=True average-pools in every block: pass downsampling='average_pool'. "
+            f"Received: downsampling={downsampling!r}"
+        )
     if packing > 1 and num_classes is not None:
         raise ValueError(
             "`packing` judges unconditional images several at a time; a conditional "
@@ -268,7 +312,23 @@ def dcgan_discriminator(
         label_map = keras.layers.Embedding(num_classes, height * width, name="label_map")(labels)
         label_map = keras.layers.Reshape((height, width, 1), name="label_map_reshape")(label_map)
         x = keras.layers.Concatenate(name="image_and_class")([images, label_map])
-    for stage in range(stages):
+    for stage in range(stages if residual else 0):
+        x = _residual_down(
+            x,
+            min(base_filters * 2**stage, max_filters),
+            None if stage == 0 else normalization,
+            sync_batch_norm,
+            first=stage == 0,
+            kernel_size=kernel_size,
+            spectral_norm=spectral_norm,
+            name=f"res_{stage}",
+        )
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"res_{stage}_dropout")(x)
+    if residual:
+        x = keras.layers.ReLU(name="features_relu")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+    for stage in range(0 if residual else stages):
         x = DownsampleBlock(
             min(base_filters * 2**stage, max_filters),
             kernel_size=kernel_size,
@@ -279,7 +339,8 @@ def dcgan_discriminator(
             spectral_norm=spectral_norm,
             name=f"down_{stage}",
         )(x)
-    x = keras.layers.Flatten(name="flatten")(x)
+    if not residual:
+        x = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, dtype="float32", name="logits")
     if spectral_norm:
         # float32 on the wrapper too: it casts its output to its input's dtype.
@@ -301,6 +362,66 @@ def dcgan_discriminator(
     if packing > 1:
         logits = Unpack(packing, dtype="float32", name="unpack")(logits)
     return keras.Model(inputs if num_classes is not None else images, logits, name=name)
+
+
+def _residual_up(x, labels, filters, kernel_size, normalize, name):
+    """A pre-activation residual upsampling block of `dcgan_generator(..., residual=True)`,
+    from `UpsampleBlock`s; `normalize(x, labels, name)` normalises and applies ReLU."""
+    conv = dict(
+        method="nearest",
+        normalization=None,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+    )
+    h = normalize(x, labels, f"{name}_in")
+    h = UpsampleBlock(filters, kernel_size, strides=2, name=f"{name}_conv_up", **conv)(h)
+    h = normalize(h, labels, f"{name}_mid")
+    h = UpsampleBlock(filters, kernel_size, strides=1, name=f"{name}_conv", **conv)(h)
+    shortcut = UpsampleBlock(filters, 1, strides=2, name=f"{name}_shortcut", **conv)(x)
+    return keras.layers.Add(name=f"{name}_add")([h, shortcut])
+
+
+def _residual_down(
+    x, filters, normalization, sync_batch_norm, *, first, kernel_size, spectral_norm, name
+):
+    """A residual downsampling block of `dcgan_discriminator(..., residual=True)`, from
+    `DownsampleBlock`s (stride-1 convolutions without an activation of their own)."""
+
+    def conv(size, label):
+        return DownsampleBlock(
+            filters,
+            kernel_size=size,
+            strides=1,
+            normalization=None,
+            activation=None,
+            use_bias=True,
+            kernel_initializer="glorot_uniform",
+            spectral_norm=spectral_norm,
+            name=f"{name}_{label}",
+        )
+
+    def activate(h, where):
+        return _normalize_relu(h, normalization, sync_batch_norm, f"{name}_{where}")
+
+    def pool(h, where):
+        return keras.layers.AveragePooling2D(2, padding="same", name=f"{name}_{where}_pool")(h)
+
+    h = x if first else activate(x, "in")
+    h = conv(kernel_size, "conv_1")(h)
+    h = pool(conv(kernel_size, "conv_2")(activate(h, "mid")), "main")
+    shortcut = conv(1, "shortcut")
+    shortcut = shortcut(pool(x, "shortcut")) if first else pool(shortcut(x), "shortcut")
+    return keras.layers.Add(name=f"{name}_add")([h, shortcut])
+
+
+def _normalize_relu(x, normalization, sync_batch_norm, name):
+    """`normalization` (`"batch"`, `"layer"` over each map, or `None`), then ReLU."""
+    if normalization == "batch":
+        x = batch_normalization(f"{name}_norm", sync_batch_norm)(x)
+    elif normalization == "layer":
+        x = keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=1e-5, name=f"{name}_norm")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def _check_sync_batch_norm(sync_batch_norm, has_batch_norm):

@@ -29,6 +29,107 @@ def test_dcgan_builders_fit_any_image_size(shape):
     assert out.dtype == "float32"
 
 
+def _sn_projection_discriminator(**options):
+    """A class-conditional discriminator of 8x8x3 images of 2 classes, SN-GAN's way."""
+    return dcgan_discriminator(
+        (8, 8, 3),
+        2,
+        base_filters=4,
+        normalization=None,
+        spectral_norm=True,
+        conditioning="projection",
+        **options,
+    )
+
+
+RESIDUAL_G = dict(kernel_size=3, upsampling="nearest", residual=True)
+RESIDUAL_D = dict(kernel_size=3, downsampling="average_pool", residual=True)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (64, 64, 3), (27, 27, 1)])
+def test_residual_builders_fit_any_image_size(shape):
+    generator = dcgan_generator(shape, latent_dim=16, base_filters=4, **RESIDUAL_G)
+    discriminator = dcgan_discriminator(shape, base_filters=4, **RESIDUAL_D)
+    images = generator(np.zeros((2, 16), "float32"))
+    assert tuple(images.shape) == (2, *shape) and images.dtype == "float32"
+    assert tuple(discriminator(images).shape) == (2, 1)
+    stages = num_upsampling_stages(*shape[:2])
+    assert sum(layer.name.endswith("_add") for layer in generator.layers) == stages
+    assert sum(layer.name.endswith("_add") for layer in discriminator.layers) == max(stages, 1)
+
+
+def test_a_residual_block_adds_its_main_path_to_its_shortcut():
+    generator = dcgan_generator((16, 16, 3), 8, base_filters=4, **RESIDUAL_G)
+    discriminator = dcgan_discriminator((16, 16, 3), base_filters=4, **RESIDUAL_D)
+    # The main path's last convolution, and the shortcut's last layer (the discriminator's
+    # second block convolves, then pools).
+    for network, main, shortcut in (
+        (generator, "res_1_conv", "res_1_shortcut"),
+        (discriminator, "res_1_conv_2", "res_1_shortcut_pool"),
+    ):
+        probe = keras.Model(
+            network.inputs,
+            [network.get_layer("res_1_add").output, network.get_layer(shortcut).output],
+        )
+        x = np.random.default_rng(0).normal(size=(2, *network.input_shape[1:])).astype("float32")
+        block_out, alone = (keras.ops.convert_to_numpy(t) for t in probe(x))
+        assert not np.allclose(block_out, alone, atol=1e-3)
+        # With the main path's last convolution at zero, the block is its shortcut alone.
+        layer = network.get_layer(main)
+        layer.set_weights([np.zeros_like(w) for w in layer.get_weights()])
+        block_out, alone = (keras.ops.convert_to_numpy(t) for t in probe(x))
+        np.testing.assert_allclose(block_out, alone, atol=1e-6)
+
+
+def test_residual_class_conditional_networks_train_in_mixed_precision_reload_and_export(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        gan = kgan.GAN(
+            dcgan_generator(
+                (8, 8, 3), 4, 2, base_filters=4, conditioning="batch_norm", **RESIDUAL_G
+            ),
+            _sn_projection_discriminator(**RESIDUAL_D),
+            num_classes=2,
+            seed=0,
+            r1_weight=0.1,
+        )
+        gan.compile()
+        images = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 3)).astype("float32")
+        history = gan.fit(images, np.arange(16) % 2, batch_size=8, epochs=1, verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert np.isfinite(history.history["d_loss"][-1])
+    assert gan.generator.output.dtype == "float32" and gan.discriminator.output.dtype == "float32"
+    gan.save(tmp_path / "gan.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gan.keras")
+    z, labels = np.random.default_rng(1).normal(size=(3, 4)).astype("float32"), np.array([0, 1, 0])
+    expected = keras.ops.convert_to_numpy(gan.inference_generator([z, labels], training=False))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(reloaded.inference_generator([z, labels], training=False)),
+        expected,
+        atol=1e-6,
+    )
+    # Both exports check themselves against Keras as they are written.
+    version = kgan.export.to_saved_model(reloaded, tmp_path / "saved")
+    onnx_path = kgan.export.to_onnx(reloaded, tmp_path / "g.onnx")
+    served, onnx_images = (
+        kgan.control.load_generator(str(path)).generate(z=z, labels=labels)
+        for path in (version, onnx_path)
+    )
+    np.testing.assert_allclose(onnx_images, served, atol=1e-4)
+    # The exports compute in float32, the trained networks in bfloat16.
+    np.testing.assert_allclose(served, expected, atol=2e-2)
+
+
+def test_residual_networks_need_their_resampling():
+    with pytest.raises(ValueError, match="Received: upsampling='transpose'"):
+        dcgan_generator((32, 32, 3), residual=True)
+    with pytest.raises(ValueError, match="Received: downsampling='strided'"):
+        dcgan_discriminator((32, 32, 3), residual=True)
+    with pytest.raises(ValueError, match="Received: residual=1"):
+        dcgan_generator((32, 32, 3), upsampling="nearest", residual=1)
+
+
 def test_num_upsampling_stages_matches_its_documented_examples():
     assert num_upsampling_stages(28, 28) == 2  # From 7x7.
     assert num_upsampling_stages(32, 32) == 3  # From 4x4.
@@ -158,14 +259,7 @@ def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_p
     try:
         gan = kgan.GAN(
             dcgan_generator((8, 8, 3), 4, 2, base_filters=4),
-            dcgan_discriminator(
-                (8, 8, 3),
-                2,
-                base_filters=4,
-                normalization=None,
-                spectral_norm=True,
-                conditioning="projection",
-            ),
+            _sn_projection_discriminator(),
             num_classes=2,
             seed=0,
         )

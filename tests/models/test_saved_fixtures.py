@@ -17,4 +17,6 @@ def test_saved_model_generates_the_same_images(name, cls_name):
     model = keras.saving.load_model(os.path.join(FIXTURES, f"{name}.keras"))
     assert type(model).__name__ == cls_name
     expected = np.load(os.path.join(FIXTURES, f"{name}_seed3.npy"))
-    np.testing.assert_array_equal(model.generate(6, seed=3), expected)
+    # Up to float32 rounding: oneDNN picks its kernels by the CPU's instruction set, and
+    # kernels for other instructions sum in another order.
+    np.testing.assert_allclose(model.generate(6, seed=3), expected, rtol=0, atol=1e-6)

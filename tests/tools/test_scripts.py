@@ -323,6 +323,15 @@ def test_screen_cifar10_conditional_candidates_keep_the_class_at_the_generators_
     assert type(gan.generator.get_layer("project_norm")).__name__ == "BatchNormalization"
 
 
+def test_screen_cifar10_residual_candidate_builds_residual_networks_on_the_recipes_pick():
+    screen = _load("screen_cifar10")
+    gan, batch_size = screen.build("recipe_r1_0.1_diffaugment_residual")
+    for network in (gan.generator, gan.discriminator):
+        assert sum(layer.name.endswith("_add") for layer in network.layers) == 3  # 32x32: 3 stages
+    assert gan.r1_weight == 0.1 and batch_size == 64
+    assert gan.generator.output_shape == (None, 32, 32, 3)
+
+
 def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_samples_z_alone():
     screen = _load("screen_cifar10")
     name = "recipe_r1_0.1_diffaugment_clusters_100"
