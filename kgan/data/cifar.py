@@ -126,15 +126,16 @@ def _batch_paths(directory, split, suffix):
     return paths
 
 
-def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose):
-    images, labels, class_names = folder.read_folder(
-        split_folder,
-        image_size=image_size,
-        crop=crop,
-        color_mode=color_mode,
-        with_labels=True,
-        verbose=verbose,
-    )
+def _check_class_folders(split_folder):
+    """Refuses, before anything is decoded, a split that is not the ten class folders with
+    their images directly inside."""
+    _, labels, class_names = folder.list_images(split_folder)
+    if labels is None:
+        raise ValueError(
+            "A CIFAR-10 class-folder split must hold its images in the ten class folders "
+            f"{CLASS_NAMES}, directly inside them; this one holds images elsewhere "
+            f"(in the split folder itself or deeper). Received: folder={os.fspath(split_folder)!r}"
+        )
     if class_names != sorted(CLASS_NAMES):
         missing = sorted(set(CLASS_NAMES) - set(class_names))
         extra = sorted(set(class_names) - set(CLASS_NAMES))
@@ -143,6 +144,18 @@ def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose)
             f"{CLASS_NAMES}; missing {missing}, unexpected {extra}. "
             f"Received: folder={os.fspath(split_folder)!r}"
         )
+
+
+def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose):
+    _check_class_folders(split_folder)
+    images, labels, class_names = folder.read_folder(
+        split_folder,
+        image_size=image_size,
+        crop=crop,
+        color_mode=color_mode,
+        with_labels=True,
+        verbose=verbose,
+    )
     # Sorted folder names -> CIFAR-10's label order.
     to_cifar = np.array([CLASS_NAMES.index(name) for name in class_names], dtype=np.int32)
     # The classes in turn, as the original batches mix them: the first N images of a split

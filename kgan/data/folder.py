@@ -68,32 +68,69 @@ def _decode(path, channels, image_size, crop=None):
 
 def _diagnose(paths, channels, image_size, crop, error):
     """Finds the file behind a failed batch decode, and raises an error that names it."""
-    first_shape = None
+    first = None
     for path in paths:
         try:
             image = _decode(os.fspath(path), channels, image_size, crop)
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as decode_error:
             if pipeline.CROP_DOES_NOT_FIT in decode_error.message:
                 height, width = _decode(os.fspath(path), channels, None).shape[:2]
-                raise ValueError(
-                    f"{pipeline.CROP_DOES_NOT_FIT}: {os.fspath(path)!r} is {height}x{width}. "
-                    f"Received: image_size={tuple(image_size)!r}, crop={crop!r}"
-                ) from None
-            message = decode_error.message.strip().splitlines()[-1]
-            raise ValueError(
-                f"An image file could not be decoded as PNG or JPEG ({message}). "
-                f"Received: file={os.fspath(path)!r}"
-            ) from None
-        if first_shape is None:
-            first_shape, first_path = tuple(image.shape), path
-        elif tuple(image.shape) != first_shape:
-            raise ValueError(
-                f"The images in a folder must have one size, or be resized with `image_size`: "
-                f"{os.fspath(first_path)!r} is {first_shape[0]}x{first_shape[1]} but "
-                f"{os.fspath(path)!r} is {image.shape[0]}x{image.shape[1]}. "
-                f"Received: image_size={image_size!r}"
-            )
+                raise _crop_error(path, height, width, image_size, crop) from None
+            raise _undecodable_error(path, decode_error.message) from None
+        if first is None:
+            first = (path, tuple(image.shape[:2]))
+        elif tuple(image.shape[:2]) != first[1]:
+            raise _mixed_sizes_error(first, path, tuple(image.shape[:2]), image_size)
     raise error  # Not a file problem after all: let the original error through.
+
+
+def _check_headers(paths, image_size, crop, verbose):
+    """What `_diagnose` finds after a failed decode, found before streaming from the files'
+    headers (Pillow reads only those): a file that is not a PNG or JPEG image, images of
+    different sizes without `image_size`, and a centre crop that does not fit an image."""
+    from PIL import Image, UnidentifiedImageError
+
+    progress = Progress("Checking images", len(paths), verbose=verbose, unit_name="image")
+    first = None
+    for count, path in enumerate(paths, start=1):
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+        except (OSError, UnidentifiedImageError, ValueError) as error:
+            raise _undecodable_error(path, str(error)) from None
+        if image_size is None:
+            if first is None:
+                first = (path, (height, width))
+            elif (height, width) != first[1]:
+                raise _mixed_sizes_error(first, path, (height, width), image_size)
+        elif crop == "center" and not pipeline.center_crop_fits(height, width, image_size):
+            raise _crop_error(path, height, width, image_size, crop)
+        if count % _DECODE_BATCH == 0 or count == len(paths):
+            progress.add(count - progress.done)
+
+
+def _crop_error(path, height, width, image_size, crop):
+    return ValueError(
+        f"{pipeline.CROP_DOES_NOT_FIT}: {os.fspath(path)!r} is {height}x{width}. "
+        f"Received: image_size={tuple(image_size)!r}, crop={crop!r}"
+    )
+
+
+def _undecodable_error(path, message):
+    message = message.strip().splitlines()[-1]
+    return ValueError(
+        f"An image file could not be decoded as PNG or JPEG ({message}). "
+        f"Received: file={os.fspath(path)!r}"
+    )
+
+
+def _mixed_sizes_error(first, path, size, image_size):
+    (first_path, (first_height, first_width)), (height, width) = first, size
+    return ValueError(
+        f"The images in a folder must have one size, or be resized with `image_size`: "
+        f"{os.fspath(first_path)!r} is {first_height}x{first_width} but "
+        f"{os.fspath(path)!r} is {height}x{width}. Received: image_size={image_size!r}"
+    )
 
 
 def read_folder(
@@ -238,8 +275,8 @@ def from_folder(
         crop: `"center"` keeps the aspect ratio: the short side is resized to fit and the
             centre cropped (178x218 faces to 64x64 without squashing), shrinking, never
             enlarging: an image whose centre crop is smaller than `image_size` is refused,
-            naming it (a streamed folder stops at the batch that holds it, with the same
-            message); `None` stretches.
+            naming it (a streamed folder's image headers are checked before streaming);
+            `None` stretches.
         color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
             image in sorted order.
         shuffle: reshuffle every epoch.
@@ -268,7 +305,7 @@ def from_folder(
     paths, labels, class_names = select_images(directory, with_labels, num_samples)
     if _too_large_for_memory(paths, image_size, crop, color_mode):
         dataset = _streamed_folder(
-            paths, labels if with_labels else None, image_size, crop, color_mode, batching
+            paths, labels if with_labels else None, image_size, crop, color_mode, batching, verbose
         )
     else:
         images, labels, class_names = read_folder(
@@ -298,12 +335,13 @@ def _too_large_for_memory(paths, image_size, crop, color_mode):
     return available is not None and len(paths) * int(np.prod(shape)) > available // 2
 
 
-def _streamed_folder(paths, labels, image_size, crop, color_mode, batching):
+def _streamed_folder(paths, labels, image_size, crop, color_mode, batching, verbose):
     color_mode = color_mode or probe_color_mode(paths[0])
     print(
         f"kgan: the {len(paths)} decoded images would take more than half of the available "
         "memory; streaming them from disk, decoded in parallel every epoch."
     )
+    _check_headers(paths, image_size, crop, verbose)
     examples = decoded_examples(paths, color_mode, image_size, crop)
     if labels is not None:
         examples = tf.data.Dataset.zip((examples, tf.data.Dataset.from_tensor_slices(labels)))

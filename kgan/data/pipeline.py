@@ -125,6 +125,15 @@ CROP_DOES_NOT_FIT = (
 )
 
 
+def center_crop_fits(height, width, image_size):
+    """Whether a `height` x `width` image's centre crop to the aspect ratio of `image_size`
+    holds at least `image_size` pixels (`center_crop_to_aspect`'s condition, in Python)."""
+    target_height, target_width = image_size
+    crop_height = min(height, (width * target_height) // target_width)
+    crop_width = min(width, (height * target_width) // target_height)
+    return crop_height >= target_height and crop_width >= target_width
+
+
 def center_crop_to_aspect(images, image_size):
     """The centre of `images` `(..., H, W, C)` with the aspect ratio of `image_size`.
 

@@ -69,6 +69,30 @@ def test_truncated_pickle_is_refused_naming_the_file(tmp_path):
         kgan.data.load("cifar10", data_dir=tmp_path)
 
 
+@pytest.mark.parametrize(
+    "batch,message",
+    [
+        ([1, 2, 3], r"must be a dict with b'data' and b'labels'"),
+        ({b"data": np.zeros((3, 3072), np.uint8)}, r"must be a dict with b'data' and b'labels'"),
+        (
+            {b"data": np.zeros((3, 1024), np.uint8), b"labels": [0, 1, 2]},
+            r"data of shape \(N, 3072\) and N labels; this one has data \(3, 1024\) and 3",
+        ),
+        (
+            {b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]},
+            r"this one has data \(3, 3072\) and 2 labels",
+        ),
+        ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 12, 2]}, r"outside 0-9 \(12\)"),
+    ],
+)
+def test_a_pickle_batch_of_another_layout_is_refused_naming_the_file(tmp_path, batch, message):
+    _write_distribution(tmp_path, "pickle")
+    path = tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_4"
+    path.write_bytes(pickle.dumps(batch))
+    with pytest.raises(ValueError, match=rf"{message}.*data_batch_4"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+
+
 def test_wrong_sized_binary_batch_is_refused_naming_the_file(tmp_path):
     _write_distribution(tmp_path, "binary")
     path = tmp_path / "cifar10" / "cifar-10-batches-bin" / "test_batch.bin"
@@ -137,10 +161,31 @@ def test_the_first_images_of_class_folders_hold_every_class(tmp_path, write_png)
     np.testing.assert_array_equal(pixels, [*range(0, 100, 10), 1, 11])
 
 
-def test_class_folders_with_a_missing_class_are_refused(tmp_path, write_png):
+def _refuse_decoding(monkeypatch):
+    from kgan.data import folder
+
+    def decode_all(*args, **kwargs):
+        raise AssertionError("decoded before the class folders were checked")
+
+    monkeypatch.setattr(folder, "_decode_all", decode_all)
+
+
+def test_class_folders_with_a_missing_class_are_refused_before_decoding(
+    tmp_path, write_png, monkeypatch
+):
     _write_class_folders(tmp_path, write_png, classes=cifar.CLASS_NAMES[:-1])
-    with pytest.raises(ValueError, match=r"missing \['truck'\]"):
+    write_png(tmp_path / "cifar10" / "train" / "horses" / "0.png", np.zeros((32, 32, 3), np.uint8))
+    _refuse_decoding(monkeypatch)
+    with pytest.raises(ValueError, match=r"missing \['truck'\], unexpected \['horses'\].*train"):
         kgan.data.load("cifar10", data_dir=tmp_path, with_labels=True)
+
+
+def test_class_folders_with_images_outside_them_are_refused(tmp_path, write_png, monkeypatch):
+    _write_class_folders(tmp_path, write_png)
+    write_png(tmp_path / "cifar10" / "train" / "stray.png", np.zeros((32, 32, 3), np.uint8))
+    _refuse_decoding(monkeypatch)
+    with pytest.raises(ValueError, match=r"holds images elsewhere.*Received: folder=.*train'$"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
 
 
 def test_without_a_local_copy_the_advice_names_the_folder(tmp_path, monkeypatch):

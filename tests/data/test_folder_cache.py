@@ -67,6 +67,29 @@ def test_changed_file_or_setting_decodes_again(class_folder, write_png, monkeypa
     assert len(list(folder_cache.cache_dir().glob("*.npz"))) == 2
 
 
+def test_decoding_shows_progress_and_the_cache_read_does_not(class_folder, capsys):
+    kgan.data.load(class_folder, verbose=2)
+    assert "Decoding images: 5 images in" in capsys.readouterr().out
+    kgan.data.load(class_folder, verbose=2)
+    assert "Decoding" not in capsys.readouterr().out
+
+
+def test_an_interrupted_cache_write_leaves_no_entry(class_folder, monkeypatch):
+    def interrupted(file, **arrays):
+        file.write(b"the first bytes of an entry")
+        raise KeyboardInterrupt
+
+    savez = np.savez
+    monkeypatch.setattr(np, "savez", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _load_all(class_folder)
+    assert not list(folder_cache.cache_dir().glob("*"))  # Neither an entry nor a temporary.
+    monkeypatch.setattr(np, "savez", savez)
+    decodes = _count_decodes(monkeypatch)
+    _load_all(class_folder)
+    assert len(decodes) == 1 and len(list(folder_cache.cache_dir().glob("*.npz"))) == 1
+
+
 def test_corrupt_cache_entry_is_decoded_again(class_folder, monkeypatch):
     decodes = _count_decodes(monkeypatch)
     expected = _load_all(class_folder)
@@ -125,3 +148,31 @@ def test_too_large_folder_is_streamed(class_folder, monkeypatch, capsys):
     assert images.shape == (5, 6, 5, 1)
     assert labels.tolist() == [0, 0, 0, 1, 1]
     assert dataset.class_names == ["cat", "dog"]
+
+
+def _streamed(monkeypatch):
+    from kgan import _system
+
+    monkeypatch.setattr(_system, "available_memory", lambda: 100)
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("crop", r"does not fit.*small\.png' is 8x8.*image_size=\(10, 10\), crop='center'"),
+        ("sizes", r"one size.*a\.png' is 12x12 but .*small\.png' is 8x8.*image_size=None"),
+        ("broken", r"could not be decoded.*Received: file=.*broken\.png'"),
+    ],
+)
+def test_a_streamed_folder_refuses_bad_images_naming_them(
+    tmp_path, write_png, monkeypatch, case, message
+):
+    write_png(tmp_path / "faces" / "a.png", np.zeros((12, 12), np.uint8))
+    write_png(tmp_path / "faces" / "small.png", np.zeros((8, 8), np.uint8))
+    if case == "broken":
+        (tmp_path / "faces" / "small.png").unlink()
+        (tmp_path / "faces" / "broken.png").write_bytes(b"not a PNG")
+    options = {"image_size": 10, "crop": "center"} if case == "crop" else {}
+    _streamed(monkeypatch)
+    with pytest.raises(ValueError, match=message):
+        kgan.data.load(tmp_path / "faces", **options)
