@@ -44,16 +44,23 @@ def test_shipped_generator_keeps_the_serving_contract_and_matches_its_onnx(shipp
     np.testing.assert_array_equal(first.numpy(), again.numpy())
 
 
-@pytest.mark.parametrize(("name", "accuracy"), [("mnist", 0.985), ("fashion_mnist", 0.88)])
+@pytest.mark.parametrize(
+    ("name", "accuracy"), [("mnist", 0.985), ("fashion_mnist", 0.88), ("cifar10", 0.85)]
+)
 def test_shipped_classifiers_classify_the_held_out_test_images(name, accuracy):
     """The classifiers in savedmodels/classifiers/ classify the first 2,000 test images (the
-    original IDX files, from $KGAN_DATA_DIR) about as well as on all 10,000 (measured on those
-    2,000: 98.95% for MNIST, whose first test images are harder)."""
-    from kgan.data import local
+    original IDX files, or CIFAR-10's class-folder copy, from $KGAN_DATA_DIR) about as well as
+    on all 10,000 (measured on those 2,000: 98.95% for MNIST, whose first test images are
+    harder; 86.0% for CIFAR-10, at least the 85% its issue asked for)."""
+    from kgan.data import cifar, local
 
-    found = local.idx_arrays(name, "test[:2000]", None, with_labels=True)
+    if name == "cifar10":
+        found = cifar.arrays("test[:2000]", None, verbose=0)
+        found = found and found[:3]
+    else:
+        found = local.idx_arrays(name, "test[:2000]", None, with_labels=True)
     if found is None:
-        pytest.skip(f"the original {name} test files are not in $KGAN_DATA_DIR")
+        pytest.skip(f"the {name} test images are not in $KGAN_DATA_DIR")
     images, labels, split_slice = found
     selection = split_slice(len(images))
     images, labels = images[selection], labels[selection]
@@ -72,3 +79,34 @@ def test_shipped_generator_has_a_model_card(shipped_name):
         assert key in card["evaluation"]["model"] and key in card["evaluation"]["real_data"]
     assert f"{card['evaluation']['model']['fid']:.2f}" in (folder / "README.md").read_text()
     assert (folder / "samples.png").stat().st_size > 0
+    training = card["training"]
+    assert 0 < training["real_images_seen"] <= training["critic_steps"] * training["batch_size"]
+    assert training["seconds"] > 0
+    if card["conditional"]:  # Class control, class by class.
+        per_class = card["evaluation"]["class_control"]["per_class"]
+        assert len(per_class) == 10 and all(0.0 <= share <= 1.0 for share in per_class)
+
+
+def test_shipped_exports_stay_a_few_megabytes(shipped_name):
+    def size(path):
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        return sum(p.stat().st_size for p in files)
+
+    for path in (SAVEDMODELS / shipped_name, SAVEDMODELS / f"{shipped_name}.onnx"):
+        assert size(path) < 8 * 2**20, f"{path} holds {size(path) / 2**20:.1f} MiB"
+
+
+def test_evaluate_picks_the_shipped_classifier_of_each_data_set(monkeypatch):
+    """`kgan evaluate --data D` scores in the features of savedmodels/classifiers/D.keras."""
+    from kgan.metrics import shipped_classifier_path
+
+    monkeypatch.delenv("KGAN_CLASSIFIER_DIR", raising=False)
+    classifiers = SAVEDMODELS / "classifiers"
+    for data, file in (
+        ("mnist", "mnist"),
+        ("fashion_mnist", "fashion_mnist"),
+        ("fashion_mnist_sample", "fashion_mnist"),
+        ("cifar10", "cifar10"),
+    ):
+        assert shipped_classifier_path(data) == classifiers / f"{file}.keras"
+    assert shipped_classifier_path("gaussian_ring") is None
