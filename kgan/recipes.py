@@ -199,7 +199,8 @@ RECIPES = {
 RECIPES["cifar10"] = {
     "notes": "CIFAR-10 and other 32x32 colour photographs: the `mnist` recipe's training "
     "(unnormalised discriminator, lazy R1, Adam 5e-4, EMA 0.999) at 32 base filters, whose "
-    "steps are about four times cheaper on a CPU than at 64, with a weaker R1 (0.1) and "
+    "steps cost far less on a CPU than at 64 (the screen's `recipe` and `recipe_64` entries "
+    "record both times), with a weaker R1 (0.1) and "
     "DiffAugment (colour, translation, cutout) on every input of the discriminator: the best "
     "candidate of the screen in tools/results/cifar10_screen.json (tools/screen_cifar10.py), "
     "which also holds two baselines. What it reached is in savedmodels/cifar10_cdcgan/card.json "
@@ -212,7 +213,8 @@ RECIPES["cifar10"] = {
     "`kgan train`'s defaults at the references' budget: tools/results/"
     "baseline_cifar10_defaults.json and tools/results/baseline_cifar10_conditional_defaults.json "
     "(tools/train_references.py BASELINE). The `wgangp` variant is only screened (the `wgangp` "
-    "entry of tools/results/cifar10_screen.json, one seed), behind the GAN candidates there.",
+    "entry of tools/results/cifar10_screen.json, one seed), behind the chosen GAN candidate "
+    "and most others there.",
     "model": "gan",
     "models": ("gan", "wgangp"),
     **copy.deepcopy(_IMAGE_GAN),

@@ -438,3 +438,16 @@ def test_recipe_notes_point_to_stored_results_instead_of_quoting_figures():
         assert paths or unmeasured, f"recipe {name!r} names no stored result: {notes}"
         for path in paths:
             assert list(ROOT.glob(path)), f"recipe {name!r}: {path} missing"
+
+
+def test_cifar10_recipe_notes_compare_as_the_screen_measured():
+    from kgan import recipes
+
+    notes = recipes.get("cifar10")["notes"]
+    screen = _json(RESULTS / "cifar10_screen.json")["candidates"]
+    assert "steps cost far less on a CPU than at 64" in notes
+    assert screen["recipe_64"]["train_seconds"] > 2 * screen["recipe"]["train_seconds"]
+    assert "behind the chosen GAN candidate and most others there" in notes
+    gan = {name: c["fid"] for name, c in screen.items() if name not in ("wgangp", "tutorial")}
+    assert screen["wgangp"]["fid"] > gan["recipe_r1_0.1_diffaugment"] == min(gan.values())
+    assert sum(fid < screen["wgangp"]["fid"] for fid in gan.values()) > len(gan) / 2
