@@ -8,11 +8,18 @@ a pipeline at least 20x faster than training, so that the GAN never waits for da
     KGAN_DATA_DIR=../shared/data python3 tools/benchmark_data.py [--dataset mnist]
         [--batch-size 256] [--batches 200] [--train-steps 10]
     KGAN_DATA_DIR=../shared/data python3 tools/benchmark_data.py --quick   # a smoke run
+
+With `--cache`, times instead a folder data set's first load (every image decoded, the decoded
+array written to the cache) against its second (the cache read), in a new cache folder, and
+reports their ratio: tools/results/benchmark_folder_cache.txt is
+
+    KGAN_DATA_DIR=../shared/data python3 tools/benchmark_data.py --dataset cifar10 --cache
 """
 
 import argparse
 import os
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -56,6 +63,28 @@ def training_rate(image_shape, batch_size, steps, latent_dim=100):
     return steps * batch_size / (time.perf_counter() - start)
 
 
+def cache_rates(dataset, data_dir):
+    """`(first, second)`: the seconds of a first and a second `kgan.data.load(dataset)` in a new
+    cache folder (`$KGAN_CACHE_DIR`)."""
+    from kgan.data import folder_cache
+
+    seconds = []
+    with tempfile.TemporaryDirectory() as cache:
+        previous = os.environ.get(folder_cache.ENV_VAR)
+        os.environ[folder_cache.ENV_VAR] = cache
+        try:
+            for _ in range(2):
+                start = time.perf_counter()
+                kgan.data.load(dataset, data_dir=data_dir, seed=0, verbose=0)
+                seconds.append(time.perf_counter() - start)
+        finally:
+            if previous is None:
+                del os.environ[folder_cache.ENV_VAR]
+            else:
+                os.environ[folder_cache.ENV_VAR] = previous
+    return tuple(seconds)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="mnist", help="name given to kgan.data.load")
@@ -68,6 +97,11 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: batch 32, 5 batches, 2 train steps"
     )
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="time a folder data set's first load (decode, write the cache) against its second",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.batches, args.train_steps = 32, 5, 2
@@ -76,6 +110,14 @@ def main(argv=None):
     if data_dir is None and kgan.data.data_dir() is None:
         default = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
         data_dir = default if os.path.isdir(default) else None
+
+    if args.cache:
+        first, second = cache_rates(args.dataset, data_dir)
+        print(f"dataset: {args.dataset}, {os.cpu_count()} CPUs, a new cache folder")
+        print(f"first load (decode every image, write the cache): {first:8.2f} s")
+        print(f"second load (read the cache):                     {second:8.2f} s")
+        print(f"ratio first / second:                             {first / second:8.1f}x")
+        return 0
 
     start = time.perf_counter()
     dataset = kgan.data.load(args.dataset, batch_size=args.batch_size, data_dir=data_dir, seed=0)

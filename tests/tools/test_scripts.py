@@ -442,6 +442,27 @@ def test_benchmark_data_quick_prints_both_rates_and_their_ratio(tmp_path):
     assert len(rates) == 3 and rates[2] == pytest.approx(rates[0] / rates[1], rel=0.01)
 
 
+def test_benchmark_data_cache_times_a_folder_decoded_then_read_from_the_cache(
+    tmp_path, monkeypatch
+):
+    from PIL import Image
+
+    from kgan.data import folder
+
+    benchmark_data = _load("benchmark_data")
+
+    for i in range(3):
+        Image.fromarray(np.full((6, 5), i, np.uint8)).save(tmp_path / f"{i}.png")
+    decoded = []
+    decode_all = folder._decode_all
+    monkeypatch.setattr(folder, "_decode_all", lambda *a: decoded.append(1) or decode_all(*a))
+    monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path / "kept"))
+    first, second = benchmark_data.cache_rates(str(tmp_path), None)
+    assert len(decoded) == 1 and first > 0 and second > 0  # The second load read the cache.
+    assert os.environ["KGAN_CACHE_DIR"] == str(tmp_path / "kept")  # Restored after.
+    assert not (tmp_path / "kept").exists()  # The timing used a new cache folder of its own.
+
+
 def test_benchmark_fit_wait_quick_prints_every_call_and_the_map_rates(tmp_path):
     stdout = _run("benchmark_fit_wait.py", "--quick", cwd=tmp_path)
     for kind in ("kgan (autotuning thread off)", "autotune.enabled=True (before)"):
