@@ -126,10 +126,10 @@ def _batch_paths(directory, split, suffix):
     return paths
 
 
-def _check_class_folders(split_folder):
-    """Refuses, before anything is decoded, a split that is not the ten class folders with
-    their images directly inside."""
-    _, labels, class_names = folder.list_images(split_folder)
+def _list_class_folders(split_folder):
+    """`folder.select_images` of a class-folder split, refused before anything is decoded
+    unless it is the ten class folders with the images directly inside."""
+    paths, labels, class_names = folder.list_images(split_folder)
     if labels is None:
         raise ValueError(
             "A CIFAR-10 class-folder split must hold its images in the ten class folders "
@@ -144,10 +144,10 @@ def _check_class_folders(split_folder):
             f"{CLASS_NAMES}; missing {missing}, unexpected {extra}. "
             f"Received: folder={os.fspath(split_folder)!r}"
         )
+    return paths, labels, class_names
 
 
 def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose):
-    _check_class_folders(split_folder)
     images, labels, class_names = folder.read_folder(
         split_folder,
         image_size=image_size,
@@ -155,6 +155,7 @@ def _class_folder_arrays(split_folder, *, image_size, crop, color_mode, verbose)
         color_mode=color_mode,
         with_labels=True,
         verbose=verbose,
+        listing=_list_class_folders(split_folder),
     )
     # Sorted folder names -> CIFAR-10's label order.
     to_cifar = np.array([CLASS_NAMES.index(name) for name in class_names], dtype=np.int32)

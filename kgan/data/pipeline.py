@@ -145,16 +145,16 @@ def center_crop_to_aspect(images, image_size):
         tf.errors.InvalidArgumentError: starting `CROP_DOES_NOT_FIT`, if the crop is smaller
             than `image_size` in either dimension.
     """
-    shape = tf.shape(images)
+    shape = tf.shape(images, out_type=tf.int64)  # Products of large sides overflow int32.
     height, width = shape[-3], shape[-2]
-    target_height, target_width = image_size
+    target_height, target_width = (tf.constant(size, tf.int64) for size in image_size)
     # Integer arithmetic: crop_h = min(H, W * th / tw), crop_w = min(W, H * tw / th).
     crop_height = tf.minimum(height, (width * target_height) // target_width)
     crop_width = tf.minimum(width, (height * target_width) // target_height)
     # A centre crop that would have to be enlarged to `image_size` does not fit the image.
     tf.debugging.assert_greater_equal(
         tf.stack([crop_height, crop_width]),
-        tf.constant([target_height, target_width]),
+        tf.stack([target_height, target_width]),
         message=CROP_DOES_NOT_FIT,
     )
     top = (height - crop_height) // 2

@@ -176,3 +176,69 @@ def test_a_streamed_folder_refuses_bad_images_naming_them(
     _streamed(monkeypatch)
     with pytest.raises(ValueError, match=message):
         kgan.data.load(tmp_path / "faces", **options)
+
+
+def test_a_streamed_folder_reads_what_an_in_memory_one_reads(tmp_path, write_png, monkeypatch):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder_path = tmp_path / "mixed"
+    write_png(folder_path / "a_gray.png", rng.integers(0, 256, (12, 16), np.uint8))
+    write_png(folder_path / "b_rgb.png", rng.integers(0, 256, (12, 16, 3), np.uint8))
+    Image.fromarray(rng.integers(0, 256, (12, 16, 3), np.uint8)).convert("P").save(
+        folder_path / "c_palette.png"
+    )
+    Image.fromarray(rng.integers(0, 65536, (12, 16), np.uint16)).save(folder_path / "d_16bit.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotated; neither reader applies it.
+    Image.fromarray(rng.integers(0, 256, (12, 16, 3), np.uint8)).save(
+        folder_path / "e_rotated.jpg", exif=exif
+    )
+    write_png(folder_path / "f_fits_exactly.png", rng.integers(0, 256, (10, 13), np.uint8))
+    options = dict(image_size=10, crop="center", shuffle=False, batch_size=10, verbose=0)
+    in_memory = next(iter(kgan.data.load(folder_path, **options))).numpy()
+    _streamed(monkeypatch)
+    streamed = next(iter(kgan.data.load(folder_path, **options))).numpy()
+    assert in_memory.shape == (6, 10, 10, 1)  # The first image's mode: grayscale.
+    np.testing.assert_array_equal(streamed, in_memory)
+
+
+def test_a_file_of_another_format_under_an_image_name_is_refused_when_streamed(
+    tmp_path, write_png, monkeypatch
+):
+    from PIL import Image
+
+    write_png(tmp_path / "faces" / "a.png", np.zeros((8, 8), np.uint8))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "faces" / "b.png", format="TIFF")
+    _streamed(monkeypatch)
+    with pytest.raises(ValueError, match=r"could not be decoded.*Received: file=.*b\.png'"):
+        kgan.data.load(tmp_path / "faces")
+
+
+def test_images_of_another_size_in_a_later_decode_batch_are_named(tmp_path, write_png):
+    for i in range(folder._DECODE_BATCH):
+        write_png(tmp_path / "many" / f"{i:04d}.png", np.zeros((4, 4), np.uint8))
+    write_png(tmp_path / "many" / "last.png", np.zeros((5, 5), np.uint8))
+    with pytest.raises(ValueError, match=r"one size.*0000\.png' is 4x4 but .*last\.png' is 5x5"):
+        kgan.data.load(tmp_path / "many")
+
+
+def test_the_centre_crop_check_in_python_agrees_with_the_tensorflow_one():
+    import tensorflow as tf
+
+    from kgan.data import pipeline
+
+    for image_size in ((4, 4), (3, 5), (5, 3), (6, 4)):
+        for height in range(1, 13):
+            for width in range(1, 13):
+                images = tf.zeros((height, width, 0))  # No channels: only the shape matters.
+                try:
+                    pipeline.center_crop_to_aspect(images, image_size)
+                    fits = True
+                except tf.errors.InvalidArgumentError:
+                    fits = False
+                assert pipeline.center_crop_fits(height, width, image_size) == fits, (
+                    height,
+                    width,
+                    image_size,
+                )
