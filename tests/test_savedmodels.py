@@ -51,7 +51,7 @@ def test_shipped_classifiers_classify_the_held_out_test_images(name, accuracy):
     """The classifiers in savedmodels/classifiers/ classify the first 2,000 test images (the
     original IDX files, or CIFAR-10's class-folder copy, from $KGAN_DATA_DIR) about as well as
     on all 10,000 (measured on those 2,000: 98.95% for MNIST, whose first test images are
-    harder; 86.0% for CIFAR-10, at least the 85% its issue asked for)."""
+    harder; 86.0% for CIFAR-10, whose classifier must reach 85%)."""
     from kgan.data import cifar, local
 
     if name == "cifar10":

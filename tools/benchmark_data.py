@@ -63,7 +63,7 @@ def training_rate(image_shape, batch_size, steps, latent_dim=100):
     return steps * batch_size / (time.perf_counter() - start)
 
 
-def cache_rates(dataset, data_dir):
+def cache_seconds(dataset, data_dir):
     """`(first, second)`: the seconds of a first and a second `kgan.data.load(dataset)` in a new
     cache folder (`$KGAN_CACHE_DIR`)."""
     from kgan.data import folder_cache
@@ -77,6 +77,11 @@ def cache_rates(dataset, data_dir):
                 start = time.perf_counter()
                 kgan.data.load(dataset, data_dir=data_dir, seed=0, verbose=0)
                 seconds.append(time.perf_counter() - start)
+                if not any(folder_cache.cache_dir().glob("*.npz")):
+                    raise SystemExit(
+                        f"error: {dataset!r} is not read from image folders, so it has no "
+                        f"cache to time. Received: --dataset {dataset}"
+                    )
         finally:
             if previous is None:
                 del os.environ[folder_cache.ENV_VAR]
@@ -112,7 +117,7 @@ def main(argv=None):
         data_dir = default if os.path.isdir(default) else None
 
     if args.cache:
-        first, second = cache_rates(args.dataset, data_dir)
+        first, second = cache_seconds(args.dataset, data_dir)
         print(f"dataset: {args.dataset}, {os.cpu_count()} CPUs, a new cache folder")
         print(f"first load (decode every image, write the cache): {first:8.2f} s")
         print(f"second load (read the cache):                     {second:8.2f} s")

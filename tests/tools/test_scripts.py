@@ -457,10 +457,12 @@ def test_benchmark_data_cache_times_a_folder_decoded_then_read_from_the_cache(
     decode_all = folder._decode_all
     monkeypatch.setattr(folder, "_decode_all", lambda *a: decoded.append(1) or decode_all(*a))
     monkeypatch.setenv("KGAN_CACHE_DIR", str(tmp_path / "kept"))
-    first, second = benchmark_data.cache_rates(str(tmp_path), None)
+    first, second = benchmark_data.cache_seconds(str(tmp_path), None)
     assert len(decoded) == 1 and first > 0 and second > 0  # The second load read the cache.
     assert os.environ["KGAN_CACHE_DIR"] == str(tmp_path / "kept")  # Restored after.
     assert not (tmp_path / "kept").exists()  # The timing used a new cache folder of its own.
+    with pytest.raises(SystemExit, match="not read from image folders.*--dataset gaussian_ring"):
+        benchmark_data.cache_seconds("gaussian_ring", None)
 
 
 def test_benchmark_fit_wait_quick_prints_every_call_and_the_map_rates(tmp_path):
