@@ -12,6 +12,11 @@ Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06.
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --clusters 100
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
+`--seed S` trains seed S alone and merges its run into the results file (replacing that seed's
+earlier run, refusing a file of other settings), so that the seeds of one file can train in
+separate processes or sessions: `--seed 1` and `--seed 2` on two cores add to a file that
+`--seeds 1` wrote. The file's `command` then lists each run's command.
+
 Writes `tools/results/stacked_mnist.json` (`_stepsN` added with `--steps N`;
 `stacked_mnist_packingP.json` with `--packing P`:
 the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
@@ -24,6 +29,8 @@ machine and versions it ran on.
 """
 
 import argparse
+import contextlib
+import fcntl
 import os
 import sys
 import time
@@ -122,9 +129,57 @@ def _self_conditioned(dataset, clusters, *, seed, r1_weight):
     return gan, images
 
 
+# What the runs of one results file share; `--seed` refuses to merge runs that differ in them.
+SHARED_SETTINGS = ("recipe", "packing", "clusters", "training_images", "num_samples", "classifier")
+
+
+@contextlib.contextmanager
+def _locked(path):
+    """Holds an exclusive lock on `path`'s folder: processes merging runs into one results
+    file (`--seed`) take turns."""
+    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)  # Releases the lock.
+
+
+def merged_runs(path, record, runs):
+    """`runs` with the runs of the results file at `path` that they do not replace (a seed's
+    new run replaces its old one), in seed order; each run keeps the command that made it."""
+    if not os.path.exists(path):
+        return runs
+    import json
+
+    with open(path) as f:
+        previous = json.load(f)
+    for setting in SHARED_SETTINGS:
+        if previous.get(setting) != record[setting]:
+            raise SystemExit(
+                f"error: {path} holds runs with {setting}={previous.get(setting)!r}, this run "
+                f"has {record[setting]!r}; give another --json. Received: --json {path}"
+            )
+    steps = {run["generator_steps"] for run in previous["runs"]}
+    if steps != {runs[0]["generator_steps"]}:
+        raise SystemExit(
+            f"error: {path} holds runs of {sorted(steps)} generator steps, this run has "
+            f"{runs[0]['generator_steps']}; give another --json or --steps. Received: --json {path}"
+        )
+    by_seed = {run["seed"]: {"command": previous["command"], **run} for run in previous["runs"]}
+    by_seed.update({run["seed"]: run for run in runs})
+    return [by_seed[seed] for seed in sorted(by_seed)]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
+    parser.add_argument("--seeds", type=int, help="seeds 0 .. N-1 (default 3)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        action="append",
+        help="train this seed alone (repeatable) and merge its run into the results file",
+    )
     parser.add_argument("--steps", type=int, help="generator steps (default: the recipe's)")
     parser.add_argument("--quick", action="store_true", help="a few steps and samples: a smoke run")
     parser.add_argument(
@@ -154,6 +209,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads <= 0:
         parser.error(f"--threads must be positive. Received: --threads={args.threads}")
+    if args.seed and args.seeds is not None:
+        parser.error(
+            "--seed trains the seeds it names, --seeds the first N: give one. "
+            f"Received: --seeds={args.seeds}, --seed={args.seed}"
+        )
+    if args.seed and any(seed < 0 for seed in args.seed):
+        parser.error(f"--seed must be 0 or more. Received: --seed={min(args.seed)}")
     if args.packing <= 0:
         parser.error(f"--packing must be positive. Received: --packing={args.packing}")
     if args.clusters is not None and args.clusters <= 1:
@@ -184,8 +246,12 @@ def main(argv=None):
     num_images = 2_000 if args.quick else TRAINING_IMAGES
     num_samples = 500 if args.quick else PROTOCOL_SAMPLES
     floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
+    command = "python tools/evaluate_stacked_mnist.py " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
     runs = []
-    for seed in range(1 if args.quick else args.seeds):
+    environment = _system.environment()
+    for seed in args.seed or range(1 if args.quick else args.seeds or 3):
         runs.append(
             run_seed(
                 seed,
@@ -197,30 +263,36 @@ def main(argv=None):
                 clusters=args.clusters,
             )
         )
+        runs[-1].update(command=command, environment=environment)
         print(
             f"seed {seed}: {runs[-1]['modes_covered']} modes, KL {runs[-1]['kl_to_uniform']}, "
             f"{runs[-1]['seconds']:.0f} s",
             flush=True,
         )
-    modes = [run["modes_covered"] for run in runs]
-    kls = [run["kl_to_uniform"] for run in runs]
     record = {
-        "command": "python tools/evaluate_stacked_mnist.py "
-        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
         "recipe": "stacked_mnist",
         "packing": args.packing,
         "clusters": args.clusters,
         "training_images": num_images,
         "num_samples": num_samples,
         "classifier": os.path.relpath(args.classifier, ROOT),
-        "runs": runs,
-        "modes_covered": {"mean": sum(modes) / len(modes), "min": min(modes), "max": max(modes)},
-        "kl_to_uniform": {"mean": sum(kls) / len(kls), "min": min(kls), "max": max(kls)},
-        "real_data": floor,
-        "published": [{"model": m, "modes": n, "kl": k} for m, n, k in PUBLISHED],
-        "environment": _system.environment(),
     }
-    atomic.write_json(args.json, record)
+    with _locked(args.json):
+        if args.seed:
+            runs = merged_runs(args.json, record, runs)
+            record["command"] = " && ".join(dict.fromkeys(run["command"] for run in runs))
+        modes = [run["modes_covered"] for run in runs]
+        kls = [run["kl_to_uniform"] for run in runs]
+        record.update(
+            runs=runs,
+            modes_covered={"mean": sum(modes) / len(modes), "min": min(modes), "max": max(modes)},
+            kl_to_uniform={"mean": sum(kls) / len(kls), "min": min(kls), "max": max(kls)},
+            real_data=floor,
+            published=[{"model": m, "modes": n, "kl": k} for m, n, k in PUBLISHED],
+            environment=environment,
+        )
+        atomic.write_json(args.json, record)
     print(f"wrote {args.json}")
     return 0
 

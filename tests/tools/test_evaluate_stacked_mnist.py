@@ -48,6 +48,8 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
     [
         (["--clusters", "1"], "--clusters must be at least 2. Received: --clusters=1"),
         (["--clusters", "10", "--packing", "2"], "Received: --clusters=10, --packing=2"),
+        (["--seeds", "2", "--seed", "1"], "Received: --seeds=2, --seed=[1]"),
+        (["--seed", "-1"], "--seed must be 0 or more. Received: --seed=-1"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
@@ -55,3 +57,32 @@ def test_bad_options_are_refused_with_the_value(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_seeds_trained_apart_merge_into_one_file(tmp_path):
+    out = tmp_path / "stacked.json"
+    _quick_record(out, "--seed", "1")
+    record = _quick_record(out, "--seed", "0")
+    assert [run["seed"] for run in record["runs"]] == [0, 1]
+    commands = [run["command"] for run in record["runs"]]
+    assert commands[0].endswith("--seed 0 --json " + str(out)) and "--seed 1" in commands[1]
+    assert record["command"] == " && ".join(commands)
+    kls = [run["kl_to_uniform"] for run in record["runs"]]
+    assert record["kl_to_uniform"] == {"mean": sum(kls) / 2, "min": min(kls), "max": max(kls)}
+
+
+def test_a_run_of_other_settings_is_not_merged(tmp_path):
+    tool = runpy.run_path(str(TOOL))
+    out = tmp_path / "stacked.json"
+    settings = dict.fromkeys(tool["SHARED_SETTINGS"], 1)
+    run = {"seed": 0, "generator_steps": 20, "command": "first"}
+    out.write_text(json.dumps({**settings, "command": "first", "runs": [run]}))
+    second = {**run, "seed": 1, "command": "second"}
+    assert [r["command"] for r in tool["merged_runs"](str(out), settings, [second])] == [
+        "first",
+        "second",
+    ]
+    with pytest.raises(SystemExit, match="packing=1, this run has 2"):
+        tool["merged_runs"](str(out), {**settings, "packing": 2}, [second])
+    with pytest.raises(SystemExit, match=r"\[20\] generator steps, this run has 30"):
+        tool["merged_runs"](str(out), settings, [{**second, "generator_steps": 30}])
