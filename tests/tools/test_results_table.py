@@ -79,7 +79,9 @@ def test_table_has_each_figure_and_the_real_data_floor(table_tool, sources):
 def test_evaluations_that_drew_other_real_images_each_show_their_floor(table_tool, sources):
     savedmodels, results = sources
     card = json.loads((savedmodels / "mnist_x" / "card.json").read_text())
-    for name, floor in (("mnist_y", 0.84), ("mnist_z", 0.61)):
+    # mnist_y's figures differ from mnist_x's only past the digits shown, as the same images
+    # scored on another machine do: one row.
+    for name, floor in (("mnist_y", 0.84 + 2e-6), ("mnist_z", 0.61)):
         card.update(name=name, evaluation={**card["evaluation"], "real_data": _figures(floor)})
         (savedmodels / name).mkdir()
         (savedmodels / name / "card.json").write_text(json.dumps(card))
