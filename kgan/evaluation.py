@@ -247,9 +247,12 @@ def evaluate(
     if hasattr(real_dataset, "means") and hasattr(real_dataset, "std"):
         results.update(metrics.mode_coverage(fake, real_dataset.means, real_dataset.std))
     elif classifier is not None and fake.ndim == 4:
-        if fake.shape[-1] == 3:
+        # A classifier of the images' own channels counts their classes; a one-channel
+        # classifier of three-channel images reads Stacked MNIST's channels one by one.
+        classifier_channels = classifier.input_shape[-1]
+        if fake.shape[-1] == 3 and classifier_channels == 1:
             results.update(metrics.stacked_mnist_coverage(fake, classifier, batch_size=batch_size))
-        elif fake.shape[-1] == 1:
+        elif fake.shape[-1] == classifier_channels:
             scores = classifier.predict(fake, batch_size=batch_size, verbose=0)
             counts = np.bincount(np.argmax(scores, axis=-1), minlength=scores.shape[-1])
             results["classes_covered"] = int(np.count_nonzero(counts))

@@ -76,13 +76,16 @@ def test_evaluate_images_with_a_classifier_and_a_bare_generator():
     )
 
 
-def _level_classifier():
+def _level_classifier(channels=1):
     """A stand-in MNIST classifier: an image whose pixels all equal -0.9 + 0.2 d is digit d.
 
     Its `features` layer (the mean pixel) gives the feature space `evaluate` uses with it.
     """
-    images = keras.Input((28, 28, 1))
-    mean = keras.layers.GlobalAveragePooling2D(name="features")(images)
+    images = keras.Input((28, 28, channels))
+    mean = keras.layers.GlobalAveragePooling2D(keepdims=False)(images)
+    mean = keras.layers.Lambda(
+        lambda m: keras.ops.mean(m, axis=-1, keepdims=True), name="features"
+    )(mean)
     centres = np.linspace(-0.9, 0.9, 10).astype("float32")
     logits = keras.layers.Lambda(lambda m: -((m - centres) ** 2))(mean)
     return keras.Model(images, logits, name="level_classifier")
@@ -104,6 +107,18 @@ def test_evaluate_counts_the_classes_of_one_channel_samples():
     assert results["feature_extractor"] == "level_classifier_features"
     assert results["classes_covered"] == 3
     # KL(p || uniform over 10) = sum p log(10 p).
+    expected_kl = 0.5 * math.log(2.5) + 0.5 * math.log(5.0)
+    assert results["class_kl_to_uniform"] == pytest.approx(expected_kl, rel=1e-6)
+
+
+def test_evaluate_counts_the_classes_of_colour_samples_with_a_colour_classifier():
+    # CIFAR-10's case: three-channel samples and a classifier of three channels.
+    samples = _level_images(np.array([[2, 2, 2], [5, 5, 5], [5, 5, 5], [7, 7, 7]] * 25))
+    sampler = _MixtureSampler(lambda n, seed: samples[:n])
+    results = kgan.evaluate(
+        sampler, samples, classifier=_level_classifier(3), num_samples=100, kid_subsets=2
+    )
+    assert results["classes_covered"] == 3 and "modes_covered" not in results
     expected_kl = 0.5 * math.log(2.5) + 0.5 * math.log(5.0)
     assert results["class_kl_to_uniform"] == pytest.approx(expected_kl, rel=1e-6)
 
