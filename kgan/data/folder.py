@@ -189,7 +189,7 @@ def read_folder(
         cache: read and write the decoded-array cache.
         verbose: progress while decoding, as in `keras.Model.predict` (`kgan.progress`).
         listing: what `select_images(directory, with_labels, num_samples)` returned, for a
-            caller that has listed the folder already (listing 50,000 files takes a second).
+            caller that has listed the folder already (listing 50,000 files takes over a second).
 
     Returns:
         `(images (N, H, W, C) uint8, labels (N,) int32 or None, class_names or None)`.
