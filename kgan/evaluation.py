@@ -101,6 +101,12 @@ class _PerChannel:
         return np.concatenate(parts, axis=1)
 
 
+def _input_channels(model):
+    """The channels of an image model's first input, or `None` when it has no known inputs."""
+    inputs = getattr(model, "inputs", None)
+    return inputs[0].shape[-1] if inputs else None
+
+
 def _resolve_extractor(feature_extractor, classifier, sample_shape):
     """Returns `(extractor, description)`; `None` means the flattened samples."""
     is_image = len(sample_shape) == 3
@@ -130,8 +136,7 @@ def _resolve_extractor(feature_extractor, classifier, sample_shape):
             )
     if feature_extractor is None:
         return None, "samples"
-    inputs = getattr(feature_extractor, "inputs", None)
-    if is_image and inputs and inputs[0].shape[-1] == 1 and sample_shape[-1] > 1:
+    if is_image and _input_channels(feature_extractor) == 1 and sample_shape[-1] > 1:
         return _PerChannel(feature_extractor), f"{feature_extractor.name} per channel"
     return feature_extractor, getattr(feature_extractor, "name", type(feature_extractor).__name__)
 
@@ -160,10 +165,12 @@ def evaluate(
     * On a 2-D Gaussian mixture (`kgan.data.gaussian_ring()`, `gaussian_grid()`): `modes_covered`,
       `num_modes`, `high_quality` and `kl_to_uniform` (`kgan.metrics.mode_coverage`; the
       papers use `num_samples=2500`).
-    * With a `classifier` on three-channel 28x28 samples (Stacked MNIST): `modes_covered` of
-      1000 and `kl_to_uniform` (`kgan.metrics.stacked_mnist_coverage`; the papers use 26,000
-      samples); on one-channel samples: `classes_covered` and `class_kl_to_uniform`, the
-      classifier's histogram of generated classes against uniform.
+    * With a `classifier` of the samples' own channels (MNIST's on MNIST, CIFAR-10's on colour
+      images): `classes_covered` and `class_kl_to_uniform`, the classifier's histogram of
+      generated classes against uniform. With a one-channel classifier on three-channel
+      samples (Stacked MNIST): `modes_covered` of 1000 and `kl_to_uniform`
+      (`kgan.metrics.stacked_mnist_coverage`, each channel classified; the papers use 26,000
+      samples).
 
     Args:
         model_or_generator: a kgan model (its `generate`, so the averaged generator with
@@ -174,8 +181,9 @@ def evaluate(
             penultimate features when `classifier` is given, else InceptionV3, whose ImageNet
             weights Keras downloads once), `"inception"`, `"classifier"`, `"raw"`/`None`, or a
             `keras.Model` from samples to features.
-        classifier: an MNIST classifier (`kgan.metrics.train_mnist_classifier()` or a saved
-            one) for mode counts on MNIST and Stacked MNIST.
+        classifier: a domain classifier (`kgan train-classifier`, or the shipped ones in
+            `savedmodels/classifiers/`) for the class histogram or Stacked MNIST's modes, and
+            with `feature_extractor="auto"` the feature space.
         num_samples: generated samples, and the most real samples read. FID is biased at small
             counts: use 10,000 or more, and compare models only at equal counts.
         seed: seed of the generated samples, the toy draw and the KID subsets.
@@ -249,7 +257,7 @@ def evaluate(
     elif classifier is not None and fake.ndim == 4:
         # A classifier of the images' own channels counts their classes; a one-channel
         # classifier of three-channel images reads Stacked MNIST's channels one by one.
-        classifier_channels = classifier.input_shape[-1]
+        classifier_channels = _input_channels(classifier)
         if fake.shape[-1] == 3 and classifier_channels == 1:
             results.update(metrics.stacked_mnist_coverage(fake, classifier, batch_size=batch_size))
         elif fake.shape[-1] == classifier_channels:

@@ -30,7 +30,6 @@ machine and versions it ran on.
 
 import argparse
 import contextlib
-import fcntl
 import os
 import sys
 import time
@@ -136,8 +135,13 @@ SHARED_SETTINGS = ("recipe", "packing", "clusters", "training_images", "num_samp
 @contextlib.contextmanager
 def _locked(path):
     """Holds an exclusive lock on `path`'s folder: processes merging runs into one results
-    file (`--seed`) take turns."""
-    folder = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    file (`--seed`) take turns, each waiting for the other (where `kgan.atomic.exclusive_lock`
+    refuses a held lock): a run that trained for hours must not be lost to a busy file."""
+    import fcntl
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    folder = os.open(folder, os.O_RDONLY)
     try:
         fcntl.flock(folder, fcntl.LOCK_EX)
         yield
@@ -147,7 +151,8 @@ def _locked(path):
 
 def merged_runs(path, record, runs):
     """`runs` with the runs of the results file at `path` that they do not replace (a seed's
-    new run replaces its old one), in seed order; each run keeps the command that made it."""
+    new run replaces its old one), in seed order; each run keeps the command that made it and
+    the machine it ran on."""
     if not os.path.exists(path):
         return runs
     import json
@@ -166,7 +171,8 @@ def merged_runs(path, record, runs):
             f"error: {path} holds runs of {sorted(steps)} generator steps, this run has "
             f"{runs[0]['generator_steps']}; give another --json or --steps. Received: --json {path}"
         )
-    by_seed = {run["seed"]: {"command": previous["command"], **run} for run in previous["runs"]}
+    made_by = {"command": previous["command"], "environment": previous.get("environment")}
+    by_seed = {run["seed"]: {**made_by, **run} for run in previous["runs"]}
     by_seed.update({run["seed"]: run for run in runs})
     return [by_seed[seed] for seed in sorted(by_seed)]
 
@@ -214,6 +220,10 @@ def main(argv=None):
             "--seed trains the seeds it names, --seeds the first N: give one. "
             f"Received: --seeds={args.seeds}, --seed={args.seed}"
         )
+    if args.seeds is not None and args.seeds <= 0:
+        parser.error(f"--seeds must be positive. Received: --seeds={args.seeds}")
+    if args.steps is not None and args.steps <= 0:
+        parser.error(f"--steps must be positive. Received: --steps={args.steps}")
     if args.seed and any(seed < 0 for seed in args.seed):
         parser.error(f"--seed must be 0 or more. Received: --seed={min(args.seed)}")
     if args.packing <= 0:
@@ -251,7 +261,8 @@ def main(argv=None):
     )
     runs = []
     environment = _system.environment()
-    for seed in args.seed or range(1 if args.quick else args.seeds or 3):
+    default_seeds = 1 if args.quick else 3
+    for seed in args.seed or range(args.seeds if args.seeds is not None else default_seeds):
         runs.append(
             run_seed(
                 seed,

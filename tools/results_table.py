@@ -84,8 +84,7 @@ def image_table(cards, baselines=()):
             f"| `{card['name']}` ({card['model']}"
             f"{', conditional' if card['conditional'] else ''}) | {card['data']} | "
             f"{training['generator_steps']:,} | {training['seconds'] / 60:.0f} | "
-            f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
-            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
+            f"{_metric_cells(model)} | "
             f"{_class_control(card['evaluation'])} |"
         )
         _add_floor(floors, card["data"], card["evaluation"]["real_data"], f"`{card['name']}`")
@@ -96,8 +95,7 @@ def image_table(cards, baselines=()):
         minutes = f"{training['seconds'] / 60:.0f}" if training else "-"
         lines.append(
             f"| baseline `{baseline['name']}` | {baseline['data']} | {steps} | {minutes} | "
-            f"{model['fid']:.2f} | {model['kid']:.3f} | {model['precision']:.3f} | "
-            f"{model['recall']:.3f} | {model['density']:.3f} | {model['coverage']:.3f} | "
+            f"{_metric_cells(model)} | "
             f"{_class_control(baseline['evaluation'])} |"
         )
         _add_floor(
@@ -108,9 +106,8 @@ def image_table(cards, baselines=()):
             # Evaluations that drew other training images for the floor each get their row.
             whose = "" if len(measured) == 1 else f", drawn for {', '.join(names)}"
             lines.append(
-                f"| real training images (floor{whose}) | {data} | - | - | {real['fid']:.2f} | "
-                f"{real['kid']:.3f} | {real['precision']:.3f} | {real['recall']:.3f} | "
-                f"{real['density']:.3f} | {real['coverage']:.3f} | - |"
+                f"| real training images (floor{whose}) | {data} | - | - | "
+                f"{_metric_cells(real)} | - |"
             )
     return lines
 
@@ -121,15 +118,18 @@ def _add_floor(floors, data, real, name):
     differs in the last digits of float32 arithmetic)."""
     measured = floors.setdefault(data, [])
     for figures, names in measured:
-        if _as_shown(figures) == _as_shown(real):
+        if _metric_cells(figures) == _metric_cells(real):
             names.append(name)
             return
     measured.append((real, [name]))
 
 
-def _as_shown(real):
-    digits = {"fid": 2, "kid": 3, "precision": 3, "recall": 3, "density": 3, "coverage": 3}
-    return tuple(round(real[key], places) for key, places in digits.items())
+def _metric_cells(figures):
+    """The table's FID to coverage cells of one evaluation, as printed."""
+    return (
+        f"{figures['fid']:.2f} | {figures['kid']:.3f} | {figures['precision']:.3f} | "
+        f"{figures['recall']:.3f} | {figures['density']:.3f} | {figures['coverage']:.3f}"
+    )
 
 
 def toy_table(runs):

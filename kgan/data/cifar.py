@@ -104,9 +104,10 @@ def _read_batches(paths, reader):
     images, labels = [], []
     for path in paths:
         data, batch_labels = reader(path)
-        if np.any(batch_labels > 9) or np.any(batch_labels < 0):
+        outside = (batch_labels > 9) | (batch_labels < 0)
+        if np.any(outside):
             raise ValueError(
-                f"A CIFAR-10 batch holds a label outside 0-9 ({int(np.max(batch_labels))}), so "
+                f"A CIFAR-10 batch holds a label outside 0-9 ({int(batch_labels[outside][0])}), so "
                 f"the file is corrupt. Received: file={os.fspath(path)!r}"
             )
         # Each row is the red, then green, then blue plane of 32x32, row-major.
@@ -127,7 +128,7 @@ def _batch_paths(directory, split, suffix):
 
 
 def _list_class_folders(split_folder):
-    """`folder.select_images` of a class-folder split, refused before anything is decoded
+    """`folder.list_images` of a class-folder split, refused before anything is decoded
     unless it is the ten class folders with the images directly inside."""
     paths, labels, class_names = folder.list_images(split_folder)
     if labels is None:

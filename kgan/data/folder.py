@@ -3,6 +3,7 @@ decoded once (cached on disk), or streamed when too large for memory."""
 
 import os
 import pathlib
+import warnings
 
 import numpy as np
 import tensorflow as tf
@@ -53,27 +54,33 @@ _DECODABLE_FORMATS = ("PNG", "JPEG", "MPO", "GIF", "BMP")
 
 
 def _open_header(path):
-    """`(mode, (height, width), format)` from an image file's header, read by Pillow (the
-    pixels are not decoded, so Pillow's guard against huge images is not needed)."""
+    """`(mode, (height, width), format)` from an image file's header, read by Pillow. The
+    pixels are not decoded, so Pillow's warning about huge images is silenced; past its hard
+    limit it raises `ValueError`, as for a header it cannot read, and callers decode the file."""
     from PIL import Image
 
-    guard, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        with Image.open(path) as image:
-            return image.mode, (image.height, image.width), image.format
-    finally:
-        Image.MAX_IMAGE_PIXELS = guard
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(path) as image:
+                return image.mode, (image.height, image.width), image.format
+        except Image.DecompressionBombError as error:
+            raise ValueError(str(error)) from None
 
 
 def probe_color_mode(path):
+    """`"grayscale"` or `"rgb"`: the colour mode of the image file at `path`, from its header,
+    or from its decoded channels when Pillow cannot read the header."""
     from PIL import UnidentifiedImageError  # Only folders need Pillow.
 
     try:
         mode, _, _ = _open_header(path)
-    except (OSError, UnidentifiedImageError, ValueError) as error:
-        raise ValueError(
-            f"An image file could not be read ({error}). Received: file={os.fspath(path)!r}"
-        ) from None
+    except (OSError, UnidentifiedImageError, ValueError):
+        try:
+            channels = _decode(os.fspath(path), 0, None).shape[-1]
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as error:
+            raise _undecodable_error(path, error.message) from None
+        return "grayscale" if channels <= 2 else "rgb"
     return "grayscale" if mode in _GRAYSCALE_MODES else "rgb"
 
 
@@ -105,8 +112,9 @@ def _check_headers(paths, channels, image_size, crop, verbose):
     cannot be decoded, images of different sizes without `image_size`, and a centre crop that
     does not fit an image. Sizes come from the files' headers (Pillow reads only those); a file
     whose header Pillow cannot read, or of a format TensorFlow does not decode, is decoded
-    whole to judge it. A file cut short after a readable header passes, and stops the stream
-    with TensorFlow's error when its batch is decoded."""
+    whole to judge it. A file that Pillow's header reading accepts but TensorFlow's decoder
+    does not (cut short after a readable header, say) passes, and stops the stream with
+    TensorFlow's error when its batch is decoded."""
     from PIL import UnidentifiedImageError
 
     progress = Progress("Checking images", len(paths), verbose=verbose, unit_name="image")
@@ -189,7 +197,8 @@ def read_folder(
         cache: read and write the decoded-array cache.
         verbose: progress while decoding, as in `keras.Model.predict` (`kgan.progress`).
         listing: what `select_images(directory, with_labels, num_samples)` returned, for a
-            caller that has listed the folder already (listing 50,000 files takes over a second).
+            caller that has listed the folder already (a large folder's listing is much of
+            a cached load).
 
     Returns:
         `(images (N, H, W, C) uint8, labels (N,) int32 or None, class_names or None)`.
@@ -350,6 +359,7 @@ def from_folder(
             with_labels=with_labels,
             num_samples=num_samples,
             verbose=verbose,
+            listing=(paths, labels, class_names),
         )
         dataset = pipeline.array_dataset(images, labels, **batching)
     if with_labels:

@@ -203,6 +203,31 @@ def test_a_streamed_folder_reads_what_an_in_memory_one_reads(tmp_path, write_png
     np.testing.assert_array_equal(streamed, in_memory)
 
 
+def test_images_past_pillows_size_limit_are_read_as_tensorflow_decodes_them(
+    tmp_path, write_png, monkeypatch
+):
+    """Pillow refuses headers of images past its limit (here lowered to 50 pixels); kgan
+    decodes those files instead, with Pillow's limit kept for everyone else."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    write_png(tmp_path / "big" / "a.png", rng.integers(0, 256, (12, 16, 3), np.uint8))
+    write_png(tmp_path / "big" / "b.png", rng.integers(0, 256, (12, 16, 3), np.uint8))
+    options = dict(image_size=10, crop="center", shuffle=False, batch_size=10, verbose=0)
+    expected = next(iter(kgan.data.load(tmp_path / "big", cache=False, **options))).numpy()
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 50)
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(tmp_path / "big" / "a.png")
+    assert folder.probe_color_mode(tmp_path / "big" / "a.png") == "rgb"
+    in_memory = next(iter(kgan.data.load(tmp_path / "big", cache=False, **options))).numpy()
+    _streamed(monkeypatch)
+    streamed = next(iter(kgan.data.load(tmp_path / "big", **options))).numpy()
+    assert expected.shape == (2, 10, 10, 3)
+    np.testing.assert_array_equal(in_memory, expected)
+    np.testing.assert_array_equal(streamed, expected)
+    assert Image.MAX_IMAGE_PIXELS == 50
+
+
 def test_a_file_of_another_format_under_an_image_name_is_refused_when_streamed(
     tmp_path, write_png, monkeypatch
 ):

@@ -50,6 +50,8 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
         (["--clusters", "10", "--packing", "2"], "Received: --clusters=10, --packing=2"),
         (["--seeds", "2", "--seed", "1"], "Received: --seeds=2, --seed=[1]"),
         (["--seed", "-1"], "--seed must be 0 or more. Received: --seed=-1"),
+        (["--seeds", "0"], "--seeds must be positive. Received: --seeds=0"),
+        (["--steps", "0"], "--steps must be positive. Received: --steps=0"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
@@ -71,18 +73,33 @@ def test_seeds_trained_apart_merge_into_one_file(tmp_path):
     assert record["kl_to_uniform"] == {"mean": sum(kls) / 2, "min": min(kls), "max": max(kls)}
 
 
-def test_a_run_of_other_settings_is_not_merged(tmp_path):
+def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refused(tmp_path):
     tool = runpy.run_path(str(TOOL))
     out = tmp_path / "stacked.json"
     settings = dict.fromkeys(tool["SHARED_SETTINGS"], 1)
     run = {"seed": 0, "generator_steps": 20, "command": "first"}
-    out.write_text(json.dumps({**settings, "command": "first", "runs": [run]}))
-    second = {**run, "seed": 1, "command": "second"}
-    assert [r["command"] for r in tool["merged_runs"](str(out), settings, [second])] == [
-        "first",
-        "second",
+    out.write_text(
+        json.dumps({**settings, "command": "first", "environment": "old", "runs": [run]})
+    )
+    second = {**run, "seed": 1, "command": "second", "environment": "new"}
+    merged = tool["merged_runs"](str(out), settings, [second])
+    assert [(r["command"], r["environment"]) for r in merged] == [
+        ("first", "old"),
+        ("second", "new"),
     ]
+    # A seed trained again replaces its earlier run.
+    again = {**run, "command": "again", "environment": "new", "kl_to_uniform": 0.1}
+    assert tool["merged_runs"](str(out), settings, [again]) == [again]
     with pytest.raises(SystemExit, match="packing=1, this run has 2"):
         tool["merged_runs"](str(out), {**settings, "packing": 2}, [second])
     with pytest.raises(SystemExit, match=r"\[20\] generator steps, this run has 30"):
         tool["merged_runs"](str(out), settings, [{**second, "generator_steps": 30}])
+
+
+def test_the_lock_makes_the_results_folder(tmp_path):
+    """A run's results are written after hours of training: a --json in a folder not made yet
+    is made, not refused."""
+    tool = runpy.run_path(str(TOOL))
+    out = tmp_path / "new" / "stacked.json"
+    with tool["_locked"](str(out)):
+        assert out.parent.is_dir()
