@@ -168,6 +168,9 @@ def _quick_baseline(name, tmp_path):
     return record, json.loads((runs / name / "config.json").read_text()), out
 
 
+# Slow: the unconditional baseline's test below runs the same script path, and the quick
+# conditional reference (`mnist_cdcgan` above) scores class control the same way.
+@pytest.mark.slow
 def test_a_trained_conditional_baseline_is_scored_like_a_reference(tmp_path):
     """`cifar10_conditional_defaults --quick`: trained without the recipe, class-conditional,
     scored with class control, its grid beside its results file and its row in the table."""
@@ -355,6 +358,8 @@ def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_sample
     np.testing.assert_array_equal(samples, sampler.generate(5, seed=0))
 
 
+# Slow: the unconditional screen's quick test runs the same workers and results file.
+@pytest.mark.slow
 def test_screen_cifar10_conditional_scores_class_control_in_its_own_file(tmp_path):
     data_dir = _data_dir("cifar10/test", "the CIFAR-10 copy's test images")
     name = "recipe_r1_0.1_diffaugment_projection"
