@@ -187,9 +187,12 @@ def screen_table(name, screen):
         )
     else:
         purpose = "baselines only."
+    # Minutes compare within a screen only: each ran on its own machine and dtype policy.
+    policies = ", ".join(sorted({row["dtype_policy"] for row in screen["candidates"].values()}))
     lines = [
         f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "
-        f"{'class-conditional' if conditional else 'unconditional'} (`{command}`); {purpose}",
+        f"{'class-conditional' if conditional else 'unconditional'}, {policies} "
+        f"(`{command}`); {purpose}",
         "",
         "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
         "coverage |" + (" class control |" if conditional else ""),

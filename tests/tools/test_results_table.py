@@ -96,7 +96,7 @@ def test_evaluations_that_drew_other_real_images_each_show_their_floor(table_too
 
 def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
     savedmodels, results = sources
-    row = {"steps": 5000, "batch_size": 64, "train_seconds": 1200.0}
+    row = {"steps": 5000, "batch_size": 64, "train_seconds": 1200.0, "dtype_policy": "float32"}
     screen = {
         "images": 320000,
         "quick": False,
@@ -105,15 +105,22 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
             "recipe": {**row, **_figures(80.5)},
             "tutorial": {**row, "steps": 1250, "batch_size": 256, **_figures(120.25)},
             "recipe_ttur": {**row, **_figures(70.75)},
-            "wgangp": {**row, "steps": 1000, "batches_per_step": 5, **_figures(150.0)},
+            "wgangp": {
+                **row,
+                "steps": 1000,
+                "batches_per_step": 5,
+                "dtype_policy": "mixed_bfloat16",
+                **_figures(150.0),
+            },
         },
     }
     (results / "cifar10_screen.json").write_text(json.dumps(screen))
     text = table_tool.table(savedmodels, results)
     assert (
         "Screen `tools/results/cifar10_screen.json`: 320,000 real images each, one seed, "
-        "unconditional (`python tools/screen_cifar10.py --images 320000 --only recipe,tutorial`)"
-    ) in text
+        "unconditional, float32, mixed_bfloat16 (`python tools/screen_cifar10.py --images 320000 "
+        "--only recipe,tutorial`)"
+    ) in text  # Minutes compare only between candidates of one policy.
     rows = [line for line in text.splitlines() if line.startswith(("| recipe", "| tutorial"))]
     assert rows == [
         "| recipe_ttur | 5,000 x 64 | 20 | 70.75 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
@@ -126,7 +133,7 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
 
 def test_a_conditional_screen_adds_class_control(table_tool, sources):
     savedmodels, results = sources
-    row = {"steps": 3000, "batch_size": 64, "train_seconds": 600.0}
+    row = {"steps": 3000, "batch_size": 64, "train_seconds": 600.0, "dtype_policy": "float32"}
     screen = {
         "images": 192000,
         "quick": False,
@@ -136,7 +143,7 @@ def test_a_conditional_screen_adds_class_control(table_tool, sources):
     }
     (results / "cifar10_conditional_screen.json").write_text(json.dumps(screen))
     text = table_tool.table(savedmodels, results)
-    assert "192,000 real images each, one seed, class-conditional (`python" in text
+    assert "192,000 real images each, one seed, class-conditional, float32 (`python" in text
     assert (
         "| recipe | 3,000 x 64 | 10 | 90.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 | 41.2% |"
         in text
@@ -148,6 +155,7 @@ def test_a_screen_in_another_file_states_it_and_a_baselines_only_screen_says_so(
 ):
     savedmodels, results = sources
     row = {"steps": 15640, "batch_size": 64, "train_seconds": 2220.0, **_figures(175.5)}
+    row["dtype_policy"] = "mixed_bfloat16"
     screen = {
         "images": 1000960,
         "quick": False,
