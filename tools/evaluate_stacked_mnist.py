@@ -5,7 +5,9 @@ of whose three channels is a random MNIST digit, so 1,000 modes (the digit tripl
 samples, each channel classified by an MNIST classifier (the shipped
 `savedmodels/classifiers/mnist.keras`); a mode is covered by one sample; KL of the generated
 mode histogram to uniform, in nats (a perfect sampler shows about 0.019 with 26,000 samples).
-Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06.
+Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06. PacGAN's code
+(`stacked_MNIST_experiments/VEEGAN_experiment/config.py`) trains 50 epochs of the 128,000
+images at batch 64, 100,000 steps: the recipe's default and `--steps 15000` are a fraction.
 
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2

@@ -160,21 +160,26 @@ def claims():
         (saved, f"the training images' {max(floor['channel_kl_to_uniform']):.3f} at most"),
     ]  # fmt: skip
     clustered = _json(RESULTS / "stacked_mnist_clusters100_steps15000.json")
-    (clustered_run,) = clustered["runs"]
-    assert clustered["clusters"] == 100 and clustered_run["seed"] == 0
-    assert clustered_run["generator_steps"] == run["generator_steps"]
-    assert clustered_run["kl_to_uniform"] > 0.06 and clustered["real_data"] == floor
+    clustered_runs = clustered["runs"]
+    assert clustered["clusters"] == 100 and [r["seed"] for r in clustered_runs] == [0, 1, 2]
+    assert {r["generator_steps"] for r in clustered_runs} == {run["generator_steps"]}
+    assert clustered["real_data"] == floor
+    kls = [r["kl_to_uniform"] for r in clustered_runs]
+    assert min(kls) > 0.06 and min(kls) <= run["kl_to_uniform"] <= max(kls)  # "inside".
 
     def dependence(record):  # KL to uniform = the channels' KLs + their dependence.
         return record["kl_to_uniform"] - sum(record["channel_kl_to_uniform"])
 
+    channel_kls = [kl for r in clustered_runs for kl in r["channel_kl_to_uniform"]]
+    dependences = [dependence(r) for r in clustered_runs]
+    assert min(dependences) > dependence(run)  # "in every seed, against".
     out += [
-        (saved, f"it reaches KL {clustered_run['kl_to_uniform']:.3f}, still above PacDCGAN2's "
-                f"{recipe['published'][-1]['kl']:.2f}"),
-        (saved, "channels' KLs are {:.3f}, {:.3f} and {:.3f}".format(
-            *clustered_run["channel_kl_to_uniform"])),
-        (saved, f"dependence, grows from {dependence(run):.3f} to "
-                f"{dependence(clustered_run):.3f} (the training images': "
+        (saved, f"its KL is {min(kls):.3f} to {max(kls):.3f}, still above PacDCGAN2's\n  "
+                f"{recipe['published'][-1]['kl']:.2f}, and the run without clusters "
+                f"({run['kl_to_uniform']:.3f}) falls"),
+        (saved, f"seed to seed ({min(channel_kls):.3f} to {max(channel_kls):.3f})"),
+        (saved, f"is {min(dependences):.3f} to {max(dependences):.3f} in every seed, against "
+                f"{dependence(run):.3f}\n  without clusters (the training images': "
                 f"{dependence(floor):.3f})"),
     ]  # fmt: skip
 
