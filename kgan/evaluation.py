@@ -258,6 +258,11 @@ def evaluate(
         # A classifier of the images' own channels counts their classes; a one-channel
         # classifier of three-channel images reads Stacked MNIST's channels one by one.
         classifier_channels = _input_channels(classifier)
+        if classifier_channels is None:
+            raise ValueError(
+                "`classifier` must be a built Keras model with a known input shape, to tell "
+                f"its channels. Received: classifier={classifier!r}"
+            )
         if fake.shape[-1] == 3 and classifier_channels == 1:
             results.update(metrics.stacked_mnist_coverage(fake, classifier, batch_size=batch_size))
         elif fake.shape[-1] == classifier_channels:

@@ -6,8 +6,9 @@ samples, each channel classified by an MNIST classifier (the shipped
 `savedmodels/classifiers/mnist.keras`); a mode is covered by one sample; KL of the generated
 mode histogram to uniform, in nats (a perfect sampler shows about 0.019 with 26,000 samples).
 Published: DCGAN 99 modes / KL 3.40, VEEGAN 150 / 2.95, PacDCGAN2 1,000 / 0.06. PacGAN's code
-(`stacked_MNIST_experiments/VEEGAN_experiment/config.py`) trains 50 epochs of the 128,000
-images at batch 64, 100,000 steps: the recipe's default and `--steps 15000` are a fraction.
+(`stacked_MNIST_experiments/VEEGAN_experiment/`) trains 50 epochs of the 128,000 images at
+batch 64, 100,000 iterations of one discriminator and two generator updates: 200,000
+generator steps, of which the recipe's default and `--steps 15000` are a small fraction.
 
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2
@@ -156,7 +157,7 @@ def merged_runs(path, record, runs):
     new run replaces its old one), in seed order; each run keeps the command that made it and
     the machine it ran on."""
     if not os.path.exists(path):
-        return runs
+        return sorted(runs, key=lambda run: run["seed"])
     import json
 
     with open(path) as f:
@@ -173,8 +174,12 @@ def merged_runs(path, record, runs):
             f"error: {path} holds runs of {sorted(steps)} generator steps, this run has "
             f"{runs[0]['generator_steps']}; give another --json or --steps. Received: --json {path}"
         )
+    # A run without its command is of a file one command wrote (merging stores each run's):
+    # the file's command and machine are that run's.
     made_by = {"command": previous["command"], "environment": previous.get("environment")}
-    by_seed = {run["seed"]: {**made_by, **run} for run in previous["runs"]}
+    by_seed = {
+        run["seed"]: run if "command" in run else {**made_by, **run} for run in previous["runs"]
+    }
     by_seed.update({run["seed"]: run for run in runs})
     return [by_seed[seed] for seed in sorted(by_seed)]
 
@@ -228,6 +233,8 @@ def main(argv=None):
         parser.error(f"--steps must be positive. Received: --steps={args.steps}")
     if args.seed and any(seed < 0 for seed in args.seed):
         parser.error(f"--seed must be 0 or more. Received: --seed={min(args.seed)}")
+    if args.seed and len(set(args.seed)) < len(args.seed):
+        parser.error(f"--seed names a seed twice. Received: --seed={args.seed}")
     if args.packing <= 0:
         parser.error(f"--packing must be positive. Received: --packing={args.packing}")
     if args.clusters is not None and args.clusters <= 1:

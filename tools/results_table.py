@@ -187,7 +187,8 @@ def screen_table(name, screen):
         )
     else:
         purpose = "baselines only."
-    # Minutes compare within a screen only: each ran on its own machine and dtype policy.
+    # Minutes compare across screens only at one dtype policy and machine: the header names
+    # the policies its candidates ran in (one per stored screen).
     policies = ", ".join(sorted({row["dtype_policy"] for row in screen["candidates"].values()}))
     lines = [
         f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "

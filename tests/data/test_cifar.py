@@ -83,6 +83,7 @@ def test_truncated_pickle_is_refused_naming_the_file(tmp_path):
             r"this one has data \(3, 3072\) and 2 labels",
         ),
         ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 12, 2]}, r"outside 0-9 \(12\)"),
+        ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, -1, 12]}, r"outside 0-9 \(-1\)"),
     ],
 )
 def test_a_pickle_batch_of_another_layout_is_refused_naming_the_file(tmp_path, batch, message):

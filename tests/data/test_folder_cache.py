@@ -228,6 +228,22 @@ def test_images_past_pillows_size_limit_are_read_as_tensorflow_decodes_them(
     assert Image.MAX_IMAGE_PIXELS == 50
 
 
+def test_headers_of_large_images_are_read_without_pillows_warning(tmp_path, write_png, monkeypatch):
+    """Between Pillow's limit and twice it, opening an image warns of decompression bombs;
+    reading only its header, kgan does not pass that warning on."""
+    import warnings
+
+    from PIL import Image
+
+    write_png(tmp_path / "a.png", np.zeros((12, 16, 3), np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 150)  # 192 pixels: warns, does not fail.
+    with pytest.warns(Image.DecompressionBombWarning):
+        Image.open(tmp_path / "a.png").close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert folder.probe_color_mode(tmp_path / "a.png") == "rgb"
+
+
 def test_a_file_of_another_format_under_an_image_name_is_refused_when_streamed(
     tmp_path, write_png, monkeypatch
 ):

@@ -52,6 +52,7 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
         (["--seed", "-1"], "--seed must be 0 or more. Received: --seed=-1"),
         (["--seeds", "0"], "--seeds must be positive. Received: --seeds=0"),
         (["--steps", "0"], "--steps must be positive. Received: --steps=0"),
+        (["--seed", "1", "--seed", "1"], "names a seed twice. Received: --seed=[1, 1]"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
@@ -77,7 +78,8 @@ def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refus
     tool = runpy.run_path(str(TOOL))
     out = tmp_path / "stacked.json"
     settings = dict.fromkeys(tool["SHARED_SETTINGS"], 1)
-    run = {"seed": 0, "generator_steps": 20, "command": "first"}
+    # A file one command wrote stores that command and machine once, for all its runs.
+    run = {"seed": 0, "generator_steps": 20}
     out.write_text(
         json.dumps({**settings, "command": "first", "environment": "old", "runs": [run]})
     )
@@ -90,6 +92,18 @@ def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refus
     # A seed trained again replaces its earlier run.
     again = {**run, "command": "again", "environment": "new", "kl_to_uniform": 0.1}
     assert tool["merged_runs"](str(out), settings, [again]) == [again]
+    # A merged file's runs keep what they stored: its machine is its last writer's.
+    out.write_text(
+        json.dumps(
+            {**settings, "command": "first && second", "environment": "new",
+             "runs": [{**run, "command": "first"}, second]}
+        )
+    )  # fmt: skip
+    first, _ = tool["merged_runs"](str(out), settings, [{**second, "command": "third"}])
+    assert first == {**run, "command": "first"}  # No machine rather than another's.
+    # Without a file, the runs come in seed order.
+    unmerged = tool["merged_runs"](str(tmp_path / "none.json"), settings, [second, run])
+    assert [r["seed"] for r in unmerged] == [0, 1]
     with pytest.raises(SystemExit, match="packing=1, this run has 2"):
         tool["merged_runs"](str(out), {**settings, "packing": 2}, [second])
     with pytest.raises(SystemExit, match=r"\[20\] generator steps, this run has 30"):

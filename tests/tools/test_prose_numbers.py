@@ -179,7 +179,7 @@ def claims():
                 f"({run['kl_to_uniform']:.3f}) falls"),
         (saved, f"seed to seed ({min(channel_kls):.3f} to {max(channel_kls):.3f})"),
         (saved, f"is {min(dependences):.3f} to {max(dependences):.3f} in every seed, against "
-                f"{dependence(run):.3f}\n  without clusters (the training images': "
+                f"{dependence(run):.3f}\n  in the one seed without clusters (the training images': "
                 f"{dependence(floor):.3f})"),
     ]  # fmt: skip
 
