@@ -253,6 +253,18 @@ def claims():
                 f"recall rises from {recipe_1m['recall']:.3f} to {clustered_1m['recall']:.3f}"),
     ]  # fmt: skip
 
+    residual_screen = _json(RESULTS / "cifar10_residual_screen.json")
+    base, residual = (
+        residual_screen["candidates"][name]
+        for name in ("recipe_r1_0.1_diffaugment", "recipe_r1_0.1_diffaugment_residual")
+    )
+    assert {base["dtype_policy"], residual["dtype_policy"]} == {"float32"}
+    out += [
+        (saved, f"screened at {residual_screen['images']:,} images in float32"),
+        (saved, f"FID {residual['fid']:.2f} against\n  {base['fid']:.2f} with the recipe's DCGAN "
+                f"blocks, in {residual['train_seconds'] / base['train_seconds']:.1f} times"),
+    ]  # fmt: skip
+
     held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
     grid = [run for run in held_out if run["dataset"] == "gaussian_grid"]
     ring = [run for run in held_out if run["dataset"] == "gaussian_ring"]
