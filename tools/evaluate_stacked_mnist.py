@@ -20,6 +20,14 @@ earlier run, refusing a file of other settings), so that the seeds of one file c
 separate processes or sessions: `--seed 1` and `--seed 2` on two cores add to a file that
 `--seeds 1` wrote. The file's `command` then lists each run's command.
 
+`--run RUN` scores a finished `kgan train` run of the recipe instead of training, and merges it
+the same way: a schedule longer than a session trains in a run folder, which resumes where it
+was stopped (the run's seed, epochs and clusters are its own; it is sampled with its seed):
+
+    kgan train --data stacked_mnist --recipe stacked_mnist --epochs 15 --seed 0 \
+        --precision float32 --output runs/stacked_mnist/seed0   # 30,000 steps; again to resume
+    python tools/evaluate_stacked_mnist.py --run runs/stacked_mnist/seed0
+
 Writes `tools/results/stacked_mnist.json` (`_stepsN` added with `--steps N`;
 `stacked_mnist_packingP.json` with `--packing P`:
 the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
@@ -94,6 +102,93 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
         "modes_covered": result["modes_covered"],
         "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
         "channel_kl_to_uniform": [round(kl, 4) for kl in result["channel_kl_to_uniform"]],
+    }
+
+
+# The `kgan train` options a scored run may have set; any other option makes it another recipe.
+RUN_OPTIONS = ("epochs", "seed", "precision", "clusters", "num_samples")
+
+
+def training_command(config, run):
+    """The `kgan train` command that trained the run folder `run` with `config.json` `config`,
+    or a `SystemExit` naming the first setting that makes it other than the recipe's."""
+    import kgan
+
+    expected = {
+        "recipe": "stacked_mnist",
+        "data": "stacked_mnist",
+        "model": "gan",
+        "conditional": False,
+        "batch_size": kgan.recipes.get("stacked_mnist")["batch_size"],
+    }
+    for key, value in config.items():
+        wrong = expected[key] != value if key in expected else None
+        if key in ("architecture", "num_classes", "latent_dim", "base_filters"):
+            wrong = value is not None
+        if key == "deterministic":
+            wrong = bool(value)
+        if wrong:
+            raise SystemExit(
+                f"error: --run scores runs of `kgan train --data stacked_mnist --recipe "
+                f"stacked_mnist` with no options but {', '.join(RUN_OPTIONS)}; {run} has "
+                f"{key}={value!r}. Received: --run {run}"
+            )
+    command = (
+        f"kgan train --data stacked_mnist --recipe stacked_mnist --epochs {config['epochs']} "
+        f"--seed {config['seed']} --precision {config['precision']}"
+    )
+    if config.get("clusters"):
+        command += f" --clusters {config['clusters']}"
+    if config.get("num_samples"):
+        command += f" --num-samples {config['num_samples']}"
+    return f"{command} --output {run}"
+
+
+def score_run(run, *, num_samples, classifier):
+    """The figures of the finished `kgan train` run folder `run`, as `run_seed`'s, with the
+    command that trained it."""
+    from kgan import metrics
+    from kgan.networks import latent_class_generator
+    from kgan.runs import clusters
+    from kgan.runs.folder import load_run
+
+    try:
+        gan, history, config = load_run(run)
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+    if config is None or history is None or history["epochs"] != config["epochs"]:
+        done = "no" if history is None else history["epochs"]
+        raise SystemExit(
+            f"error: --run takes a finished run folder; {run} has {done} of its epochs "
+            f"recorded. Run its `kgan train` command again to finish it. Received: --run {run}"
+        )
+    command = training_command(config, run)
+    seed = config["seed"]
+    record = clusters.run_record(run)
+    if record is None:
+        samples = gan.generate(num_samples, seed=seed, verbose=0)
+    else:
+        generator = latent_class_generator(
+            gan.inference_generator,
+            record["frequencies"],
+            latent_distribution=gan.latent_distribution,
+        )
+        samples = clusters.samples(generator, gan, num_samples, seed=seed)
+    result = metrics.stacked_mnist_coverage(samples, classifier)
+    steps = int(gan.g_optimizer.iterations.numpy())
+    return {
+        "seed": seed,
+        "clusters": config.get("clusters"),
+        "clusterings": None if record is None else record["clusterings"],
+        "r1_weight": config["recipe_settings"]["model_options"]["r1_weight"],
+        "generator_steps": steps,
+        "epochs_of_data": config["epochs"],
+        "seconds": history["seconds"],
+        "modes_covered": result["modes_covered"],
+        "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
+        "channel_kl_to_uniform": [round(kl, 4) for kl in result["channel_kl_to_uniform"]],
+        "training_images": config.get("num_samples") or TRAINING_IMAGES,
+        "training_command": command,
     }
 
 
@@ -184,6 +279,14 @@ def merged_runs(path, record, runs):
     return [by_seed[seed] for seed in sorted(by_seed)]
 
 
+def _report(run):
+    print(
+        f"seed {run['seed']}: {run['modes_covered']} modes, KL {run['kl_to_uniform']}, "
+        f"{run['seconds']:.0f} s",
+        flush=True,
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, help="seeds 0 .. N-1 (default 3)")
@@ -192,6 +295,12 @@ def main(argv=None):
         type=int,
         action="append",
         help="train this seed alone (repeatable) and merge its run into the results file",
+    )
+    parser.add_argument(
+        "--run",
+        action="append",
+        help="score this finished `kgan train --recipe stacked_mnist` run folder (repeatable) "
+        "instead of training, and merge it into the results file",
     )
     parser.add_argument("--steps", type=int, help="generator steps (default: the recipe's)")
     parser.add_argument("--quick", action="store_true", help="a few steps and samples: a smoke run")
@@ -227,6 +336,16 @@ def main(argv=None):
             "--seed trains the seeds it names, --seeds the first N: give one. "
             f"Received: --seeds={args.seeds}, --seed={args.seed}"
         )
+    if args.run:
+        given = [
+            f"--{name}" for name in ("seed", "seeds", "steps", "clusters") if getattr(args, name)
+        ]
+        given += ["--packing"] if args.packing != 1 else []
+        if given:
+            parser.error(
+                "--run scores a run folder with the seed, steps and clusters it was trained with: "
+                f"leave out {', '.join(given)}. Received: {' '.join(given)} with --run"
+            )
     if args.seeds is not None and args.seeds <= 0:
         parser.error(f"--seeds must be positive. Received: --seeds={args.seeds}")
     if args.steps is not None and args.steps <= 0:
@@ -244,11 +363,6 @@ def main(argv=None):
             "--clusters trains a class-conditional model, which cannot pack samples. "
             f"Received: --clusters={args.clusters}, --packing={args.packing}"
         )
-    if args.json is None:
-        suffix = "" if args.packing == 1 else f"_packing{args.packing}"
-        suffix = f"_clusters{args.clusters}" if args.clusters else suffix
-        suffix += f"_steps{args.steps}" if args.steps else ""
-        args.json = os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
     if args.threads:
         import tensorflow as tf
 
@@ -258,20 +372,45 @@ def main(argv=None):
     import keras
 
     import kgan
-    from kgan import _system, atomic
+    from kgan import _system
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
     steps = args.steps or (20 if args.quick else kgan.recipes.get("stacked_mnist")["steps"])
     num_images = 2_000 if args.quick else TRAINING_IMAGES
     num_samples = 500 if args.quick else PROTOCOL_SAMPLES
-    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     command = "python tools/evaluate_stacked_mnist.py " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
     runs = []
     environment = _system.environment()
+    if args.run:
+        for run in args.run:
+            runs.append(score_run(run, num_samples=num_samples, classifier=classifier))
+            runs[-1].update(
+                command=f"{runs[-1]['training_command']} && {command}", environment=environment
+            )
+            _report(runs[-1])
+        shared = ("clusters", "generator_steps", "training_images")
+        first = {key: runs[0][key] for key in shared}
+        for run, scored in zip(args.run, runs):
+            if {key: scored[key] for key in shared} != first:
+                raise SystemExit(
+                    f"error: the runs of one results file share their {', '.join(shared)}: "
+                    f"{args.run[0]} has {first}, {run} does not. Received: --run {run}"
+                )
+            del scored["training_images"]  # The file's, as for the runs it trains.
+        args.clusters, steps, num_images = first.values()
+        recipe_steps = steps == kgan.recipes.get("stacked_mnist")["steps"]
+        args.steps = None if recipe_steps else steps
+    if args.json is None:
+        suffix = "" if args.packing == 1 else f"_packing{args.packing}"
+        suffix = f"_clusters{args.clusters}" if args.clusters else suffix
+        suffix += f"_steps{args.steps}" if args.steps else ""
+        args.json = os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
+    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     default_seeds = 1 if args.quick else 3
-    for seed in args.seed or range(args.seeds if args.seeds is not None else default_seeds):
+    seeds = args.seed or range(args.seeds if args.seeds is not None else default_seeds)
+    for seed in [] if args.run else seeds:
         runs.append(
             run_seed(
                 seed,
@@ -284,11 +423,7 @@ def main(argv=None):
             )
         )
         runs[-1].update(command=command, environment=environment)
-        print(
-            f"seed {seed}: {runs[-1]['modes_covered']} modes, KL {runs[-1]['kl_to_uniform']}, "
-            f"{runs[-1]['seconds']:.0f} s",
-            flush=True,
-        )
+        _report(runs[-1])
     record = {
         "command": command,
         "recipe": "stacked_mnist",
@@ -298,8 +433,10 @@ def main(argv=None):
         "num_samples": num_samples,
         "classifier": os.path.relpath(args.classifier, ROOT),
     }
+    from kgan import atomic
+
     with _locked(args.json):
-        if args.seed:
+        if args.seed or args.run:
             runs = merged_runs(args.json, record, runs)
             record["command"] = " && ".join(dict.fromkeys(run["command"] for run in runs))
         modes = [run["modes_covered"] for run in runs]

@@ -117,3 +117,54 @@ def test_the_lock_makes_the_results_folder(tmp_path):
     out = tmp_path / "new" / "stacked.json"
     with tool["_locked"](str(out)):
         assert out.parent.is_dir()
+
+
+def _train(run, *options):
+    """`kgan train` of the recipe on 512 images, one epoch (8 steps), into `run`."""
+    from kgan.cli import main
+
+    argv = ["train", "--data", "stacked_mnist", "--recipe", "stacked_mnist", "--epochs", "1"]
+    argv += ["--num-samples", "512", "--precision", "float32", "--output", str(run), *options]
+    assert main(argv) == 0
+
+
+def test_a_finished_kgan_train_run_is_scored_with_the_command_that_trained_it(tmp_path):
+    """A schedule longer than a session trains in a `kgan train` run folder, which resumes;
+    `--run` scores it with its own seed and records the command that trained it."""
+    if not os.environ.get("KGAN_DATA_DIR"):
+        pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
+    run, out = tmp_path / "run", tmp_path / "stacked.json"
+    _train(run, "--seed", "3")
+    main = runpy.run_path(str(TOOL))["main"]
+    assert main(["--run", str(run), "--quick", "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    (scored,) = record["runs"]
+    trained = (
+        "kgan train --data stacked_mnist --recipe stacked_mnist --epochs 1 --seed 3 "
+        f"--precision float32 --num-samples 512 --output {run}"
+    )
+    assert scored["training_command"] == trained
+    assert (
+        record["command"]
+        == f"{trained} && python tools/evaluate_stacked_mnist.py --run {run} --quick --json {out}"
+    )
+    assert (scored["seed"], scored["generator_steps"], scored["clusters"]) == (3, 8, None)
+    assert record["training_images"] == 512 and record["num_samples"] == 500
+    assert scored["seconds"] > 0 and 1 <= scored["modes_covered"] <= 1000
+    # A run of other settings is another recipe: refused, naming the setting.
+    other = tmp_path / "other"
+    _train(other, "--batch-size", "32")
+    with pytest.raises(SystemExit, match=f"has batch_size=32. Received: --run {other}"):
+        main(["--run", str(other), "--quick", "--json", str(tmp_path / "other.json")])
+
+
+def test_run_refuses_what_the_run_sets_and_an_unfinished_run(tmp_path, capsys):
+    main = runpy.run_path(str(TOOL))["main"]
+    with pytest.raises(SystemExit):
+        main(["--run", str(tmp_path), "--seed", "1", "--steps", "5"])
+    assert (
+        "leave out --seed, --steps. Received: --seed --steps with --run" in capsys.readouterr().err
+    )
+    (tmp_path / "config.json").write_text(json.dumps({"epochs": 3}))
+    with pytest.raises(SystemExit, match="must contain `model.keras`"):
+        main(["--run", str(tmp_path), "--quick", "--json", str(tmp_path / "out.json")])
