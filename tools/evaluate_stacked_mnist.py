@@ -105,37 +105,81 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
     }
 
 
-# The `kgan train` options a scored run may have set; any other option makes it another recipe.
+# How the recipe is self-conditioned, as `kgan train --clusters` conditions it: the generator
+# told the cluster in every batch normalisation, the discriminator projecting it onto its
+# features, as in the paper's networks.
+CLUSTER_CONDITIONING = {
+    "generator": {"conditioning": "batch_norm"},
+    "discriminator": {"conditioning": "projection"},
+}
+# What a scored run's `config.json` may hold beside the recipe's settings: the options that
+# `--run` records (`kgan train --epochs --seed --precision --clusters --num-samples`) and what
+# `kgan train` derives from them.
 RUN_OPTIONS = ("epochs", "seed", "precision", "clusters", "num_samples")
+DERIVED = ("image_shape", "model_fingerprint")
 
 
-def training_command(config, run):
-    """The `kgan train` command that trained the run folder `run` with `config.json` `config`,
-    or a `SystemExit` naming the first setting that makes it other than the recipe's."""
+def run_config(run):
+    """The `config.json` of the finished `kgan train` run folder `run` of the recipe, or a
+    `SystemExit` naming what makes it another: an option other than `RUN_OPTIONS`, other
+    recipe settings than today's, or another dtype policy than float32 (the tool's own)."""
+    import json
+
     import kgan
 
+    if not os.path.isdir(run):
+        raise SystemExit(
+            f"error: --run takes the folder of a `kgan train` run. Received: --run {run}"
+        )
+    paths = {name: os.path.join(run, f"{name}.json") for name in ("config", "history")}
+    if not os.path.isfile(paths["config"]):
+        raise SystemExit(
+            f"error: {run} has no config.json: no `kgan train` run. Received: --run {run}"
+        )
+    with open(paths["config"]) as f:
+        config = json.load(f)
+    if not os.path.isfile(os.path.join(run, "model.keras")):
+        raise SystemExit(
+            f"error: {run} has no model.keras: its run has not finished. Run its `kgan train` "
+            f"command again, which resumes it. Received: --run {run}"
+        )
+    settings = kgan.recipes.resolve(
+        "stacked_mnist", **(CLUSTER_CONDITIONING if config.get("clusters") else {})
+    )
     expected = {
         "recipe": "stacked_mnist",
         "data": "stacked_mnist",
         "model": "gan",
+        "architecture": None,
         "conditional": False,
-        "batch_size": kgan.recipes.get("stacked_mnist")["batch_size"],
+        "num_classes": None,
+        "batch_size": settings["batch_size"],
+        "latent_dim": None,
+        "base_filters": None,
+        "ema_decay": settings["model_options"]["ema_decay"],
+        "deterministic": False,
+        "dtype_policy": "float32",
+        "recipe_settings": kgan.recipes.recorded(settings),
     }
-    for key, value in config.items():
-        wrong = expected[key] != value if key in expected else None
-        if key in ("architecture", "num_classes", "latent_dim", "base_filters"):
-            wrong = value is not None
-        if key == "deterministic":
-            wrong = bool(value)
-        if wrong:
+    for key in sorted(set(expected) | set(config)):
+        if key in RUN_OPTIONS or key in DERIVED:
+            continue
+        if key not in expected or config.get(key, "absent") != expected[key]:
+            shown = repr(config.get(key, "absent"))
             raise SystemExit(
                 f"error: --run scores runs of `kgan train --data stacked_mnist --recipe "
-                f"stacked_mnist` with no options but {', '.join(RUN_OPTIONS)}; {run} has "
-                f"{key}={value!r}. Received: --run {run}"
+                f"stacked_mnist` in float32 with no options but {', '.join(RUN_OPTIONS)}, on "
+                f"today's recipe; {run} has {key}={shown[:200]}. Received: --run {run}"
             )
+    return config
+
+
+def training_command(config, run):
+    """The `kgan train` command that trained the run folder `run` with `config.json` `config`
+    (checked by `run_config`)."""
     command = (
         f"kgan train --data stacked_mnist --recipe stacked_mnist --epochs {config['epochs']} "
-        f"--seed {config['seed']} --precision {config['precision']}"
+        f"--seed {config['seed']} --precision {config['dtype_policy']}"
     )
     if config.get("clusters"):
         command += f" --clusters {config['clusters']}"
@@ -144,25 +188,23 @@ def training_command(config, run):
     return f"{command} --output {run}"
 
 
-def score_run(run, *, num_samples, classifier):
-    """The figures of the finished `kgan train` run folder `run`, as `run_seed`'s, with the
-    command that trained it."""
+def score_run(run, config, *, num_samples, classifier):
+    """The figures of the finished `kgan train` run folder `run` with `config.json` `config`,
+    as `run_seed`'s, sampled with the run's seed, with the command that trained it. Its
+    `seconds` are the run's (`history.json`: training, with its per-epoch backups and sample
+    grids)."""
     from kgan import metrics
     from kgan.networks import latent_class_generator
     from kgan.runs import clusters
     from kgan.runs.folder import load_run
 
-    try:
-        gan, history, config = load_run(run)
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from None
-    if config is None or history is None or history["epochs"] != config["epochs"]:
-        done = "no" if history is None else history["epochs"]
+    gan, history, _ = load_run(run)
+    if history is None or history["epochs"] != config["epochs"]:
+        done = 0 if history is None else history["epochs"]
         raise SystemExit(
-            f"error: --run takes a finished run folder; {run} has {done} of its epochs "
-            f"recorded. Run its `kgan train` command again to finish it. Received: --run {run}"
+            f"error: {run} records {done} of its {config['epochs']} epochs in history.json. "
+            f"Received: --run {run}"
         )
-    command = training_command(config, run)
     seed = config["seed"]
     record = clusters.run_record(run)
     if record is None:
@@ -175,21 +217,38 @@ def score_run(run, *, num_samples, classifier):
         )
         samples = clusters.samples(generator, gan, num_samples, seed=seed)
     result = metrics.stacked_mnist_coverage(samples, classifier)
-    steps = int(gan.g_optimizer.iterations.numpy())
     return {
         "seed": seed,
         "clusters": config.get("clusters"),
         "clusterings": None if record is None else record["clusterings"],
         "r1_weight": config["recipe_settings"]["model_options"]["r1_weight"],
-        "generator_steps": steps,
+        "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": config["epochs"],
         "seconds": history["seconds"],
         "modes_covered": result["modes_covered"],
         "kl_to_uniform": round(float(result["kl_to_uniform"]), 4),
         "channel_kl_to_uniform": [round(kl, 4) for kl in result["channel_kl_to_uniform"]],
-        "training_images": config.get("num_samples") or TRAINING_IMAGES,
-        "training_command": command,
+        "training_command": training_command(config, run),
     }
+
+
+def scoring_command(argv, run):
+    """This tool's command line `argv` for the one run folder `run` of its `--run` folders."""
+    rest, skip = [], False
+    for arg in argv:
+        if skip or arg == "--run" or arg.startswith("--run="):
+            skip = arg == "--run"
+            continue
+        rest.append(arg)
+    return " ".join(["python tools/evaluate_stacked_mnist.py --run", run, *rest])
+
+
+def results_file(*, packing=1, clusters=None, steps=None):
+    """The default results file of a run of these settings (`steps=None`: the recipe's)."""
+    suffix = "" if packing == 1 else f"_packing{packing}"
+    suffix = f"_clusters{clusters}" if clusters else suffix
+    suffix += f"_steps{steps}" if steps else ""
+    return os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
 
 
 def real_data_floor(*, num_images, num_samples, classifier):
@@ -209,9 +268,8 @@ def real_data_floor(*, num_images, num_samples, classifier):
 
 
 def _self_conditioned(dataset, clusters, *, seed, r1_weight):
-    """The recipe for self-conditioning on `clusters` clusters (`tools/self_conditioned.py`):
-    the generator told the cluster in every batch normalisation and the discriminator
-    projecting it onto its features, as in the paper's networks; and the training images."""
+    """The recipe self-conditioned on `clusters` clusters (`CLUSTER_CONDITIONING`, trained by
+    `tools/self_conditioned.py`), and the training images."""
     import kgan
 
     images = np.concatenate([batch[0] if isinstance(batch, tuple) else batch for batch in dataset])
@@ -219,15 +277,16 @@ def _self_conditioned(dataset, clusters, *, seed, r1_weight):
         "stacked_mnist",
         seed=seed,
         num_classes=clusters,
-        generator={"conditioning": "batch_norm"},
-        discriminator={"conditioning": "projection"},
         r1_weight=r1_weight,
+        **CLUSTER_CONDITIONING,
     )
     return gan, images
 
 
 # What the runs of one results file share; `--seed` refuses to merge runs that differ in them.
 SHARED_SETTINGS = ("recipe", "packing", "clusters", "training_images", "num_samples", "classifier")
+# The settings of files written before the tool had them: those files' runs had these.
+SETTINGS_BEFORE = {"packing": 1, "clusters": None}
 
 
 @contextlib.contextmanager
@@ -258,9 +317,10 @@ def merged_runs(path, record, runs):
     with open(path) as f:
         previous = json.load(f)
     for setting in SHARED_SETTINGS:
-        if previous.get(setting) != record[setting]:
+        stored = previous.get(setting, SETTINGS_BEFORE.get(setting))
+        if stored != record[setting]:
             raise SystemExit(
-                f"error: {path} holds runs with {setting}={previous.get(setting)!r}, this run "
+                f"error: {path} holds runs with {setting}={stored!r}, this run "
                 f"has {record[setting]!r}; give another --json. Received: --json {path}"
             )
     steps = {run["generator_steps"] for run in previous["runs"]}
@@ -303,7 +363,9 @@ def main(argv=None):
         "instead of training, and merge it into the results file",
     )
     parser.add_argument("--steps", type=int, help="generator steps (default: the recipe's)")
-    parser.add_argument("--quick", action="store_true", help="a few steps and samples: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="a few steps and samples: a smoke run (needs --json)"
+    )
     parser.add_argument(
         "--packing",
         type=int,
@@ -337,15 +399,25 @@ def main(argv=None):
             f"Received: --seeds={args.seeds}, --seed={args.seed}"
         )
     if args.run:
-        given = [
-            f"--{name}" for name in ("seed", "seeds", "steps", "clusters") if getattr(args, name)
-        ]
-        given += ["--packing"] if args.packing != 1 else []
+        given = {
+            f"--{name}": getattr(args, name)
+            for name in ("seed", "seeds", "steps", "clusters", "packing")
+            if getattr(args, name) not in (None, [], 1 if name == "packing" else None)
+        }
         if given:
             parser.error(
                 "--run scores a run folder with the seed, steps and clusters it was trained with: "
-                f"leave out {', '.join(given)}. Received: {' '.join(given)} with --run"
+                f"leave out {', '.join(given)}. Received: "
+                + ", ".join(f"{name}={value}" for name, value in given.items())
+                + f" with --run={args.run}"
             )
+        if len(set(args.run)) < len(args.run):
+            parser.error(f"--run names a folder twice. Received: --run={args.run}")
+    if args.quick and args.json is None:
+        parser.error(
+            "--quick writes a smoke run's figures: give its --json, so that they do not replace "
+            "a stored results file. Received: --quick without --json"
+        )
     if args.seeds is not None and args.seeds <= 0:
         parser.error(f"--seeds must be positive. Received: --seeds={args.seeds}")
     if args.steps is not None and args.steps <= 0:
@@ -384,29 +456,33 @@ def main(argv=None):
     runs = []
     environment = _system.environment()
     if args.run:
-        for run in args.run:
-            runs.append(score_run(run, num_samples=num_samples, classifier=classifier))
+        configs = [run_config(run) for run in args.run]
+        shared = ("clusters", "epochs", "num_samples")
+        first = {key: configs[0].get(key) for key in shared}
+        seeds = []
+        for run, config in zip(args.run, configs):
+            this = {key: config.get(key) for key in shared}
+            if this != first or config["seed"] in seeds:
+                raise SystemExit(
+                    f"error: the runs of one results file share their {', '.join(shared)} and "
+                    f"have a seed each: {args.run[0]} has {first}, seed {configs[0]['seed']}; "
+                    f"{run} has {this}, seed {config['seed']}. Received: --run {run}"
+                )
+            seeds.append(config["seed"])
+        for run, config in zip(args.run, configs):
+            runs.append(score_run(run, config, num_samples=num_samples, classifier=classifier))
+            scoring = scoring_command(argv if argv is not None else sys.argv[1:], run)
             runs[-1].update(
-                command=f"{runs[-1]['training_command']} && {command}", environment=environment
+                command=f"{runs[-1]['training_command']} && {scoring}", environment=environment
             )
             _report(runs[-1])
-        shared = ("clusters", "generator_steps", "training_images")
-        first = {key: runs[0][key] for key in shared}
-        for run, scored in zip(args.run, runs):
-            if {key: scored[key] for key in shared} != first:
-                raise SystemExit(
-                    f"error: the runs of one results file share their {', '.join(shared)}: "
-                    f"{args.run[0]} has {first}, {run} does not. Received: --run {run}"
-                )
-            del scored["training_images"]  # The file's, as for the runs it trains.
-        args.clusters, steps, num_images = first.values()
+        args.clusters = first["clusters"]
+        num_images = first["num_samples"] or TRAINING_IMAGES
+        steps = runs[0]["generator_steps"]
         recipe_steps = steps == kgan.recipes.get("stacked_mnist")["steps"]
         args.steps = None if recipe_steps else steps
     if args.json is None:
-        suffix = "" if args.packing == 1 else f"_packing{args.packing}"
-        suffix = f"_clusters{args.clusters}" if args.clusters else suffix
-        suffix += f"_steps{args.steps}" if args.steps else ""
-        args.json = os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
+        args.json = results_file(packing=args.packing, clusters=args.clusters, steps=args.steps)
     floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
     default_seeds = 1 if args.quick else 3
     seeds = args.seed or range(args.seeds if args.seeds is not None else default_seeds)

@@ -1,8 +1,9 @@
 """What the tools' tests share: a tool loaded as a module, a tool run as a user runs it, and
 the local data folder a tool reads.
 
-The tools run in their own process (they set dtype policies, seeds and thread counts for the
-whole process). The tools that train on MNIST or CIFAR-10 need the original files
+`run_tool` runs a tool in its own process, as a user does (the tools set dtype policies, seeds
+and thread counts for the whole process); the tests that call a tool's functions in this
+process use `load_tool`. The tools that train on MNIST or CIFAR-10 need the original files
 (`$KGAN_DATA_DIR`, else ../shared/data); their tests are skipped, saying so, without them.
 """
 

@@ -4,6 +4,7 @@ import json
 import os
 import pathlib
 import runpy
+import shutil
 
 import pytest
 
@@ -108,6 +109,13 @@ def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refus
         tool["merged_runs"](str(out), {**settings, "packing": 2}, [second])
     with pytest.raises(SystemExit, match=r"\[20\] generator steps, this run has 30"):
         tool["merged_runs"](str(out), settings, [{**second, "generator_steps": 30}])
+    # A file written before packing and clusters were recorded holds runs of neither.
+    before = {k: v for k, v in settings.items() if k not in ("packing", "clusters")}
+    out.write_text(json.dumps({**before, "command": "first", "runs": [run]}))
+    unpacked = {**settings, "packing": 1, "clusters": None}
+    assert len(tool["merged_runs"](str(out), unpacked, [second])) == 2
+    with pytest.raises(SystemExit, match="clusters=None, this run has 100"):
+        tool["merged_runs"](str(out), {**unpacked, "clusters": 100}, [second])
 
 
 def test_the_lock_makes_the_results_folder(tmp_path):
@@ -119,52 +127,86 @@ def test_the_lock_makes_the_results_folder(tmp_path):
         assert out.parent.is_dir()
 
 
-def _train(run, *options):
-    """`kgan train` of the recipe on 512 images, one epoch (8 steps), into `run`."""
+def _train(run, *options, images=256):
+    """`kgan train` of the recipe on `images` images, one epoch, into `run`."""
+    if not os.environ.get("KGAN_DATA_DIR"):
+        pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
     from kgan.cli import main
 
     argv = ["train", "--data", "stacked_mnist", "--recipe", "stacked_mnist", "--epochs", "1"]
-    argv += ["--num-samples", "512", "--precision", "float32", "--output", str(run), *options]
-    assert main(argv) == 0
+    argv += ["--num-samples", str(images), "--precision", "float32", "--output", str(run)]
+    assert main([*argv, *options]) == 0
 
 
-def test_a_finished_kgan_train_run_is_scored_with_the_command_that_trained_it(tmp_path):
+def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_command_that_trained_it(
+    tmp_path,
+):
     """A schedule longer than a session trains in a `kgan train` run folder, which resumes;
-    `--run` scores it with its own seed and records the command that trained it."""
-    if not os.environ.get("KGAN_DATA_DIR"):
-        pytest.skip("Stacked MNIST stacks the MNIST digits of $KGAN_DATA_DIR")
+    `--run` scores it with its own seed, records the command that trained it, and merges it
+    with the runs the tool trained itself at the same steps."""
     run, out = tmp_path / "run", tmp_path / "stacked.json"
-    _train(run, "--seed", "3")
+    _train(run, "--seed", "3", images=2000)  # 32 steps, the last of 16 images.
+    _quick_record(out, "--seed", "0", "--steps", "32")  # 2,000 images, as the run's.
     main = runpy.run_path(str(TOOL))["main"]
     assert main(["--run", str(run), "--quick", "--json", str(out)]) == 0
     record = json.loads(out.read_text())
-    (scored,) = record["runs"]
+    assert [scored["seed"] for scored in record["runs"]] == [0, 3]
+    scored = record["runs"][1]
     trained = (
         "kgan train --data stacked_mnist --recipe stacked_mnist --epochs 1 --seed 3 "
-        f"--precision float32 --num-samples 512 --output {run}"
+        f"--precision float32 --num-samples 2000 --output {run}"
     )
     assert scored["training_command"] == trained
-    assert (
-        record["command"]
-        == f"{trained} && python tools/evaluate_stacked_mnist.py --run {run} --quick --json {out}"
+    scoring = f"python tools/evaluate_stacked_mnist.py --run {run} --quick --json {out}"
+    assert scored["command"] == f"{trained} && {scoring}"
+    assert record["command"].endswith(f" && {trained} && {scoring}")
+    assert (scored["generator_steps"], scored["clusters"], scored["clusterings"]) == (
+        32,
+        None,
+        None,
     )
-    assert (scored["seed"], scored["generator_steps"], scored["clusters"]) == (3, 8, None)
-    assert record["training_images"] == 512 and record["num_samples"] == 500
+    assert record["training_images"] == 2000 and record["num_samples"] == 500
     assert scored["seconds"] > 0 and 1 <= scored["modes_covered"] <= 1000
-    # A run of other settings is another recipe: refused, naming the setting.
+    assert len(scored["channel_kl_to_uniform"]) == 3
+    # Other settings are another recipe: refused, naming the setting and its value.
     other = tmp_path / "other"
     _train(other, "--batch-size", "32")
     with pytest.raises(SystemExit, match=f"has batch_size=32. Received: --run {other}"):
         main(["--run", str(other), "--quick", "--json", str(tmp_path / "other.json")])
+    # Another seed's run on other images does not join the file's runs.
+    short = tmp_path / "short"
+    _train(short, "--seed", "4")
+    with pytest.raises(SystemExit, match="training_images=2000, this run has 256"):
+        main(["--run", str(short), "--quick", "--json", str(out)])
+    # Two runs of one seed are one seed twice.
+    shutil.copytree(run, tmp_path / "again")
+    with pytest.raises(SystemExit, match=f"seed 3; {tmp_path / 'again'} has .*, seed 3"):
+        main(["--run", str(run), "--run", str(tmp_path / "again"), "--quick", "--json", str(out)])
 
 
-def test_run_refuses_what_the_run_sets_and_an_unfinished_run(tmp_path, capsys):
-    main = runpy.run_path(str(TOOL))["main"]
+def test_run_refuses_what_the_run_sets_a_file_and_an_unfinished_run(tmp_path, capsys):
+    tool = runpy.run_path(str(TOOL))
+    main = tool["main"]
     with pytest.raises(SystemExit):
         main(["--run", str(tmp_path), "--seed", "1", "--steps", "5"])
-    assert (
-        "leave out --seed, --steps. Received: --seed --steps with --run" in capsys.readouterr().err
-    )
+    message = "leave out --seed, --steps. Received: --seed=[1], --steps=5 with --run="
+    assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--run", str(tmp_path), "--run", str(tmp_path)])
+    assert "names a folder twice" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--quick"])  # Would replace the stored results file.
+    assert "give its --json" in capsys.readouterr().err
+    out = ["--quick", "--json", str(tmp_path / "out.json")]
+    (tmp_path / "model.keras").write_text("")
+    with pytest.raises(SystemExit, match="takes the folder of a `kgan train` run"):
+        main(["--run", str(tmp_path / "model.keras"), *out])
+    (tmp_path / "model.keras").unlink()
     (tmp_path / "config.json").write_text(json.dumps({"epochs": 3}))
-    with pytest.raises(SystemExit, match="must contain `model.keras`"):
-        main(["--run", str(tmp_path), "--quick", "--json", str(tmp_path / "out.json")])
+    with pytest.raises(SystemExit, match="has no model.keras: its run has not finished"):
+        main(["--run", str(tmp_path), *out])
+    # Each setting's file is named after it, the recipe's steps left out.
+    assert tool["results_file"](clusters=100, steps=30000).endswith(
+        os.path.join("tools", "results", "stacked_mnist_clusters100_steps30000.json")
+    )
+    assert tool["results_file"]().endswith(os.path.join("tools", "results", "stacked_mnist.json"))
