@@ -131,12 +131,12 @@ def run_config(run):
         raise SystemExit(
             f"error: --run takes the folder of a `kgan train` run. Received: --run {run}"
         )
-    paths = {name: os.path.join(run, f"{name}.json") for name in ("config", "history")}
-    if not os.path.isfile(paths["config"]):
+    path = os.path.join(run, "config.json")
+    if not os.path.isfile(path):
         raise SystemExit(
             f"error: {run} has no config.json: no `kgan train` run. Received: --run {run}"
         )
-    with open(paths["config"]) as f:
+    with open(path) as f:
         config = json.load(f)
     if not os.path.isfile(os.path.join(run, "model.keras")):
         raise SystemExit(
@@ -444,7 +444,7 @@ def main(argv=None):
     import keras
 
     import kgan
-    from kgan import _system
+    from kgan import _system, atomic
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
     steps = args.steps or (20 if args.quick else kgan.recipes.get("stacked_mnist")["steps"])
@@ -483,7 +483,10 @@ def main(argv=None):
         args.steps = None if recipe_steps else steps
     if args.json is None:
         args.json = results_file(packing=args.packing, clusters=args.clusters, steps=args.steps)
-    floor = real_data_floor(num_images=num_images, num_samples=num_samples, classifier=classifier)
+    # As many real images as samples, or every training image of a run on fewer.
+    floor = real_data_floor(
+        num_images=num_images, num_samples=min(num_samples, num_images), classifier=classifier
+    )
     default_seeds = 1 if args.quick else 3
     seeds = args.seed or range(args.seeds if args.seeds is not None else default_seeds)
     for seed in [] if args.run else seeds:
@@ -509,8 +512,6 @@ def main(argv=None):
         "num_samples": num_samples,
         "classifier": os.path.relpath(args.classifier, ROOT),
     }
-    from kgan import atomic
-
     with _locked(args.json):
         if args.seed or args.run:
             runs = merged_runs(args.json, record, runs)
