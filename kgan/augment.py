@@ -15,6 +15,12 @@ The policies follow the reference code, per image:
   separately, rounded down), the uncovered border filled with zeros.
 * `"cutout"`: a square of half the image's height and width, centred at a uniform position
   (it may stick out of the image), set to zero.
+
+`consistency_transform` is the transformation T of balanced consistency regularisation (bCR,
+Zhao et al. 2020, "Improved Consistency Regularization for GANs", arXiv:2002.04724, after
+CR-GAN, Zhang et al. 2020, arXiv:1910.12027), which `kgan.penalties.consistency_term` uses: a
+horizontal flip with probability 1/2, then a shift of up to an eighth of each side with the
+border filled by reflection (as StudioGAN's `cr.py` implements it).
 """
 
 import keras
@@ -28,6 +34,8 @@ POLICIES = ("color", "translation", "cutout")
 # Uniform numbers each policy draws per image: color 3 (brightness, saturation, contrast),
 # translation 2 (rows, columns), cutout 2 (centre row, centre column).
 _DRAWS = {"color": 3, "translation": 2, "cutout": 2}
+# U(0, 1) numbers `consistency_transform` draws per image: flip, rows, columns.
+CONSISTENCY_DRAWS = 3
 
 
 def parse_policy(policy, name="policy"):
@@ -109,6 +117,49 @@ def diff_augment(images, policy=DEFAULT_POLICY, *, seed=None, uniform=None):
         column += _DRAWS[part]
         images = _APPLY[part](images, *draws)
     return images
+
+
+def consistency_transform(images, *, seed=None, uniform=None):
+    """bCR's transformation T: each image flipped left to right with probability 1/2, then
+    shifted by a whole number of pixels in [-size/8, size/8] on each axis (drawn separately),
+    the uncovered border filled by reflecting the image at its edge.
+
+    Args:
+        images: a float tensor `(batch, height, width, channels)`.
+        seed: an integer, a `keras.random.SeedGenerator`, or `None`.
+        uniform: instead of a seed, U(0, 1) values of shape `(batch, CONSISTENCY_DRAWS)`
+            (flip, rows, columns).
+
+    Returns:
+        The transformed images, same shape and dtype. Gradients flow to `images`.
+    """
+    images = tf.convert_to_tensor(images)
+    if images.shape.rank != 4:
+        raise ValueError(
+            "The consistency transformation takes batches of images (batch, height, width, "
+            f"channels). Received: images of shape {tuple(images.shape)}"
+        )
+    if uniform is None:
+        if not isinstance(seed, keras.random.SeedGenerator):
+            check_seed(seed)
+        uniform = keras.random.uniform((tf.shape(images)[0], CONSISTENCY_DRAWS), seed=seed)
+    uniform = tf.convert_to_tensor(uniform)
+    flip = tf.reshape(uniform[:, 0] < 0.5, [-1, 1, 1, 1])
+    images = tf.where(flip, tf.reverse(images, axis=[2]), images)
+    height = images.shape[1] or tf.shape(images)[1]
+    width = images.shape[2] or tf.shape(images)[2]
+    max_rows, max_columns = height // 8, width // 8
+    shift_rows = _whole_number(uniform[:, 1], 2 * max_rows + 1) - max_rows
+    shift_columns = _whole_number(uniform[:, 2], 2 * max_columns + 1) - max_columns
+    # Output pixel (i, j) reads pixel (i + shift_rows, j + shift_columns) of the image padded
+    # by reflection, which holds every pixel a shift can reach.
+    padded = tf.pad(
+        images, [[0, 0], [max_rows, max_rows], [max_columns, max_columns], [0, 0]], "REFLECT"
+    )
+    column_index = tf.range(width)[None, :] + shift_columns[:, None] + max_columns
+    row_index = tf.range(height)[None, :] + shift_rows[:, None] + max_rows
+    shifted = tf.gather(padded, column_index, axis=2, batch_dims=1)
+    return tf.gather(shifted, row_index, axis=1, batch_dims=1)
 
 
 def _per_image(values, dtype):

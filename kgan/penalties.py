@@ -1,8 +1,8 @@
 """Discriminator penalties: terms added to the discriminator's (critic's) per-example loss.
 
-Each penalty is a pure function of the samples and the critic (`gradient_penalty`,
-`drift_penalty`, `r1_penalty`, `r2_penalty`), and each model's penalties are `Penalty` terms of
-one signature, `term(inputs) -> per-example values` with `inputs` a `PenaltyInputs`. A model's
+Each penalty is a pure function of the samples and the critic (`gradient_penalty`, `drift_penalty`,
+`r1_penalty`, `r2_penalty`, `consistency_penalty`), and each model's penalties are `Penalty` terms
+of one signature, `term(inputs) -> per-example values` with `inputs` a `PenaltyInputs`. A model's
 train step and test step both call `compute` on the same list of terms, which weights them and
 handles the lazy interval of StyleGAN2 (Karras et al. 2020, arXiv:1912.04958) once for all.
 
@@ -21,6 +21,7 @@ from collections.abc import Callable
 import tensorflow as tf
 
 from kgan._validation import check_non_negative, check_positive_int
+from kgan.augment import CONSISTENCY_DRAWS, consistency_transform
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +36,8 @@ class PenaltyInputs:
         real_scores: `critic(real)`, as the loss computed it.
         uniform: callable from a batch size to U(0, 1) values of shape `(batch,)`, drawn from
             the step's noise (the training noise, or the held-out noise of a test step).
+        fake_scores: `critic(fake)`, as the loss computed it, or `None` where the caller has
+            none.
     """
 
     critic: Callable
@@ -42,6 +45,7 @@ class PenaltyInputs:
     fake: tf.Tensor
     real_scores: tf.Tensor
     uniform: Callable
+    fake_scores: tf.Tensor = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,11 +68,13 @@ class Penalty:
     held_out: bool = True
 
 
-def check_penalties(r1_weight, r2_weight, penalty_interval):
-    """Checks the zero-centred penalties' weights (gamma) and their interval."""
+def check_penalties(r1_weight, r2_weight, penalty_interval, consistency_weight=0.0):
+    """Checks the zero-centred penalties' weights (gamma), their interval and the consistency
+    weight (lambda)."""
     check_non_negative("r1_weight", r1_weight)
     check_non_negative("r2_weight", r2_weight)
     check_positive_int("penalty_interval", penalty_interval)
+    check_non_negative("consistency_weight", consistency_weight)
 
 
 def compute(penalties, inputs, *, training, interval=1, step=None):
@@ -198,6 +204,56 @@ def r2_penalty(critic, fake, *, critic_inputs=None):
         The squared gradient norm per example, shape `(batch,)` (not yet weighted).
     """
     return r1_penalty(critic, fake, critic_inputs=critic_inputs)
+
+
+def consistency_penalty(critic, samples, scores, uniform):
+    """The consistency term of bCR (Zhao et al. 2020, arXiv:2002.04724), per example:
+
+        ||D(T(x)) - D(x)||_2^2
+
+    with T `kgan.augment.consistency_transform` (a random flip and shift). bCR adds it on real
+    samples (lambda_real) and on generated ones (lambda_fake) to the discriminator's loss, 10
+    each for CIFAR-10; the gradient flows through both scores.
+
+    Args:
+        critic: a callable from samples to scores of shape `(batch, ...)`.
+        samples: images `(batch, height, width, channels)`.
+        scores: `critic(samples)`, as the discriminator's loss computed it.
+        uniform: U(0, 1) values of shape `(batch, CONSISTENCY_DRAWS)` for T.
+
+    Returns:
+        The squared difference summed over the scores' non-batch axes, shape `(batch,)`.
+    """
+    transformed = critic(consistency_transform(samples, uniform=uniform))
+    difference = tf.cast(transformed, tf.float32) - tf.cast(scores, tf.float32)
+    squares = tf.square(tf.reshape(difference, [tf.shape(difference)[0], -1]))
+    return tf.reduce_sum(squares, axis=1)
+
+
+def consistency_terms(weight):
+    """bCR's term on real and on generated samples, each weighted `weight`, as one metric
+    `consistency`; left out of test steps, like R1 (it regularises training). Empty when the
+    weight is 0."""
+    if not weight:
+        return ()
+
+    def term(inputs):
+        if inputs.fake_scores is None:
+            raise ValueError(
+                "The consistency term compares the discriminator's scores of generated samples "
+                "before and after a transformation; the caller passed no `fake_scores`."
+            )
+        total = 0.0
+        for samples, scores in (
+            (inputs.real, inputs.real_scores),
+            (inputs.fake, inputs.fake_scores),
+        ):
+            batch_size = tf.shape(samples)[0]
+            uniform = tf.stack([inputs.uniform(batch_size) for _ in range(CONSISTENCY_DRAWS)], 1)
+            total += consistency_penalty(inputs.critic, samples, scores, uniform)
+        return total
+
+    return (Penalty("consistency", float(weight), term, held_out=False),)
 
 
 def gradient_penalty_term(weight):

@@ -1,10 +1,11 @@
-"""DiffAugment (`kgan.augment`) against the reference code's definitions, computed by hand."""
+"""DiffAugment and bCR's transformation (`kgan.augment`) against the reference code's
+definitions, computed by hand."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from kgan.augment import diff_augment, num_random_values, parse_policy
+from kgan.augment import consistency_transform, diff_augment, num_random_values, parse_policy
 
 
 def _images(count=4, size=8, channels=3, seed=0):
@@ -120,3 +121,56 @@ def test_policy_parsing_and_errors():
         diff_augment(np.zeros((4, 2), "float32"), "color")
     with pytest.raises(ValueError, match="Received: seed=1.5"):
         diff_augment(_images(1), "color", seed=1.5)
+
+
+# ---------------------------------------------------------------------- bCR's transformation
+
+
+@pytest.mark.parametrize(
+    "uniform, flip, shift_rows, shift_columns",
+    [
+        ([0.2, 0.0, 0.99], True, -2, 2),
+        ([0.5, 0.5, 0.5], False, 0, 0),
+        ([0.9, 0.99, 0.3], False, 2, -1),
+    ],
+)
+def test_consistency_transform_flips_then_shifts_with_a_reflected_border(
+    uniform, flip, shift_rows, shift_columns
+):
+    """On 16x16 images the shift is a whole number in [-2, 2]; a draw below 1/2 flips."""
+    x = _images(1, size=16)
+    out = consistency_transform(x, uniform=[uniform]).numpy()[0]
+    image = x[0][:, ::-1] if flip else x[0]
+    padded = np.pad(image, [(2, 2), (2, 2), (0, 0)], mode="reflect")
+    rows = np.arange(16) + shift_rows + 2
+    columns = np.arange(16) + shift_columns + 2
+    np.testing.assert_array_equal(out, padded[rows][:, columns])
+
+
+def test_consistency_transform_reaches_every_flip_and_shift_and_keeps_the_values():
+    """A 16x32 image moves by up to 2 rows and 4 columns, flipped or not, and (reflection
+    filling the border) every output pixel is a pixel of the input."""
+    x = _images(1, size=16)
+    x = np.concatenate([x, x], axis=2)
+    grid = np.linspace(0, 0.999, 10)
+    uniform = np.array([[f, r, c] for f in (0.1, 0.9) for r in grid for c in grid], "float32")
+    out = consistency_transform(np.repeat(x, len(uniform), axis=0), uniform=uniform).numpy()
+    assert out.shape == (200, 16, 32, 3)
+    assert set(np.unique(out)) <= set(np.unique(x))
+    rows = np.floor(uniform[:, 1] * 5).astype(int) - 2
+    columns = np.floor(uniform[:, 2] * 9).astype(int) - 4
+    assert sorted(set(rows)) == [-2, -1, 0, 1, 2]
+    assert sorted(set(columns)) == list(range(-4, 5))
+
+
+def test_consistency_transform_is_differentiable_and_seeded():
+    x = tf.constant(_images(2))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(consistency_transform(x, seed=3) * tf.range(3, dtype=tf.float32))
+    assert np.abs(tape.gradient(total, x).numpy()).sum() > 0
+    np.testing.assert_array_equal(
+        consistency_transform(x, seed=3), consistency_transform(x, seed=3)
+    )
+    with pytest.raises(ValueError, match=r"Received: images of shape \(8, 8, 3\)"):
+        consistency_transform(_images(1)[0])

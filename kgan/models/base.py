@@ -63,6 +63,11 @@ class AdversarialModel(keras.Model):
             Metrics `r1`, `r2`: the terms added to the discriminator's loss.
         penalty_interval: compute R1 / R2 every k-th discriminator update, gamma times k
             (StyleGAN2's lazy regularisation). See `kgan.penalties`.
+        consistency_weight: lambda of balanced consistency regularisation (bCR, Zhao et al.
+            2020): lambda ||D(T(x)) - D(x)||^2 on real and on generated images, T a random flip
+            and shift (`kgan.augment.consistency_transform`); the paper uses 10 on CIFAR-10.
+            Two more discriminator passes per update; 0 (default) is off. With `augment`, each
+            side of the difference gets its own DiffAugment draw. Metric `consistency`.
         ema_statistics: the averaged generator's batch-norm statistics: `"average"` (default,
             averaged with the weights) or `"recompute"` (also measured afresh at the end of
             every `fit`, see `recompute_ema_statistics`).
@@ -96,6 +101,7 @@ class AdversarialModel(keras.Model):
         r1_weight=0.0,
         r2_weight=0.0,
         penalty_interval=1,
+        consistency_weight=0.0,
         ema_statistics="average",
         ema_warmup=True,
         **kwargs,
@@ -113,7 +119,13 @@ class AdversarialModel(keras.Model):
         latent_dim = checks.resolve_latent_dim(latent_dim, input_shapes, num_classes)
         sample_shape = checks.probe_networks(generator, discriminator, latent_dim, num_classes)
         augment = check_augment(augment, sample_shape)
-        penalties.check_penalties(r1_weight, r2_weight, penalty_interval)
+        penalties.check_penalties(r1_weight, r2_weight, penalty_interval, consistency_weight)
+        if consistency_weight and len(sample_shape) != 3:
+            raise ValueError(
+                "`consistency_weight` compares the discriminator's scores of flipped and shifted "
+                f"images (height, width, channels); the generator makes samples of shape "
+                f"{tuple(sample_shape)}. Received: consistency_weight={consistency_weight}"
+            )
         check_choice("ema_statistics", ema_statistics, ("average", "recompute"))
         check_bool("ema_warmup", ema_warmup)
         if r1_weight or r2_weight:
@@ -134,10 +146,13 @@ class AdversarialModel(keras.Model):
         self.r1_weight = float(r1_weight)
         self.r2_weight = float(r2_weight)
         self.penalty_interval = int(penalty_interval)
+        self.consistency_weight = float(consistency_weight)
         self.ema_statistics = ema_statistics
         self.ema_warmup = bool(ema_warmup)
         # The discriminator's penalty terms; subclasses add theirs before making trackers.
-        self._penalties = penalties.zero_centred_terms(r1_weight, r2_weight)
+        self._penalties = penalties.zero_centred_terms(
+            r1_weight, r2_weight
+        ) + penalties.consistency_terms(consistency_weight)
 
         # === State ===
         self.generator = generator
@@ -367,7 +382,7 @@ class AdversarialModel(keras.Model):
             samples = diff_augment(samples, self.augment, uniform=uniform)
         return self.discriminator(with_labels(samples, labels), training=True)
 
-    def _penalty_values(self, real, fake, labels, real_scores, *, training=True):
+    def _penalty_values(self, real, fake, labels, real_scores, fake_scores, *, training=True):
         """The discriminator's penalty terms (`self._penalties`) of one update, or of one test
         step with `training=False`: a dict name -> weighted per-example values."""
 
@@ -381,7 +396,7 @@ class AdversarialModel(keras.Model):
                 return self._random("uniform", batch_size)
             return self._held_out_noise.uniform(batch_size)
 
-        inputs = penalties.PenaltyInputs(critic, real, fake, real_scores, uniform)
+        inputs = penalties.PenaltyInputs(critic, real, fake, real_scores, uniform, fake_scores)
         return penalties.compute(
             self._penalties,
             inputs,

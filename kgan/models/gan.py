@@ -63,13 +63,14 @@ class GAN(AdversarialModel):
             generator forward pass per step.
         **kwargs: `latent_distribution`, `ema_decay`, `seed`, `terminate_on_nan`,
             `check_inputs`, `augment`, `r1_weight`, `r2_weight`, `penalty_interval`,
-            `ema_statistics`, `ema_warmup`, `name` (see `kgan.models.AdversarialModel`).
+            `consistency_weight`, `ema_statistics`, `ema_warmup`, `name` (see
+            `kgan.models.AdversarialModel`).
 
-    Metrics (progress bar and `History`): `d_loss` (with the R1 / R2 terms when they are on),
-    `g_loss`, `d_real` and `d_fake`, measured in the discriminator's step: the mean probability
-    D(x) and D(G(z)) = sigmoid(logit) for the cross-entropy losses, the mean raw output for the
-    hinge loss (margins at +1 and -1) and least squares (targets 1 and 0); `r1` and `r2` when
-    `r1_weight` / `r2_weight` are set.
+    Metrics (progress bar and `History`): `d_loss` (with the R1 / R2 and consistency terms when they
+    are on), `g_loss`, `d_real` and `d_fake`, measured in the discriminator's step: the mean
+    probability D(x) and D(G(z)) = sigmoid(logit) for the cross-entropy losses, the mean raw output
+    for the hinge loss (margins at +1 and -1) and least squares (targets 1 and 0); `r1`, `r2` and
+    `consistency` when `r1_weight`, `r2_weight` and `consistency_weight` are set.
 
     Example:
     >>> generator = kgan.models.dcgan_generator((28, 28, 1), latent_dim=64)
@@ -240,7 +241,7 @@ class GAN(AdversarialModel):
             d_per_example = self.loss_family.discriminator_loss(
                 real_logits, fake_logits, real_targets, fake_targets
             )
-            penalties = self._penalty_values(real, fake, labels, real_logits)
+            penalties = self._penalty_values(real, fake, labels, real_logits, fake_logits)
             d_per_example = d_per_example + sum(penalties.values())
             scaled = self.d_optimizer.scale_loss(self._reduce(d_per_example, self.discriminator))
         self._apply_gradients(self.d_optimizer, tape, scaled, self.discriminator)

@@ -31,6 +31,7 @@ def base_config(model):
         "r1_weight": model.r1_weight,
         "r2_weight": model.r2_weight,
         "penalty_interval": model.penalty_interval,
+        "consistency_weight": model.consistency_weight,
         "ema_statistics": model.ema_statistics,
         "ema_warmup": model.ema_warmup,
     }

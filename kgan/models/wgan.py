@@ -107,7 +107,7 @@ class _WassersteinModel(AdversarialModel):
                 real_scores = self._discriminate(real, labels)
                 fake_scores = self._discriminate(fake, labels)
                 wasserstein_loss = self.loss_family.discriminator_loss(real_scores, fake_scores)
-                penalties = self._penalty_values(real, fake, labels, real_scores)
+                penalties = self._penalty_values(real, fake, labels, real_scores, fake_scores)
                 d_per_example = wasserstein_loss + sum(penalties.values())
                 d_loss = self._reduce(d_per_example, critic)
                 scaled = self.d_optimizer.scale_loss(d_loss)
@@ -151,7 +151,9 @@ class _WassersteinModel(AdversarialModel):
         wasserstein_loss = self.loss_family.discriminator_loss(real_scores, fake_scores)
         # The gradient penalty costs one more critic pass and its gradient: cheap next to a
         # training step's n_critic updates.
-        penalties = self._penalty_values(real, fake, labels, real_scores, training=False)
+        penalties = self._penalty_values(
+            real, fake, labels, real_scores, fake_scores, training=False
+        )
         g_per_example = self.loss_family.generator_loss(None, fake_scores)
         return self._track_held_out(
             d_loss=tf.reduce_mean(wasserstein_loss + sum(penalties.values())),

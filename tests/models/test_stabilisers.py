@@ -1,4 +1,5 @@
-"""Stabilisers in the train step: the GAN losses, R1 / R2, DiffAugment and spectral norm.
+"""Stabilisers in the train step: the GAN losses, R1 / R2, consistency regularisation,
+DiffAugment and spectral norm.
 
 Each option is checked against a value computed by hand from a discriminator with known
 outputs or gradients, so a train step that ignored the option would fail.
@@ -155,6 +156,7 @@ def test_wasserstein_models_take_r1_too(cls):
         ({"augment": "color,rotate"}, "Received: augment='color,rotate'"),
         ({"ema_statistics": "copy"}, "Received: ema_statistics='copy'"),
         ({"ema_warmup": 1}, "Received: ema_warmup=1"),
+        ({"consistency_weight": -1.0}, "Received: consistency_weight=-1.0"),
     ],
 )
 def test_stabiliser_arguments_are_checked(kwargs, message, small_dcgan):
@@ -166,6 +168,78 @@ def test_augment_needs_images():
     generator = mlp_generator((2,), latent_dim=2, hidden_units=(4,), output_activation=None)
     with pytest.raises(ValueError, match="Received: augment='translation'"):
         kgan.GAN(generator, mlp_discriminator((2,)), augment="translation")
+    with pytest.raises(ValueError, match="Received: consistency_weight=10"):
+        kgan.GAN(generator, mlp_discriminator((2,)), consistency_weight=10)
+
+
+# ---------------------------------------------------------------------- consistency (bCR)
+
+
+def _flips_and_shifts(image):
+    """Every image bCR's transformation can make of an 8x8 `image` (shifts of -1, 0, 1)."""
+    made = []
+    for flipped in (image, image[:, ::-1]):
+        padded = np.pad(flipped, [(1, 1), (1, 1), (0, 0)], mode="reflect")
+        for rows in (-1, 0, 1):
+            for columns in (-1, 0, 1):
+                made.append(padded[1 + rows : 9 + rows, 1 + columns : 9 + columns])
+    return made
+
+
+def test_consistency_regularisation_adds_its_term_and_gradient_to_the_discriminator():
+    """bCR: lambda (D(T(x)) - D(x))^2 on the real and on the generated batch, read from the
+    batches the discriminator saw; its gradient is part of the discriminator's update."""
+    weight, learning_rate = 10.0, 0.05
+    generator = dcgan_generator((8, 8, 1), latent_dim=4, base_filters=4)
+    recorder = _Recorder()
+    dense = keras.layers.Dense(1)
+    discriminator = keras.Sequential(
+        [keras.Input((8, 8, 1)), recorder, keras.layers.Flatten(), dense]
+    )
+    rng = np.random.default_rng(0)
+    w = rng.normal(scale=0.1, size=(64, 1)).astype("float32")
+    dense.set_weights([w, np.zeros(1, "float32")])
+    gan = kgan.GAN(generator, discriminator, seed=0, consistency_weight=weight)
+    gan.compile(keras.optimizers.SGD(learning_rate), keras.optimizers.SGD(0.0), run_eagerly=True)
+    data = rng.uniform(-1, 1, (4, 8, 8, 1)).astype("float32")
+    logs = gan.train_on_batch(data, return_dict=True)
+
+    # Discriminator step: real, fake, T(real), T(fake); generator step: fake.
+    assert len(recorder.seen) == 5
+    real, fake, real_t, fake_t = (batch.reshape(4, 64) for batch in recorder.seen[:4])
+    np.testing.assert_array_equal(recorder.seen[0], data)
+    for original, transformed in (
+        (recorder.seen[0], recorder.seen[2]),
+        (recorder.seen[1], recorder.seen[3]),
+    ):
+        for image, made in zip(original, transformed):
+            assert any(np.array_equal(made, candidate) for candidate in _flips_and_shifts(image))
+    assert not np.array_equal(recorder.seen[2], recorder.seen[0])
+
+    real_gap, fake_gap = (real_t - real) @ w, (fake_t - fake) @ w
+    consistency = weight * (real_gap**2 + fake_gap**2)
+    assert logs["consistency"] == pytest.approx(float(consistency.mean()), rel=1e-4)
+    adversarial = np.log1p(np.exp(-(real @ w))) + np.log1p(np.exp(fake @ w))
+    assert logs["d_loss"] == pytest.approx(float((adversarial + consistency).mean()), rel=1e-4)
+
+    sigmoid = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    gradient = (
+        -sigmoid(-(real @ w)) * real
+        + sigmoid(fake @ w) * fake
+        + 2 * weight * (real_gap * (real_t - real) + fake_gap * (fake_t - fake))
+    ).mean(axis=0)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(dense.kernel)[:, 0],
+        w[:, 0] - learning_rate * gradient,
+        atol=1e-5,
+    )
+
+
+def test_consistency_regularisation_is_left_out_of_test_steps(small_dcgan, images):
+    gan = kgan.GAN(*small_dcgan(normalization=None), seed=0, consistency_weight=10.0)
+    gan.compile()
+    assert "consistency" in gan.train_on_batch(images(8), return_dict=True)
+    assert "consistency" not in gan.evaluate(images(8), verbose=0, return_dict=True)
 
 
 # ---------------------------------------------------------------------- DiffAugment
@@ -277,6 +351,7 @@ def test_stabilised_models_round_trip_and_export(tmp_path):
         "r1_weight": 0.5,
         "r2_weight": 0.25,
         "penalty_interval": 2,
+        "consistency_weight": 10.0,
         "ema_decay": 0.9,
         "ema_statistics": "recompute",
         "ema_warmup": False,
@@ -285,7 +360,7 @@ def test_stabilised_models_round_trip_and_export(tmp_path):
     gan.compile()
     data = np.random.default_rng(0).uniform(-1, 1, (16, 8, 8, 1)).astype("float32")
     history = gan.fit(data, batch_size=8, epochs=1, verbose=0).history
-    assert {"r1", "r2"} <= set(history)
+    assert {"r1", "r2", "consistency"} <= set(history)
     path = tmp_path / "stabilised.keras"
     gan.save(path)
     loaded = keras.saving.load_model(path)
