@@ -50,6 +50,10 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   it, clustered before training and every 2,000 steps (`tools/self_conditioned.py`), and
   scored from latent vectors alone. It uses no label, so it belongs to the unconditional
   screen; its entry records how many times it was clustered.
+- **recipe_r1_0.1_diffaugment_bcr**, **recipe_r1_0.1_bcr**: balanced consistency
+  regularisation (`consistency_weight=10`, Zhao et al. 2020, arXiv:2002.04724) on the recipe's
+  pick, beside DiffAugment and in its place. Each of its discriminator updates runs the
+  discriminator twice more (on the flipped and shifted real and generated batches).
 """
 
 import argparse
@@ -128,6 +132,14 @@ CANDIDATES = {
         "discriminator": {"conditioning": "projection"},
         "clusters": 100,
     },
+    # Balanced consistency regularisation (bCR, Zhao et al. 2020) at its CIFAR-10 weight, 10,
+    # beside DiffAugment and in its place.
+    "recipe_r1_0.1_diffaugment_bcr": {
+        "r1_weight": 0.1,
+        "augment": "color,translation,cutout",
+        "consistency_weight": 10.0,
+    },
+    "recipe_r1_0.1_bcr": {"r1_weight": 0.1, "consistency_weight": 10.0},
 }
 # Candidates that only make sense in one kind of screen.
 UNCONDITIONAL_ONLY = {"tutorial", "recipe_r1_0.1_diffaugment_clusters_100"}

@@ -189,3 +189,15 @@ def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen(load_tool
             assert value == recipe[key], key
         else:
             assert recipe.get(key, recipe["model_options"].get(key)) == value, key
+
+
+def test_screen_cifar10_bcr_candidates_build_the_recipes_pick_with_consistency(load_tool):
+    screen = load_tool("screen_cifar10")
+    for name, augment in (
+        ("recipe_r1_0.1_diffaugment_bcr", "color,translation,cutout"),
+        ("recipe_r1_0.1_bcr", None),
+    ):
+        gan, _ = screen.build(name)
+        assert gan.consistency_weight == 10.0 and gan.augment == augment
+        assert gan.r1_weight == 0.1
+        assert "consistency" in [penalty.name for penalty in gan._penalties]
