@@ -1,8 +1,8 @@
 """The stabilisers under tf.distribute.MirroredStrategy give what one device gives.
 
 Lazy R1 (a `tf.cond` inside the discriminator's tape), spectral normalisation (which assigns
-the kernel in the forward pass), DiffAugment (noise drawn per replica) and fresh critic
-batches all run in the replicas' context. As in test_distribute.py, the comparison runs in a
+the kernel in the forward pass), DiffAugment and bCR's transformation (noise drawn per
+replica) and fresh critic batches all run in the replicas' context. As in test_distribute.py, the comparison runs in a
 fresh Python process that splits the CPU into two logical devices.
 """
 
@@ -28,8 +28,9 @@ SCRIPT = textwrap.dedent(
     initial = {}
     cases = {
         "GAN": (kgan.GAN, {"loss": "hinge", "r1_weight": 1.0, "r2_weight": 0.5,
-                           "penalty_interval": 2, "ema_decay": 0.9}),
-        "WGANGP": (kgan.WGANGP, {"n_critic": 2, "r1_weight": 1.0, "penalty_interval": 2}),
+                           "penalty_interval": 2, "ema_decay": 0.9, "consistency_weight": 1.0}),
+        "WGANGP": (kgan.WGANGP, {"n_critic": 2, "r1_weight": 1.0, "penalty_interval": 2,
+                                 "consistency_weight": 1.0}),
     }
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     results = {}
@@ -81,5 +82,7 @@ def test_stabilisers_under_mirrored_strategy_match_one_device():
     # GAN: 4 steps per epoch, lazy R1 / R2 on every other one.
     assert results["GAN"]["one"]["d_steps"] == 8
     assert 0 < results["GAN"]["one"]["history"]["r1"][0]
+    assert 0 < results["GAN"]["one"]["history"]["consistency"][0]
+    assert 0 < results["WGANGP"]["one"]["history"]["consistency"][0]
     # WGAN-GP: 4 batches of 8 -> 2 steps of 2 critic updates each per epoch.
     assert results["WGANGP"]["one"]["d_steps"] == 8
