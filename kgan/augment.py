@@ -18,7 +18,7 @@ The policies follow the reference code, per image:
 
 `consistency_transform` is the transformation T of balanced consistency regularisation (bCR,
 Zhao et al. 2020, "Improved Consistency Regularization for GANs", arXiv:2002.04724, after
-CR-GAN, Zhang et al. 2020, arXiv:1910.12027), which `kgan.penalties.consistency_term` uses: a
+CR-GAN, Zhang et al. 2020, arXiv:1910.12027), which `kgan.penalties.consistency_terms` uses: a
 horizontal flip with probability 1/2, then a shift of up to an eighth of each side with the
 border filled by reflection (as StudioGAN's `cr.py` implements it).
 """
