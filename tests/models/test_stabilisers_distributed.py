@@ -2,8 +2,8 @@
 
 Lazy R1 (a `tf.cond` inside the discriminator's tape), spectral normalisation (which assigns
 the kernel in the forward pass), DiffAugment and bCR's transformation (noise drawn per
-replica) and fresh critic batches all run in the replicas' context. As in test_distribute.py, the comparison runs in a
-fresh Python process that splits the CPU into two logical devices.
+replica) and fresh critic batches all run in the replicas' context. As in test_distribute.py,
+the comparison runs in a fresh Python process that splits the CPU into two logical devices.
 """
 
 import json

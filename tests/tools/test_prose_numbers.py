@@ -159,6 +159,23 @@ def claims():
         (saved, "are {:.3f}, {:.3f} and {:.3f}".format(*run["channel_kl_to_uniform"])),
         (saved, f"the training images' {max(floor['channel_kl_to_uniform']):.3f} at most"),
     ]  # fmt: skip
+    doubled = _json(RESULTS / "stacked_mnist_steps30000.json")
+    doubled_runs = doubled["runs"]
+    assert [r["seed"] for r in doubled_runs] == [0, 1] and doubled["clusters"] is None
+    assert {r["generator_steps"] for r in doubled_runs} == {2 * run["generator_steps"]}
+    assert {r["epochs_of_data"] for r in doubled_runs} == {15}
+    assert all(
+        r["command"].endswith(f"--run /work/runs_sm/seed{r['seed']}_30000") for r in doubled_runs
+    )
+    doubled_kls = [r["kl_to_uniform"] for r in doubled_runs]
+    assert min(doubled_kls) > recipe["published"][-1]["kl"]  # "not there".
+    doubled_channels = [kl for r in doubled_runs for kl in r["channel_kl_to_uniform"]]
+    out += [
+        (saved, f"again ({doubled_runs[0]['generator_steps']:,} steps; seeds 0 and 1"),
+        (saved, "the KL is {:.3f} and {:.3f}".format(*doubled_kls)),
+        (saved, f"digit KL {min(doubled_channels):.3f} to {max(doubled_channels):.3f}: closer\n  "
+                f"to PacDCGAN2's {recipe['published'][-1]['kl']:.2f}, not there"),
+    ]  # fmt: skip
     clustered = _json(RESULTS / "stacked_mnist_clusters100_steps15000.json")
     clustered_runs = clustered["runs"]
     assert clustered["clusters"] == 100 and [r["seed"] for r in clustered_runs] == [0, 1, 2]
