@@ -282,6 +282,27 @@ def claims():
                 f"blocks, in {residual['train_seconds'] / base['train_seconds']:.1f} times"),
     ]  # fmt: skip
 
+    bcr_screen = _json(RESULTS / "cifar10_bcr_screen.json")
+    plain, beside, instead = (
+        bcr_screen["candidates"][name]
+        for name in (
+            "recipe_r1_0.1_diffaugment",
+            "recipe_r1_0.1_diffaugment_bcr",
+            "recipe_r1_0.1_bcr",
+        )
+    )
+    assert {row["dtype_policy"] for row in (plain, beside, instead)} == {"float32"}
+    assert {row["settings"].get("consistency_weight") for row in (beside, instead)} == {10.0}
+    bf16 = screened("cifar10_screen", "recipe_r1_0.1_diffaugment")
+    assert bf16["dtype_policy"] == "mixed_bfloat16"
+    assert instead["fid"] < plain["fid"] < beside["fid"]
+    out += [
+        (saved, f"screened at {bcr_screen['images']:,}\n  images in float32"),
+        (saved, f"place FID {instead['fid']:.2f}, against the recipe's {plain['fid']:.2f}; "
+                f"beside DiffAugment {beside['fid']:.2f}"),
+        (saved, f"entry scored {bf16['fid']:.2f} in the mixed_bfloat16 screen"),
+    ]  # fmt: skip
+
     held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
     grid = [run for run in held_out if run["dataset"] == "gaussian_grid"]
     ring = [run for run in held_out if run["dataset"] == "gaussian_ring"]
