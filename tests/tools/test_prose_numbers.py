@@ -300,7 +300,7 @@ def claims():
         (saved, f"screened at {bcr_screen['images']:,}\n  images in float32"),
         (saved, f"place FID {instead['fid']:.2f}, against the recipe's {plain['fid']:.2f}; "
                 f"beside DiffAugment {beside['fid']:.2f}"),
-        (saved, f"entry scored {bf16['fid']:.2f} in the mixed_bfloat16 screen"),
+        (saved, f"scored {bf16['fid']:.2f} in the mixed_bfloat16 screen above"),
     ]  # fmt: skip
 
     held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
