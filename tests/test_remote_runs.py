@@ -73,8 +73,9 @@ def test_a_run_to_a_url_is_copied_there_in_a_resumable_order(monkeypatch, capsys
         "samples.png",
         "samples/epoch_001.png",
         "samples/epoch_002.png",
-    }  # No backup, no lock, no temporary name.
-    assert not tf.io.gfile.exists(f"{url}/backup")
+        "backup/state.json",
+        "backup/epoch-0002.weights.h5",
+    }  # The last epoch's backup, no lock, no temporary name.
     assert os.listdir(remote.staging_root()) == []  # The staging folder and its lock are gone.
     written = [name for kind, name in events if kind == "write"]
     # Each epoch's commit point follows its weights; model.keras comes after every other file.
@@ -85,14 +86,12 @@ def test_a_run_to_a_url_is_copied_there_in_a_resumable_order(monkeypatch, capsys
     assert written[-1] == "model.keras" and written.count("model.keras") == 1
     assert {"history.json", "samples.png"} <= set(written[state_writes[-1] :])
     # Removals follow the writes of their push: the older weights once the next state.json is
-    # there, the backup (state.json first) once model.keras is.
+    # there. The last epoch's backup stays, to train the run further.
     assert events.index(("remove", "backup/epoch-0001.weights.h5")) > events.index(
         ("write", "backup/epoch-0002.weights.h5")
     )
-    last_writes = events.index(("write", "model.keras"))
-    assert events[last_writes + 1 :] == [
-        ("remove", "backup/state.json"),
-        ("remove", "backup/epoch-0002.weights.h5"),
+    assert [event for event in events if event[0] == "remove"] == [
+        ("remove", "backup/epoch-0001.weights.h5")
     ]
     record = json.loads(tf.io.gfile.GFile(f"{url}/history.json").read())
     assert record["epochs"] == 2
@@ -312,7 +311,7 @@ def test_a_url_run_killed_on_one_machine_resumes_on_another(tmp_path):
         np.testing.assert_array_equal(value, reference_value)
     assert history["epochs"] == 3 and history["metrics"] == expected_history["metrics"]
     assert history["health_events"] == expected_history["health_events"]
-    assert not (bucket / "run" / "backup").exists()
+    assert json.loads((bucket / "run" / "backup" / "state.json").read_text())["epoch"] == 3
     assert sorted(p.name for p in (bucket / "run" / "samples").iterdir()) == [
         "epoch_001.png",
         "epoch_002.png",

@@ -1,5 +1,6 @@
-"""Resuming `kgan train` after a real SIGKILL, reproducibility with `--deterministic`, and what
-a re-run does with a finished, diverged or restarted run folder."""
+"""Resuming `kgan train` after a real SIGKILL, reproducibility with `--deterministic`, training
+a finished run further, and what a re-run does with a finished, diverged or restarted run
+folder."""
 
 import json
 import os
@@ -30,13 +31,18 @@ COMMAND = [
     "3",
     "--deterministic",
 ]
-# The reference runs: the same arguments as COMMAND, twice in one process.
+# The reference runs: the same arguments as COMMAND, twice in one process; then a run of one
+# epoch fewer, trained further to COMMAND's epochs.
 REFERENCE_SCRIPT = textwrap.dedent(
     """
     import sys
     from kgan.training import train
-    for folder in sys.argv[1:]:
-        train(folder, deterministic=True, verbose=0, **{run})
+    run = {run}
+    straight, again, extended = sys.argv[1:]
+    for folder in (straight, again):
+        train(folder, deterministic=True, verbose=0, **run)
+    train(extended, deterministic=True, verbose=0, **dict(run, epochs=run["epochs"] - 1))
+    train(extended, deterministic=True, verbose=2, **run)
     """
 ).format(run=RUN)
 TIMEOUT = 300
@@ -67,13 +73,14 @@ def runs(tmp_path_factory):
     run again with the same command."""
     root = tmp_path_factory.mktemp("resume")
     straight, again, killed = root / "straight", root / "again", root / "killed"
+    extended = root / "extended"
     command = [sys.executable, "-m", "kgan", *COMMAND, "--output", str(killed)]
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     # Output goes to a file: a pipe nobody reads until the end could fill up and block.
     with open(root / "reference.log", "w+") as reference_log:
         # The reference runs go on in parallel with the killed run and its resumption.
         reference = subprocess.Popen(
-            [sys.executable, "-c", REFERENCE_SCRIPT, str(straight), str(again)],
+            [sys.executable, "-c", REFERENCE_SCRIPT, str(straight), str(again), str(extended)],
             stdout=reference_log,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -106,28 +113,47 @@ def runs(tmp_path_factory):
         killed=killed,
         killed_state=killed_state,
         resumed_output=resumed.stdout,
+        extended=extended,
+        reference_output=reference_output,
     )
 
 
-def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(runs):
-    # It was killed part-way: after its first epoch, before its last.
-    assert 1 <= runs["killed_state"]["epoch"] < RUN["epochs"]
-    assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over.
+def _assert_same_as_the_uninterrupted_run(runs, name):
+    """The run `runs[name]` has the weights, the history and the epoch grids of the run trained
+    for its epochs without interruption."""
     expected, expected_history = _weights(runs["straight"])
-    weights, history = _weights(runs["killed"])
+    weights, history = _weights(runs[name])
     # Bit-identical: networks, averaged generator, both optimisers' moments and iterations.
     assert len(weights) == len(expected)
     for value, reference in zip(weights, expected):
         np.testing.assert_array_equal(value, reference)
     assert history["epochs"] == 3 and history["metrics"] == expected_history["metrics"]
     assert history["health_events"] == expected_history["health_events"]
-    folder = runs["killed"]
-    assert not (folder / "backup").exists()  # Removed once the run is complete.
-    assert sorted(p.name for p in (folder / "samples").iterdir()) == [
+    assert sorted(p.name for p in (runs[name] / "samples").iterdir()) == [
         "epoch_001.png",
         "epoch_002.png",
         "epoch_003.png",
     ]
+    # The last epoch's backup stays, to train the run further.
+    assert sorted(p.name for p in (runs[name] / "backup").iterdir()) == [
+        "epoch-0003.weights.h5",
+        "state.json",
+    ]
+
+
+def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(runs):
+    # It was killed part-way: after its first epoch, before its last.
+    assert 1 <= runs["killed_state"]["epoch"] < RUN["epochs"]
+    assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over.
+    _assert_same_as_the_uninterrupted_run(runs, "killed")
+
+
+def test_a_finished_run_asked_for_more_epochs_trains_further_to_the_longer_runs_weights(runs):
+    output = runs["reference_output"]
+    assert "holds a finished run of 2 epochs: training it further to 3." in output
+    assert "Epoch 3/3" in output and "Epoch 1/3" not in output  # It did not start over.
+    _assert_same_as_the_uninterrupted_run(runs, "extended")
+    assert json.loads((runs["extended"] / "config.json").read_text())["epochs"] == 3
 
 
 def test_deterministic_runs_with_the_same_arguments_give_the_same_weights(runs):
@@ -156,7 +182,8 @@ def test_restart_starts_over(tmp_path):
     assert history.epoch == [0]
     _, history = train(tmp_path / "run", verbose=0, restart=True, **small)
     assert (tmp_path / "run" / "model.keras").stat().st_mtime_ns != first
-    assert history.epoch == [0] and not (tmp_path / "run" / "backup").exists()
+    assert history.epoch == [0]
+    assert json.loads((tmp_path / "run" / "backup" / "state.json").read_text())["epoch"] == 1
 
 
 def _request(folder, **changes):
@@ -199,6 +226,60 @@ def test_plan_resumes_only_the_same_command(tmp_path):
     # Another command's run is left to check_run_folder (which refuses an unfinished one).
     assert RunFolder(tmp_path / "run").plan({**request, "epochs": 4}).action == "new"
     assert RunFolder(tmp_path / "run").plan(request, restart=True).action == "restart"
+
+
+def _finished(folder, epochs):
+    """Writes the files of a run finished after `epochs` epochs (its backup of the last one
+    kept) into `folder`, which holds its config.json."""
+    backup = folder / "backup"
+    backup.mkdir()
+    weights = f"epoch-{epochs:04d}.weights.h5"
+    (backup / weights).write_bytes(b"weights")
+    (backup / "state.json").write_text(json.dumps({"epoch": epochs, "weights": weights}))
+    (folder / "model.keras").write_bytes(b"model")
+
+
+def test_plan_trains_a_finished_run_further_only_when_asked_for_more_epochs(tmp_path):
+    folder = tmp_path / "run"
+    request = _request(folder)
+    _finished(folder, RUN["epochs"])
+    run = RunFolder(folder)
+    assert run.plan(request).action == "finished"
+    plan = run.plan({**request, "epochs": 5})
+    assert (plan.action, plan.initial_epoch) == ("extend", 3)
+    # Fewer epochs, or more epochs and another change, is another run.
+    assert run.plan({**request, "epochs": 2}).action == "new"
+    assert run.plan({**request, "epochs": 5, "seed": 1}).action == "new"
+    # Interrupted once model.keras went, before config.json asked for 5 epochs: the same.
+    run.reopen()
+    assert not (folder / "model.keras").exists() and (folder / "backup" / "state.json").exists()
+    assert run.plan({**request, "epochs": 5}).action == "extend"
+    # Interrupted later: the unfinished run of 5 epochs, which the same command resumes.
+    (folder / "config.json").write_text(json.dumps({**request, "epochs": 5}))
+    plan = run.plan({**request, "epochs": 5})
+    assert (plan.action, plan.initial_epoch) == ("resume", 3)
+    # And which a request for yet more epochs does not take for a finished run.
+    assert run.plan({**request, "epochs": 6}).action == "new"
+
+
+def test_a_finished_run_without_the_backup_of_its_last_epoch_is_not_trained_further(tmp_path):
+    folder = tmp_path / "run"
+    request = _request(folder)
+    (folder / "model.keras").write_bytes(b"model")
+    message = r"finished its 3 epochs without.*--restart.*epochs=5"
+    with pytest.raises(FileExistsError, match=message):
+        RunFolder(folder).plan({**request, "epochs": 5})
+    assert (folder / "model.keras").read_bytes() == b"model"
+
+
+def test_a_diverged_run_is_not_trained_further(tmp_path):
+    folder = tmp_path / "run"
+    request = _request(folder)
+    _finished(folder, RUN["epochs"] - 1)  # Diverged in its last epoch: no model.keras.
+    (folder / "model.keras").unlink()
+    (folder / "history.json").write_text(json.dumps({"diverged": "d_loss became nan"}))
+    with pytest.raises(FileExistsError, match="non-finite loss"):
+        RunFolder(folder).plan({**request, "epochs": 5})
 
 
 def test_a_backup_that_no_longer_fits_the_networks_is_a_clear_error(tmp_path):
@@ -294,7 +375,7 @@ def test_a_model_instance_is_trained_and_resumed_in_a_run_folder(tmp_path, monke
         train(tmp_path / "run", model=_own_model(base_filters=16), **run)
     # The same model built again (its layers numbered anew) resumes the run.
     gan, history = train(tmp_path / "run", model=_own_model(), **run)
-    assert history.epoch == [0] and not (tmp_path / "run" / "backup").exists()
+    assert history.epoch == [0]
     for value, expected in zip(gan.variables, backup.variables):
         np.testing.assert_array_equal(value.numpy(), expected.numpy())
     loaded, record, _ = load_run(tmp_path / "run")

@@ -45,7 +45,8 @@ def test_the_run_trains_a_model_of_the_clusters_and_records_them(run_dir):
     record = json.loads((run_dir / "clusters.json").read_text())
     assert record["clusters"] == 3 and record["clusterings"] == 1
     assert sum(record["frequencies"]) == pytest.approx(1.0)
-    assert not (run_dir / "backup").exists()
+    state = json.loads((run_dir / "backup" / "state.json").read_text())
+    assert state["epoch"] == RUN["epochs"] and (run_dir / "backup" / state["clusters"]).is_file()
     assert (run_dir / "samples.png").is_file()
 
 

@@ -189,6 +189,7 @@ def test_a_finished_run_is_replaced_whole(tmp_path):
     assert type(keras.saving.load_model(run / "model.keras")) is kgan.GAN
     # Nothing else: no lock, no temporary file.
     assert sorted(p.name for p in run.iterdir()) == [
+        "backup",
         "config.json",
         "history.json",
         "last_good.keras",

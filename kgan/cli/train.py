@@ -55,7 +55,12 @@ def add_train_command(subparsers):
         "paper's choice), found from the discriminator's features and refreshed about every "
         "2,000 batches; the run samples, exports and evaluates as an unconditional generator",
     )
-    parser.add_argument("--epochs", type=int, help="default: 20, or enough for the recipe's steps")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="default: 20, or enough for the recipe's steps; more than a finished run in "
+        "--output has trains it further",
+    )
     parser.add_argument("--batch-size", type=int, help="default: 64, or the recipe's")
     parser.add_argument("--latent-dim", type=int, help="default: 64")
     parser.add_argument("--base-filters", type=int, help="width of the networks (default 32)")

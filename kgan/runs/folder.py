@@ -35,8 +35,8 @@ An epoch's weights are written under their own name first, then `state.json` is 
 name them (both through `kgan.atomic`: temporary name, flush, rename), then older weights are
 removed. A kill at any moment therefore leaves a `state.json` naming complete weights, or none
 (nothing to resume: the run starts over). The data order needs no backup: kgan's seeded
-pipelines draw epoch `e`'s order from `(seed, e)` (`kgan.data.order`). The backup is removed
-once the run has written `model.keras`.
+pipelines draw epoch `e`'s order from `(seed, e)` (`kgan.data.order`). The backup of the last
+epoch stays once the run has written `model.keras`: it is what training further starts from.
 
 Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan`):
 
@@ -44,6 +44,10 @@ Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan
   when none completed), and the result is the one an uninterrupted run gives: the same weights
   bit for bit with `--deterministic`;
 * finished (`model.keras` written): nothing to train; it says so and loads the run;
+* finished, asked for more epochs and nothing else changed: it trains further from the
+  backup of its last epoch, to the run the larger number of epochs gives from the start (the
+  same weights bit for bit with `--deterministic`); its `model.keras` goes first, so that an
+  interruption leaves an unfinished run of the new length, which the same command resumes;
 * diverged (a NaN or infinite loss): refused, since resuming would diverge again.
 
 `--restart` (`restart=True`) starts over in every case.
@@ -102,8 +106,9 @@ class Plan:
     Attributes:
         action: `"new"` (no run of this command there), `"resume"` (continue after
             `state["epoch"]` completed epochs, or start over when `state` is `None`),
+            `"extend"` (a finished run asked for more epochs: continue after its last one),
             `"finished"` (nothing to train) or `"restart"`.
-        state: the backup's `state.json` record when resuming, else `None`.
+        state: the backup's `state.json` record when resuming or extending, else `None`.
         policy: the dtype policy of the run being resumed or kept finished (see
             `saved_policy`), else `None`.
         recipe_settings: the resolved recipe settings the run being resumed recorded
@@ -149,15 +154,40 @@ class RunFolder:
             restart: start over whatever the folder holds.
 
         Raises:
-            FileExistsError: if the folder holds a run of these arguments that diverged.
+            FileExistsError: if the folder holds a run of these arguments that diverged, or a
+                finished run asked for more epochs whose last epoch has no backup.
         """
         if restart:
             return Plan("restart")
         saved = _read_json(self.file("config.json"))
+        if saved is not None and _longer(saved, request):
+            return self._extension(saved, request)
         if saved is None or not same_command(saved, request):
             return Plan("new")
-        if os.path.isfile(self.file("model.keras")) and not os.path.isdir(self.file(BACKUP_DIR)):
+        if os.path.isfile(self.file("model.keras")):
             return Plan("finished", policy=saved_policy(saved))
+        self._check_not_diverged()
+        return Plan("resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings"))
+
+    def _extension(self, saved, request):
+        """The plan for the run `saved` asked for `request["epochs"]` epochs, more than it
+        has: continue after its last epoch when its backup holds that epoch."""
+        self._check_not_diverged()
+        state = self.read_state()
+        if state is None or state["epoch"] != saved["epochs"]:
+            finished = os.path.isfile(self.file("model.keras"))
+            if not finished:  # Killed before its end: another command's unfinished run.
+                return Plan("new")
+            raise FileExistsError(
+                f"The run in this folder finished its {saved['epochs']} epochs without keeping "
+                "the backup of its last one, so it cannot be trained further to "
+                f"{request['epochs']}. Pass --restart (restart=True) to train "
+                f"{request['epochs']} epochs from scratch, or train into another folder. "
+                f"Received: epochs={request['epochs']}, output_dir={self.location!r}"
+            )
+        return Plan("extend", state, saved_policy(saved), saved.get("recipe_settings"))
+
+    def _check_not_diverged(self):
         history = _read_json(self.file("history.json")) or {}
         if history.get("diverged"):
             raise FileExistsError(
@@ -166,7 +196,13 @@ class RunFolder:
                 f"it from scratch, or train into another folder. Received: "
                 f"output_dir={self.location!r}"
             )
-        return Plan("resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings"))
+
+    def reopen(self):
+        """Removes what marks the run finished (`model.keras` first, then its final sample
+        grid) before it trains further: interrupted, the folder holds an unfinished run."""
+        for name in ("model.keras", "samples.png"):
+            if os.path.lexists(self.file(name)):
+                os.remove(self.file(name))
 
     def check_free(self):
         """Refuses to train into a folder that holds an unfinished run.
@@ -266,7 +302,7 @@ class RunFolder:
         monitor.events = [HealthEvent(**event) for event in state["health_events"]]
 
     def remove_backup(self):
-        """Removes the backup once the run is complete (or is started over)."""
+        """Removes the backup when the run is started over."""
         shutil.rmtree(self.file(BACKUP_DIR), ignore_errors=True)
 
     # ------------------------------------------------------------------ records
@@ -308,6 +344,14 @@ def same_command(saved, request):
         elif saved.get(key) != value:
             return False
     return all(saved.get(key) == request.get(key) for key in _RECORDED_WHEN_SET)
+
+
+def _longer(saved, request):
+    """Whether `request` asks the run `saved` for more epochs than it has, and nothing else."""
+    epochs = request.get("epochs")
+    if epochs is None or saved.get("epochs") is None or epochs <= saved["epochs"]:
+        return False
+    return same_command(saved, {**request, "epochs": saved["epochs"]})
 
 
 def _same_precision(saved, requested):

@@ -23,9 +23,8 @@ the URL and the staging folder in step:
   2. the other changed files: the epoch's weights and sample grid, `config.json`, ...;
   3. `backup/state.json`, the backup's commit point, after the weights it names;
   4. `model.keras`, the mark of a finished run, after every other file of the run;
-  5. last, the files the staging folder no longer has are removed (older epochs' weights; the
-     backup once the run is finished, `state.json` before its weights), and the folders they
-     emptied.
+  5. last, the files the staging folder no longer has are removed (older epochs' weights; a
+     replaced run's backup, `state.json` before its weights), and the folders they emptied.
 
 What holds on the URL:
 
@@ -44,7 +43,8 @@ What does not:
   excluded, and their pushes would mix the files of both runs: give each run its own URL.
 * A reader listing the URL during a push sees a mix of two consecutive pushes (the next epoch's
   sample grid beside the previous epoch's `state.json`, say); the URL is resumable throughout,
-  but only a URL holding `model.keras` and no `backup/` is a finished run.
+  but only a URL holding `model.keras` is a finished run (whose older epochs' weights the push
+  may still be removing).
 * A kill after a file's upload to its temporary name and before its rename has finished (on an
   object store the rename is a copy then a delete) leaves a hidden temporary object
   (`.NAME.tmp-HOST-PID-RANDOM`). The next push of that name from the same host removes it once

@@ -211,7 +211,9 @@ def train(
     or stopped by an error), it continues after the last completed epoch, and ends with the
     weights the uninterrupted run would have had (a run with a recipe rebuilds the networks of
     the settings its `config.json` records, even if the recipe changed since); on a finished
-    run it trains nothing and returns it (see `kgan.runs.folder`).
+    run it trains nothing and returns it, unless asked for more `epochs` and nothing else: it
+    then trains the run further, to the weights the larger number of epochs gives from the
+    start (see `kgan.runs.folder`).
 
     Args:
         output_dir: the run folder, created once the data and the networks are ready (an
@@ -438,6 +440,13 @@ def train(
                     folder.check_free()  # Again, now that no other run can start writing it.
                 if start.state is None:
                     folder.clear()
+                if start.action == "extend":
+                    if verbose:
+                        print(
+                            f"{folder.location} holds a finished run of {start.state['epoch']} "
+                            f"epochs: training it further to {epochs}."
+                        )
+                    folder.reopen()
                 return _fit_into(
                     folder,
                     gan,
@@ -554,8 +563,8 @@ def _finished_run(folder, verbose, instance=None):
     if verbose:
         print(
             f"{folder.location} already holds the finished run of these arguments "
-            f"({record['epochs']} epochs): nothing to train. Pass --restart (restart=True) to "
-            "train it again."
+            f"({record['epochs']} epochs): nothing to train. Pass more --epochs to train it "
+            "further, or --restart (restart=True) to train it again."
         )
     history = merged_history(record, None)
     history.set_model(gan)
@@ -637,7 +646,6 @@ def _fit_into(
         folder.write_samples(samples, num_rows=grid["num_rows"])
     else:
         folder.write_samples(run_clusters.samples(self_conditioning.generator(), gan, 64))
-    folder.remove_backup()
     if remote:
         remote.push(strict=True)
     return gan, history
