@@ -54,6 +54,8 @@ picks what to try at full length, it is not a measurement of a recipe's spread.
   regularisation (`consistency_weight=10`, Zhao et al. 2020, arXiv:2002.04724) on the recipe's
   pick, beside DiffAugment and in its place. Each of its discriminator updates runs the
   discriminator twice more (on the flipped and shifted real and generated batches).
+- **recipe_r1_0.1_bcr_clusters_100**: the self-conditioned candidate with bCR in DiffAugment's
+  place.
 """
 
 import argparse
@@ -140,9 +142,21 @@ CANDIDATES = {
         "consistency_weight": 10.0,
     },
     "recipe_r1_0.1_bcr": {"r1_weight": 0.1, "consistency_weight": 10.0},
+    # The self-conditioned candidate with bCR in DiffAugment's place.
+    "recipe_r1_0.1_bcr_clusters_100": {
+        "r1_weight": 0.1,
+        "consistency_weight": 10.0,
+        "generator": {"conditioning": "batch_norm"},
+        "discriminator": {"conditioning": "projection"},
+        "clusters": 100,
+    },
 }
 # Candidates that only make sense in one kind of screen.
-UNCONDITIONAL_ONLY = {"tutorial", "recipe_r1_0.1_diffaugment_clusters_100"}
+UNCONDITIONAL_ONLY = {
+    "tutorial",
+    "recipe_r1_0.1_diffaugment_clusters_100",
+    "recipe_r1_0.1_bcr_clusters_100",
+}
 CONDITIONAL_ONLY = {"recipe_r1_0.1_diffaugment_projection"}
 
 

@@ -83,8 +83,9 @@ def test_screen_cifar10_self_conditioned_candidate_trains_on_clusters_and_sample
     load_tool,
 ):
     screen = load_tool("screen_cifar10")
+    for name in ("recipe_r1_0.1_diffaugment_clusters_100", "recipe_r1_0.1_bcr_clusters_100"):
+        assert name in screen.candidates(False) and name not in screen.candidates(True)
     name = "recipe_r1_0.1_diffaugment_clusters_100"
-    assert name in screen.candidates(False) and name not in screen.candidates(True)
     gan, batch_size = screen.build(name)
     assert gan.num_classes == 100 and batch_size == 64
     assert gan.generator.get_layer("project_norm").__class__.__name__ == (
@@ -193,11 +194,12 @@ def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen(load_tool
 
 def test_screen_cifar10_bcr_candidates_build_the_recipes_pick_with_consistency(load_tool):
     screen = load_tool("screen_cifar10")
-    for name, augment in (
-        ("recipe_r1_0.1_diffaugment_bcr", "color,translation,cutout"),
-        ("recipe_r1_0.1_bcr", None),
+    for name, augment, classes in (
+        ("recipe_r1_0.1_diffaugment_bcr", "color,translation,cutout", None),
+        ("recipe_r1_0.1_bcr", None, None),
+        ("recipe_r1_0.1_bcr_clusters_100", None, 100),
     ):
         gan, _ = screen.build(name)
         assert gan.consistency_weight == 10.0 and gan.augment == augment
-        assert gan.r1_weight == 0.1
+        assert gan.r1_weight == 0.1 and gan.num_classes == classes
         assert "consistency" in [penalty.name for penalty in gan._penalties]
