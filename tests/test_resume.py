@@ -258,8 +258,45 @@ def test_plan_trains_a_finished_run_further_only_when_asked_for_more_epochs(tmp_
     (folder / "config.json").write_text(json.dumps({**request, "epochs": 5}))
     plan = run.plan({**request, "epochs": 5})
     assert (plan.action, plan.initial_epoch) == ("resume", 3)
+    # Without epochs, too, keeping its number of them.
+    assert run.plan({**request, "epochs": None}).epochs == 5
     # And which a request for yet more epochs does not take for a finished run.
     assert run.plan({**request, "epochs": 6}).action == "new"
+
+
+def test_a_killed_run_resumed_without_epochs_keeps_its_own_number(tmp_path, monkeypatch):
+    from kgan.runs import folder as run_folder
+
+    small = dict(RUN, epochs=2, num_samples=64)
+    write_backup = run_folder.RunBackup.on_epoch_end
+
+    def killed_after_epoch_one(self, epoch, logs=None):
+        write_backup(self, epoch, logs)
+        raise KeyboardInterrupt("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(run_folder.RunBackup, "on_epoch_end", killed_after_epoch_one)
+        with pytest.raises(KeyboardInterrupt):
+            train(tmp_path / "run", verbose=0, **small)
+    _, history = train(tmp_path / "run", verbose=0, **dict(small, epochs=None))
+    assert history.epoch == [0, 1]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 2
+
+
+def test_a_finished_run_whose_backup_no_longer_fits_is_kept_whole(tmp_path, monkeypatch):
+    small = dict(RUN, epochs=1, num_samples=64)
+    run = tmp_path / "run"
+    train(run, verbose=0, **small)
+    model = (run / "model.keras").read_bytes()
+
+    def does_not_fit(self, gan, state, monitor):
+        raise ValueError("The run's backup does not fit the networks these arguments build now")
+
+    monkeypatch.setattr(RunFolder, "restore", does_not_fit)
+    with pytest.raises(ValueError, match="does not fit"):
+        train(run, verbose=0, **dict(small, epochs=2))
+    assert (run / "model.keras").read_bytes() == model and (run / "samples.png").is_file()
+    assert json.loads((run / "config.json").read_text())["epochs"] == 1
 
 
 def test_a_finished_run_without_the_backup_of_its_last_epoch_is_not_trained_further(tmp_path):

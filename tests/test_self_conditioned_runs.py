@@ -224,7 +224,7 @@ INTERRUPTED_SCRIPT = textwrap.dedent(
     clusters.RECLUSTER_STEPS = 4  # Every epoch of these runs.
     run = dict(clusters=3, num_samples=128, batch_size=32, base_filters=8, latent_dim=8,
                epochs=4, seed=0, deterministic=True, verbose=0)
-    straight, interrupted = sys.argv[1:]
+    straight, interrupted, extended = sys.argv[1:]
     train(straight, **run)
 
     class Interrupted(Exception):
@@ -250,16 +250,23 @@ INTERRUPTED_SCRIPT = textwrap.dedent(
         gan = load_run(path)[0]
         return [v.numpy() for v in gan.variables]
 
-    same = all(np.array_equal(a, b) for a, b in zip(weights(straight), weights(interrupted)))
-    records = [json.load(open(p + "/clusters.json")) for p in (straight, interrupted)]
-    print(json.dumps({"state": state, "same_weights": same, "records": records}))
+    # A run of 2 epochs (not clustered after its last), trained further to 4.
+    train(extended, **dict(run, epochs=2))
+    train(extended, **run)
+
+    def same(a, b):
+        return all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
+
+    records = [json.load(open(p + "/clusters.json")) for p in (straight, interrupted, extended)]
+    print(json.dumps({"state": state, "same_weights": same(straight, interrupted),
+                      "extended_same_weights": same(straight, extended), "records": records}))
     """
 )
 
 
 def test_an_interrupted_run_resumes_with_its_clusters_to_the_uninterrupted_weights(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", INTERRUPTED_SCRIPT, str(tmp_path / "a"), str(tmp_path / "b")],
+        [sys.executable, "-c", INTERRUPTED_SCRIPT, *(str(tmp_path / n) for n in "abc")],
         capture_output=True,
         text=True,
         timeout=600,
@@ -269,8 +276,10 @@ def test_an_interrupted_run_resumes_with_its_clusters_to_the_uninterrupted_weigh
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["state"]["epoch"] == 2
     assert outcome["state"]["clusters"] == "epoch-0002.clusters.npz"
-    straight, resumed = outcome["records"]
+    straight, resumed, extended = outcome["records"]
     # Clustered before training and after epochs 1, 2 and 3 (not after the last).
-    assert straight["clusterings"] == resumed["clusterings"] == 4
-    assert resumed["frequencies"] == straight["frequencies"]
+    assert straight["clusterings"] == resumed["clusterings"] == extended["clusterings"] == 4
+    assert resumed["frequencies"] == straight["frequencies"] == extended["frequencies"]
     assert outcome["same_weights"]
+    # Trained further, the 2-epoch run clusters after its epoch 2 as the 4-epoch run did.
+    assert outcome["extended_same_weights"]

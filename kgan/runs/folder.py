@@ -9,7 +9,7 @@
     RUN/samples/           one grid per epoch, from the same noise
     RUN/last_good.keras    the last checkpoint the training monitor found healthy
     RUN/logs/              TensorBoard logs, when asked for
-    RUN/backup/            the backup of an unfinished run (below)
+    RUN/backup/            the backup of the last completed epoch (below)
     RUN/clusters.json      the clusters of a self-conditioned run (`kgan.runs.clusters`)
     RUN/.kgan-train.lock   held by the run writing the folder
 
@@ -114,12 +114,14 @@ class Plan:
         recipe_settings: the resolved recipe settings the run being resumed recorded
             (`kgan.recipes.recorded`), which rebuild its networks whatever the recipe says
             now; `None` without a recipe or for a run that predates the record.
+        epochs: the epochs of the run being resumed, for a request that names none.
     """
 
     action: str
     state: dict = None
     policy: str = None
     recipe_settings: dict = None
+    epochs: int = None
 
     @property
     def initial_epoch(self):
@@ -167,7 +169,13 @@ class RunFolder:
         if os.path.isfile(self.file("model.keras")):
             return Plan("finished", policy=saved_policy(saved))
         self._check_not_diverged()
-        return Plan("resume", self.read_state(), saved_policy(saved), saved.get("recipe_settings"))
+        return Plan(
+            "resume",
+            self.read_state(),
+            saved_policy(saved),
+            saved.get("recipe_settings"),
+            saved.get("epochs"),
+        )
 
     def _extension(self, saved, request):
         """The plan for the run `saved` asked for `request["epochs"]` epochs, more than it

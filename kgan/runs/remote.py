@@ -10,16 +10,17 @@ the URL and the staging folder in step:
 * Pull, before anything else: the staging folder is rebuilt from the URL (every file but the
   hidden ones), so a run's state is the URL's, whichever machine trained it last. The same
   command continues on machine B a run killed on machine A, by the rules of a local folder: a
-  finished run has nothing to train, an unfinished one resumes after the last epoch whose
-  backup reached the URL, a diverged one is refused.
+  finished run has nothing to train (unless asked for more epochs), an unfinished one resumes
+  after the last epoch whose backup reached the URL, a diverged one is refused.
 * Push, once the run has written `config.json` (so that a URL that cannot be written fails
   before training), after every epoch's backup commit (`backup/state.json`), when the run ends
   and when it diverges: the files that changed since the pull or the last push are copied to
   the URL, each to a hidden temporary name in its URL folder, then renamed over its name
   (`kgan.atomic.replacing`), in an order that keeps the URL resumable:
 
-  1. `model.keras`, if the staging folder no longer has it (a run replacing a finished one), is
-     removed first, so that the URL stops reading as finished before the new run's files come;
+  1. `model.keras`, if the staging folder no longer has it (a run replacing a finished one, or
+     training it further), is removed first, so that the URL stops reading as finished before
+     the new run's files come;
   2. the other changed files: the epoch's weights and sample grid, `config.json`, ...;
   3. `backup/state.json`, the backup's commit point, after the weights it names;
   4. `model.keras`, the mark of a finished run, after every other file of the run;

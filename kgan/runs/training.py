@@ -218,9 +218,9 @@ def train(
     Args:
         output_dir: the run folder, created once the data and the networks are ready (an
             invalid argument or missing data leaves none). A folder holding a run of these
-            arguments is resumed or kept (above). One holding another run is replaced if that
-            run finished, and refused if not (killed, failed, or still being written; see
-            `kgan.runs.folder`). A URL (`gs://...`, `s3://...` with tensorflow-io, any
+            arguments is resumed, kept or trained further (above). One holding another run is
+            replaced if that run finished, and refused if not (killed, failed, or still being
+            written; see `kgan.runs.folder`). A URL (`gs://...`, `s3://...` with tensorflow-io, any
             `tf.io.gfile` scheme) works the same way: the run is trained in a local staging
             folder copied from the URL first, and to it after every epoch and at the end, so
             that the URL always holds a run the same call resumes, on any machine; the folder
@@ -425,7 +425,8 @@ def train(
                     gan, images, batch_size, seed, folder, start.state
                 )
             if epochs is None:
-                epochs = (
+                # A run resumed without `epochs` keeps its own number.
+                epochs = start.epochs or (
                     20
                     if settings is None
                     else recipes.epochs_for(settings, int(dataset.cardinality()))
@@ -440,13 +441,11 @@ def train(
                     folder.check_free()  # Again, now that no other run can start writing it.
                 if start.state is None:
                     folder.clear()
-                if start.action == "extend":
-                    if verbose:
-                        print(
-                            f"{folder.location} holds a finished run of {start.state['epoch']} "
-                            f"epochs: training it further to {epochs}."
-                        )
-                    folder.reopen()
+                if start.action == "extend" and verbose:
+                    print(
+                        f"{folder.location} holds a finished run of {start.state['epoch']} "
+                        f"epochs: training it further to {epochs}."
+                    )
                 return _fit_into(
                     folder,
                     gan,
@@ -457,6 +456,7 @@ def train(
                     start.state,
                     remote,
                     self_conditioning,
+                    extend=start.action == "extend",
                 )
 
 
@@ -581,12 +581,14 @@ def _fit_into(
     state=None,
     remote=None,
     self_conditioning=None,
+    extend=False,
 ):
     """Trains `gan` and writes the run's files into `folder`, each atomically; continues
-    after the backup `state` when it is given. `remote`, the `RemoteRunFolder` whose staging
-    folder `folder` is, gets the changes after `config.json`, after each epoch's backup, and at
-    the end. `self_conditioning`, the `SelfConditioning` of a self-conditioned run, clusters
-    the images during `fit`, and its backup and `clusters.json` keep the clusters."""
+    after the backup `state` when it is given (`extend`: the backup of a finished run's last
+    epoch, trained further). `remote`, the `RemoteRunFolder` whose staging folder `folder` is,
+    gets the changes after `config.json`, after each epoch's backup, and at the end.
+    `self_conditioning`, the `SelfConditioning` of a self-conditioned run, clusters the images
+    during `fit`, and its backup and `clusters.json` keep the clusters."""
     log_dir = folder.file("logs") if tensorboard else None
     monitor = kgan_callbacks.TrainingMonitor(
         stop_on=("divergence",), checkpoint_path=folder.file("last_good.keras")
@@ -600,6 +602,8 @@ def _fit_into(
         run_callbacks.append(keras.callbacks.TensorBoard(log_dir))
     if state is not None:
         folder.restore(gan, state, monitor)
+    if extend:
+        _reopen(folder, state, self_conditioning)
     if self_conditioning is not None:
         # After the monitor, which may save last_good.keras, and before the clusters change.
         run_callbacks.append(
@@ -649,6 +653,17 @@ def _fit_into(
     if remote:
         remote.push(strict=True)
     return gan, history
+
+
+def _reopen(folder, state, self_conditioning):
+    """Makes the finished run restored from the backup `state` an unfinished one that trains
+    further: once the backup is known to fit, its finished files go; and a self-conditioned
+    run clusters the images as the longer run did after this epoch (`SelfConditioning` skips
+    the clustering due after a run's last epoch)."""
+    every = self_conditioning.every_n_epochs if self_conditioning is not None else None
+    if every and state["epoch"] % every == 0:
+        self_conditioning.recluster()
+    folder.reopen()
 
 
 def grid_layout(gan, rows=8):
