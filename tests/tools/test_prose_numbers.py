@@ -302,6 +302,19 @@ def claims():
                 f"beside DiffAugment {beside['fid']:.2f}"),
         (saved, f"scored {bf16['fid']:.2f} in the mixed_bfloat16 screen above"),
     ]  # fmt: skip
+    bcr_clustered = one_million["candidates"]["recipe_r1_0.1_bcr_clusters_100"]
+    assert bcr_clustered["settings"]["consistency_weight"] == 10.0
+    assert "augment" not in bcr_clustered["settings"] and bcr_clustered["settings"]["clusters"]
+    assert bcr_clustered["images_seen"] == one_million["images"]
+    assert bcr_clustered["dtype_policy"] == clustered_1m["dtype_policy"]
+    assert bcr_clustered["fid"] > clustered_1m["fid"]  # "DiffAugment is the better".
+    assert recipes.get("cifar10")["model_options"].get("consistency_weight", 0) == 0
+    out += [
+        (saved, f"Self-conditioned on 100 clusters at {one_million['images']:,} images"),
+        (saved, f"DiffAugment's place scores FID {bcr_clustered['fid']:.2f} against "
+                f"{clustered_1m['fid']:.2f} with DiffAugment, recall "
+                f"{bcr_clustered['recall']:.3f} against\n  {clustered_1m['recall']:.3f}"),
+    ]  # fmt: skip
 
     held_out = _json(RESULTS / "heldout_toys_gan_seeds3-5.json")["runs"]
     grid = [run for run in held_out if run["dataset"] == "gaussian_grid"]
