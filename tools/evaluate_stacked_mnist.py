@@ -13,6 +13,7 @@ generator steps, of which the recipe's default and `--steps 15000` are a small f
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --clusters 100
+    KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --r1-weight 0.1
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
 `--seed S` trains seed S alone and merges its run into the results file (replacing that seed's
@@ -33,7 +34,8 @@ Writes `tools/results/stacked_mnist.json` (`_stepsN` added with `--steps N`;
 the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 weighs each
 sample 1 / P as much, so that a pack gets the weight of an unpacked sample;
 `stacked_mnist_clustersK.json` with `--clusters K`: the recipe self-conditioned on K clusters
-of its discriminator's features, `kgan.callbacks.SelfConditioning`): per seed the
+of its discriminator's features, `kgan.callbacks.SelfConditioning`; `_r1_W` added with
+`--r1-weight W`: the discriminator's R1 weight per sample in place of the recipe's): per seed the
 modes covered, the KL and each channel's digit KL, the R1 weight, the training steps and
 seconds; the same figures of as many real training images (`real_data`, the floor); and the
 machine and versions it ran on.
@@ -58,7 +60,9 @@ PROTOCOL_SAMPLES = 26_000
 TRAINING_IMAGES = 128_000
 
 
-def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clusters=None):
+def run_seed(
+    seed, *, steps, num_images, num_samples, classifier, packing=1, clusters=None, r1_weight=None
+):
     import kgan
     from kgan import metrics
 
@@ -70,9 +74,11 @@ def run_seed(seed, *, steps, num_images, num_samples, classifier, packing=1, clu
         seed=seed,
         drop_remainder=True,
     )
-    # R1 differentiates each sample's logit, its pack's: 1 / packing of the recipe's weight
-    # gives each pack the weight an unpacked sample has (`kgan.models.dcgan_discriminator`).
-    r1_weight = settings["model_options"]["r1_weight"] / packing
+    # R1 differentiates each sample's logit, its pack's: 1 / packing of the weight gives each
+    # pack the weight an unpacked sample has (`kgan.models.dcgan_discriminator`).
+    if r1_weight is None:
+        r1_weight = settings["model_options"]["r1_weight"]
+    r1_weight /= packing
     batches = max(1, int(dataset.cardinality()))
     clusterings = None
     if clusters:
@@ -243,10 +249,12 @@ def scoring_command(argv, run):
     return " ".join(["python tools/evaluate_stacked_mnist.py --run", run, *rest])
 
 
-def results_file(*, packing=1, clusters=None, steps=None):
-    """The default results file of a run of these settings (`steps=None`: the recipe's)."""
+def results_file(*, packing=1, clusters=None, steps=None, r1_weight=None):
+    """The default results file of a run of these settings (`steps=None`, `r1_weight=None`:
+    the recipe's)."""
     suffix = "" if packing == 1 else f"_packing{packing}"
     suffix = f"_clusters{clusters}" if clusters else suffix
+    suffix += "" if r1_weight is None else f"_r1_{r1_weight:g}"
     suffix += f"_steps{steps}" if steps else ""
     return os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
 
@@ -329,6 +337,15 @@ def merged_runs(path, record, runs):
             f"error: {path} holds runs of {sorted(steps)} generator steps, this run has "
             f"{runs[0]['generator_steps']}; give another --json or --steps. Received: --json {path}"
         )
+    # A run that does not record its R1 weight (files written before runs did) has the
+    # recipe's: 1.0 a sample.
+    weights = {run.get("r1_weight", 1.0 / record["packing"]) for run in previous["runs"]}
+    weight = runs[0].get("r1_weight", 1.0 / record["packing"])
+    if weights != {weight}:
+        raise SystemExit(
+            f"error: {path} holds runs of R1 weight {sorted(weights)}, this run has "
+            f"{weight}; give another --json or --r1-weight. Received: --json {path}"
+        )
     # A run without its command is of a file one command wrote (merging stores each run's):
     # the file's command and machine are that run's.
     made_by = {"command": previous["command"], "environment": previous.get("environment")}
@@ -379,10 +396,15 @@ def main(argv=None):
         "(kgan.callbacks.SelfConditioning; the paper uses 100)",
     )
     parser.add_argument(
+        "--r1-weight",
+        type=float,
+        help="the discriminator's R1 weight per sample (default: the recipe's)",
+    )
+    parser.add_argument(
         "--json",
         help="results file (default tools/results/stacked_mnist.json, or "
         "stacked_mnist_packingP.json with --packing P, stacked_mnist_clustersK.json with "
-        "--clusters K; _stepsN added with --steps N)",
+        "--clusters K; _r1_W added with --r1-weight W, _stepsN with --steps N)",
     )
     parser.add_argument(
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
@@ -400,13 +422,13 @@ def main(argv=None):
         )
     if args.run:
         given = {
-            f"--{name}": getattr(args, name)
-            for name in ("seed", "seeds", "steps", "clusters", "packing")
+            f"--{name.replace('_', '-')}": getattr(args, name)
+            for name in ("seed", "seeds", "steps", "clusters", "packing", "r1_weight")
             if getattr(args, name) not in (None, [], 1 if name == "packing" else None)
         }
         if given:
             parser.error(
-                "--run scores a run folder with the seed, steps and clusters it was trained with: "
+                "--run scores a run folder with the settings it was trained with: "
                 f"leave out {', '.join(given)}. Received: "
                 + ", ".join(f"{name}={value}" for name, value in given.items())
                 + f" with --run={args.run}"
@@ -428,6 +450,8 @@ def main(argv=None):
         parser.error(f"--seed names a seed twice. Received: --seed={args.seed}")
     if args.packing <= 0:
         parser.error(f"--packing must be positive. Received: --packing={args.packing}")
+    if args.r1_weight is not None and not args.r1_weight >= 0:
+        parser.error(f"--r1-weight must be 0 or more. Received: --r1-weight={args.r1_weight}")
     if args.clusters is not None and args.clusters <= 1:
         parser.error(f"--clusters must be at least 2. Received: --clusters={args.clusters}")
     if args.clusters and args.packing > 1:
@@ -482,7 +506,9 @@ def main(argv=None):
         recipe_steps = steps == kgan.recipes.get("stacked_mnist")["steps"]
         args.steps = None if recipe_steps else steps
     if args.json is None:
-        args.json = results_file(packing=args.packing, clusters=args.clusters, steps=args.steps)
+        args.json = results_file(
+            packing=args.packing, clusters=args.clusters, steps=args.steps, r1_weight=args.r1_weight
+        )
     # As many real images as samples, or every training image of a run on fewer.
     floor = real_data_floor(
         num_images=num_images, num_samples=min(num_samples, num_images), classifier=classifier
@@ -499,6 +525,7 @@ def main(argv=None):
                 classifier=classifier,
                 packing=args.packing,
                 clusters=args.clusters,
+                r1_weight=args.r1_weight,
             )
         )
         runs[-1].update(command=command, environment=environment)

@@ -212,7 +212,7 @@ def screen_table(name, screen):
 
 def load_stacked_mnist(folder):
     """The Stacked MNIST results (`stacked_mnist.json`, `stacked_mnist_packingP.json`,
-    `stacked_mnist_clustersK.json`), the recipe first."""
+    `stacked_mnist_clustersK.json`, `stacked_mnist_r1_W.json` ...), the recipe first."""
     records = []
     for path in sorted(glob.glob(os.path.join(folder, "stacked_mnist*.json"))):
         with open(path) as f:
@@ -220,6 +220,11 @@ def load_stacked_mnist(folder):
     return sorted(
         records, key=lambda record: (record.get("clusters") or 0, record.get("packing", 1))
     )
+
+
+# The `stacked_mnist` recipe's R1 weight (`kgan.recipes`), which runs of another leave in their
+# row's name.
+STACKED_MNIST_R1_WEIGHT = 1.0
 
 
 def stacked_mnist_table(records):
@@ -240,6 +245,10 @@ def stacked_mnist_table(records):
         model = f"`{record['recipe']}` recipe" + (f", packing {packing}" if packing > 1 else "")
         if record.get("clusters"):
             model += f", self-conditioned on {record['clusters']} clusters"
+        # Runs record their R1 weight per pack; those that do not have the recipe's.
+        r1_weight = runs[0].get("r1_weight", STACKED_MNIST_R1_WEIGHT / packing) * packing
+        if r1_weight != STACKED_MNIST_R1_WEIGHT:
+            model += f", R1 weight {r1_weight:g}"
         lines.append(
             f"| {model} | {len(runs)} | {runs[0]['generator_steps']:,} | "
             f"{_spread([r['modes_covered'] for r in runs], '{:,.0f}')} | "

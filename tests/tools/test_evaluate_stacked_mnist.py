@@ -37,6 +37,18 @@ def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp
     assert all(0 <= kl < 0.1 for kl in floor["channel_kl_to_uniform"])
 
 
+def test_quick_run_with_another_r1_weight_records_it_and_names_its_file(tmp_path):
+    record = _quick_record(tmp_path / "stacked.json", "--r1-weight", "0.25", "--packing", "2")
+    (run,) = record["runs"]
+    assert run["r1_weight"] == 0.125  # Each pack gets the weight a sample has.
+    results_file = runpy.run_path(str(TOOL))["results_file"]
+    named = results_file(r1_weight=0.1)
+    assert named.endswith(os.path.join("results", "stacked_mnist_r1_0.1.json"))
+    assert results_file(clusters=100, r1_weight=0.1, steps=15000).endswith(
+        "stacked_mnist_clusters100_r1_0.1_steps15000.json"
+    )
+
+
 def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
     record = _quick_record(tmp_path / "stacked.json", "--clusters", "10")
     (run,) = record["runs"]
@@ -54,6 +66,8 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
         (["--seeds", "0"], "--seeds must be positive. Received: --seeds=0"),
         (["--steps", "0"], "--steps must be positive. Received: --steps=0"),
         (["--seed", "1", "--seed", "1"], "names a seed twice. Received: --seed=[1, 1]"),
+        (["--r1-weight", "-0.1"], "--r1-weight must be 0 or more. Received: --r1-weight=-0.1"),
+        (["--r1-weight", "nan"], "--r1-weight must be 0 or more. Received: --r1-weight=nan"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
@@ -109,6 +123,10 @@ def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refus
         tool["merged_runs"](str(out), {**settings, "packing": 2}, [second])
     with pytest.raises(SystemExit, match=r"\[20\] generator steps, this run has 30"):
         tool["merged_runs"](str(out), settings, [{**second, "generator_steps": 30}])
+    # Runs that do not record their R1 weight have the recipe's, 1.0: another is refused.
+    assert len(tool["merged_runs"](str(out), settings, [{**second, "r1_weight": 1.0}])) == 2
+    with pytest.raises(SystemExit, match=r"R1 weight \[1.0\], this run has 0.1"):
+        tool["merged_runs"](str(out), settings, [{**second, "r1_weight": 0.1}])
     # A file written before packing and clusters were recorded holds runs of neither.
     before = {k: v for k, v in settings.items() if k not in ("packing", "clusters")}
     out.write_text(json.dumps({**before, "command": "first", "runs": [run]}))
@@ -191,6 +209,9 @@ def test_run_refuses_what_the_run_sets_a_file_and_an_unfinished_run(tmp_path, ca
         main(["--run", str(tmp_path), "--seed", "1", "--steps", "5"])
     message = "leave out --seed, --steps. Received: --seed=[1], --steps=5 with --run="
     assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--run", str(tmp_path), "--r1-weight", "0.1"])
+    assert "leave out --r1-weight. Received: --r1-weight=0.1 with --run=" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--run", str(tmp_path), "--run", str(tmp_path)])
     assert "names a folder twice" in capsys.readouterr().err

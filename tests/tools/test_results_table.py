@@ -194,9 +194,13 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     clustered["real_data"] = {"modes_covered": 1000, "kl_to_uniform": 0.0239}
     clustered["command"] += " --clusters 100"
     (results / "stacked_mnist_clusters100.json").write_text(json.dumps(clustered))
+    weaker = {**record, "runs": [{**run, "r1_weight": 0.1} for run in record["runs"][:1]]}
+    weaker["command"] += " --r1-weight 0.1"
+    (results / "stacked_mnist_r1_0.1.json").write_text(json.dumps(weaker))
     text = table_tool.table(savedmodels, results)
     assert (
         "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`; "
+        "`python tools/evaluate_stacked_mnist.py --seeds 2 --r1-weight 0.1`; "
         "`python tools/evaluate_stacked_mnist.py --seeds 2 --packing 2`; "
         "`python tools/evaluate_stacked_mnist.py --seeds 2 --clusters 100`)" in text
     )
@@ -208,6 +212,8 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     assert rows == [
         "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1,000) | 0.062 (0.051-0.073) | "
         "26 (25-27) |",
+        "| `stacked_mnist` recipe, R1 weight 0.1 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
+        "25 (1 seed) |",
         "| `stacked_mnist` recipe, packing 2 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
         "25 (1 seed) |",
         "| `stacked_mnist` recipe, self-conditioned on 100 clusters | 1 | 6,000 | 996 (1 seed) | "
@@ -241,3 +247,10 @@ def test_the_savedmodels_table_is_up_to_date(table_tool):
     files, next to which it is published."""
     readme = TOOLS.parent / "savedmodels" / "README.md"
     assert table_tool.main(["--check", str(readme)]) == 0
+
+
+def test_the_stacked_mnist_r1_weight_the_table_leaves_unnamed_is_the_recipes(table_tool):
+    import kgan
+
+    recipe = kgan.recipes.get("stacked_mnist")["model_options"]["r1_weight"]
+    assert table_tool.STACKED_MNIST_R1_WEIGHT == recipe
