@@ -450,8 +450,10 @@ def main(argv=None):
         parser.error(f"--seed names a seed twice. Received: --seed={args.seed}")
     if args.packing <= 0:
         parser.error(f"--packing must be positive. Received: --packing={args.packing}")
-    if args.r1_weight is not None and not args.r1_weight >= 0:
-        parser.error(f"--r1-weight must be 0 or more. Received: --r1-weight={args.r1_weight}")
+    if args.r1_weight is not None and not 0 <= args.r1_weight < float("inf"):
+        parser.error(
+            f"--r1-weight must be 0 or more, and finite. Received: --r1-weight={args.r1_weight}"
+        )
     if args.clusters is not None and args.clusters <= 1:
         parser.error(f"--clusters must be at least 2. Received: --clusters={args.clusters}")
     if args.clusters and args.packing > 1:

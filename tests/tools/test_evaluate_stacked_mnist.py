@@ -66,8 +66,12 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
         (["--seeds", "0"], "--seeds must be positive. Received: --seeds=0"),
         (["--steps", "0"], "--steps must be positive. Received: --steps=0"),
         (["--seed", "1", "--seed", "1"], "names a seed twice. Received: --seed=[1, 1]"),
-        (["--r1-weight", "-0.1"], "--r1-weight must be 0 or more. Received: --r1-weight=-0.1"),
-        (["--r1-weight", "nan"], "--r1-weight must be 0 or more. Received: --r1-weight=nan"),
+        (
+            ["--r1-weight", "-0.1"],
+            "--r1-weight must be 0 or more, and finite. Received: --r1-weight=-0.1",
+        ),
+        (["--r1-weight", "nan"], "and finite. Received: --r1-weight=nan"),
+        (["--r1-weight", "inf"], "and finite. Received: --r1-weight=inf"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
