@@ -176,6 +176,18 @@ def claims():
         (saved, f"digit KL {min(doubled_channels):.3f} to {max(doubled_channels):.3f}:\n  "
                 f"closer to PacDCGAN2's {recipe['published'][-1]['kl']:.2f}, not there"),
     ]  # fmt: skip
+    weaker = _json(RESULTS / "stacked_mnist_r1_0.1.json")
+    assert [r["seed"] for r in weaker["runs"]] == [0, 1]
+    assert {r["r1_weight"] for r in weaker["runs"]} == {0.1}
+    assert {r["generator_steps"] for r in weaker["runs"]} == {before["generator_steps"]}
+    same_seeds = [r for r in recipe["runs"] if r["seed"] in (0, 1)]
+    weaker_kls = [r["kl_to_uniform"] for r in weaker["runs"]]
+    assert min(weaker_kls) > max(r["kl_to_uniform"] for r in same_seeds)  # "does not pay".
+    out += [
+        (saved, f"the recipe's {before['generator_steps']:,} steps) the KL is "
+                "{:.3f} and {:.3f}, against {:.3f} and\n  {:.3f} with the recipe's 1.0".format(
+                    *weaker_kls, *[r["kl_to_uniform"] for r in same_seeds])),
+    ]  # fmt: skip
     clustered = _json(RESULTS / "stacked_mnist_clusters100_steps15000.json")
     clustered_runs = clustered["runs"]
     assert clustered["clusters"] == 100 and [r["seed"] for r in clustered_runs] == [0, 1, 2]
