@@ -248,7 +248,7 @@ RECIPES["stacked_mnist"] = {
     "tools/results/stacked_mnist_steps15000.json, and self-conditioned, three seeds: "
     "tools/results/stacked_mnist_clusters100_steps15000.json; twice as long again, with "
     "`kgan train --epochs 15`: tools/results/stacked_mnist_steps30000.json; with a weaker R1, "
-    "two seeds: tools/results/stacked_mnist_r1_0.1.json.",
+    "three seeds: tools/results/stacked_mnist_r1_0.1.json.",
     "models": ("gan",),
     "data_shape": (28, 28, 3),
     "steps": 6000,
