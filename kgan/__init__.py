@@ -41,6 +41,7 @@ _SUBMODULES = (
     "networks",
     "penalties",
     "recipes",
+    "schedules",
     "serving",
 )
 _ATTRIBUTES = {
@@ -93,6 +94,7 @@ __all__ = [
     "losses",
     "models",
     "recipes",
+    "schedules",
     "export",
     "serving",
     "__version__",

@@ -15,7 +15,9 @@ discriminator builders (`generator=`, `discriminator=` dicts), the model's const
 penalties, DiffAugment, EMA, `n_critic` ...) and `compile` (the two Adam optimisers). Keys that a
 recipe does not have are refused, so a typo never goes unnoticed. `batch_size` and `steps` are
 what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
-them.
+them. `lr_decay_from`, which no recipe sets, is an override of `build`: the fraction of the
+steps after which both learning rates fall linearly to zero at the last step
+(`kgan.schedules.LinearDecay`).
 
 A recipe (and each of its `variants`) may hold a `conditional` dict: settings that apply only
 to its class-conditional builds (`num_classes=`), such as the discriminator's `conditioning`,
@@ -33,8 +35,8 @@ import os
 
 import keras
 
-from kgan import registry
-from kgan._validation import check_choice
+from kgan import registry, schedules
+from kgan._validation import check_choice, check_range
 from kgan.models import (
     dcgan_discriminator,
     dcgan_generator,
@@ -60,6 +62,7 @@ _TOP_LEVEL_KEYS = (
     "batch_size",
     "steps",
     *_OPTIMIZER_KEYS,
+    "lr_decay_from",
 )
 
 _IMAGE_GAN = {
@@ -305,7 +308,7 @@ def get(name, *, model=None, conditional=False):
         A dict with `model`, `architecture`, `data_shape`, `latent_dim`, the builders'
         arguments (`generator`, `discriminator`), the model's (`model_options`), the optimisers'
         (`d_learning_rate`, `g_learning_rate`, `beta_1`, `beta_2`), `batch_size`, `steps` and
-        `notes`.
+        `notes` (and `lr_decay_from` when given as an override; see `build`).
     """
     check_choice("name", name, names())
     recipe = copy.deepcopy(RECIPES[name])
@@ -382,7 +385,10 @@ def build(
         **overrides: settings to change: any key of `get(name)` (`latent_dim`, `data_shape`,
             `d_learning_rate` ...), `generator=` / `discriminator=` / `model_options=` dicts
             merged into the recipe's, or an argument of the model (`r1_weight=`, `augment=`,
-            `ema_decay=` ...). Anything else raises a `ValueError`.
+            `ema_decay=` ...). Anything else raises a `ValueError`. `lr_decay_from=F` (a number
+            in [0, 1)) makes both learning rates constant for the first F of the recipe's
+            `steps` and then fall linearly to zero at its last step
+            (`kgan.schedules.LinearDecay`): train for exactly `steps` generator steps with it.
 
     Returns:
         A `kgan.GAN` or `kgan.WGANGP`.
@@ -416,6 +422,9 @@ def build_from_settings(
     """Builds the model that resolved recipe `settings` describe (`resolve`, or a `recorded`
     copy such as a run's `config.json` keeps), compiled unless `compile=False`; the other
     arguments are `build`'s."""
+    decay_from = settings.get("lr_decay_from")
+    if decay_from is not None:
+        check_range("lr_decay_from", decay_from, 0.0, 1.0, include_high=False)
     if seed is not None:
         keras.utils.set_random_seed(seed)
     make_generator, make_discriminator = BUILDERS[settings["architecture"]]
@@ -432,16 +441,32 @@ def build_from_settings(
         **settings["model_options"],
     )
     if compile:
+        # The critic of a WGAN-GP is updated `n_critic` times a generator step.
+        d_updates = getattr(gan, "n_critic", 1)
         gan.compile(
             d_optimizer=keras.optimizers.Adam(
-                settings["d_learning_rate"], settings["beta_1"], settings["beta_2"]
+                _learning_rate(settings, "d_learning_rate", d_updates),
+                settings["beta_1"],
+                settings["beta_2"],
             ),
             g_optimizer=keras.optimizers.Adam(
-                settings["g_learning_rate"], settings["beta_1"], settings["beta_2"]
+                _learning_rate(settings, "g_learning_rate", 1),
+                settings["beta_1"],
+                settings["beta_2"],
             ),
             steps_per_execution=steps_per_execution,
         )
     return gan
+
+
+def _learning_rate(settings, key, updates_per_step):
+    """The learning rate `settings[key]`, as a `LinearDecay` over the settings' `steps` when
+    they have `lr_decay_from`, for an optimiser updated `updates_per_step` times a step."""
+    if settings.get("lr_decay_from") is None:
+        return settings[key]
+    total = settings["steps"] * updates_per_step
+    start = min(int(round(settings["lr_decay_from"] * total)), total - 1)
+    return schedules.LinearDecay(settings[key], total, start)
 
 
 def settings_for_training(recipe, model, *, conditional=False, **network_options):

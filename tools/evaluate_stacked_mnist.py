@@ -14,6 +14,7 @@ generator steps, of which the recipe's default and `--steps 15000` are a small f
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --packing 2
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --clusters 100
     KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --seeds 3 --r1-weight 0.1
+    KGAN_DATA_DIR=../shared/data python tools/evaluate_stacked_mnist.py --lr-decay-from 0.5
     python tools/evaluate_stacked_mnist.py --quick --json /tmp/smoke.json   # a smoke run
 
 `--seed S` trains seed S alone and merges its run into the results file (replacing that seed's
@@ -35,9 +36,11 @@ the recipe's discriminator judges P samples at once, PacGAN's remedy, and R1 wei
 sample 1 / P as much, so that a pack gets the weight of an unpacked sample;
 `stacked_mnist_clustersK.json` with `--clusters K`: the recipe self-conditioned on K clusters
 of its discriminator's features, `kgan.callbacks.SelfConditioning`; `_r1_W` added with
-`--r1-weight W`: the discriminator's R1 weight per sample in place of the recipe's): per seed the
-modes covered, the KL and each channel's digit KL, the R1 weight, the training steps and
-seconds; the same figures of as many real training images (`real_data`, the floor); and the
+`--r1-weight W`: the discriminator's R1 weight per sample in place of the recipe's; `_lr_decay_F`
+added with `--lr-decay-from F`: both learning rates constant for the first F of the steps, then
+falling linearly to zero at the last, `kgan.schedules.LinearDecay`): per seed the modes covered,
+the KL and each channel's digit KL, the R1 weight, the learning rates' decay, the training steps
+and seconds; the same figures of as many real training images (`real_data`, the floor); and the
 machine and versions it ran on.
 """
 
@@ -61,7 +64,16 @@ TRAINING_IMAGES = 128_000
 
 
 def run_seed(
-    seed, *, steps, num_images, num_samples, classifier, packing=1, clusters=None, r1_weight=None
+    seed,
+    *,
+    steps,
+    num_images,
+    num_samples,
+    classifier,
+    packing=1,
+    clusters=None,
+    r1_weight=None,
+    lr_decay_from=None,
 ):
     import kgan
     from kgan import metrics
@@ -79,17 +91,25 @@ def run_seed(
     if r1_weight is None:
         r1_weight = settings["model_options"]["r1_weight"]
     r1_weight /= packing
+    # The learning rates' decay spans the steps trained here.
+    schedule = {} if lr_decay_from is None else {"lr_decay_from": lr_decay_from, "steps": steps}
     batches = max(1, int(dataset.cardinality()))
     clusterings = None
     if clusters:
-        gan, images = _self_conditioned(dataset, clusters, seed=seed, r1_weight=r1_weight)
+        gan, images = _self_conditioned(
+            dataset, clusters, seed=seed, r1_weight=r1_weight, **schedule
+        )
         start = time.perf_counter()
         sampler, clusterings = self_conditioned.train(
             gan, images, batch_size=settings["batch_size"], steps=steps, seed=seed
         )
     else:
         gan = kgan.recipes.build(
-            "stacked_mnist", seed=seed, discriminator={"packing": packing}, r1_weight=r1_weight
+            "stacked_mnist",
+            seed=seed,
+            discriminator={"packing": packing},
+            r1_weight=r1_weight,
+            **schedule,
         )
         start = time.perf_counter()
         gan.fit(dataset.repeat(), epochs=1, steps_per_epoch=steps, verbose=0)
@@ -102,6 +122,7 @@ def run_seed(
         "clusters": clusters,
         "clusterings": clusterings,
         "r1_weight": r1_weight,
+        "lr_decay_from": lr_decay_from,
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": round(steps / batches, 2),
         "seconds": round(seconds, 1),
@@ -228,6 +249,7 @@ def score_run(run, config, *, num_samples, classifier):
         "clusters": config.get("clusters"),
         "clusterings": None if record is None else record["clusterings"],
         "r1_weight": config["recipe_settings"]["model_options"]["r1_weight"],
+        "lr_decay_from": config["recipe_settings"].get("lr_decay_from"),
         "generator_steps": int(gan.g_optimizer.iterations.numpy()),
         "epochs_of_data": config["epochs"],
         "seconds": history["seconds"],
@@ -249,12 +271,13 @@ def scoring_command(argv, run):
     return " ".join(["python tools/evaluate_stacked_mnist.py --run", run, *rest])
 
 
-def results_file(*, packing=1, clusters=None, steps=None, r1_weight=None):
-    """The default results file of a run of these settings (`steps=None`, `r1_weight=None`:
-    the recipe's)."""
+def results_file(*, packing=1, clusters=None, steps=None, r1_weight=None, lr_decay_from=None):
+    """The default results file of a run of these settings (`steps`, `r1_weight` and
+    `lr_decay_from` `None`: the recipe's)."""
     suffix = "" if packing == 1 else f"_packing{packing}"
     suffix = f"_clusters{clusters}" if clusters else suffix
     suffix += "" if r1_weight is None else f"_r1_{r1_weight:g}"
+    suffix += "" if lr_decay_from is None else f"_lr_decay_{lr_decay_from:g}"
     suffix += f"_steps{steps}" if steps else ""
     return os.path.join(ROOT, "tools", "results", f"stacked_mnist{suffix}.json")
 
@@ -275,7 +298,7 @@ def real_data_floor(*, num_images, num_samples, classifier):
     }
 
 
-def _self_conditioned(dataset, clusters, *, seed, r1_weight):
+def _self_conditioned(dataset, clusters, *, seed, r1_weight, **schedule):
     """The recipe self-conditioned on `clusters` clusters (`CLUSTER_CONDITIONING`, trained by
     `tools/self_conditioned.py`), and the training images."""
     import kgan
@@ -287,10 +310,13 @@ def _self_conditioned(dataset, clusters, *, seed, r1_weight):
         num_classes=clusters,
         r1_weight=r1_weight,
         **CLUSTER_CONDITIONING,
+        **schedule,
     )
     return gan, images
 
 
+# The options that train (`--run` takes the run folder's own).
+SETTINGS_OF_A_RUN = ("seed", "seeds", "steps", "clusters", "packing", "r1_weight", "lr_decay_from")
 # What the runs of one results file share; `--seed` refuses to merge runs that differ in them.
 SHARED_SETTINGS = ("recipe", "packing", "clusters", "training_images", "num_samples", "classifier")
 # The settings of files written before the tool had them: those files' runs had these.
@@ -345,6 +371,14 @@ def merged_runs(path, record, runs):
         raise SystemExit(
             f"error: {path} holds runs of R1 weight {sorted(weights)}, this run has "
             f"{weight}; give another --json or --r1-weight. Received: --json {path}"
+        )
+    # Runs that do not record the learning rates' decay had constant ones.
+    decays = {run.get("lr_decay_from") for run in previous["runs"]}
+    decay = runs[0].get("lr_decay_from")
+    if decays != {decay}:
+        raise SystemExit(
+            f"error: {path} holds runs of lr_decay_from {sorted(decays, key=str)}, this run has "
+            f"{decay}; give another --json or --lr-decay-from. Received: --json {path}"
         )
     # A run without its command is of a file one command wrote (merging stores each run's):
     # the file's command and machine are that run's.
@@ -401,10 +435,17 @@ def main(argv=None):
         help="the discriminator's R1 weight per sample (default: the recipe's)",
     )
     parser.add_argument(
+        "--lr-decay-from",
+        type=float,
+        help="keep both learning rates for this fraction of the steps, then decay them "
+        "linearly to zero at the last (default: constant, the recipe's)",
+    )
+    parser.add_argument(
         "--json",
         help="results file (default tools/results/stacked_mnist.json, or "
         "stacked_mnist_packingP.json with --packing P, stacked_mnist_clustersK.json with "
-        "--clusters K; _r1_W added with --r1-weight W, _stepsN with --steps N)",
+        "--clusters K; _r1_W added with --r1-weight W, _lr_decay_F with --lr-decay-from F, "
+        "_stepsN with --steps N)",
     )
     parser.add_argument(
         "--classifier", default=os.path.join(ROOT, "savedmodels", "classifiers", "mnist.keras")
@@ -423,7 +464,7 @@ def main(argv=None):
     if args.run:
         given = {
             f"--{name.replace('_', '-')}": getattr(args, name)
-            for name in ("seed", "seeds", "steps", "clusters", "packing", "r1_weight")
+            for name in SETTINGS_OF_A_RUN
             if getattr(args, name) not in (None, [], 1 if name == "packing" else None)
         }
         if given:
@@ -453,6 +494,11 @@ def main(argv=None):
     if args.r1_weight is not None and not 0 <= args.r1_weight < float("inf"):
         parser.error(
             f"--r1-weight must be 0 or more, and finite. Received: --r1-weight={args.r1_weight}"
+        )
+    if args.lr_decay_from is not None and not 0 <= args.lr_decay_from < 1:
+        parser.error(
+            "--lr-decay-from must be a fraction of the steps, 0 or more and below 1. "
+            f"Received: --lr-decay-from={args.lr_decay_from}"
         )
     if args.clusters is not None and args.clusters <= 1:
         parser.error(f"--clusters must be at least 2. Received: --clusters={args.clusters}")
@@ -509,7 +555,11 @@ def main(argv=None):
         args.steps = None if recipe_steps else steps
     if args.json is None:
         args.json = results_file(
-            packing=args.packing, clusters=args.clusters, steps=args.steps, r1_weight=args.r1_weight
+            packing=args.packing,
+            clusters=args.clusters,
+            steps=args.steps,
+            r1_weight=args.r1_weight,
+            lr_decay_from=args.lr_decay_from,
         )
     # As many real images as samples, or every training image of a run on fewer.
     floor = real_data_floor(
@@ -528,6 +578,7 @@ def main(argv=None):
                 packing=args.packing,
                 clusters=args.clusters,
                 r1_weight=args.r1_weight,
+                lr_decay_from=args.lr_decay_from,
             )
         )
         runs[-1].update(command=command, environment=environment)

@@ -49,6 +49,16 @@ def test_quick_run_with_another_r1_weight_records_it_and_names_its_file(tmp_path
     )
 
 
+def test_quick_run_with_decaying_learning_rates_records_it_and_names_its_file(tmp_path):
+    record = _quick_record(tmp_path / "stacked.json", "--lr-decay-from", "0.5")
+    (run,) = record["runs"]
+    assert run["lr_decay_from"] == 0.5 and run["generator_steps"] == 20
+    results_file = runpy.run_path(str(TOOL))["results_file"]
+    assert results_file(lr_decay_from=0.5, steps=30000).endswith(
+        os.path.join("results", "stacked_mnist_lr_decay_0.5_steps30000.json")
+    )
+
+
 def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
     record = _quick_record(tmp_path / "stacked.json", "--clusters", "10")
     (run,) = record["runs"]
@@ -72,6 +82,9 @@ def test_quick_self_conditioned_run_records_its_clusters(tmp_path):
         ),
         (["--r1-weight", "nan"], "and finite. Received: --r1-weight=nan"),
         (["--r1-weight", "inf"], "and finite. Received: --r1-weight=inf"),
+        (["--lr-decay-from", "1"], "and below 1. Received: --lr-decay-from=1.0"),
+        (["--lr-decay-from", "-0.5"], "Received: --lr-decay-from=-0.5"),
+        (["--lr-decay-from", "nan"], "Received: --lr-decay-from=nan"),
     ],
 )
 def test_bad_options_are_refused_with_the_value(argv, message, capsys):
@@ -131,6 +144,10 @@ def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refus
     assert len(tool["merged_runs"](str(out), settings, [{**second, "r1_weight": 1.0}])) == 2
     with pytest.raises(SystemExit, match=r"R1 weight \[1.0\], this run has 0.1"):
         tool["merged_runs"](str(out), settings, [{**second, "r1_weight": 0.1}])
+    # Runs that do not record a decay of the learning rates had none: a decay is refused.
+    assert len(tool["merged_runs"](str(out), settings, [{**second, "lr_decay_from": None}])) == 2
+    with pytest.raises(SystemExit, match=r"lr_decay_from \[None\], this run has 0.5"):
+        tool["merged_runs"](str(out), settings, [{**second, "lr_decay_from": 0.5}])
     # A file written before packing and clusters were recorded holds runs of neither.
     before = {k: v for k, v in settings.items() if k not in ("packing", "clusters")}
     out.write_text(json.dumps({**before, "command": "first", "runs": [run]}))
@@ -216,6 +233,9 @@ def test_run_refuses_what_the_run_sets_a_file_and_an_unfinished_run(tmp_path, ca
     with pytest.raises(SystemExit):
         main(["--run", str(tmp_path), "--r1-weight", "0.1"])
     assert "leave out --r1-weight. Received: --r1-weight=0.1 with --run=" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--run", str(tmp_path), "--lr-decay-from", "0.5"])
+    assert "Received: --lr-decay-from=0.5 with --run=" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--run", str(tmp_path), "--run", str(tmp_path)])
     assert "names a folder twice" in capsys.readouterr().err

@@ -197,9 +197,13 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     weaker = {**record, "runs": [{**run, "r1_weight": 0.1} for run in record["runs"][:1]]}
     weaker["command"] += " --r1-weight 0.1"
     (results / "stacked_mnist_r1_0.1.json").write_text(json.dumps(weaker))
+    decayed = {**record, "runs": [{**run, "lr_decay_from": 0.5} for run in record["runs"][:1]]}
+    decayed["command"] += " --lr-decay-from 0.5"
+    (results / "stacked_mnist_lr_decay_0.5.json").write_text(json.dumps(decayed))
     text = table_tool.table(savedmodels, results)
     assert (
         "Stacked MNIST (`python tools/evaluate_stacked_mnist.py --seeds 2`; "
+        "`python tools/evaluate_stacked_mnist.py --seeds 2 --lr-decay-from 0.5`; "
         "`python tools/evaluate_stacked_mnist.py --seeds 2 --r1-weight 0.1`; "
         "`python tools/evaluate_stacked_mnist.py --seeds 2 --packing 2`; "
         "`python tools/evaluate_stacked_mnist.py --seeds 2 --clusters 100`)" in text
@@ -212,6 +216,8 @@ def test_stacked_mnist_gets_its_own_table_beside_the_published_figures(table_too
     assert rows == [
         "| `stacked_mnist` recipe | 2 | 6,000 | 998 (996-1,000) | 0.062 (0.051-0.073) | "
         "26 (25-27) |",
+        "| `stacked_mnist` recipe, learning rates falling linearly to zero from 50% of the steps "
+        "| 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | 25 (1 seed) |",
         "| `stacked_mnist` recipe, R1 weight 0.1 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
         "25 (1 seed) |",
         "| `stacked_mnist` recipe, packing 2 | 1 | 6,000 | 1,000 (1 seed) | 0.051 (1 seed) | "
