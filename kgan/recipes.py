@@ -16,7 +16,7 @@ penalties, DiffAugment, EMA, `n_critic` ...) and `compile` (the two Adam optimis
 recipe does not have are refused, so a typo never goes unnoticed. `batch_size` and `steps` are
 what the recipe was measured with; `kgan train --recipe NAME` uses them, `build` only reports
 them. `lr_decay_from`, which no recipe sets, is an override of `build`: the fraction of the
-steps after which both learning rates fall linearly to zero at the last step
+steps that both learning rates keep, before they fall linearly to zero over the rest
 (`kgan.schedules.LinearDecay`).
 
 A recipe (and each of its `variants`) may hold a `conditional` dict: settings that apply only
@@ -36,7 +36,7 @@ import os
 import keras
 
 from kgan import registry, schedules
-from kgan._validation import check_choice, check_range
+from kgan._validation import check_choice, check_positive_int, check_range
 from kgan.models import (
     dcgan_discriminator,
     dcgan_generator,
@@ -308,7 +308,7 @@ def get(name, *, model=None, conditional=False):
         A dict with `model`, `architecture`, `data_shape`, `latent_dim`, the builders'
         arguments (`generator`, `discriminator`), the model's (`model_options`), the optimisers'
         (`d_learning_rate`, `g_learning_rate`, `beta_1`, `beta_2`), `batch_size`, `steps` and
-        `notes` (and `lr_decay_from` when given as an override; see `build`).
+        `notes`.
     """
     check_choice("name", name, names())
     recipe = copy.deepcopy(RECIPES[name])
@@ -386,8 +386,8 @@ def build(
             `d_learning_rate` ...), `generator=` / `discriminator=` / `model_options=` dicts
             merged into the recipe's, or an argument of the model (`r1_weight=`, `augment=`,
             `ema_decay=` ...). Anything else raises a `ValueError`. `lr_decay_from=F` (a number
-            in [0, 1)) makes both learning rates constant for the first F of the recipe's
-            `steps` and then fall linearly to zero at its last step
+            in [0, 1)) keeps both learning rates for the first F of the recipe's `steps`, then
+            lowers them linearly to reach zero after its last step
             (`kgan.schedules.LinearDecay`): train for exactly `steps` generator steps with it.
 
     Returns:
@@ -405,7 +405,8 @@ def build(
 
 def resolve(name, *, model=None, conditional=False, **overrides):
     """The settings `build` builds from: `get(name, model=model, conditional=conditional)`
-    with `overrides` (as `build` takes them) merged in and checked."""
+    with `overrides` (as `build` takes them, `lr_decay_from` included) merged in and
+    checked."""
     return _apply_overrides(name, get(name, model=model, conditional=conditional), overrides)
 
 
@@ -425,6 +426,7 @@ def build_from_settings(
     decay_from = settings.get("lr_decay_from")
     if decay_from is not None:
         check_range("lr_decay_from", decay_from, 0.0, 1.0, include_high=False)
+        check_positive_int("steps", settings["steps"])
     if seed is not None:
         keras.utils.set_random_seed(seed)
     make_generator, make_discriminator = BUILDERS[settings["architecture"]]

@@ -7,6 +7,8 @@ A recipe takes one with its `lr_decay_from` setting (`kgan.recipes.build`), whic
 its optimisers a `LinearDecay` over the steps the model is trained for.
 """
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -17,24 +19,26 @@ from kgan._validation import check_positive_int
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Constant, then falling linearly to zero.
 
-    The learning rate is `learning_rate` for an optimiser's first `decay_start` updates, then
-    falls linearly to reach zero at update `total_steps`, and stays at zero after it; the
-    updates of the decay take `learning_rate * (total_steps - step) / (total_steps -
-    decay_start)` at optimiser step `step` (counted from 0). With `decay_start=0` it is the
-    schedule of WGAN-GP's published CIFAR-10 code (its `DECAY` option).
+    Update `step` of an optimiser (counted from 0, as Keras' `optimizer.iterations` counts
+    them) takes `learning_rate * min(1, (total_steps - step) / (total_steps - decay_start))`:
+    the full rate up to update `decay_start`, then less by equal amounts down to
+    `learning_rate / (total_steps - decay_start)` at the last update, `total_steps - 1`, and
+    zero after it. With `decay_start=0` it is the schedule of WGAN-GP's published CIFAR-10 code
+    (its `DECAY` option), where the critic's updates of one step share the generator's rate
+    (here each counts).
 
     Args:
         learning_rate: the learning rate before the decay, a positive number.
-        total_steps: the optimiser's updates over the whole training, where the rate reaches
-            zero. An optimiser updated several times a step (the critic of `kgan.WGANGP`, `n_critic`
-            times) counts each update.
-        decay_start: the update the decay starts at, from 0 (decay from the first) to
-            `total_steps - 1`.
+        total_steps: the optimiser's updates over the whole training. An optimiser updated
+            several times a step (the critic of `kgan.WGANGP`, `n_critic` times) counts each
+            update. An update that a mixed-precision loss scale skips (its gradients not
+            finite) does not count, so such a run ends with the rate not quite at zero.
+        decay_start: the last update at the full rate, from 0 to `total_steps - 1`.
     """
 
     def __init__(self, learning_rate, total_steps, decay_start):
         if isinstance(learning_rate, bool) or not (
-            isinstance(learning_rate, (int, float)) and 0 < learning_rate < float("inf")
+            isinstance(learning_rate, numbers.Real) and 0 < learning_rate < float("inf")
         ):
             raise ValueError(
                 "`learning_rate` must be a positive, finite number. "
@@ -42,7 +46,7 @@ class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
             )
         check_positive_int("total_steps", total_steps)
         if isinstance(decay_start, bool) or not (
-            isinstance(decay_start, int) and 0 <= decay_start < total_steps
+            isinstance(decay_start, numbers.Integral) and 0 <= decay_start < total_steps
         ):
             raise ValueError(
                 f"`decay_start` must be an integer from 0 to total_steps - 1 = "

@@ -19,6 +19,8 @@ def test_linear_decay_is_constant_then_falls_linearly_to_zero_and_stays_there():
     np.testing.assert_allclose(
         [float(from_the_first(s)) for s in range(5)], [1, 0.75, 0.5, 0.25, 0]
     )
+    # NumPy numbers are numbers.
+    assert float(LinearDecay(np.float32(0.5), np.int64(4), np.int64(2))(3)) == 0.25
 
 
 @pytest.mark.parametrize(
@@ -49,10 +51,29 @@ def test_a_recipe_with_lr_decay_from_ends_its_steps_at_a_zero_rate(model):
         "toy_2d", model=model, seed=0, steps=6, lr_decay_from=0.5, batch_size=16, **small
     )
     initial = recipes.get("toy_2d", model=model)["g_learning_rate"]
-    assert float(gan.g_optimizer.learning_rate) == pytest.approx(initial)
-    # A WGAN-GP's critic takes n_critic batches a step: 6 steps are 6 * n_critic batches.
-    batches = 6 * getattr(gan, "n_critic", 1)
-    gan.fit(_toy_data(batches, 16), batch_size=16, epochs=1, verbose=0, shuffle=False)
+    # A WGAN-GP's critic is updated n_critic times a step, on as many batches: its schedule
+    # spans 6 * n_critic updates.
+    n_critic = getattr(gan, "n_critic", 1)
+    assert gan.g_optimizer._learning_rate.get_config() == {
+        "learning_rate": initial, "total_steps": 6, "decay_start": 3
+    }  # fmt: skip
+    critic = gan.d_optimizer._learning_rate.get_config()
+    assert (critic["total_steps"], critic["decay_start"]) == (6 * n_critic, 3 * n_critic)
+    rates = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_begin=lambda batch, logs: rates.append(float(gan.g_optimizer.learning_rate))
+    )
+    batches = 6 * n_critic
+    gan.fit(
+        _toy_data(batches, 16),
+        batch_size=16,
+        epochs=1,
+        verbose=0,
+        shuffle=False,
+        callbacks=[record],
+    )
+    # The generator's updates 0 to 3 at the full rate, then 2/3 and 1/3 of it.
+    np.testing.assert_allclose(rates, np.array([1, 1, 1, 1, 2 / 3, 1 / 3]) * initial, rtol=1e-6)
     assert int(gan.g_optimizer.iterations) == 6
     assert float(gan.g_optimizer.learning_rate) == 0.0
     assert float(gan.d_optimizer.learning_rate) == 0.0
@@ -78,3 +99,9 @@ def test_a_saved_model_keeps_its_schedule(tmp_path):
 def test_lr_decay_from_outside_0_to_1_is_refused(value):
     with pytest.raises(ValueError, match=rf"\[0.0, 1.0\). Received: lr_decay_from={value!r}"):
         recipes.build("toy_2d", seed=0, lr_decay_from=value)
+
+
+@pytest.mark.parametrize("steps", [0, 600.0, None])
+def test_a_decay_over_steps_that_are_not_a_positive_integer_is_refused(steps):
+    with pytest.raises(ValueError, match=rf"`steps` must be .*Received: steps={steps!r}"):
+        recipes.build("toy_2d", seed=0, lr_decay_from=0.5, steps=steps)

@@ -37,8 +37,8 @@ sample 1 / P as much, so that a pack gets the weight of an unpacked sample;
 `stacked_mnist_clustersK.json` with `--clusters K`: the recipe self-conditioned on K clusters
 of its discriminator's features, `kgan.callbacks.SelfConditioning`; `_r1_W` added with
 `--r1-weight W`: the discriminator's R1 weight per sample in place of the recipe's; `_lr_decay_F`
-added with `--lr-decay-from F`: both learning rates constant for the first F of the steps, then
-falling linearly to zero at the last, `kgan.schedules.LinearDecay`): per seed the modes covered,
+added with `--lr-decay-from F`: both learning rates kept for the first F of the steps, then
+falling linearly to zero after the last, `kgan.schedules.LinearDecay`): per seed the modes covered,
 the KL and each channel's digit KL, the R1 weight, the learning rates' decay, the training steps
 and seconds; the same figures of as many real training images (`real_data`, the floor); and the
 machine and versions it ran on.
@@ -437,8 +437,8 @@ def main(argv=None):
     parser.add_argument(
         "--lr-decay-from",
         type=float,
-        help="keep both learning rates for this fraction of the steps, then decay them "
-        "linearly to zero at the last (default: constant, the recipe's)",
+        help="keep both learning rates for this fraction of the steps, then lower them "
+        "linearly to reach zero after the last (default: constant, the recipe's)",
     )
     parser.add_argument(
         "--json",

@@ -249,10 +249,10 @@ def stacked_mnist_table(records):
         r1_weight = runs[0].get("r1_weight", STACKED_MNIST_R1_WEIGHT / packing) * packing
         if r1_weight != STACKED_MNIST_R1_WEIGHT:
             model += f", R1 weight {r1_weight:g}"
-        if runs[0].get("lr_decay_from") is not None:
+        decay_from = runs[0].get("lr_decay_from")
+        if decay_from is not None:
             model += (
-                f", learning rates falling linearly to zero from {runs[0]['lr_decay_from']:.0%} "
-                "of the steps"
+                f", learning rates falling linearly to zero from {decay_from * 100:g}% of the steps"
             )
         lines.append(
             f"| {model} | {len(runs)} | {runs[0]['generator_steps']:,} | "

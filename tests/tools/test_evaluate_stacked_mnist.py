@@ -49,10 +49,26 @@ def test_quick_run_with_another_r1_weight_records_it_and_names_its_file(tmp_path
     )
 
 
-def test_quick_run_with_decaying_learning_rates_records_it_and_names_its_file(tmp_path):
-    record = _quick_record(tmp_path / "stacked.json", "--lr-decay-from", "0.5")
+@pytest.mark.parametrize("clusters", [[], ["--clusters", "10"]], ids=["plain", "clusters"])
+def test_quick_run_with_decaying_learning_rates_records_it_and_names_its_file(
+    tmp_path, monkeypatch, clusters
+):
+    import kgan
+
+    built, build = [], kgan.recipes.build
+
+    def keep(*args, **kwargs):
+        built.append(build(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(kgan.recipes, "build", keep)
+    record = _quick_record(tmp_path / "stacked.json", "--lr-decay-from", "0.5", *clusters)
     (run,) = record["runs"]
     assert run["lr_decay_from"] == 0.5 and run["generator_steps"] == 20
+    # The model trained reached the end of its decay with the last of the 20 steps.
+    (gan,) = built
+    assert int(gan.g_optimizer.iterations) == 20
+    assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0
     results_file = runpy.run_path(str(TOOL))["results_file"]
     assert results_file(lr_decay_from=0.5, steps=30000).endswith(
         os.path.join("results", "stacked_mnist_lr_decay_0.5_steps30000.json")
