@@ -189,6 +189,20 @@ def claims():
                 "{:.3f}, {:.3f} and {:.3f}, against\n  {:.3f}, {:.3f} and {:.3f} with the "
                 "recipe's 1.0".format(*weaker_kls, *same_seeds)),
     ]  # fmt: skip
+    decayed = _json(RESULTS / "stacked_mnist_lr_decay_0.5.json")
+    assert [r["seed"] for r in decayed["runs"]] == [0, 1, 2]
+    assert {r["lr_decay_from"] for r in decayed["runs"]} == {0.5}
+    assert {r["generator_steps"] for r in decayed["runs"]} == {before["generator_steps"]}
+    decayed_kls = [r["kl_to_uniform"] for r in decayed["runs"]]
+    assert sum(decayed_kls) > sum(same_seeds)  # "Nor do": worse over the three seeds.
+    decayed_channels = [kl for r in decayed["runs"] for kl in r["channel_kl_to_uniform"]]
+    out += [
+        (saved, "second half of the steps\n  (`--lr-decay-from 0.5`, `kgan.schedules.LinearDecay`; "
+                f"seeds 0 to 2, {before['generator_steps']:,} steps)"),
+        (saved, "{:.3f}, {:.3f} and {:.3f}, against {:.3f}, {:.3f} and {:.3f} with the recipe's "
+                "constant rates".format(*decayed_kls, *same_seeds)),
+        (saved, f"digit KL is {min(decayed_channels):.3f} to {max(decayed_channels):.3f}"),
+    ]  # fmt: skip
     clustered = _json(RESULTS / "stacked_mnist_clusters100_steps15000.json")
     clustered_runs = clustered["runs"]
     assert clustered["clusters"] == 100 and [r["seed"] for r in clustered_runs] == [0, 1, 2]
