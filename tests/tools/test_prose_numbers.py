@@ -176,12 +176,19 @@ def claims():
         (saved, f"digit KL {min(doubled_channels):.3f} to {max(doubled_channels):.3f}:\n  "
                 f"closer to PacDCGAN2's {recipe['published'][-1]['kl']:.2f}, not there"),
     ]  # fmt: skip
-    weaker = _json(RESULTS / "stacked_mnist_r1_0.1.json")
-    assert [r["seed"] for r in weaker["runs"]] == [0, 1, 2]
-    assert {r["r1_weight"] for r in weaker["runs"]} == {0.1}
-    assert {r["generator_steps"] for r in weaker["runs"]} == {before["generator_steps"]}
+
+    def three_seeds(name, setting, value):
+        """The runs of results file `name`: seeds 0 to 2, each with `setting` at `value`, at
+        the recipe's steps."""
+        runs = _json(RESULTS / name)["runs"]
+        assert [r["seed"] for r in runs] == [0, 1, 2]
+        assert {r[setting] for r in runs} == {value}
+        assert {r["generator_steps"] for r in runs} == {before["generator_steps"]}
+        return runs
+
+    weaker = three_seeds("stacked_mnist_r1_0.1.json", "r1_weight", 0.1)
     same_seeds = [r["kl_to_uniform"] for r in recipe["runs"]]
-    weaker_kls = [r["kl_to_uniform"] for r in weaker["runs"]]
+    weaker_kls = [r["kl_to_uniform"] for r in weaker]
     assert [r["seed"] for r in recipe["runs"]] == [0, 1, 2]
     assert all(w > r for w, r in zip(weaker_kls, same_seeds))  # "does not pay": seed by seed.
     out += [
@@ -189,13 +196,10 @@ def claims():
                 "{:.3f}, {:.3f} and {:.3f}, against\n  {:.3f}, {:.3f} and {:.3f} with the "
                 "recipe's 1.0".format(*weaker_kls, *same_seeds)),
     ]  # fmt: skip
-    decayed = _json(RESULTS / "stacked_mnist_lr_decay_0.5.json")
-    assert [r["seed"] for r in decayed["runs"]] == [0, 1, 2]
-    assert {r["lr_decay_from"] for r in decayed["runs"]} == {0.5}
-    assert {r["generator_steps"] for r in decayed["runs"]} == {before["generator_steps"]}
-    decayed_kls = [r["kl_to_uniform"] for r in decayed["runs"]]
+    decayed = three_seeds("stacked_mnist_lr_decay_0.5.json", "lr_decay_from", 0.5)
+    decayed_kls = [r["kl_to_uniform"] for r in decayed]
     assert sum(decayed_kls) > sum(same_seeds)  # "Nor do": worse over the three seeds.
-    decayed_channels = [kl for r in decayed["runs"] for kl in r["channel_kl_to_uniform"]]
+    decayed_channels = [kl for r in decayed for kl in r["channel_kl_to_uniform"]]
     out += [
         (saved, "second half of the steps\n  (`--lr-decay-from 0.5`, `kgan.schedules.LinearDecay`; "
                 f"seeds 0 to 2, {before['generator_steps']:,} steps)"),
