@@ -335,13 +335,13 @@ class AdversarialModel(keras.Model):
     def _sample_z(self, batch_size):
         """This replica's latent vectors, from the prior (see `noise.replica_noise`)."""
         return noise.replica_latent(
-            batch_size, self.latent_dim, self.latent_distribution, seed=self.seed_generator
+            batch_size, self.latent_dim, self.latent_distribution, seed=noise.next_seed(self)
         )
 
     def _random(self, distribution, batch_size, inner_shape=(), **kwargs):
         """This replica's `"normal"` or `"uniform"` noise, drawn from the model's seed."""
         return noise.replica_noise(
-            distribution, batch_size, inner_shape, seed=self.seed_generator, **kwargs
+            distribution, batch_size, inner_shape, seed=noise.next_seed(self), **kwargs
         )
 
     @staticmethod

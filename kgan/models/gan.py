@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from kgan import losses
 from kgan._validation import check_choice, check_non_negative, check_range
+from kgan.models import noise
 from kgan.models.base import AdversarialModel
 from kgan.networks.inputs import split_batch, with_labels
 
@@ -183,6 +184,7 @@ class GAN(AdversarialModel):
             fake = tf.reshape(fake, [-1, 1])
         return real, fake
 
+    @noise.one_seed_per_step
     def train_step(self, data):
         real, labels = split_batch(data, self.num_classes)
         batch_size = tf.shape(real)[0]

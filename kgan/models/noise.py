@@ -1,5 +1,5 @@
-"""Noise: latent vectors for generation, each replica's share of a training batch's noise, and
-the noise of test steps (`HeldOutNoise`).
+"""Noise: latent vectors for generation, each replica's share of a training batch's noise, the
+seeds of a training step's draws (`StepSeeds`), and the noise of test steps (`HeldOutNoise`).
 
 A test step scores the adversarial game on held-out data: the discriminator on held-out real
 samples and on samples generated from fresh noise. That noise must not come from the model's
@@ -9,6 +9,9 @@ evaluation draws from a generator of its own instead, which restarts at its seed
 every `evaluate` or `test_on_batch` call, so the same weights and data always give the same
 numbers.
 """
+
+import functools
+import threading
 
 import keras
 import tensorflow as tf
@@ -50,20 +53,84 @@ def replica_noise(distribution, local_batch, inner_shape=(), *, seed, **kwargs):
         distribution: `"normal"` (`keras.random.normal`) or `"uniform"` (`keras.random.uniform`).
         local_batch: this replica's batch size.
         inner_shape: shape of one example's noise.
-        seed: a `keras.random.SeedGenerator`, shared by the replicas.
+        seed: a `keras.random.SeedGenerator`, shared by the replicas, or a stateless seed (an
+            integer tensor of shape `(2,)`, from `StepSeeds`).
         **kwargs: passed to the draw (`minval`, `maxval`, `stddev`...).
 
     Returns:
         A tensor of shape `(local_batch, *inner_shape)`.
     """
-    draw = keras.random.normal if distribution == "normal" else keras.random.uniform
     context = tf.distribute.get_replica_context()
     replicas = context.num_replicas_in_sync if context is not None else 1
     if replicas == 1:
-        return draw((local_batch, *inner_shape), seed=seed, **kwargs)
-    values = draw((local_batch * replicas, *inner_shape), seed=seed, **kwargs)
+        return _draw(distribution, (local_batch, *inner_shape), seed, kwargs)
+    values = _draw(distribution, (local_batch * replicas, *inner_shape), seed, kwargs)
     start = tf.cast(context.replica_id_in_sync_group, tf.int32) * local_batch
     return values[start : start + local_batch]
+
+
+def _draw(distribution, shape, seed, kwargs):
+    if isinstance(seed, keras.random.SeedGenerator):
+        draw = keras.random.normal if distribution == "normal" else keras.random.uniform
+        return draw(shape, seed=seed, **kwargs)
+    draw = tf.random.stateless_normal if distribution == "normal" else tf.random.stateless_uniform
+    return draw(shape, seed=seed, **kwargs)
+
+
+class StepSeeds:
+    """The seeds of one training step's draws.
+
+    The step advances the model's `keras.random.SeedGenerator` once, and its k-th draw uses the
+    stateless seed `fold_in(step_seed, k)`. The noise of a step is thus a function of the
+    generator's state and of the order in which the step's code asks for it, not of the order
+    in which TensorFlow runs the draws: a draw inside a `tf.cond` (the DiffAugment of a lazy R1
+    term) and one beside it (bCR's) would otherwise each read and advance the shared state, in
+    an order that automatic control dependencies leave open, and two runs from the same seed
+    could differ.
+    """
+
+    def __init__(self, seed_generator):
+        self._seed = seed_generator.next()
+        self._count = 0
+
+    def next(self):
+        """The stateless seed of the step's next draw (counted as the step is traced)."""
+        seed = tf.random.experimental.stateless_fold_in(self._seed, self._count)
+        self._count += 1
+        return seed
+
+
+def one_seed_per_step(train_step):
+    """Decorates an `AdversarialModel.train_step` so that its draws come from `StepSeeds`."""
+
+    @functools.wraps(train_step)
+    def step(model, data):
+        active = _active_steps()
+        active[id(model)] = StepSeeds(model.seed_generator)
+        try:
+            return train_step(model, data)
+        finally:
+            del active[id(model)]
+
+    return step
+
+
+def next_seed(model):
+    """The seed of `model`'s next draw: the next of its step's seeds inside a `train_step`
+    decorated with `one_seed_per_step`, else its seed generator."""
+    seeds = _active_steps().get(id(model))
+    return model.seed_generator if seeds is None else seeds.next()
+
+
+_THREAD = threading.local()
+
+
+def _active_steps():
+    """The `StepSeeds` of the train steps this thread is tracing, by model. Per thread, since
+    `tf.distribute.MirroredStrategy` traces each replica's step in a thread of its own."""
+    if not hasattr(_THREAD, "steps"):
+        _THREAD.steps = {}
+    return _THREAD.steps
 
 
 def replica_latent(local_batch, latent_dim, distribution, *, seed):

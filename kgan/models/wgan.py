@@ -10,7 +10,7 @@ import tensorflow as tf
 from kgan import losses, penalties
 from kgan._validation import check_choice, check_non_negative, check_positive_int
 from kgan.data import order as data_order
-from kgan.models import checks
+from kgan.models import checks, noise
 from kgan.models.base import AdversarialModel
 from kgan.networks.inputs import split_batch, with_labels
 from kgan.networks.packing import packing_of
@@ -95,6 +95,7 @@ class _WassersteinModel(AdversarialModel):
             chunks.append((tf.gather(real, rows), chunk_labels))
         return chunks
 
+    @noise.one_seed_per_step
     def train_step(self, data):
         batch, batch_labels = split_batch(data, self.num_classes)
         critic = self.discriminator

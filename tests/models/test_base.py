@@ -257,3 +257,64 @@ def test_reloaded_model_continues_the_noise_sequence(tmp_path, small_dcgan, imag
     gan.save(tmp_path / "gan.keras")
     loaded = keras.saving.load_model(tmp_path / "gan.keras")
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded.seed_generator.state), state)
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [(kgan.GAN, {"loss": "hinge", "r2_weight": 0.5}), (kgan.WGANGP, {"n_critic": 2})],
+    ids=["GAN", "WGANGP"],
+)
+def test_training_twice_from_the_same_seed_gives_the_same_model(cls, kwargs, images):
+    """A lazy R1 term (a `tf.cond`) draws DiffAugment's noise inside its branch while bCR draws
+    beside it: the two runs must not depend on the order TensorFlow runs those draws in."""
+
+    def networks():
+        generator = dcgan_generator((8, 8, 1), 4, base_filters=4, normalization=None)
+        discriminator = dcgan_discriminator(
+            (8, 8, 1), base_filters=4, normalization=None, spectral_norm=True
+        )
+        return generator, discriminator
+
+    keras.utils.set_random_seed(0)
+    initial = [network.get_weights() for network in networks()]
+    runs = []
+    for _ in range(2):
+        generator, discriminator = networks()
+        generator.set_weights(initial[0])
+        discriminator.set_weights(initial[1])
+        gan = cls(
+            generator,
+            discriminator,
+            seed=5,
+            augment="color,translation,cutout",
+            r1_weight=1.0,
+            penalty_interval=2,
+            consistency_weight=1.0,
+            **kwargs,
+        )
+        gan.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05))
+        gan.fit(images(32), batch_size=8, epochs=2, shuffle=False, verbose=0)
+        runs.append(generator.get_weights() + discriminator.get_weights())
+    for first, second in zip(*runs):
+        np.testing.assert_array_equal(second, first)
+
+
+def test_a_train_step_draws_its_noise_from_one_advance_of_the_seed(small_dcgan, images):
+    """Each step moves the training noise's state once; its draws are stateless functions of
+    that state, numbered in the order the step asks for them (see `noise.StepSeeds`)."""
+    gan = kgan.GAN(*small_dcgan(), seed=3, augment="translation")
+    gan.compile()
+    gan.fit(images(48), batch_size=16, epochs=1, verbose=0)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(gan.seed_generator.state), [3, 3])
+
+    @tf.function
+    def step():
+        seeds = kgan.models.noise.StepSeeds(gan.seed_generator)
+        inside = tf.cond(tf.constant(True), seeds.next, lambda: tf.zeros([2], tf.int32))
+        return tf.stack([inside, seeds.next()])
+
+    first, second = step().numpy()
+    state = tf.constant([3, 3], gan.seed_generator.state.dtype)
+    np.testing.assert_array_equal(first, tf.random.experimental.stateless_fold_in(state, 0))
+    np.testing.assert_array_equal(second, tf.random.experimental.stateless_fold_in(state, 1))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(gan.seed_generator.state), [3, 4])
