@@ -101,6 +101,7 @@ class _WassersteinModel(AdversarialModel):
         critic = self.discriminator
 
         # === Critic steps ===
+        penalty_means = []
         for real, labels in self._critic_batches(batch, batch_labels):
             batch_size = tf.shape(real)[0]
             fake = self.generator(with_labels(self._sample_z(batch_size), labels), training=True)
@@ -113,6 +114,7 @@ class _WassersteinModel(AdversarialModel):
                 d_loss = self._reduce(d_per_example, critic)
                 scaled = self.d_optimizer.scale_loss(d_loss)
             self._apply_gradients(self.d_optimizer, tape, scaled, critic)
+            penalty_means.append({name: tf.reduce_mean(v) for name, v in penalties.items()})
 
         # === Generator step (the last critic batch's size and labels) ===
         z = self._sample_z(batch_size)
@@ -125,14 +127,16 @@ class _WassersteinModel(AdversarialModel):
         self._apply_gradients(self.g_optimizer, tape, scaled, self.generator)
         self._update_ema()
 
-        # The critic's metrics describe its last step, the one closest to the generator's
+        # The critic's losses describe its last step, the one closest to the generator's
         # update. C(x) - C(G(z)) is the critic's estimate of the Wasserstein-1 distance (up to
-        # the Lipschitz constant); it should shrink as the generator improves.
+        # the Lipschitz constant); it should shrink as the generator improves. Each penalty is
+        # the mean over the step's critic updates: a lazy term, due on some updates only,
+        # would otherwise read 0 whenever the last update is not one of them.
         return self._track(
             d_loss=tf.reduce_mean(d_per_example),
             g_loss=tf.reduce_mean(g_per_example),
             wasserstein=-tf.reduce_mean(wasserstein_loss),
-            **{name: tf.reduce_mean(values) for name, values in penalties.items()},
+            **{name: tf.reduce_mean([m[name] for m in penalty_means]) for name in penalties},
         )
 
     def test_step(self, data):
@@ -373,7 +377,9 @@ class WGANGP(_WassersteinModel):
             `kgan.models.AdversarialModel` (`augment`, `r1_weight`, `ema_decay`...).
 
     Metrics: `d_loss`, `g_loss`, `wasserstein` (C(x) - C(G(z))), `gradient_penalty`
-    (lambda-weighted) and `drift` when it is on.
+    (lambda-weighted) and `drift` when it is on. The losses are those of a step's last critic
+    update, the penalties (with R1 / R2 and `consistency` when they are on) their means over
+    the step's `n_critic` updates.
     """
 
     def __init__(

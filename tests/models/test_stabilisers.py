@@ -147,6 +147,20 @@ def test_wasserstein_models_take_r1_too(cls):
     assert logs["r1"] == pytest.approx(2.0, rel=1e-5)
 
 
+def test_a_lazy_r1_is_logged_as_the_mean_over_a_steps_critic_updates():
+    """n_critic = penalty_interval = 2: R1 is due on the first update of every step only, where
+    it weighs gamma * k / 2 * ||w||^2 = 4 * 2 / 2 * 1; the step logs the mean over its two."""
+    generator = mlp_generator((2,), latent_dim=2, hidden_units=(4,), output_activation=None)
+    critic = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    critic.layers[0].set_weights([np.array([[0.6], [-0.8]], "float32"), np.zeros(1, "float32")])
+    model = kgan.WGANGP(generator, critic, n_critic=2, r1_weight=4.0, penalty_interval=2)
+    model.compile(keras.optimizers.SGD(0.0), keras.optimizers.SGD(0.0))
+    for _ in range(2):
+        model.reset_metrics()
+        logs = model.train_on_batch(np.ones((8, 2), "float32"), return_dict=True)
+        assert logs["r1"] == pytest.approx(2.0, rel=1e-5)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
