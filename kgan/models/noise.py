@@ -81,12 +81,14 @@ class StepSeeds:
     """The seeds of one training step's draws.
 
     The step advances the model's `keras.random.SeedGenerator` once, and its k-th draw uses the
-    stateless seed `fold_in(step_seed, k)`. The noise of a step is thus a function of the
-    generator's state and of the order in which the step's code asks for it, not of the order
-    in which TensorFlow runs the draws: a draw inside a `tf.cond` (the DiffAugment of a lazy R1
-    term) and one beside it (bCR's) would otherwise each read and advance the shared state, in
-    an order that automatic control dependencies leave open, and two runs from the same seed
-    could differ.
+    stateless seed `fold_in(step_seed, k)`, with a 64-bit key. The noise of a step is thus a
+    function of the generator's state and of the order in which the step's code asks for it,
+    not of the order in which TensorFlow runs the draws. When each draw read and advanced the
+    shared state, a draw inside a `tf.cond` (the DiffAugment of a lazy R1 term) and one beside
+    it (bCR's) gave two runs from the same seed different noise, with op determinism on or off.
+
+    k is counted as the step is traced: a draw inside a `tf.while_loop` would take one seed
+    for all its iterations.
     """
 
     def __init__(self, seed_generator):
@@ -94,18 +96,21 @@ class StepSeeds:
         self._count = 0
 
     def next(self):
-        """The stateless seed of the step's next draw (counted as the step is traced)."""
-        seed = tf.random.experimental.stateless_fold_in(self._seed, self._count)
+        """The stateless seed of the step's next draw."""
+        index = tf.constant(self._count, tf.int64)
         self._count += 1
-        return seed
+        return tf.random.experimental.stateless_fold_in(self._seed, index)
 
 
 def one_seed_per_step(train_step):
-    """Decorates an `AdversarialModel.train_step` so that its draws come from `StepSeeds`."""
+    """Decorates an `AdversarialModel.train_step` so that its draws come from `StepSeeds`. A
+    decorated step that calls another (`super().train_step`) shares its seeds with it."""
 
     @functools.wraps(train_step)
     def step(model, data):
         active = _active_steps()
+        if id(model) in active:
+            return train_step(model, data)
         active[id(model)] = StepSeeds(model.seed_generator)
         try:
             return train_step(model, data)

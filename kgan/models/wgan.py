@@ -25,7 +25,9 @@ class _WassersteinModel(AdversarialModel):
 
     Every critic update draws fresh noise (and, for WGAN-GP, fresh interpolation weights) and,
     with `critic_batches="fresh"`, its own real batch; the generator update then draws fresh
-    noise again.
+    noise again. The logged losses are those of the step's last critic update; each penalty
+    (R1 / R2, `consistency`, WGAN-GP's terms) is its mean over the step's `n_critic` updates,
+    so with a lazy term `d_loss` is not the sum of the logged values.
     """
 
     def __init__(self, generator, discriminator, *, n_critic=5, critic_batches="fresh", **kwargs):
