@@ -83,9 +83,10 @@ class StepSeeds:
     The step advances the model's `keras.random.SeedGenerator` once, and its k-th draw uses the
     stateless seed `fold_in(step_seed, k)`, with a 64-bit key. The noise of a step is thus a
     function of the generator's state and of the order in which the step's code asks for it,
-    not of the order in which TensorFlow runs the draws. When each draw read and advanced the
-    shared state, a draw inside a `tf.cond` (the DiffAugment of a lazy R1 term) and one beside
-    it (bCR's) gave two runs from the same seed different noise, with op determinism on or off.
+    not of the order in which TensorFlow runs the draws. Draws that each read and advance the
+    shared state, one inside a `tf.cond` (the DiffAugment of a lazy R1 term) and one beside it
+    (bCR's), can run in either order, and two runs from the same seed then get different noise,
+    with op determinism on or off.
 
     k is counted as the step is traced: a draw inside a `tf.while_loop` would take one seed
     for all its iterations.

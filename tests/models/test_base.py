@@ -316,9 +316,8 @@ _TWO_RUNS = textwrap.dedent(
 def test_training_twice_from_the_same_seed_gives_the_same_model():
     """With TensorFlow's ops deterministic (what `kgan train --deterministic` sets), two runs
     from one seed give the same weights, bit for bit, although a lazy R1 term (a `tf.cond`)
-    draws DiffAugment's noise inside its branch while bCR draws beside it. Each draw advancing
-    the model's seed generator in turn made the runs differ, op determinism or not. In a
-    subprocess, since op determinism cannot be turned off again."""
+    draws DiffAugment's noise inside its branch while bCR draws beside it (see
+    `noise.StepSeeds`). In a subprocess, since op determinism cannot be turned off again."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run(
         [sys.executable, "-c", _TWO_RUNS], capture_output=True, text=True, timeout=600, env=env
