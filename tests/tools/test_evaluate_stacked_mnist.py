@@ -22,10 +22,13 @@ def _quick_record(out, *options):
 
 def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path):
     out = tmp_path / "stacked.json"
-    record = _quick_record(out, "--packing", "2")
-    assert record["packing"] == 2 and record["command"].endswith("--packing 2 --json " + str(out))
+    record = _quick_record(out, "--packing", "2", "--r1-weight", "0.25")
+    assert record["packing"] == 2 and record["command"].endswith(
+        "--r1-weight 0.25 --json " + str(out)
+    )
     (run,) = record["runs"]
     assert run["generator_steps"] == 20 and run["seconds"] > 0
+    assert run["r1_weight"] == 0.125  # Each pack gets the weight a sample has.
     assert 1 <= run["modes_covered"] <= 1000 and run["kl_to_uniform"] >= 0
     assert record["modes_covered"]["min"] == run["modes_covered"]
     assert record["num_samples"] == 500 and record["environment"]["tensorflow"]
@@ -37,22 +40,26 @@ def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp
     assert all(0 <= kl < 0.1 for kl in floor["channel_kl_to_uniform"])
 
 
-def test_quick_run_with_another_r1_weight_records_it_and_names_its_file(tmp_path):
-    record = _quick_record(tmp_path / "stacked.json", "--r1-weight", "0.25", "--packing", "2")
-    (run,) = record["runs"]
-    assert run["r1_weight"] == 0.125  # Each pack gets the weight a sample has.
+def test_each_setting_has_its_results_file():
     results_file = runpy.run_path(str(TOOL))["results_file"]
-    named = results_file(r1_weight=0.1)
-    assert named.endswith(os.path.join("results", "stacked_mnist_r1_0.1.json"))
+    assert results_file().endswith(os.path.join("tools", "results", "stacked_mnist.json"))
+    assert results_file(r1_weight=0.1).endswith(
+        os.path.join("results", "stacked_mnist_r1_0.1.json")
+    )
     assert results_file(clusters=100, r1_weight=0.1, steps=15000).endswith(
         "stacked_mnist_clusters100_r1_0.1_steps15000.json"
     )
+    assert results_file(lr_decay_from=0.5, steps=30000).endswith(
+        os.path.join("results", "stacked_mnist_lr_decay_0.5_steps30000.json")
+    )
+    assert results_file(clusters=100, steps=30000).endswith(
+        os.path.join("tools", "results", "stacked_mnist_clusters100_steps30000.json")
+    )
+    assert results_file(packing=2).endswith(os.path.join("results", "stacked_mnist_packing2.json"))
 
 
 @pytest.mark.parametrize("clusters", [[], ["--clusters", "10"]], ids=["plain", "clusters"])
-def test_quick_run_with_decaying_learning_rates_records_it_and_names_its_file(
-    tmp_path, monkeypatch, clusters
-):
+def test_quick_run_with_decaying_learning_rates_ends_them_at_zero(tmp_path, monkeypatch, clusters):
     import kgan
 
     built, build = [], kgan.recipes.build
@@ -73,10 +80,6 @@ def test_quick_run_with_decaying_learning_rates_records_it_and_names_its_file(
     (gan,) = built
     assert int(gan.g_optimizer.iterations) == 20
     assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0
-    results_file = runpy.run_path(str(TOOL))["results_file"]
-    assert results_file(lr_decay_from=0.5, steps=30000).endswith(
-        os.path.join("results", "stacked_mnist_lr_decay_0.5_steps30000.json")
-    )
 
 
 @pytest.mark.parametrize(
@@ -105,18 +108,6 @@ def test_bad_options_are_refused_with_the_value(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
-
-
-def test_seeds_trained_apart_merge_into_one_file(tmp_path):
-    out = tmp_path / "stacked.json"
-    _quick_record(out, "--seed", "1")
-    record = _quick_record(out, "--seed", "0")
-    assert [run["seed"] for run in record["runs"]] == [0, 1]
-    commands = [run["command"] for run in record["runs"]]
-    assert commands[0].endswith("--seed 0 --json " + str(out)) and "--seed 1" in commands[1]
-    assert record["command"] == " && ".join(commands)
-    kls = [run["kl_to_uniform"] for run in record["runs"]]
-    assert record["kl_to_uniform"] == {"mean": sum(kls) / 2, "min": min(kls), "max": max(kls)}
 
 
 def test_merged_runs_keep_their_command_and_machine_and_other_settings_are_refused(tmp_path):
@@ -190,20 +181,33 @@ def _train(run, *options, images=256):
     assert main([*argv, *options]) == 0
 
 
-def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_command_that_trained_it(
+def _edited_copy(run, folder, **config):
+    """A copy of the run folder `run` at `folder` whose `config.json` records `config`."""
+    shutil.copytree(run, folder)
+    recorded = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**recorded, **config}))
+    return folder
+
+
+def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_seeds_the_tool_trained(
     tmp_path,
 ):
     """A schedule longer than a session trains in a `kgan train` run folder, which resumes;
     `--run` scores it with its own seed, records the command that trained it, and merges it
-    with the runs the tool trained itself at the same steps."""
+    with the runs the tool trained itself, one seed at a time, at the same steps."""
     run, out = tmp_path / "run", tmp_path / "stacked.json"
     _train(run, "--seed", "3", images=2000)  # 32 steps, the last of 16 images.
-    _quick_record(out, "--seed", "0", "--steps", "32")  # 2,000 images, as the run's.
+    _quick_record(out, "--seed", "1", "--steps", "32")  # 2,000 images, as the run's.
+    record = _quick_record(out, "--seed", "0", "--steps", "32")
+    assert [scored["seed"] for scored in record["runs"]] == [0, 1]
+    commands = [scored["command"] for scored in record["runs"]]
+    assert commands[0].endswith(f"--seed 0 --steps 32 --json {out}") and "--seed 1" in commands[1]
+    assert record["command"] == " && ".join(commands)
     main = runpy.run_path(str(TOOL))["main"]
     assert main(["--run", str(run), "--quick", "--json", str(out)]) == 0
     record = json.loads(out.read_text())
-    assert [scored["seed"] for scored in record["runs"]] == [0, 3]
-    scored = record["runs"][1]
+    assert [scored["seed"] for scored in record["runs"]] == [0, 1, 3]
+    scored = record["runs"][2]
     trained = (
         "kgan train --data stacked_mnist --recipe stacked_mnist --epochs 1 --seed 3 "
         f"--precision float32 --num-samples 2000 --output {run}"
@@ -211,7 +215,9 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_command_that_tr
     assert scored["training_command"] == trained
     scoring = f"python tools/evaluate_stacked_mnist.py --run {run} --quick --json {out}"
     assert scored["command"] == f"{trained} && {scoring}"
-    assert record["command"].endswith(f" && {trained} && {scoring}")
+    assert record["command"] == " && ".join([*commands, scored["command"]])
+    kls = [scored["kl_to_uniform"] for scored in record["runs"]]
+    assert record["kl_to_uniform"] == {"mean": sum(kls) / 3, "min": min(kls), "max": max(kls)}
     assert (scored["generator_steps"], scored["clusters"], scored["clusterings"]) == (
         32,
         None,
@@ -221,13 +227,11 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_command_that_tr
     assert scored["seconds"] > 0 and 1 <= scored["modes_covered"] <= 1000
     assert len(scored["channel_kl_to_uniform"]) == 3
     # Other settings are another recipe: refused, naming the setting and its value.
-    other = tmp_path / "other"
-    _train(other, "--batch-size", "32")
+    other = _edited_copy(run, tmp_path / "other", batch_size=32)
     with pytest.raises(SystemExit, match=f"has batch_size=32. Received: --run {other}"):
         main(["--run", str(other), "--quick", "--json", str(tmp_path / "other.json")])
     # Another seed's run on other images does not join the file's runs.
-    short = tmp_path / "short"
-    _train(short, "--seed", "4")
+    short = _edited_copy(run, tmp_path / "short", seed=4, num_samples=256)
     with pytest.raises(SystemExit, match="training_images=2000, this run has 256"):
         main(["--run", str(short), "--quick", "--json", str(out)])
     # Two runs of one seed are one seed twice.
@@ -263,8 +267,3 @@ def test_run_refuses_what_the_run_sets_a_file_and_an_unfinished_run(tmp_path, ca
     (tmp_path / "config.json").write_text(json.dumps({"epochs": 3}))
     with pytest.raises(SystemExit, match="has no model.keras: its run has not finished"):
         main(["--run", str(tmp_path), *out])
-    # Each setting's file is named after it, the recipe's steps left out.
-    assert tool["results_file"](clusters=100, steps=30000).endswith(
-        os.path.join("tools", "results", "stacked_mnist_clusters100_steps30000.json")
-    )
-    assert tool["results_file"]().endswith(os.path.join("tools", "results", "stacked_mnist.json"))
