@@ -29,24 +29,40 @@ def list_images(directory):
     if not root.is_dir():
         problem = "is not a folder" if root.exists() else "does not exist"
         raise ValueError(f"The image folder {problem}. Received: name={os.fspath(directory)!r}")
-    paths = sorted(
-        path
-        for path in root.rglob("*")
-        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-    )
-    if not paths:
+    found = _image_files(os.fspath(root))
+    if not found:
         raise ValueError(
             f"The image folder holds no images (looked for "
             f"{', '.join(IMAGE_EXTENSIONS)} files, also in sub-folders). "
             f"Received: name={os.fspath(directory)!r}"
         )
-    parts = [path.relative_to(root).parts for path in paths]
-    if all(len(p) == 2 for p in parts):
-        class_names = sorted({p[0] for p in parts})
+    paths = [pathlib.Path(os.path.join(root, *parts)) for parts in found]
+    if all(len(parts) == 2 for parts in found):
+        class_names = sorted({parts[0] for parts in found})
         index = {name: i for i, name in enumerate(class_names)}
-        labels = np.array([index[p[0]] for p in parts], dtype=np.int32)
+        labels = np.array([index[parts[0]] for parts in found], dtype=np.int32)
         return paths, labels, class_names
     return paths, None, None
+
+
+def _image_files(root):
+    """The image files under the folder `root`, at any depth, as tuples of their path's parts
+    below it, sorted as paths are. Folders linked to by symbolic links are not entered; linked
+    files are listed. One `os.scandir` a folder: a 50,000-image folder lists in a fraction of
+    a second."""
+    found, pending = [], [(root, ())]
+    while pending:
+        folder, parts = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append((entry.path, (*parts, entry.name)))
+                elif (
+                    os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS
+                    and entry.is_file()
+                ):
+                    found.append((*parts, entry.name))
+    return sorted(found)
 
 
 # The formats `tf.io.decode_image` reads, as Pillow names them (MPO: a JPEG with extra frames).

@@ -82,3 +82,20 @@ def test_a_subset_of_a_class_folder_keeps_every_class(class_folder):
     # A flat folder (no classes) keeps sorted path order.
     flat, _, _ = read_folder(class_folder / "cat", num_samples=2, cache=False)
     np.testing.assert_array_equal(flat[:, 0, 0, 0], [10, 20])
+
+
+def test_listing_finds_images_at_any_depth_in_path_order_and_skips_linked_folders(tmp_path):
+    from kgan.data.folder import list_images
+
+    for name in ("a/1.png", "a/b/2.JPG", "a-c.png", ".hidden.png", "x.png/3.jpeg", "c/4.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "linked").symlink_to(tmp_path / "a")  # A linked folder is not entered,
+    (tmp_path / "linked.png").symlink_to(tmp_path / "a" / "1.png")  # a linked file is listed,
+    (tmp_path / "broken.png").symlink_to(tmp_path / "none.png")  # a broken link is not.
+    paths, labels, class_names = list_images(tmp_path)
+    listed = [path.relative_to(tmp_path).as_posix() for path in paths]
+    # Sorted part by part, as paths compare: a/b/2.JPG before a-c.png, though "-" < "/".
+    assert listed == [".hidden.png", "a/1.png", "a/b/2.JPG", "a-c.png", "linked.png",
+                      "x.png/3.jpeg"]  # fmt: skip
+    assert paths[0] == tmp_path / ".hidden.png" and labels is None and class_names is None
