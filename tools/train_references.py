@@ -43,6 +43,7 @@ elsewhere it leaves `runs/references`, `savedmodels/` and `tools/results/` alone
 """
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -245,8 +246,10 @@ def classifier_path(data):
     return os.path.join(ROOT, "savedmodels", "classifiers", f"{data}.keras")
 
 
+@functools.cache
 def real_arrays(data, split):
-    """`(images in [-1, 1], labels)` of a local split (IDX files, or the CIFAR-10 copy)."""
+    """`(images in [-1, 1], labels)` of a local split (IDX files, or the CIFAR-10 copy), read
+    once a process and shared by its callers, so read-only."""
     import numpy as np
 
     from kgan.data import cifar
@@ -263,7 +266,11 @@ def real_arrays(data, split):
             "references are trained and evaluated on them (see ../shared/data/README)"
         )
     images, labels, _ = found
-    return (np.asarray(images, "float32") / 127.5 - 1.0), labels
+    images = np.asarray(images, "float32") / 127.5 - 1.0
+    labels = np.array(labels)
+    for array in (images, labels):
+        array.setflags(write=False)
+    return images, labels
 
 
 def feature_metrics(real_features, fake_features):

@@ -2,10 +2,7 @@
 stored screens that the `cifar10` recipe follows (the fixtures are in conftest.py)."""
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +14,7 @@ METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage"
 
 
 def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(
-    tool_data, run_tool, tmp_path
+    tool_data, run_tool, load_tool, tmp_path, monkeypatch
 ):
     data_dir = tool_data("cifar10/test", "the CIFAR-10 copy's test images")
     out = tmp_path / "screen.json"
@@ -39,16 +36,9 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(
     assert results["command"].endswith(f"--json {out}")  # Not the default file: it is named.
     assert not list(tmp_path.glob("screen.json.*"))  # The worker's part is removed.
     # Another budget is refused: its entries would not compare with the file's.
-    env = {**os.environ, "KGAN_DATA_DIR": str(data_dir)}
-    result = subprocess.run(
-        [sys.executable, str(TOOLS / "screen_cifar10.py"), *map(str, args), "--images", "2048"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode != 0 and "Received: --images=2048" in result.stderr
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="Received: --images=2048"):
+        load_tool("screen_cifar10").main([*map(str, args), "--images", "2048"])
 
 
 def test_screen_cifar10_counts_the_images_of_the_wgangp_variant_per_critic_batch(load_tool):
