@@ -1,7 +1,12 @@
 """Smoke runs of the toy, baseline and benchmark scripts: each runs end to end with `--quick`
 into a temporary folder, and the test checks the shape of what it writes (the fixtures, and
 what the tools' tests share, are in conftest.py). The references' and the CIFAR-10 screen's
-scripts have files of their own."""
+scripts have files of their own.
+
+Each smoke run starts its own TensorFlow process and takes 10 to 35 s, so they are marked slow
+and kept out of the default run: run `python3 -m pytest -m slow tests/tools` before a script
+writes a stored result. The scripts' helpers that run in the test's process stay in the
+default run."""
 
 import json
 import os
@@ -13,6 +18,7 @@ import pytest
 METRICS = ("fid", "kid", "kid_std", "precision", "recall", "density", "coverage")
 
 
+@pytest.mark.slow
 def test_evaluate_toys_quick_writes_every_run(run_tool, tmp_path):
     """One run (the GAN on the ring, 50 steps) through training, scoring and the Jacobian-
     truncated scoring; WGAN-GP and the grid go through the same `run_one`."""
@@ -37,6 +43,7 @@ def test_evaluate_toys_quick_writes_every_run(run_tool, tmp_path):
     assert "| method | ring modes (of 8) |" in stdout and "(published)" in stdout
 
 
+@pytest.mark.slow
 def test_compare_baseline_quick_scores_both_sides(tool_data, run_tool, tmp_path):
     data_dir = tool_data()
     out = tmp_path / "compare.json"
@@ -54,6 +61,7 @@ def test_compare_baseline_quick_scores_both_sides(tool_data, run_tool, tmp_path)
     assert not list(tmp_path.glob("compare.json.*"))  # The workers' parts are removed.
 
 
+@pytest.mark.slow
 def test_benchmark_data_quick_prints_both_rates_and_their_ratio(tool_data, run_tool, tmp_path):
     stdout = run_tool("benchmark_data.py", "--quick", cwd=tmp_path, data_dir=tool_data())
     assert "dataset: mnist (28, 28, 1), batch size 32" in stdout
@@ -87,6 +95,7 @@ def test_benchmark_data_cache_times_a_folder_decoded_then_read_from_the_cache(
         benchmark_data.cache_seconds("gaussian_ring", None)
 
 
+@pytest.mark.slow
 def test_benchmark_fit_wait_quick_prints_every_call_and_the_map_rates(run_tool, tmp_path):
     stdout = run_tool("benchmark_fit_wait.py", "--quick", cwd=tmp_path)
     for kind in ("kgan (autotuning thread off)", "autotune.enabled=True (before)"):
@@ -98,6 +107,7 @@ def test_benchmark_fit_wait_quick_prints_every_call_and_the_map_rates(run_tool, 
     assert re.search(r"autotuning thread on \d+ images/s, off \d+ images/s", stdout)
 
 
+@pytest.mark.slow
 def test_benchmark_inference_quick_writes_its_table(run_tool, tmp_path):
     out = tmp_path / "inference.md"
     run_tool("benchmark_inference.py", "--quick", "--markdown-out", out, cwd=tmp_path)
@@ -114,6 +124,7 @@ def test_benchmark_inference_quick_writes_its_table(run_tool, tmp_path):
         assert float(row.split(" | ")[-1].rstrip(" |")) < 1e-4
 
 
+@pytest.mark.slow
 def test_benchmark_train_quick_prints_its_table(run_tool, tmp_path):
     """One row and the row it is compared with (every row, with XLA compilation and the costs
     after the table, takes minutes even with --quick)."""

@@ -124,8 +124,9 @@ def _quick_baseline(name, tmp_path, run_tool, tool_data, load_tool):
     return record, json.loads((runs / name / "config.json").read_text()), out
 
 
-# Slow: the unconditional baseline's test below runs the same script path, and the quick
-# conditional reference (`mnist_cdcgan` above) scores class control the same way.
+# Slow, as the unconditional one below (a minute each). The default run keeps the quick
+# reference (`mnist_cdcgan` above: a run folder trained and scored, class control included)
+# and the fast check that the tutorial's networks are built again the same.
 @pytest.mark.slow
 def test_a_trained_conditional_baseline_is_scored_like_a_reference(
     load_tool, run_tool, tool_data, tmp_path
@@ -148,6 +149,7 @@ def test_a_trained_conditional_baseline_is_scored_like_a_reference(
     assert table[2].endswith(f"| {100 * control:.1f}% |")
 
 
+@pytest.mark.slow
 def test_a_baseline_of_its_own_networks_trains_as_a_run(load_tool, run_tool, tool_data, tmp_path):
     """`cifar10_tutorial --quick`: the tutorial's networks at its batch size, trained into a
     run folder by `kgan.training.train` (so that it resumes), and scored."""
