@@ -20,15 +20,40 @@ def _quick_record(out, *options):
     return json.loads(out.read_text())
 
 
-def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path):
+def _keep_built_models(monkeypatch):
+    """The models `kgan.recipes.build` builds from now on, in a list."""
+    import kgan
+
+    built, build = [], kgan.recipes.build
+
+    def keep(*args, **kwargs):
+        built.append(build(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(kgan.recipes, "build", keep)
+    return built
+
+
+def _assert_decayed_to_zero(gan, steps=20):
+    """The model trained reached the end of its learning rates' decay with its last step."""
+    assert int(gan.g_optimizer.iterations) == steps
+    assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0
+
+
+def test_quick_run_writes_per_seed_modes_and_kl_with_a_packing_discriminator(tmp_path, monkeypatch):
+    built = _keep_built_models(monkeypatch)
     out = tmp_path / "stacked.json"
-    record = _quick_record(out, "--packing", "2", "--r1-weight", "0.25")
-    assert record["packing"] == 2 and record["command"].endswith(
-        "--r1-weight 0.25 --json " + str(out)
-    )
+    options = ("--packing", "2", "--r1-weight", "0.25", "--lr-decay-from", "0.5")
+    record = _quick_record(out, *options)
+    assert record["packing"] == 2
+    assert record["command"].endswith(" ".join(options) + " --json " + str(out))
     (run,) = record["runs"]
     assert run["generator_steps"] == 20 and run["seconds"] > 0
     assert run["r1_weight"] == 0.125  # Each pack gets the weight a sample has.
+    assert run["lr_decay_from"] == 0.5
+    (gan,) = built
+    assert gan.discriminator.get_layer("pack").packing == 2
+    _assert_decayed_to_zero(gan)
     assert 1 <= run["modes_covered"] <= 1000 and run["kl_to_uniform"] >= 0
     assert record["modes_covered"]["min"] == run["modes_covered"]
     assert record["num_samples"] == 500 and record["environment"]["tensorflow"]
@@ -58,28 +83,19 @@ def test_each_setting_has_its_results_file():
     assert results_file(packing=2).endswith(os.path.join("results", "stacked_mnist_packing2.json"))
 
 
-@pytest.mark.parametrize("clusters", [[], ["--clusters", "10"]], ids=["plain", "clusters"])
-def test_quick_run_with_decaying_learning_rates_ends_them_at_zero(tmp_path, monkeypatch, clusters):
-    import kgan
-
-    built, build = [], kgan.recipes.build
-
-    def keep(*args, **kwargs):
-        built.append(build(*args, **kwargs))
-        return built[-1]
-
-    monkeypatch.setattr(kgan.recipes, "build", keep)
-    record = _quick_record(tmp_path / "stacked.json", "--lr-decay-from", "0.5", *clusters)
+def test_quick_self_conditioned_run_with_decaying_learning_rates_records_its_clusters(
+    tmp_path, monkeypatch
+):
+    built = _keep_built_models(monkeypatch)
+    record = _quick_record(tmp_path / "stacked.json", "--lr-decay-from", "0.5", "--clusters", "10")
     (run,) = record["runs"]
     assert run["lr_decay_from"] == 0.5 and run["generator_steps"] == 20
     assert 1 <= run["modes_covered"] <= 1000
-    if clusters:
-        # A self-conditioned run records its clusters, clustered once in 20 steps.
-        assert record["clusters"] == 10 and run["clusters"] == 10 and run["clusterings"] == 1
-    # The model trained reached the end of its decay with the last of the 20 steps.
+    # A self-conditioned run records its clusters, clustered once in 20 steps.
+    assert record["clusters"] == 10 and run["clusters"] == 10 and run["clusterings"] == 1
     (gan,) = built
-    assert int(gan.g_optimizer.iterations) == 20
-    assert float(gan.g_optimizer.learning_rate) == float(gan.d_optimizer.learning_rate) == 0.0
+    assert gan.num_classes == 10
+    _assert_decayed_to_zero(gan)
 
 
 @pytest.mark.parametrize(
