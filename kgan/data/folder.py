@@ -58,8 +58,7 @@ def _image_files(root):
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, (*parts, entry.name)))
                 elif (
-                    os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS
-                    and entry.is_file()
+                    os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file()
                 ):
                     found.append((*parts, entry.name))
     return sorted(found)
