@@ -3,7 +3,7 @@ into a temporary folder, and the test checks the shape of what it writes (the fi
 what the tools' tests share, are in conftest.py). The references' and the CIFAR-10 screen's
 scripts have files of their own.
 
-Each smoke run starts its own TensorFlow process and takes 10 to 35 s, so they are marked slow
+Each smoke run starts its own TensorFlow process and takes 5 to 35 s, so they are marked slow
 and kept out of the default run: run `python3 -m pytest -m slow tests/tools` before a script
 writes a stored result. The scripts' helpers that run in the test's process stay in the
 default run."""

@@ -99,6 +99,20 @@ def test_train_references_quick_writes_a_card_exports_and_leaves_the_repository(
     assert (shipped.stat().st_mtime_ns if shipped.exists() else None) == before
 
 
+def test_real_arrays_are_read_once_a_process_and_cannot_be_changed(load_tool, tool_data):
+    """The tool's callers share one copy of each split: a caller writing into it would change
+    what the others score against, so it refuses."""
+    tool_data()
+    references = load_tool("train_references")
+    images, labels = references.real_arrays("mnist", "test")
+    assert references.real_arrays("mnist", "test")[0] is images
+    assert images.shape == (10_000, 28, 28, 1) and labels.shape == (10_000,)
+    assert images.min() >= -1.0 and images.max() <= 1.0
+    for array in (images, labels):
+        with pytest.raises(ValueError, match="read-only"):
+            array[0] = 0
+
+
 def test_a_baseline_export_is_read_from_the_commit_that_held_it(load_tool, tmp_path):
     references = load_tool("train_references")
     spec = references.BASELINES["mnist_dcgan_v1"]
