@@ -1,7 +1,7 @@
 """The on-disk cache of decoded image folders: decode a folder once, load it in seconds after.
 
-A folder's decoded uint8 array is stored as one `.npy` file in the cache folder (the
-`KGAN_CACHE_DIR` environment variable, else `~/.cache/kgan/folders`). Its name is a hash of
+A folder's decoded uint8 array is stored as one `.npz` file in the cache folder
+(`$KGAN_CACHE_DIR/folders`, else `~/.cache/kgan/folders`). Its name is a hash of
 everything that decides the array: every file's path, size and modification time, and the
 `image_size`, `crop` and `color_mode` it was decoded with. Any change to the folder or to
 those arguments gives another name, so a stale entry is never read; the file also stores its
@@ -26,12 +26,18 @@ ENV_VAR = "KGAN_CACHE_DIR"
 _FORMAT = 1
 
 
-def cache_dir():
-    """The cache folder: `$KGAN_CACHE_DIR`, else `~/.cache/kgan/folders`."""
+def cache_root():
+    """kgan's cache folder: `$KGAN_CACHE_DIR`, else `~/.cache/kgan`. Decoded folders go to its
+    `folders/`, the staging folders of runs at URLs (`kgan.runs.remote`) to its `runs/`."""
     folder = os.environ.get(ENV_VAR)
     if folder:
         return pathlib.Path(os.path.expanduser(folder))
-    return pathlib.Path.home() / ".cache" / "kgan" / "folders"
+    return pathlib.Path.home() / ".cache" / "kgan"
+
+
+def cache_dir():
+    """The folder of decoded folders: `$KGAN_CACHE_DIR/folders`, else `~/.cache/kgan/folders`."""
+    return cache_root() / "folders"
 
 
 def key(paths, *, image_size, crop, color_mode):

@@ -79,9 +79,7 @@ STATE_PATH = f"{BACKUP_DIR}/{STATE_FILE}"
 
 def staging_root():
     """The folder of the staging folders: `$KGAN_CACHE_DIR/runs`, else `~/.cache/kgan/runs`."""
-    cache = os.environ.get(folder_cache.ENV_VAR)
-    base = os.path.expanduser(cache) if cache else os.path.expanduser("~/.cache/kgan")
-    return os.path.join(base, "runs")
+    return os.fspath(folder_cache.cache_root() / "runs")
 
 
 def staging_folder(url):

@@ -34,6 +34,21 @@ def test_second_load_reads_the_cache(class_folder, monkeypatch):
     assert len(decodes) == 1
 
 
+def test_kgan_cache_dir_holds_the_folder_cache_and_the_run_staging_side_by_side(
+    class_folder, tmp_path, monkeypatch
+):
+    from kgan.runs import remote
+
+    monkeypatch.setenv(folder_cache.ENV_VAR, str(tmp_path / "cache"))
+    _load_all(class_folder)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == ["folders"]
+    assert len(list((tmp_path / "cache" / "folders").glob("*.npz"))) == 1
+    assert remote.staging_root() == str(tmp_path / "cache" / "runs")
+    monkeypatch.delenv(folder_cache.ENV_VAR)
+    assert folder_cache.cache_dir() == folder_cache.cache_root() / "folders"
+    assert str(folder_cache.cache_root()).endswith(os.path.join(".cache", "kgan"))
+
+
 def test_images_read_with_and_without_labels_share_one_entry(class_folder, monkeypatch):
     decodes = _count_decodes(monkeypatch)
     _load_all(class_folder)
