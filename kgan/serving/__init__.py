@@ -9,8 +9,9 @@
     client = kgan.serving.PredictClient(model="mnist")
     images = client.predict({"z": np.random.normal(size=(4, 100))})["images"]
 
-Only the standard library is used for HTTP, so a client machine needs nothing but NumPy (and
-Pillow for `decode_pngs`, which reads the PNGs of the `generate_png` signature).
+HTTP goes through the standard library: no gRPC or TF Serving package is needed. Importing
+`kgan` imports TensorFlow, so a client machine needs kgan's own dependencies (and Pillow for
+`decode_pngs`, which reads the PNGs of the `generate_png` signature).
 
 Modules: `config` (`models.config`), `rest` (the REST JSON) and `client` (`PredictClient`).
 """

@@ -1,4 +1,4 @@
-"""`PredictClient`: a small client of TF Serving's REST API, on the standard library only."""
+"""`PredictClient`: a small client of TF Serving's REST API, its HTTP on the standard library."""
 
 import http.client
 import io

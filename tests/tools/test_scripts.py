@@ -134,3 +134,18 @@ def test_benchmark_train_quick_prints_its_table(run_tool, tmp_path):
     assert re.search(r"^hand loop, alternating\s+\d+\.\d\s+\d+\s*$", stdout, re.M), stdout
     pattern = rf"^{row}\s+\d+\.\d\s+\d+\s+\d\.\d{{3}} x hand loop, alternating \(calls"
     assert re.search(pattern, stdout, re.M), stdout
+
+
+def test_every_flag_tools_readme_shows_is_a_flag_of_its_script():
+    from pathlib import Path
+
+    tools = Path(__file__).resolve().parents[2] / "tools"
+    rows = re.findall(r"^\| `(\w+\.py)([^`]*)`", (tools / "README.md").read_text(), flags=re.M)
+    assert len(rows) >= 12
+    unknown = [
+        f"{script} {flag}"
+        for script, usage in rows
+        for flag in re.findall(r"--[a-z][\w-]*", usage)
+        if f'"{flag}"' not in (tools / script).read_text()
+    ]
+    assert not unknown
