@@ -8,11 +8,21 @@ import numbers
 import numpy as np
 
 
+def _is_integer(value):
+    """Whether `value` is a Python or NumPy integer (not a bool)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def check_positive_int(name, value, *, allow_none=False):
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not _is_integer(value) or value < 1:
         raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value!r}")
+
+
+def check_positive(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"`{name}` must be a positive number. Received: {name}={value!r}")
 
 
 def check_non_negative(name, value):
@@ -45,20 +55,29 @@ def check_bool(name, value):
 
 
 def check_image_shape(name, shape):
-    """Checks an image shape `(height, width, channels)` and returns it as a tuple of ints."""
+    """Checks an image shape `(height, width, channels)` of positive integers (Python or NumPy;
+    floats such as 8.0 are refused, as in Keras' shapes) and returns it as a tuple of ints."""
     try:
-        shape = tuple(int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"`{name}` must be a tuple (height, width, channels) of positive integers. "
-            f"Received: {name}={shape!r}"
-        ) from None
-    if len(shape) != 3 or min(shape) < 1:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = ()
+    if len(sizes) != 3 or not all(_is_integer(size) and size >= 1 for size in sizes):
         raise ValueError(
             f"`{name}` must be a tuple (height, width, channels) of positive integers. "
             f"Received: {name}={shape!r}"
         )
-    return shape
+    return tuple(int(size) for size in sizes)
+
+
+def check_num_classes(num_classes):
+    """Checks the number of classes of a class-conditional network or model: `None`
+    (unconditional) or at least 2."""
+    check_positive_int("num_classes", num_classes, allow_none=True)
+    if num_classes is not None and num_classes < 2:
+        raise ValueError(
+            "`num_classes` must be at least 2 for a class-conditional model. "
+            f"Received: num_classes={num_classes}"
+        )
 
 
 def check_seed(value, name="seed"):

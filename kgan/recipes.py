@@ -36,7 +36,7 @@ import os
 import keras
 
 from kgan import registry, schedules
-from kgan._validation import check_choice, check_positive_int, check_range
+from kgan._validation import check_choice, check_positive, check_positive_int, check_range
 from kgan.models import (
     dcgan_discriminator,
     dcgan_generator,
@@ -342,6 +342,7 @@ def _apply_overrides(name, settings, overrides):
                 )
             settings[key].update(value)
         elif key in _TOP_LEVEL_KEYS:
+            _check_top_level_setting(key, value)
             settings[key] = value
         elif key in model_keys or key in _model_arguments(settings["model"]):
             settings["model_options"][key] = value
@@ -352,6 +353,21 @@ def _apply_overrides(name, settings, overrides):
                 f"argument of {registry.MODELS[settings['model']]}. Received: {key}={value!r}"
             )
     return settings
+
+
+def _check_top_level_setting(key, value):
+    """Checks an override of a setting that `build` only reports or hands to Adam under another
+    name; the builders and the model check their own arguments, under the same names."""
+    if key in ("batch_size", "steps"):
+        check_positive_int(key, value)
+    elif key in ("d_learning_rate", "g_learning_rate"):
+        check_positive(key, value)
+    elif key in ("beta_1", "beta_2"):
+        check_range(key, value, 0.0, 1.0, include_high=False)
+    elif key == "lr_decay_from" and value is not None:
+        check_range(key, value, 0.0, 1.0, include_high=False)
+    elif key == "architecture":
+        check_choice(key, value, tuple(BUILDERS))
 
 
 def _model_arguments(model):
@@ -426,6 +442,8 @@ def build_from_settings(
     """Builds the model that resolved recipe `settings` describe (`resolve`, or a `recorded`
     copy such as a run's `config.json` keeps), compiled unless `compile=False`; the other
     arguments are `build`'s."""
+    # Before the networks are built; `compile` checks it too.
+    check_positive_int("steps_per_execution", steps_per_execution)
     decay_from = settings.get("lr_decay_from")
     if decay_from is not None:
         check_range("lr_decay_from", decay_from, 0.0, 1.0, include_high=False)

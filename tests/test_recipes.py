@@ -114,6 +114,19 @@ def test_a_recipes_conditional_settings_apply_to_its_class_conditional_builds_on
         (lambda: recipes.build("mnist", learning_rat=1e-3), "Received: learning_rat=0.001"),
         (lambda: recipes.build("mnist", generator=3), "Received: generator=3"),
         (lambda: recipes.build("small_data", augment="zoom"), "augment"),
+        (lambda: recipes.build("mnist", batch_size=0), "Received: batch_size=0"),
+        (lambda: recipes.build("mnist", batch_size=-5), "Received: batch_size=-5"),
+        (lambda: recipes.resolve("mnist", steps=2.5), "Received: steps=2.5"),
+        (lambda: recipes.build("mnist", d_learning_rate=-1), "Received: d_learning_rate=-1"),
+        (lambda: recipes.build("mnist", g_learning_rate=0), "Received: g_learning_rate=0"),
+        (lambda: recipes.build("mnist", beta_2=1.0), "Received: beta_2=1.0"),
+        (lambda: recipes.resolve("mnist", lr_decay_from=1.5), "Received: lr_decay_from=1.5"),
+        (lambda: recipes.build("mnist", architecture="vit"), "Received: architecture='vit'"),
+        (lambda: recipes.build("mnist", r1_weight=-1.0), "Received: r1_weight=-1.0"),
+        (
+            lambda: recipes.build("mnist", steps_per_execution=0),
+            "Received: steps_per_execution=0",
+        ),
     ],
 )
 def test_bad_names_and_overrides_are_clear_errors(call, message):

@@ -16,6 +16,7 @@ from kgan import penalties
 from kgan._validation import (
     check_bool,
     check_choice,
+    check_num_classes,
     check_positive_int,
     check_range,
     check_seed,
@@ -109,7 +110,7 @@ class AdversarialModel(keras.Model):
         # === Validation ===
         checks.check_network("generator", generator)
         checks.check_network("discriminator", discriminator)
-        checks.check_num_classes(num_classes)
+        check_num_classes(num_classes)
         check_positive_int("latent_dim", latent_dim, allow_none=True)
         check_choice("latent_distribution", latent_distribution, LATENT_DISTRIBUTIONS)
         if ema_decay is not None:
@@ -207,9 +208,14 @@ class AdversarialModel(keras.Model):
             d_optimizer: optimiser of the discriminator (critic): a `keras.optimizers.Optimizer`,
                 a name or a config dict. Defaults to the published setting of the model.
             g_optimizer: optimiser of the generator, likewise.
-            jit_compile, steps_per_execution, run_eagerly: as in `keras.Model.compile`.
+            jit_compile: `True`, `False` or `"auto"`, as in `keras.Model.compile`.
+            steps_per_execution: a positive integer, as in `keras.Model.compile`.
+            run_eagerly: `True` or `False`, as in `keras.Model.compile`.
         """
         checks.check_compile_arguments(type(self).__name__, kwargs)
+        check_choice("jit_compile", jit_compile, (True, False, "auto"))
+        check_positive_int("steps_per_execution", steps_per_execution)
+        check_bool("run_eagerly", run_eagerly)
         self.d_optimizer, self.g_optimizer = fitting.optimizers(self, d_optimizer, g_optimizer)
         self._compile_options = {
             "jit_compile": jit_compile,

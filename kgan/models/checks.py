@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from kgan._keras_internals import flatten_layers
-from kgan._validation import check_positive_int, short
+from kgan._validation import short
 from kgan.networks.inputs import with_labels
 from kgan.networks.packing import packing_of
 
@@ -42,15 +42,6 @@ def check_network(name, network):
         raise TypeError(
             f"`{name}` must be a keras.Model. Received: {name}={network!r} "
             f"of type {type(network).__name__}"
-        )
-
-
-def check_num_classes(num_classes):
-    check_positive_int("num_classes", num_classes, allow_none=True)
-    if num_classes is not None and num_classes < 2:
-        raise ValueError(
-            "`num_classes` must be at least 2 for a class-conditional model. "
-            f"Received: num_classes={num_classes}"
         )
 
 
@@ -307,7 +298,13 @@ def check_training_samples(samples, sample_shape, *, batched):
         return
     low, high = float(np.min(samples)), float(np.max(samples))
     if not (np.isfinite(low) and np.isfinite(high)):
-        raise ValueError("The training images contain NaN or infinite values.")
+        non_finite = ~np.isfinite(samples)
+        first = int(np.argmax(non_finite.reshape(len(samples), -1).any(axis=1)))
+        where = " in the first batch" if batched else ""
+        raise ValueError(
+            "The training images contain NaN or infinite values. Received: "
+            f"{int(non_finite.sum())} non-finite values{where}, the first in image {first}"
+        )
     # A little slack for float round-off of a (x / 127.5 - 1) conversion.
     if low < -1.0 - 1e-3 or high > 1.0 + 1e-3:
         hint = " (raw 0..255 pixels?)" if high > 2 else ""

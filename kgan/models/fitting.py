@@ -23,6 +23,7 @@ import keras
 import tensorflow as tf
 
 from kgan._keras_internals import flatten_layers
+from kgan._validation import short
 from kgan.data import order as data_order
 from kgan.data.pipeline import without_autotune_thread
 from kgan.models import checks
@@ -144,12 +145,31 @@ def with_loss_scaling(optimizer, network):
     return keras.optimizers.LossScaleOptimizer(optimizer)
 
 
+def get_optimizer(name, identifier):
+    """`keras.optimizers.get(identifier)`, with errors that name the argument `name`."""
+    # Before `get`, which lower-cases a config dict's class name in place.
+    received = f"Received: {name}={short(repr(identifier))}"
+    if not isinstance(identifier, (keras.optimizers.Optimizer, str, dict)):
+        raise TypeError(
+            f"`{name}` must be a keras.optimizers.Optimizer, an optimiser's name or a config "
+            f"dict. {received} of type {type(identifier).__name__}"
+        )
+    try:
+        return keras.optimizers.get(identifier)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"`{name}` could not be made into a Keras optimiser ({short(error)}): pass a "
+            "keras.optimizers.Optimizer, an optimiser's name such as 'adam', or a config "
+            f"dict. {received}"
+        ) from error
+
+
 def optimizers(model, d_optimizer, g_optimizer):
     """The `(d_optimizer, g_optimizer)` of `model.compile`: the model's published defaults
     where `None`, with loss scaling for float16 networks."""
     default_d, default_g = model.default_optimizers()
-    d_optimizer = default_d if d_optimizer is None else keras.optimizers.get(d_optimizer)
-    g_optimizer = default_g if g_optimizer is None else keras.optimizers.get(g_optimizer)
+    d_optimizer = default_d if d_optimizer is None else get_optimizer("d_optimizer", d_optimizer)
+    g_optimizer = default_g if g_optimizer is None else get_optimizer("g_optimizer", g_optimizer)
     if d_optimizer is g_optimizer:
         raise ValueError(
             "`d_optimizer` and `g_optimizer` must be two different optimiser objects: each "
@@ -164,6 +184,11 @@ def optimizers(model, d_optimizer, g_optimizer):
 def prepare_fit(model, x, y, callbacks, kwargs):
     """`(x, callbacks, kwargs)` for Keras' `fit`: the first batch checked (with
     `check_inputs`), kgan's callbacks added, and no wait for tf.data's autotuning thread."""
+    if x is None:
+        raise ValueError(
+            "`fit` needs training data: a `tf.data.Dataset` of batches or an array of samples "
+            "as `x`. Received: x=None"
+        )
     if model.check_inputs:
         samples, labels, batched = checks.first_batch(x, y)
         # `samples` is None for a generator, a PyDataset or a distributed dataset.

@@ -2,7 +2,13 @@
 
 import keras
 
-from kgan._validation import check_bool, check_choice, check_image_shape, check_positive_int
+from kgan._validation import (
+    check_bool,
+    check_choice,
+    check_image_shape,
+    check_num_classes,
+    check_positive_int,
+)
 from kgan.networks.blocks import (
     ClassConditionalBatchNormalization,
     DownsampleBlock,
@@ -54,7 +60,7 @@ def dcgan_generator(
     Args:
         image_shape: `(height, width, channels)` of the images, any size (non-square too).
         latent_dim: size of z.
-        num_classes: number of classes of a class-conditional generator (inputs
+        num_classes: number of classes (at least 2) of a class-conditional generator (inputs
             `[z, labels]` with integer labels), or `None`.
         base_filters: filters of the last block before the output; doubled per block towards
             the input, up to `max_filters`.
@@ -90,7 +96,7 @@ def dcgan_generator(
     """
     height, width, channels = check_image_shape("image_shape", image_shape)
     check_positive_int("latent_dim", latent_dim)
-    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_num_classes(num_classes)
     check_positive_int("base_filters", base_filters)
     check_positive_int("max_filters", max_filters)
     check_positive_int("kernel_size", kernel_size)
@@ -224,7 +230,7 @@ def dcgan_discriminator(
 
     Args:
         image_shape: `(height, width, channels)` of the images.
-        num_classes: number of classes of a conditional discriminator, or `None`.
+        num_classes: number of classes (at least 2) of a conditional discriminator, or `None`.
         base_filters: filters of the first block, doubled per block up to `max_filters`.
         max_filters: cap on the number of filters.
         kernel_size: kernel size of the convolutions.
@@ -271,7 +277,7 @@ def dcgan_discriminator(
         A functional `keras.Model` with output shape `(None, 1)`, float32.
     """
     height, width, channels = check_image_shape("image_shape", image_shape)
-    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_num_classes(num_classes)
     check_positive_int("base_filters", base_filters)
     check_positive_int("max_filters", max_filters)
     check_positive_int("kernel_size", kernel_size)

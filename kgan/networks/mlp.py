@@ -4,7 +4,7 @@ import math
 
 import keras
 
-from kgan._validation import check_bool, check_positive_int, check_range
+from kgan._validation import check_bool, check_num_classes, check_positive_int, check_range
 from kgan.networks.inputs import concat_one_hot_label
 
 
@@ -65,7 +65,7 @@ def mlp_generator(
     """
     output_shape = _as_shape("output_shape", output_shape)
     check_positive_int("latent_dim", latent_dim)
-    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_num_classes(num_classes)
     hidden_units = _check_hidden_units(hidden_units)
     check_range("negative_slope", negative_slope, 0.0, 1.0)
     check_bool("sync_batch_norm", sync_batch_norm)
@@ -124,7 +124,7 @@ def mlp_discriminator(
     """
     input_shape = _as_shape("input_shape", input_shape)
     hidden_units = _check_hidden_units(hidden_units)
-    check_positive_int("num_classes", num_classes, allow_none=True)
+    check_num_classes(num_classes)
     check_range("negative_slope", negative_slope, 0.0, 1.0)
     check_range("dropout", dropout, 0.0, 1.0, include_high=False)
     check_bool("spectral_norm", spectral_norm)

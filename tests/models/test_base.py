@@ -203,6 +203,42 @@ def test_compile_rejects_a_loss_and_a_shared_optimizer(small_dcgan, images):
         kgan.GAN(*small_dcgan()).fit(images(8), verbose=0)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"steps_per_execution": 0}, "Received: steps_per_execution=0"),
+        ({"steps_per_execution": -1}, "Received: steps_per_execution=-1"),
+        ({"steps_per_execution": 2.0}, "Received: steps_per_execution=2.0"),
+        ({"jit_compile": "yes"}, "Received: jit_compile='yes'"),
+        ({"run_eagerly": "no"}, "Received: run_eagerly='no'"),
+    ],
+)
+def test_compile_rejects_bad_execution_options(kwargs, message, small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    with pytest.raises(ValueError, match=message):
+        gan.compile(**kwargs)
+    gan.compile(jit_compile=False, steps_per_execution=np.int64(2), run_eagerly=np.bool_(False))
+
+
+def test_compile_names_the_optimizer_keras_cannot_interpret(small_dcgan):
+    gan = kgan.GAN(*small_dcgan())
+    with pytest.raises(ValueError, match="adamz.*Received: d_optimizer='adamz'"):
+        gan.compile(d_optimizer="adamz")
+    with pytest.raises(ValueError, match=r"Received: g_optimizer=\{'class_name': 'Adamz'"):
+        gan.compile(g_optimizer={"class_name": "Adamz", "config": {}})
+    with pytest.raises(TypeError, match="Received: d_optimizer=3 of type int"):
+        gan.compile(d_optimizer=3)
+    gan.compile(d_optimizer="adam", g_optimizer={"class_name": "SGD", "config": {}})
+
+
+@pytest.mark.parametrize("check_inputs", [True, False])
+def test_fit_without_data_names_x(check_inputs, small_dcgan):
+    gan = kgan.GAN(*small_dcgan(), check_inputs=check_inputs)
+    gan.compile()
+    with pytest.raises(ValueError, match="Received: x=None"):
+        gan.fit(None, verbose=0)
+
+
 def test_a_nan_loss_stops_training_and_names_the_step(small_dcgan, images):
     gan = kgan.GAN(*small_dcgan(), check_inputs=False)
     gan.compile()

@@ -317,8 +317,22 @@ def test_projection_discriminator_trains_under_mixed_precision_and_reloads(tmp_p
             "Received: normalization='layer'",
         ),
         (lambda: mlp_generator((2,), hidden_units=(0,)), "Received: hidden_units=0"),
+        (lambda: dcgan_generator((8, 8, 1), num_classes=1), "Received: num_classes=1"),
+        (lambda: dcgan_discriminator((8, 8, 1), 1), "Received: num_classes=1"),
+        (lambda: mlp_generator((2,), num_classes=1), "Received: num_classes=1"),
+        (lambda: mlp_discriminator((2,), num_classes=1), "Received: num_classes=1"),
+        (lambda: dcgan_generator((8.5, 8, 1)), r"Received: image_shape=\(8.5, 8, 1\)"),
+        (lambda: dcgan_discriminator((8, 8.0, 1)), r"Received: image_shape=\(8, 8.0, 1\)"),
+        (lambda: dcgan_generator((8, 8, True)), r"Received: image_shape=\(8, 8, True\)"),
+        (lambda: dcgan_discriminator((8, "8", 1)), r"Received: image_shape=\(8, '8', 1\)"),
     ],
 )
 def test_builders_reject_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_builders_take_numpy_integer_image_shapes():
+    shape = np.array([8, 8, 1])
+    assert dcgan_generator(shape, 8, base_filters=4).output_shape == (None, 8, 8, 1)
+    assert dcgan_discriminator(tuple(shape), base_filters=4).input_shape == (None, 8, 8, 1)

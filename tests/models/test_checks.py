@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from kgan._validation import check_num_classes
 from kgan.models import checks, mlp_discriminator, mlp_generator
 
 # ---------------------------------------------------------------- model arguments
@@ -24,13 +25,13 @@ def test_check_network_wants_a_keras_layer():
 
 @pytest.mark.parametrize("num_classes", [None, 2, 10])
 def test_check_num_classes_accepts_none_and_two_or_more(num_classes):
-    checks.check_num_classes(num_classes)
+    check_num_classes(num_classes)
 
 
 @pytest.mark.parametrize("num_classes", [1, 0, 2.5, True])
 def test_check_num_classes_rejects_fewer_than_two_classes(num_classes):
     with pytest.raises(ValueError, match=f"Received: num_classes={num_classes}"):
-        checks.check_num_classes(num_classes)
+        check_num_classes(num_classes)
 
 
 def test_check_compile_arguments_points_to_the_two_optimizers():
@@ -124,6 +125,17 @@ def test_check_training_samples():
     checks.check_training_samples(images + 1.0005, (8, 8, 1), batched=False)  # Round-off slack.
     with pytest.raises(ValueError, match="NaN or infinite"):
         checks.check_training_samples(images * np.nan, (8, 8, 1), batched=False)
+
+
+def test_non_finite_images_are_counted_and_the_first_one_named():
+    images = np.zeros((6, 8, 8, 1), "float32")
+    images[4, 0, 0, 0] = np.nan
+    images[4, 1, 0, 0] = np.inf
+    images[5, 2, 2, 0] = -np.inf
+    with pytest.raises(ValueError, match=r"Received: 3 non-finite values, the first in image 4"):
+        checks.check_training_samples(images, (8, 8, 1), batched=False)
+    with pytest.raises(ValueError, match="3 non-finite values in the first batch, the first in"):
+        checks.check_training_samples(images, (8, 8, 1), batched=True)
 
 
 def test_check_training_labels():
