@@ -2,13 +2,15 @@
 
 import inspect
 import math
+import os
 import time
 
 import keras
 import numpy as np
 
 from kgan import metrics
-from kgan._validation import check_positive_int
+from kgan._validation import check_positive_int, short
+from kgan.metrics.features import check_input_shape
 from kgan.progress import Progress, check_verbose
 
 
@@ -107,6 +109,92 @@ def _input_channels(model):
     return inputs[0].shape[-1] if inputs else None
 
 
+def load_classifier(classifier, *, name="classifier"):
+    """`classifier` as a `keras.Model`: a model is returned as it is, a path to a `.keras` file
+    is loaded without its training configuration (`compile=False`).
+
+    Args:
+        classifier: a `keras.Model`, a path (`str` or `os.PathLike`) to a `.keras` file, or
+            `None`.
+        name: the argument's name in error messages.
+
+    Raises:
+        TypeError: if `classifier` is neither a model, a path nor `None`.
+        FileNotFoundError: if there is no file at the path.
+        ValueError: if the file is not a readable Keras model.
+    """
+    if classifier is None or isinstance(classifier, keras.Model):
+        return classifier
+    if not isinstance(classifier, (str, os.PathLike)):
+        raise TypeError(
+            f"`{name}` must be a keras.Model or the path of a `.keras` file. "
+            f"Received: {name}={short(repr(classifier))} of type {type(classifier).__name__}"
+        )
+    path = os.fspath(classifier)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"There is no classifier file at this path. Received: {name}={path!r}"
+        )
+    from kgan.runs import load_keras_file
+
+    return load_keras_file(path, compile=False, name=name)
+
+
+def _sample_shape(model_or_generator, real):
+    """The shape of one generated sample as the generator declares it, else the real one's."""
+    shape = getattr(model_or_generator, "sample_shape", None)
+    if shape is None and isinstance(model_or_generator, keras.Model):
+        outputs = model_or_generator.outputs or []
+        if len(outputs) == 1 and None not in tuple(outputs[0].shape[1:]):
+            shape = outputs[0].shape[1:]
+    return real.shape[1:] if shape is None else tuple(int(s) for s in shape)
+
+
+def _network_input_shape(network, sample_shape):
+    """The shape `network` is applied to: one channel of images of several channels for a
+    one-channel network (see `_PerChannel`), else the whole sample."""
+    if len(sample_shape) == 3 and _input_channels(network) == 1:
+        return (*sample_shape[:-1], 1)
+    return tuple(sample_shape)
+
+
+def _check_feature_networks(feature_extractor, classifier, sample_shape):
+    """Checks, before any sample is generated, that the networks `evaluate` applies to the
+    samples take them."""
+    named = isinstance(feature_extractor, str)
+    uses_classifier = len(sample_shape) == 3 or (named and feature_extractor == "classifier")
+    if classifier is not None and uses_classifier:
+        check_input_shape("classifier", classifier, _network_input_shape(classifier, sample_shape))
+    if named or feature_extractor is None:
+        return
+    if not callable(feature_extractor):
+        raise TypeError(
+            "`feature_extractor` must be 'auto', 'inception', 'classifier', 'raw', None or a "
+            "keras.Model (or callable) from samples to features. Received: "
+            f"feature_extractor={short(repr(feature_extractor))} of type "
+            f"{type(feature_extractor).__name__}"
+        )
+    check_input_shape(
+        "feature_extractor",
+        feature_extractor,
+        _network_input_shape(feature_extractor, sample_shape),
+    )
+
+
+def _classifier_features(classifier):
+    """The feature network of `feature_extractor="classifier"`: the `features` layer's output."""
+    names = [layer.name for layer in classifier.layers]
+    if "features" not in names:
+        raise ValueError(
+            "`classifier` has no layer named 'features', whose output is the feature space of "
+            "feature_extractor='classifier' (and of 'auto' with a classifier); its layers are "
+            f"{short(names, 200)}. Pass its feature network as `feature_extractor=` instead, "
+            "for example kgan.metrics.classifier_feature_extractor(classifier, layer=...). "
+            f"Received: classifier={classifier.name!r}"
+        )
+    return metrics.classifier_feature_extractor(classifier)
+
+
 def _resolve_extractor(feature_extractor, classifier, sample_shape):
     """Returns `(extractor, description)`; `None` means the flattened samples."""
     is_image = len(sample_shape) == 3
@@ -128,7 +216,7 @@ def _resolve_extractor(feature_extractor, classifier, sample_shape):
                     "feature_extractor='classifier' needs `classifier=` (for example "
                     "kgan.metrics.train_mnist_classifier()). Received: classifier=None"
                 )
-            feature_extractor = metrics.classifier_feature_extractor(classifier)
+            feature_extractor = _classifier_features(classifier)
         else:
             raise ValueError(
                 "`feature_extractor` must be 'auto', 'inception', 'classifier', 'raw', None or "
@@ -139,6 +227,14 @@ def _resolve_extractor(feature_extractor, classifier, sample_shape):
     if is_image and _input_channels(feature_extractor) == 1 and sample_shape[-1] > 1:
         return _PerChannel(feature_extractor), f"{feature_extractor.name} per channel"
     return feature_extractor, getattr(feature_extractor, "name", type(feature_extractor).__name__)
+
+
+def _check_sample_shapes(sample_shape, real_shape):
+    if tuple(sample_shape) != tuple(real_shape):
+        raise ValueError(
+            f"The generated samples have shape {tuple(sample_shape)} but the real data "
+            f"{tuple(real_shape)}. Received: real_dataset with samples of shape {tuple(real_shape)}"
+        )
 
 
 def evaluate(
@@ -182,13 +278,16 @@ def evaluate(
             weights Keras downloads once), `"inception"`, `"classifier"`, `"raw"`/`None`, or a
             `keras.Model` from samples to features.
         classifier: a domain classifier (`kgan train-classifier`, or the shipped ones in
-            `savedmodels/classifiers/`) for the class histogram or Stacked MNIST's modes, and
-            with `feature_extractor="auto"` the feature space.
-        num_samples: generated samples, and the most real samples read. FID is biased at small
-            counts: use 10,000 or more, and compare models only at equal counts.
+            `savedmodels/classifiers/`), as a `keras.Model` or the path of its `.keras` file
+            (loaded with `compile=False`), for the class histogram or Stacked MNIST's modes,
+            and with `feature_extractor="auto"` the feature space (its `features` layer).
+        num_samples: generated samples, and the most real samples read; more than
+            `max(precision_recall_k, density_coverage_k)`. FID is biased at small counts: use
+            10,000 or more, and compare models only at equal counts.
         seed: seed of the generated samples, the toy draw and the KID subsets.
         batch_size: generation and feature-extraction batch size.
-        kid_subsets, kid_subset_size: KID's random subsets (100 of 1000, Binkowski et al.).
+        kid_subsets, kid_subset_size: KID's random subsets (100 of 1000, Binkowski et al.);
+            a subset holds at least two samples.
         precision_recall_k, density_coverage_k: the k of the k-NN metrics.
         jacobian_truncation: evaluate samples drawn with `generate(...,
             jacobian_truncation=share)` (see `kgan.models.truncation`); kgan models and
@@ -207,19 +306,46 @@ def evaluate(
     >>> kgan.evaluate(gan, ring, num_samples=2500)["modes_covered"]
     8
     """
-    check_positive_int("num_samples", num_samples)
-    check_positive_int("batch_size", batch_size)
+    for name, value in (
+        ("num_samples", num_samples),
+        ("batch_size", batch_size),
+        ("kid_subsets", kid_subsets),
+        ("kid_subset_size", kid_subset_size),
+        ("precision_recall_k", precision_recall_k),
+        ("density_coverage_k", density_coverage_k),
+    ):
+        check_positive_int(name, value)
+    if kid_subset_size < 2:
+        raise ValueError(
+            "`kid_subset_size` must be at least 2: the unbiased MMD of KID needs two samples "
+            f"per subset. Received: kid_subset_size={kid_subset_size}"
+        )
+    # The radii of precision/recall and density/coverage are distances to the k-th neighbour
+    # within a set, so each set needs more than k points (and FID's covariance two).
+    k = max(precision_recall_k, density_coverage_k)
+    if num_samples <= k:
+        raise ValueError(
+            "`num_samples` must exceed the k of the k-nearest-neighbour metrics, "
+            f"max(precision_recall_k, density_coverage_k)={k}. Received: num_samples={num_samples}"
+        )
+    check_verbose(verbose)
+    classifier = load_classifier(classifier)
     start = time.perf_counter()
     real = _real_samples(real_dataset, num_samples, seed)
-    check_verbose(verbose)
+    if len(real) <= k:
+        raise ValueError(
+            "The real data must hold more samples than the k of the k-nearest-neighbour "
+            f"metrics, max(precision_recall_k, density_coverage_k)={k}. Received: real_dataset "
+            f"with {len(real)} samples"
+        )
+    sample_shape = _sample_shape(model_or_generator, real)
+    _check_sample_shapes(sample_shape, real.shape[1:])
+    _check_feature_networks(feature_extractor, classifier, sample_shape)
+    extractor, description = _resolve_extractor(feature_extractor, classifier, sample_shape)
     fake = _generate(
         model_or_generator, num_samples, seed, batch_size, jacobian_truncation, verbose
     )
-    if real.shape[1:] != fake.shape[1:]:
-        raise ValueError(
-            f"The generated samples have shape {fake.shape[1:]} but the real data "
-            f"{real.shape[1:]}. Received: real_dataset with samples of shape {real.shape[1:]}"
-        )
+    _check_sample_shapes(fake.shape[1:], real.shape[1:])
     results = {"num_samples": int(len(fake)), "num_real_samples": int(len(real))}
     if jacobian_truncation is not None:
         results["jacobian_truncation"] = float(jacobian_truncation)
@@ -229,7 +355,6 @@ def evaluate(
             "Restore the weights from a checkpoint saved before training diverged."
         )
 
-    extractor, description = _resolve_extractor(feature_extractor, classifier, real.shape[1:])
     results["feature_extractor"] = description
     real_features, fake_features = (
         metrics.compute_features(

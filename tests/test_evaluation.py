@@ -249,3 +249,97 @@ def test_train_classifier_command_is_registered(capsys):
         cli.main(["train-classifier", "--help"])
     assert "--epochs" in capsys.readouterr().out
     assert cli.main(["train-classifier", "-o", "classifier.h5"]) == 2
+
+
+class _NeverGenerates:
+    """A stand-in model for checks that must fail before any sample is generated."""
+
+    def generate(self, num_samples, *, seed=None, batch_size=256):
+        raise AssertionError("evaluate generated samples before checking its arguments")
+
+
+def _small_classifier(input_shape=(8, 8, 1), features="features"):
+    """A functional classifier whose `features` layer (named `features`) has 4 units."""
+    images = keras.Input(input_shape)
+    x = keras.layers.Flatten()(images)
+    x = keras.layers.Dense(4, activation="relu", name=features)(x)
+    return keras.Model(images, keras.layers.Dense(10)(x), name="small_classifier")
+
+
+def _small_images(count=20, size=8):
+    return np.random.default_rng(0).uniform(-1, 1, (count, size, size, 1)).astype("float32")
+
+
+def test_evaluate_checks_the_feature_networks_input_shape_before_generating():
+    real = _small_images()
+    with pytest.raises(ValueError, match=r"\(None, 28, 28, 1\).*Received: classifier="):
+        kgan.evaluate(
+            _NeverGenerates(), real, classifier=_small_classifier((28, 28, 1)), num_samples=20
+        )
+    with pytest.raises(ValueError, match=r"\(None, 28, 28, 1\).*Received: feature_extractor="):
+        kgan.evaluate(
+            _NeverGenerates(),
+            real,
+            feature_extractor=_small_classifier((28, 28, 1)),
+            num_samples=20,
+        )
+    # A kgan model declares its sample shape: the check needs no real sample of that shape.
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator((8, 8, 1), latent_dim=4, hidden_units=())
+    gan = kgan.GAN(generator, kgan.models.mlp_discriminator((8, 8, 1), hidden_units=()))
+    with pytest.raises(ValueError, match="Received: classifier='small_classifier'"):
+        kgan.evaluate(gan, real, classifier=_small_classifier((28, 28, 1)), num_samples=20)
+
+
+def test_evaluate_loads_a_classifier_from_its_path(tmp_path):
+    classifier = _small_classifier()
+    path = tmp_path / "classifier.keras"
+    classifier.save(str(path))
+    real = _small_images(40)
+    sampler = _MixtureSampler(lambda n, seed: _small_images(n + 10)[10:])
+    expected = kgan.evaluate(sampler, real, classifier=classifier, num_samples=30, kid_subsets=2)
+    for given in (str(path), path):
+        results = kgan.evaluate(sampler, real, classifier=given, num_samples=30, kid_subsets=2)
+        assert results["feature_extractor"] == "small_classifier_features"
+        assert results["fid"] == pytest.approx(expected["fid"], rel=1e-6)
+        assert results["classes_covered"] == expected["classes_covered"]
+    with pytest.raises(FileNotFoundError, match="Received: classifier="):
+        kgan.evaluate(_NeverGenerates(), real, classifier=str(tmp_path / "no.keras"))
+    with pytest.raises(TypeError, match="Received: classifier=5 of type int"):
+        kgan.evaluate(_NeverGenerates(), real, classifier=5)
+
+
+def test_evaluate_names_the_classifier_without_a_features_layer():
+    classifier = _small_classifier(features="penultimate")
+    with pytest.raises(ValueError, match="feature_extractor=") as error:
+        kgan.evaluate(_NeverGenerates(), _small_images(), classifier=classifier, num_samples=20)
+    assert "Received: classifier='small_classifier'" in str(error.value)
+    assert "layer=" not in str(error.value).split("Received:")[-1]
+
+
+@pytest.mark.parametrize(
+    "options, received",
+    [
+        ({"num_samples": 1}, "num_samples=1"),
+        ({"num_samples": 2}, "num_samples=2"),
+        ({"num_samples": 5}, "num_samples=5"),
+        ({"num_samples": 3, "density_coverage_k": 2}, "num_samples=3"),
+        ({"num_samples": 20, "kid_subset_size": 1}, "kid_subset_size=1"),
+        ({"num_samples": 20, "kid_subsets": 0}, "kid_subsets=0"),
+        ({"num_samples": 20, "precision_recall_k": 0}, "precision_recall_k=0"),
+        ({"num_samples": 30, "real": 5}, "real_dataset with 5 samples"),
+    ],
+)
+def test_evaluate_checks_the_sample_counts_the_metrics_need_before_generating(options, received):
+    options = dict(options)
+    real = _small_images(options.pop("real", 20))
+    with pytest.raises(ValueError, match=f"Received: {received}"):
+        kgan.evaluate(_NeverGenerates(), real, feature_extractor="raw", **options)
+
+
+def test_evaluate_runs_at_the_smallest_sample_count_the_metrics_take():
+    sampler = _MixtureSampler(lambda n, seed: _small_images(n + 10)[10:])
+    results = kgan.evaluate(
+        sampler, _small_images(), feature_extractor="raw", num_samples=6, kid_subsets=2
+    )
+    assert results["num_samples"] == 6 and math.isfinite(results["fid"])

@@ -8,7 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from kgan import metrics as kgan_metrics
-from kgan._validation import check_positive_int
+from kgan._validation import check_bool, check_positive_int, check_seed, short
+from kgan.metrics.features import check_input_shape
 
 
 class EvaluationCallback(keras.callbacks.Callback):
@@ -27,8 +28,8 @@ class EvaluationCallback(keras.callbacks.Callback):
             `kgan.metrics.inception_feature_extractor()` or
             `kgan.metrics.classifier_feature_extractor(classifier)`; `None` uses the flattened
             samples (fine for the 2-D toys).
-        num_samples: generated samples per evaluation (use the same count as `real_samples`
-            to compare FIDs; 10,000 or more for reportable numbers).
+        num_samples: generated samples per evaluation, at least 2 (use the same count as
+            `real_samples` to compare FIDs; 10,000 or more for reportable numbers).
         every_n_epochs: evaluate every this many epochs (and at the last epoch).
         kid: also compute KID (slower: subsets of up to 1,000 samples).
         kid_subsets: random subsets KID is averaged over (10 keeps the callback cheap; the
@@ -69,8 +70,24 @@ class EvaluationCallback(keras.callbacks.Callback):
             )
         num_samples = len(self.real_samples) if num_samples is None else num_samples
         check_positive_int("num_samples", num_samples)
+        if num_samples < 2:
+            raise ValueError(
+                "`num_samples` must be at least 2: FID's covariance and KID's unbiased MMD need "
+                f"two generated samples. Received: num_samples={num_samples}"
+            )
         check_positive_int("every_n_epochs", every_n_epochs)
         check_positive_int("kid_subsets", kid_subsets)
+        check_positive_int("batch_size", batch_size)
+        check_bool("kid", kid)
+        check_bool("restore_best_weights", restore_best_weights)
+        check_seed(seed)
+        if feature_extractor is not None and not callable(feature_extractor):
+            raise TypeError(
+                "`feature_extractor` must be a keras.Model (or callable) from samples to "
+                "features, for example kgan.metrics.inception_feature_extractor(), or None. "
+                f"Received: feature_extractor={short(repr(feature_extractor))} of type "
+                f"{type(feature_extractor).__name__}"
+            )
         self.feature_extractor = feature_extractor
         self.num_samples = num_samples
         self.every_n_epochs = every_n_epochs
@@ -95,6 +112,13 @@ class EvaluationCallback(keras.callbacks.Callback):
         self._epochs = (params or {}).get("epochs")
 
     def on_train_begin(self, logs=None):
+        sample_shape = tuple(self.model.sample_shape)
+        if self.real_samples.shape[1:] != sample_shape:
+            raise ValueError(
+                f"`real_samples` must have the model's sample shape {sample_shape}. "
+                f"Received: real_samples of shape {self.real_samples.shape}"
+            )
+        check_input_shape("feature_extractor", self.feature_extractor, sample_shape)
         if self._real_features is None:
             self._real_features = kgan_metrics.compute_features(
                 self.feature_extractor, self.real_samples, batch_size=self.batch_size, verbose=0

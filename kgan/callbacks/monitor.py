@@ -6,6 +6,7 @@ and optionally stops training and keeps the last healthy checkpoint.
 """
 
 import dataclasses
+import numbers
 import os
 import warnings
 
@@ -13,7 +14,7 @@ import keras
 import numpy as np
 
 from kgan import atomic
-from kgan._validation import check_positive_int, check_range
+from kgan._validation import check_choice, check_non_negative, check_positive_int, check_range
 from kgan.callbacks import health_checks
 from kgan.metrics import mean_pairwise_distance
 from kgan.models import sample_latent
@@ -58,6 +59,16 @@ def _check_num_diversity_samples(value):
         raise ValueError(
             "`num_diversity_samples` must be 0 or at least 2. "
             f"Received: num_diversity_samples={value}"
+        )
+
+
+def _check_growth_factor(value):
+    # A factor below 1 would flag a loss that has not grown at all.
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and value >= 1
+    if not ok:
+        raise ValueError(
+            "`growth_factor` must be a number of at least 1: a loss diverges when its magnitude "
+            f"exceeds growth_factor times its first epoch's. Received: growth_factor={value!r}"
         )
 
 
@@ -156,6 +167,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         check_range("dominance_gap", dominance_gap, 0.0, 1.0)
         check_range("equilibrium_band", equilibrium_band, 0.0, 0.5)
         check_range("diversity_threshold", diversity_threshold, 0.0, 1.0)
+        check_non_negative("collapse_threshold", collapse_threshold)
+        _check_growth_factor(growth_factor)
+        check_non_negative("stall_tolerance", stall_tolerance)
+        check_choice("verbose", verbose, (0, 1))
         self.every_n_steps = every_n_steps
         self.stop_on = _issues_to_stop_on(stop_on, self.ISSUES)
         self.checkpoint_path = None if checkpoint_path is None else os.fspath(checkpoint_path)
@@ -226,6 +241,13 @@ class TrainingMonitor(keras.callbacks.Callback):
     # -- Keras hooks --
 
     def on_train_begin(self, logs=None):
+        sample_shape = getattr(self.model, "sample_shape", None)
+        if self.real_samples is not None and sample_shape is not None:
+            if self.real_samples.shape[1:] != tuple(sample_shape):
+                raise ValueError(
+                    f"`real_samples` must have the model's sample shape {tuple(sample_shape)}. "
+                    f"Received: real_samples of shape {self.real_samples.shape}"
+                )
         # A run resumed with the record of its earlier epochs (`history`, `events`) goes on
         # with the issues active at its last epoch end, rather than reporting them anew.
         self._active = set(self.diagnose(self.history)) if self.history else set()

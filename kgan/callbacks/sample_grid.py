@@ -6,8 +6,17 @@ import keras
 import tensorflow as tf
 
 from kgan import images as kgan_images
-from kgan._validation import check_positive_int
+from kgan._validation import check_positive_int, short
 from kgan.models import sample_latent
+from kgan.models.checks import generation_labels
+
+
+def _check_folder(directory):
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise ValueError(
+            "`directory` must be a folder (created if needed), not a file. "
+            f"Received: directory={directory!r}"
+        )
 
 
 class SampleGrid(keras.callbacks.Callback):
@@ -49,8 +58,14 @@ class SampleGrid(keras.callbacks.Callback):
         check_positive_int("num_samples", num_samples)
         check_positive_int("every_n_epochs", every_n_epochs)
         check_positive_int("num_rows", num_rows, allow_none=True)
+        if not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(
+                "`directory` must be the path of a folder (a str or os.PathLike). "
+                f"Received: directory={short(repr(directory))} of type {type(directory).__name__}"
+            )
         self.num_rows = num_rows
         self.directory = os.fspath(directory)
+        _check_folder(self.directory)
         self.num_samples = num_samples
         self.seed = seed
         self.labels = labels
@@ -67,6 +82,8 @@ class SampleGrid(keras.callbacks.Callback):
                 "(height, width, channels). Received: samples of shape "
                 f"{tuple(self.model.sample_shape)}"
             )
+        # The labels are those of every grid: checked once, before any folder is made.
+        generation_labels(self.labels, self.num_samples, getattr(self.model, "num_classes", None))
         if self._z is None:
             self._z = sample_latent(
                 self.num_samples,
@@ -74,7 +91,14 @@ class SampleGrid(keras.callbacks.Callback):
                 seed=self.seed,
                 distribution=self.model.latent_distribution,
             ).numpy()
-        os.makedirs(self.directory, exist_ok=True)
+        _check_folder(self.directory)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as error:
+            raise ValueError(
+                f"`directory` cannot be made a folder ({short(error)}). "
+                f"Received: directory={self.directory!r}"
+            ) from None
         if self.tensorboard_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(os.fspath(self.tensorboard_dir))
 

@@ -2,18 +2,36 @@
 
 import numpy as np
 
+from kgan._validation import short
+
 
 def as_features(name, features):
     """Returns `features` as a float64 matrix `(N, d)`, flattening any trailing axes."""
-    array = np.asarray(features, dtype="float64")
+    if isinstance(features, (str, bytes)):
+        raise TypeError(
+            f"`{name}` must be an array of shape (num_samples, num_features). "
+            f"Received: {name}={short(repr(features))} of type {type(features).__name__}"
+        )
+    try:
+        array = np.asarray(features, dtype="float64")
+    except (TypeError, ValueError) as error:
+        raise type(error)(
+            f"`{name}` must be an array of numbers of shape (num_samples, num_features) "
+            f"({short(error)}). Received: {name}={short(repr(features))}"
+        ) from None
     if array.ndim < 2 or array.shape[0] == 0:
         raise ValueError(
             f"`{name}` must be a non-empty array of shape (num_samples, num_features). "
             f"Received: {name} of shape {array.shape}"
         )
     array = array.reshape(array.shape[0], -1)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` contains NaN or infinite values. Received: {name}={array!r}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        rows = np.flatnonzero(~finite.all(axis=1))
+        raise ValueError(
+            f"`{name}` contains {np.size(finite) - np.count_nonzero(finite)} NaN or infinite "
+            f"values, the first in row {rows[0]}. Received: {name} of shape {array.shape}"
+        )
     return array
 
 

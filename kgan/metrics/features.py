@@ -12,6 +12,7 @@ import tensorflow as tf
 from kgan import data as kgan_data
 from kgan import precision as kgan_precision
 from kgan._validation import check_positive_int, short
+from kgan.models.checks import format_shape
 from kgan.progress import Progress
 
 
@@ -278,6 +279,11 @@ def classifier_feature_extractor(classifier, layer="features"):
         classifier: a functional `keras.Model`, for example `train_mnist_classifier()`.
         layer: name of the layer whose output is the feature vector.
     """
+    if not isinstance(classifier, keras.Model):
+        raise TypeError(
+            "`classifier` must be a functional keras.Model. "
+            f"Received: classifier={short(repr(classifier))} of type {type(classifier).__name__}"
+        )
     try:
         output = classifier.get_layer(layer).output
     except ValueError:
@@ -287,6 +293,29 @@ def classifier_feature_extractor(classifier, layer="features"):
             f"Received: layer={layer!r}"
         ) from None
     return keras.Model(classifier.input, output, name=f"{classifier.name}_features")
+
+
+def check_input_shape(name, model, sample_shape):
+    """Checks that `model`, the argument `name`, takes a batch of samples of `sample_shape`.
+
+    Only a model with known inputs (a functional or built `keras.Model`) can be checked; for
+    others this does nothing.
+
+    Raises:
+        ValueError: if the model's input shape does not fit `sample_shape`.
+    """
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        return
+    shape = tuple(inputs[0].shape)
+    expected = (None, *sample_shape)
+    if len(shape) != len(expected) or any(
+        s is not None and s != e for s, e in zip(shape[1:], expected[1:])
+    ):
+        raise ValueError(
+            f"The input shape {format_shape(shape)} of `{name}` does not fit the samples' "
+            f"shape {format_shape(expected)}. Received: {name}={model.name!r}"
+        )
 
 
 def compute_features(feature_extractor, samples, *, batch_size=256, verbose="auto", title=None):

@@ -97,3 +97,31 @@ def test_evaluation_callback_restores_the_best_weights(toy_gan, square_data, toy
     assert kgan.metrics.frechet_distance(points[1000:], gan.generate(200, seed=0)) == (
         pytest.approx(evaluation.best_fid, rel=1e-6)
     )
+
+
+@pytest.mark.parametrize(
+    "options, error, received",
+    [
+        ({"num_samples": 1}, ValueError, "num_samples=1"),
+        ({"feature_extractor": "vgg"}, TypeError, "feature_extractor='vgg' of type str"),
+        ({"batch_size": 0}, ValueError, "batch_size=0"),
+        ({"restore_best_weights": "yes"}, ValueError, "restore_best_weights='yes'"),
+        ({"kid": None}, ValueError, "kid=None"),
+    ],
+)
+def test_evaluation_callback_checks_its_arguments(options, error, received):
+    with pytest.raises(error, match=f"Received: {received}"):
+        EvaluationCallback(np.zeros((4, 2), "float32"), **options)
+
+
+def test_evaluation_callback_checks_shapes_against_the_model_at_the_start(toy_gan):
+    gan = toy_gan()  # samples of shape (2,)
+    evaluation = EvaluationCallback(np.zeros((4, 3), "float32"))
+    evaluation.set_model(gan)
+    with pytest.raises(ValueError, match=r"\(2,\). Received: real_samples of shape \(4, 3\)"):
+        evaluation.on_train_begin()
+    features = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)], name="features")
+    evaluation = EvaluationCallback(np.zeros((4, 2), "float32"), feature_extractor=features)
+    evaluation.set_model(gan)
+    with pytest.raises(ValueError, match="Received: feature_extractor='features'"):
+        evaluation.on_train_begin()

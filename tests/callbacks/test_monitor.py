@@ -173,3 +173,27 @@ def test_nan_guard_and_monitor_together_keep_the_checkpoint(
             )
     assert [event.issue for event in monitor.events] == ["divergence"]
     assert np.all(np.isfinite(keras.saving.load_model(checkpoint).generate(8, seed=0)))
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("collapse_threshold", -1),
+        ("growth_factor", 0),
+        ("growth_factor", 0.5),
+        ("stall_tolerance", -1),
+        ("stall_tolerance", math.nan),
+        ("verbose", 7),
+    ],
+)
+def test_monitor_checks_its_thresholds(name, value):
+    with pytest.raises(ValueError, match=f"Received: {name}={value}"):
+        TrainingMonitor(**{name: value})
+
+
+def test_monitor_checks_the_real_samples_shape_at_the_start(toy_gan):
+    gan = toy_gan()  # samples of shape (2,)
+    monitor = TrainingMonitor(real_samples=np.zeros((8, 3), "float32"), verbose=0)
+    monitor.set_model(gan)
+    with pytest.raises(ValueError, match=r"\(2,\). Received: real_samples of shape \(8, 3\)"):
+        monitor.on_train_begin()

@@ -129,3 +129,45 @@ def test_sample_grid_rejects_vector_samples(tmp_path, toy_gan, square_data):
     gan = toy_gan()
     with pytest.raises(ValueError, match="must output images"):
         gan.fit(square_data(100), epochs=1, verbose=0, callbacks=[SampleGrid(tmp_path)])
+
+
+def _unconditional_images_gan():
+    keras.utils.set_random_seed(0)
+    generator = kgan.models.mlp_generator((2, 2, 1), latent_dim=4, hidden_units=())
+    discriminator = kgan.models.mlp_discriminator((2, 2, 1), hidden_units=())
+    return kgan.GAN(generator, discriminator)
+
+
+@pytest.mark.parametrize(
+    "labels, conditional, message",
+    [
+        ([0, 9], True, "Received: label 9"),
+        ([0, 1, 2], True, "one label per sample"),
+        ([0, 1], False, "the model is unconditional"),
+    ],
+)
+def test_sample_grid_checks_its_labels_before_making_its_folder(
+    tmp_path, labels, conditional, message
+):
+    gan = _known_images_gan() if conditional else _unconditional_images_gan()
+    directory = tmp_path / "samples"
+    grid = SampleGrid(directory, num_samples=2, labels=labels)
+    grid.set_model(gan)
+    with pytest.raises(ValueError, match=message):
+        grid.on_train_begin()
+    assert not directory.exists()
+
+
+def test_sample_grid_names_a_directory_that_cannot_be_one(tmp_path):
+    with pytest.raises(TypeError, match="Received: directory=None"):
+        SampleGrid(None)
+    file = tmp_path / "file.png"
+    file.write_bytes(b"")
+    with pytest.raises(ValueError, match="not a file. Received: directory="):
+        SampleGrid(file)
+    # A file that appears after the callback was made is named at the start of training.
+    grid = SampleGrid(tmp_path / "later")
+    (tmp_path / "later").write_bytes(b"")
+    grid.set_model(_unconditional_images_gan())
+    with pytest.raises(ValueError, match="Received: directory="):
+        grid.on_train_begin()

@@ -240,3 +240,22 @@ def test_mean_pairwise_distance_needs_two_samples_and_passes_nan_through():
     with pytest.raises(ValueError, match=r"at least two samples.*shape \(1, 2\)"):
         metrics.mean_pairwise_distance(np.zeros((1, 2)))
     assert math.isnan(metrics.mean_pairwise_distance([[0.0, np.nan], [1.0, 1.0]]))
+
+
+def test_non_finite_features_are_reported_by_count_and_first_row():
+    features = np.zeros((500, 40))
+    features[7, 3], features[9, 1], features[9, 2] = np.nan, np.inf, -np.inf
+    for distance in (metrics.frechet_distance, metrics.kernel_distance):
+        with pytest.raises(ValueError) as error:
+            distance(np.ones((500, 40)), features)
+        message = str(error.value)
+        assert "`features_b` contains 3 NaN or infinite values, the first in row 7" in message
+        assert "Received: features_b of shape (500, 40)" in message
+        assert "\n" not in message and len(message) < 200
+
+
+def test_features_that_are_not_numbers_are_named():
+    with pytest.raises(TypeError, match="Received: features_a='abc' of type str"):
+        metrics.frechet_distance("abc", np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="`features_b` must be an array of numbers"):
+        metrics.kernel_distance(np.zeros((4, 2)), [["a", "b"], ["c", "d"]])

@@ -27,6 +27,21 @@ def test_inception_feature_extractor_shapes_without_weights():
         metrics.inception_feature_extractor(image_size=32, weights=None)
 
 
+def test_classifier_feature_extractor_names_a_classifier_that_is_not_a_model():
+    with pytest.raises(TypeError, match="Received: classifier='mnist.keras' of type str"):
+        metrics.classifier_feature_extractor("mnist.keras")
+
+
+def test_check_input_shape_compares_a_model_input_with_the_samples():
+    from kgan.metrics.features import check_input_shape
+
+    model = keras.Sequential([keras.Input((None, 8, 1)), keras.layers.Flatten()], name="net")
+    check_input_shape("net", model, (5, 8, 1))  # `None` takes any size.
+    with pytest.raises(ValueError, match=r"\(None, None, 8, 1\) of `net` .*Received: net='net'"):
+        check_input_shape("net", model, (8, 8, 3))
+    check_input_shape("net", object(), (8, 8, 3))  # Nothing to compare with: no error.
+
+
 def test_mnist_classifier_features_and_short_fit():
     rng = np.random.default_rng(0)
     # Two separable classes: dark and bright images.
