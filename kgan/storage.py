@@ -107,6 +107,42 @@ def _os_errors(path):
         raise OSError(errno.EIO, error.message, path) from error
 
 
+def check_path(name, value):
+    """`value`, the argument `name`, as a `str` path: it must be a non-empty `str` or an
+    `os.PathLike` of one."""
+    path = os.fspath(value) if isinstance(value, os.PathLike) else value
+    if not isinstance(path, str):
+        raise TypeError(
+            f"`{name}` must be a path: a str or an os.PathLike (a local path or a URL such as "
+            f"'gs://bucket/folder'). Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not path.strip():
+        raise ValueError(f"`{name}` must be a non-empty path. Received: {name}={value!r}")
+    return path
+
+
+def check_no_file_above(name, path):
+    """Raises `NotADirectoryError` naming the argument `name` when the nearest existing
+    ancestor of the local `path` is a file, which makes `path` impossible to create. URLs are
+    not checked: on an object store a folder is a prefix of object names, not an entry that a
+    file can block."""
+    path = os.fspath(path)
+    if is_url(path):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        above = os.path.dirname(parent)
+        if above == parent:
+            return
+        parent = above
+    if not os.path.isdir(parent):
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            f"`{name}` cannot be written: {parent!r} above it is a file, not a folder. "
+            f"Received: {name}={path!r}",
+        )
+
+
 def absolute(path):
     """`path` made absolute (local paths; a URL already is)."""
     path = os.fspath(path)

@@ -85,10 +85,22 @@ def check_target(target, num_outputs, name="target"):
 
 def target_score(outputs, target, *, from_logits=True):
     """The score to raise, one value per image: the target's log-probability, or
-    `target(outputs)` for a callable target."""
+    `target(outputs)` for a callable target.
+
+    Raises:
+        ValueError: if `outputs` is not `(batch, classes)`, or `target` is neither a callable
+            nor a class index in `[0, classes)`.
+    """
     outputs = tf.convert_to_tensor(outputs, tf.float32)
     if callable(target):
         return tf.reshape(tf.convert_to_tensor(target(outputs), tf.float32), [-1])
+    if outputs.shape.rank not in (None, 2):
+        raise ValueError(
+            "`outputs` must be the classifier's scores, shape (batch, classes). "
+            f"Received: outputs of shape {format_shape(outputs.shape)}"
+        )
+    if outputs.shape[-1] is not None:
+        check_target(target, outputs.shape[-1])
     if outputs.shape[-1] == 1:
         log_p = tf.math.log_sigmoid(outputs) if from_logits else tf.math.log(outputs + 1e-12)
         return log_p[:, 0]
@@ -353,8 +365,16 @@ def side_by_side(before, after, pairs_per_row=None):
     Each row holds `pairs_per_row` pairs (`before[i]`, `after[i]`) side by side, by default
     about as many rows as pairs per row; a last row that is not full is padded with blank
     (white) tiles so that no pair is split across rows.
+
+    Raises:
+        ValueError: if `before` and `after` differ in shape.
     """
     before, after = np.asarray(before), np.asarray(after)
+    if before.ndim < 1 or before.shape != after.shape:
+        raise ValueError(
+            "`before` and `after` must hold as many images of one shape, in pairs. "
+            f"Received: before of shape {before.shape} and after of shape {after.shape}"
+        )
     count = before.shape[0]
     if pairs_per_row is None:
         pairs_per_row = max(1, math.ceil(math.sqrt(count / 2)))

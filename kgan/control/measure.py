@@ -13,9 +13,11 @@ classifier, `kgan train-classifier`):
 `tools/evaluate_control.py` runs them on the reference generators.
 """
 
+import numbers
+
 import numpy as np
 
-from kgan._validation import check_positive_int, check_seed
+from kgan._validation import check_positive_int, check_seed, short
 from kgan.control.edit import (
     apply_direction,
     attribute_direction,
@@ -150,6 +152,23 @@ def measure_edits(
     }
 
 
+def _check_strengths(strengths):
+    """`strengths` as a list of finite numbers, at least one."""
+    try:
+        values = list(strengths)
+    except TypeError:
+        values = []
+    if not values or any(
+        isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value)
+        for value in values
+    ):
+        raise ValueError(
+            "`strengths` must hold at least one strength, each a finite number. "
+            f"Received: strengths={short(repr(strengths))}"
+        )
+    return values
+
+
 def measure_directions(
     model,
     classifier,
@@ -166,6 +185,7 @@ def measure_directions(
     Returns:
         `{"per_strength": {strength: {"per_target": ..., "overall": ...}}, ...}`.
     """
+    strengths = _check_strengths(strengths)
     generator = as_generator(model)
     num_outputs = classifier_outputs(classifier, generator.sample_shape)
     targets = _targets(targets, num_outputs)

@@ -16,6 +16,7 @@ import numpy as np
 
 from kgan._validation import check_positive_int
 from kgan.data import cifar, folder, local, pipeline, tfds_source, toys
+from kgan.progress import check_verbose
 
 # Re-exported for code that imports `mnist_arrays` from `kgan.data.loading`.
 mnist_arrays = local.mnist_arrays
@@ -218,9 +219,10 @@ def load(
             sub-folder per class), all of them by default.
         cache: tfds only: `True` caches decoded examples in memory, a string in that file,
             `False` not at all. In-memory sources are always decoded once.
-        shuffle_buffer_size: tfds only: size of the shuffle buffer (default: the whole
-            dataset when cached in memory, else 10,000).
-        verbose: progress while decoding an image folder, as in `keras.Model.predict`.
+        shuffle_buffer_size: tfds only: size of the shuffle buffer, a positive integer
+            (default: the whole dataset when cached in memory, else 10,000).
+        verbose: progress while decoding an image folder, as in `keras.Model.predict`:
+            `"auto"`, 0, 1 or 2.
 
     Returns:
         A `tf.data.Dataset`. Labelled image datasets carry a `class_names` attribute.
@@ -245,6 +247,8 @@ def load(
     image_size = pipeline.normalize_image_size(image_size)
     pipeline.check_crop(crop, image_size)
     pipeline.check_color_mode(color_mode)
+    check_positive_int("shuffle_buffer_size", shuffle_buffer_size, allow_none=True)
+    check_verbose(verbose)
     batching = dict(
         batch_size=batch_size, shuffle=shuffle, seed=seed, drop_remainder=drop_remainder
     )

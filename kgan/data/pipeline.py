@@ -202,7 +202,7 @@ def parse_split(split, available, *, source):
     """Resolves a split name, with tfds-style slices, against the splits a source has.
 
     Accepts `"train"`, `"test"` ... and slices such as `"train[:1000]"`, `"train[10%:]"` or
-    `"test[-500:]"`.
+    `"test[-500:]"`; percentages are in [-100%, 100%], negative ones counting from the end.
 
     Returns:
         `(name, slice_function)`, where `slice_function(n)` gives the `slice` of the n examples.
@@ -218,6 +218,12 @@ def parse_split(split, available, *, source):
         raise ValueError(
             f"The split does not exist in {source}, which has the split(s) "
             f"{', '.join(repr(s) for s in available)}. Received: split={split!r}"
+        )
+    # As in tensorflow-datasets: a percentage counts from the end when negative, and one
+    # beyond 100% would otherwise select the whole split silently.
+    if any(text and text.endswith("%") and abs(int(text[:-1])) > 100 for text in (start, stop)):
+        raise ValueError(
+            f"The percentages of a split slice must be in [-100%, 100%]. Received: split={split!r}"
         )
 
     def bound(text, count):

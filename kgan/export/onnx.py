@@ -2,16 +2,44 @@
 
 import errno
 import json
-import os
+import numbers
 
 import tensorflow as tf
 
 from kgan import atomic, storage
-from kgan._validation import check_positive_int
 from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, jsonable
 from kgan.export.source import resolve_generator
 from kgan.export.verify import ExportVerificationError, verify_onnx
 from kgan.version import __version__
+
+# The lowest opset every kgan generator converts to: below 10, tf2onnx cannot express the
+# strided slice of `latent_class_generator` (Slice takes its bounds as inputs from opset 10),
+# nor, below 9, the reshapes and batch normalisations of the DCGAN and MLP generators.
+MIN_OPSET = 10
+
+
+def supported_opsets():
+    """`(lowest, highest)`: the opsets `to_onnx` writes, from `MIN_OPSET` to the highest that
+    the installed tf2onnx knows an ONNX IR version for."""
+    from tf2onnx import constants
+
+    return MIN_OPSET, max(constants.OPSET_TO_IR_VERSION)
+
+
+def check_opset(opset):
+    """Checks that `opset` is `None` (tf2onnx's default) or in `supported_opsets()`."""
+    if opset is None:
+        return
+    low, high = supported_opsets()
+    if (
+        isinstance(opset, bool)
+        or not isinstance(opset, numbers.Integral)
+        or not low <= opset <= high
+    ):
+        raise ValueError(
+            f"`opset` must be an integer in [{low}, {high}]: kgan's generators need opset "
+            f"{low} or later, and tf2onnx writes opsets up to {high}. Received: opset={opset!r}"
+        )
 
 
 def _onnx_function(source):
@@ -91,7 +119,8 @@ def to_onnx(
     Args:
         model: a trained `kgan.GAN`/`WGAN`/`WGANGP` or a generator `keras.Model`.
         path: the `.onnx` file to write: a local path or a URL that `tf.io.gfile` supports.
-        opset: the ONNX opset; tf2onnx's default when `None`.
+        opset: the ONNX opset, from `MIN_OPSET` (10) to the highest the installed
+            tf2onnx writes (`supported_opsets()`); tf2onnx's default when `None`.
         verify: run onnxruntime on the file at batch sizes 1 and 5 and raise if the largest
             difference from Keras exceeds 1e-4.
         overwrite: replace `path` if it exists. Without it, an existing file is an error, also
@@ -105,17 +134,18 @@ def to_onnx(
         `path`.
 
     Raises:
+        TypeError: if `path` is not a `str` or `os.PathLike`.
+        ValueError: if `opset` is not in `supported_opsets()`.
         FileExistsError: if `path` exists and `overwrite` is false.
         IsADirectoryError: if `path` is a folder.
+        NotADirectoryError: if a folder above `path` is a file.
         ExportVerificationError: if onnxruntime's outputs differ from Keras by more than 1e-4.
     """
+    check_opset(opset)
+    path = check_destination(path, overwrite)
     source = resolve_generator(
         model, num_classes=num_classes, latent_distribution=latent_distribution
     )
-    if opset is not None:
-        check_positive_int("opset", opset)
-    path = os.fspath(path)
-    check_destination(path, overwrite)
     proto = _convert(source, opset)
     metadata = build_metadata(
         source, model=model, history=history, run_config=run_config, fmt="onnx"
@@ -141,7 +171,9 @@ def _exists_error(path):
 
 
 def check_destination(path, overwrite):
-    """Fails before the conversion when `path` cannot be written; the write checks again."""
+    """`path` as a `str`, checked before the conversion to be writable; the write checks
+    again."""
+    path = storage.check_path("path", path)
     if storage.isdir(path):
         raise IsADirectoryError(
             errno.EISDIR,
@@ -149,6 +181,8 @@ def check_destination(path, overwrite):
         )
     if storage.exists(path) and not overwrite:
         raise _exists_error(path)
+    storage.check_no_file_above("path", path)
+    return path
 
 
 def _set_metadata_props(proto, metadata):

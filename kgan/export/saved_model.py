@@ -14,7 +14,7 @@ from kgan._validation import check_positive_int
 from kgan.export.metadata import PNG_OUTPUT, build_metadata, write_metadata_file
 from kgan.export.source import resolve_generator
 from kgan.export.verify import verify_saved_model
-from kgan.export.versions import publish, staging_folder, version_folder
+from kgan.export.versions import check_base_dir, publish, staging_folder, version_folder
 from kgan.models.base import sample_latent
 
 DEFAULT_MAX_SAMPLES = 256
@@ -211,6 +211,7 @@ def to_saved_model(
 
     Raises:
         FileExistsError: if `version` was given, exists, and `overwrite` is false.
+        NotADirectoryError: if `base_dir`, or a folder above it, is a file.
         ExportVerificationError: if the reloaded SavedModel does not match Keras.
 
     Example:
@@ -218,6 +219,7 @@ def to_saved_model(
     >>> path
     'savedmodels/mnist/1'
     """
+    base_dir = check_base_dir(base_dir)
     source = resolve_generator(
         model, num_classes=num_classes, latent_distribution=latent_distribution
     )

@@ -129,6 +129,24 @@ def check_version(version):
     return int(version)
 
 
+def check_base_dir(base_dir):
+    """`base_dir` as a `str`, checked to be a folder or a path where one can be made.
+
+    Raises:
+        TypeError: if `base_dir` is not a `str` or `os.PathLike`.
+        NotADirectoryError: if `base_dir`, or a folder above it, is a file.
+    """
+    base_dir = storage.check_path("base_dir", base_dir)
+    if storage.exists(base_dir) and not storage.isdir(base_dir):
+        raise NotADirectoryError(
+            errno.ENOTDIR,
+            "`base_dir` is a file; pass the model's folder (TF Serving's `--model_base_path`), "
+            f"which holds the version folders. Received: base_dir={base_dir!r}",
+        )
+    storage.check_no_file_above("base_dir", base_dir)
+    return base_dir
+
+
 def _exists_error(base_dir, version):
     return FileExistsError(
         f"Version {version} already exists in {base_dir!r}; pass `overwrite=True` "
@@ -153,8 +171,9 @@ def version_folder(base_dir, version, *, overwrite):
 
     Raises:
         FileExistsError: if `base_dir/<version>` exists and `overwrite` is false.
+        NotADirectoryError: if `base_dir`, or a folder above it, is a file.
     """
-    base_dir = os.fspath(base_dir)
+    base_dir = check_base_dir(base_dir)
     if version is None:
         version = next_version(base_dir)
     version = check_version(version)

@@ -195,7 +195,9 @@ def test_a_classifier_that_does_not_fit_is_one_clear_line(image_exports, tmp_pat
         "--target",
         "1",
     ]
-    err = _one_line_error(capsys, argv, "edit", "Received: classifier=")
+    err = _one_line_error(
+        capsys, argv, "edit", f"Received: --classifier={tmp_path / 'mnist.keras'}"
+    )
     assert "(None, 28, 28, 1) does not fit the generator's output shape (None, 8, 8, 1)" in err
 
 

@@ -113,6 +113,25 @@ def test_side_by_side_pairs():
     np.testing.assert_array_equal(images[10:], 1.0)  # Blank tiles fill the last row.
 
 
+def test_side_by_side_refuses_images_that_do_not_pair():
+    before = np.zeros((2, 2, 2, 1), "float32")
+    with pytest.raises(ValueError, match=r"before of shape \(2, 2, 2, 1\) and after of shape \(3,"):
+        control.side_by_side(before, np.zeros((3, 2, 2, 1), "float32"))
+    with pytest.raises(ValueError, match=r"and after of shape \(2, 2, 2, 3\)"):
+        control.side_by_side(before, np.zeros((2, 2, 2, 3), "float32"))
+
+
+def test_target_score_refuses_a_class_the_outputs_do_not_have():
+    outputs = np.zeros((4, 3), "float32")
+    np.testing.assert_allclose(control.target_score(outputs, 2), np.full(4, -np.log(3.0)))
+    with pytest.raises(ValueError, match=r"in \[0, 3\)\. Received: target=5"):
+        control.target_score(outputs, 5)
+    with pytest.raises(ValueError, match=r"in \[0, 3\)\. Received: target=-1"):
+        control.target_score(outputs, -1)
+    with pytest.raises(ValueError, match=r"Received: outputs of shape \(4,\)"):
+        control.target_score(outputs[:, 0], 0)
+
+
 def test_bad_edits_name_the_argument_and_value(generator, classifier, z, image_exports):
     wrong_size = _linear(5, np.ones((5, 3), "float32"), "five_inputs")
     with pytest.raises(ValueError, match=r"\(None, 5\) does not fit.*\(None, 4\)"):

@@ -76,6 +76,18 @@ def test_edits_and_directions_reach_the_toy_targets(plane_generator, center_clas
     assert strong["success_rate"] > weak["success_rate"]
 
 
+@pytest.mark.parametrize("strengths", [(), [1.0, float("nan")], "2", None])
+def test_measure_directions_refuses_strengths_it_cannot_measure(
+    strengths, plane_generator, center_classifier, monkeypatch
+):
+    def never(*args, **kwargs):
+        raise AssertionError("The measurement started before `strengths` was checked.")
+
+    monkeypatch.setattr(control.measure, "as_generator", never)
+    with pytest.raises(ValueError, match=r"at least one strength.*Received: strengths="):
+        control.measure_directions(plane_generator, center_classifier, strengths=strengths)
+
+
 def test_evaluate_control_tool(toy_gan, plane_generator, center_classifier, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("evaluate_control", TOOL)
     tool = importlib.util.module_from_spec(spec)

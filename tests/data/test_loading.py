@@ -39,3 +39,21 @@ def test_a_relative_path_that_does_not_exist_is_a_missing_folder(mock_tfds, tmp_
     # A name without a separator is still looked up as a dataset name.
     with pytest.raises(ValueError, match="Unknown dataset name"):
         kgan.data.load("missing")
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"shuffle_buffer_size": 0}, "positive integer. Received: shuffle_buffer_size=0"),
+        ({"shuffle_buffer_size": 2.5}, "Received: shuffle_buffer_size=2.5"),
+        ({"verbose": 9}, "'auto', 0, 1 or 2. Received: verbose=9"),
+        ({"verbose": True}, "Received: verbose=True"),
+    ],
+    ids=["buffer_0", "buffer_float", "verbose_9", "verbose_bool"],
+)
+def test_bad_shuffle_buffer_size_and_verbose_are_refused_for_every_source(
+    arguments, message, class_folder, no_env_data_dir
+):
+    for name in (kgan.data.EMBEDDED_DATASET, class_folder, "gaussian_ring"):
+        with pytest.raises(ValueError, match=message):
+            kgan.data.load(name, **arguments)

@@ -41,6 +41,7 @@ def _numbers(folder, split):
         ("train[:10%]", range(0, 5)),  # 10% of 50.
         ("train[10%:20%]", range(5, 10)),
         ("train[-3:]", range(47, 50)),
+        ("train[-10%:]", range(45, 50)),  # As in tfds: from the end.
         ("test[-500:]", range(100, 600)),
         ("test[:100]", range(0, 100)),
         ("test", range(0, 600)),
@@ -50,6 +51,12 @@ def test_split_slices_select_the_examples_they_name(numbered_mnist, split, expec
     numbers, labels = _numbers(numbered_mnist, split)
     np.testing.assert_array_equal(numbers, list(expected))
     np.testing.assert_array_equal(labels, np.array(list(expected)) % 10)  # Labels follow.
+
+
+@pytest.mark.parametrize("split", ["train[:200%]", "train[-101%:]", "test[50%:101%]"])
+def test_percentages_beyond_100_are_refused(numbered_mnist, split):
+    with pytest.raises(ValueError, match=r"in \[-100%, 100%\]\. Received: split='\w+\["):
+        kgan.data.load("mnist", split=split, data_dir=numbered_mnist)
 
 
 def test_num_samples_counts_within_the_slice(numbered_mnist):

@@ -72,3 +72,14 @@ def test_cli_export(run_dir, tmp_path, capsys):
     assert "Nothing to export" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), "--onnx", str(onnx_path)]) == 2
     assert "No saved model at this path" in capsys.readouterr().err
+
+
+def test_an_opset_tf2onnx_cannot_write_is_refused_before_anything_is_written(
+    run_dir, tmp_path, capsys
+):
+    saved_model, onnx_path = tmp_path / "demo", tmp_path / "demo.onnx"
+    argv = ["export", str(run_dir), "--saved-model", str(saved_model), "--onnx", str(onnx_path)]
+    assert main([*argv, "--opset", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.endswith("Received: --opset=3"), err
+    assert not saved_model.exists() and not onnx_path.exists()

@@ -78,6 +78,41 @@ def test_an_existing_onnx_file_is_replaced_only_with_overwrite(unconditional, tm
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.onnx"]  # No temporary file left.
 
 
+def test_a_bad_opset_or_path_is_refused_before_the_conversion(unconditional, tmp_path, monkeypatch):
+    from kgan.export import onnx as export_onnx
+
+    def never(*args, **kwargs):
+        raise AssertionError("The export started before its arguments were checked.")
+
+    monkeypatch.setattr(export_onnx, "resolve_generator", never)
+    low, high = export_onnx.supported_opsets()
+    assert low == 10 and high >= 15
+    for opset in (3, 9, high + 1, 12.0, True):
+        with pytest.raises(
+            ValueError,
+            match=rf"in \[10, {high}\]: kgan's generators need opset 10.*Received: opset={opset}",
+        ):
+            export.to_onnx(unconditional, tmp_path / "g.onnx", opset=opset)
+    with pytest.raises(TypeError, match="must be a path.*Received: path=None"):
+        export.to_onnx(unconditional, None)
+    file = tmp_path / "file"
+    file.write_text("a file")
+    with pytest.raises(NotADirectoryError, match=r"file' above it is a file.*g\.onnx'$"):
+        export.to_onnx(unconditional, file / "g.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_supported_opsets_convert_and_verify(tmp_path, make_dcgan):
+    """The lowest opset holds the strided slice of a generator of latent vectors alone."""
+    from kgan.export import onnx as export_onnx
+    from kgan.networks import latent_class_generator
+
+    generator = latent_class_generator(make_dcgan(num_classes=3).generator, [0.2, 0.3, 0.5])
+    for opset in export_onnx.supported_opsets():
+        path = export.to_onnx(generator, tmp_path / f"{opset}.onnx", opset=opset)
+        assert export.read_metadata(path)["opset"] == opset
+
+
 def test_a_failed_onnx_write_keeps_the_previous_file(unconditional, tmp_path, monkeypatch):
     from kgan import atomic
 

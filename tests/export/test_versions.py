@@ -268,3 +268,21 @@ def test_a_version_taken_meanwhile_is_renumbered_or_refused(unconditional, tmp_p
     with pytest.raises(FileExistsError, match="--overwrite"):
         export.to_saved_model(unconditional, base_dir, version=5, verify=False)
     assert sorted(os.listdir(base_dir)) == ["1", "2", "5"]
+
+
+def test_a_base_dir_that_cannot_be_a_folder_is_refused_before_any_work(
+    unconditional, tmp_path, monkeypatch
+):
+    def never(*args, **kwargs):
+        raise AssertionError("The export started before `base_dir` was checked.")
+
+    monkeypatch.setattr(saved_model, "resolve_generator", never)
+    file = tmp_path / "model"
+    file.write_text("a file")
+    with pytest.raises(NotADirectoryError, match=r"`base_dir` is a file.*Received: base_dir='"):
+        export.to_saved_model(unconditional, file)
+    with pytest.raises(NotADirectoryError, match=r"model' above it is a file.*deeper'$"):
+        export.to_saved_model(unconditional, file / "sub" / "deeper")
+    with pytest.raises(TypeError, match="must be a path.*Received: base_dir=None"):
+        export.to_saved_model(unconditional, None)
+    assert os.listdir(tmp_path) == ["model"] and file.read_text() == "a file"
