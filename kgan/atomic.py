@@ -140,7 +140,8 @@ def publish(temp, path, *, overwrite=True):
 @contextlib.contextmanager
 def replacing(path, *, suffix="", overwrite=True):
     """Yields a temporary path beside `path` to write; when the block ends without error, the
-    file is flushed to disk and renamed onto `path` (see `publish`); else it is removed.
+    file is flushed to disk and renamed onto `path` (see `publish`); else it is removed. An
+    `OSError` about the temporary file (a folder where no file can be created) names `path`.
 
     Args:
         path: the final file.
@@ -155,6 +156,13 @@ def replacing(path, *, suffix="", overwrite=True):
         yield temp
         fsync_path(temp)
         publish(temp, path, overwrite=overwrite)
+    except OSError as error:
+        # The temporary name is this module's business: the caller asked for `path`.
+        if error.filename is not None and os.fspath(error.filename) == temp:
+            error.filename = path
+            if error.filename2 is not None and os.fspath(error.filename2) == path:
+                error.filename2 = None
+        raise
     finally:
         with contextlib.suppress(OSError):
             if storage.exists(temp):

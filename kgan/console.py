@@ -9,7 +9,6 @@ TensorFlow is first imported.
 """
 
 import contextlib
-import errno
 import logging
 import os
 import sys
@@ -119,14 +118,3 @@ def progress_verbosity(stream=None):
     stream = sys.stdout if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     return 1 if isatty is not None and isatty() else 2
-
-
-def check_writable(path, option):
-    """Fails before a long computation whose result could not be written to `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, f"{option} names a folder", path)
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(errno.ENOENT, f"The folder of {option} does not exist", directory)
-    if not os.access(directory, os.W_OK):
-        raise PermissionError(errno.EACCES, f"The folder of {option} is not writable", directory)

@@ -1,5 +1,6 @@
 """kgan.atomic: files that are whole or absent, also when their writer is killed."""
 
+import errno
 import json
 import os
 import signal
@@ -47,6 +48,25 @@ def test_a_failed_write_leaves_the_previous_file(tmp_path):
         atomic.write_json(path, {"run": object()})
     assert json.loads(path.read_text()) == {"run": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["config.json"]
+
+
+def test_an_error_about_the_temporary_file_names_the_destination(tmp_path):
+    path = tmp_path / "grid.png"
+
+    def refused(temp):  # As the OS refuses a file in a read-only folder.
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), temp)
+
+    with pytest.raises(PermissionError) as info:
+        with atomic.replacing(path) as temp:
+            refused(temp)
+    assert info.value.filename == str(path)
+    # The rename onto a folder fails naming both; the folder is the destination.
+    (tmp_path / "folder" / "inside").mkdir(parents=True)
+    with pytest.raises(OSError) as info:
+        atomic.write_bytes(tmp_path / "folder", b"data")
+    assert info.value.filename == str(tmp_path / "folder") and info.value.filename2 is None
+    assert ".tmp-" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
 
 
 def test_without_overwrite_only_one_of_two_writers_wins(tmp_path):

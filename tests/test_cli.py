@@ -86,17 +86,23 @@ print(sorted(name for name in ("tensorflow", "keras") if name in sys.modules))
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["--version"]])
-def test_help_and_version_do_not_import_tensorflow(args):
+def _run_reporting_imports(args, cwd=None):
+    """Runs `kgan ARGS` in a new process that prints the heavy modules it imported last."""
     environment = dict(os.environ)
     environment.pop("TF_CPP_MIN_LOG_LEVEL", None)
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", _IMPORTS_OF_THE_COMMAND, *args],
         capture_output=True,
         text=True,
         timeout=120,
         env=environment,
+        cwd=cwd,
     )
+
+
+@pytest.mark.parametrize("args", [["--help"], ["train", "--help"], ["--version"]])
+def test_help_and_version_do_not_import_tensorflow(args):
+    done = _run_reporting_imports(args)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
 
@@ -142,13 +148,186 @@ def test_train_on_an_unreachable_dataset_fails_fast_and_leaves_nothing(tmp_path)
     assert not run.exists()
 
 
-def test_a_path_under_a_file_is_one_line(run_dir, tmp_path, capsys):
-    blocker = tmp_path / "file.txt"
-    blocker.write_text("not a folder")
-    code = main(["export", str(run_dir), "--saved-model", str(blocker / "sm"), "--no-verify"])
-    assert code == 2
-    line = _error_line(capsys, "export")
-    assert "Not a directory" in line and str(blocker) in line
+@pytest.fixture
+def classifier_file(tmp_path_factory):
+    """A small image classifier saved as a .keras file: not a generator."""
+    path = tmp_path_factory.mktemp("classifier") / "mnist.keras"
+    kgan.metrics.image_classifier((28, 28, 1), filters=(4,)).save(path)
+    return path
+
+
+def _outputs_under_a_file(run_dir, classifier_file):
+    """Each command's output options, as `(argv with {out} for the path, option)`."""
+    model = str(run_dir)
+    return [
+        (["sample", model, "--out", "{out}"], "--out"),
+        (["sample", model, "--npy", "{out}"], "--npy"),
+        (["sample", model, "--out-dir", "{out}"], "--out-dir"),
+        (["interpolate", model, "--out", "{out}"], "--out"),
+        (["interpolate", model, "--npy", "{out}"], "--npy"),
+        (["interpolate", model, "--gif", "{out}"], "--gif"),
+        (["edit", model, "--classifier", str(classifier_file), "--target", "1", "--out", "{out}"],
+         "--out"),
+        (["evaluate", model, "--data", "ring", "--json", "{out}"], "--json"),
+        (["export", model, "--saved-model", "{out}"], "--saved-model"),
+        (["export", model, "--onnx", "{out}"], "--onnx"),
+        (["train", "--output", "{out}", "--epochs", "1"], "--output"),
+        (["train-classifier", "--output", "{out}"], "--output"),
+    ]  # fmt: skip
+
+
+def test_an_output_under_a_file_is_refused_naming_the_option(
+    run_dir, classifier_file, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    for argv, option in _outputs_under_a_file(run_dir, classifier_file):
+        out = "afile/out.keras" if argv[0] == "train-classifier" else "afile/out"
+        argv = [out if arg == "{out}" else arg for arg in argv]
+        assert main(argv) == 2, argv
+        line = _error_line(capsys, argv[0])
+        assert line.endswith(f"error: {option}: 'afile' is a file, not a folder. "
+                             f"Received: {option}={out}"), line  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_an_output_of_the_wrong_kind_is_refused(run_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("")
+    assert main(["sample", str(run_dir), "--out", "folder"]) == 2
+    assert _error_line(capsys, "sample").endswith(
+        "--out: 'folder' is a folder, not a file. Received: --out=folder"
+    )
+    assert main(["sample", str(run_dir), "--out-dir", "file"]) == 2
+    assert _error_line(capsys, "sample").endswith(
+        "--out-dir: 'file' is a file, not a folder. Received: --out-dir=file"
+    )
+
+
+def _interpolate(run_dir, *options):
+    return main(["interpolate", str(run_dir), "--steps", "3", "--rows", "2", *options])
+
+
+def test_a_command_that_fails_writes_nothing(run_dir, tmp_path, capsys, monkeypatch):
+    """Every option and every output is checked before the first file is written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("not a folder")
+    assert _interpolate(run_dir, "--gif", "anim.gif", "--fps", "0") == 2
+    assert _error_line(capsys, "interpolate").endswith("Received: --fps=0")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    # An existing grid is not replaced by a command that then fails.
+    (tmp_path / "interpolation.png").write_bytes(b"an earlier grid")
+    assert _interpolate(run_dir, "--gif", "afile/a.gif") == 2
+    assert _interpolate(run_dir, "--npy", "afile/x.npy") == 2
+    capsys.readouterr()
+    assert (tmp_path / "interpolation.png").read_bytes() == b"an earlier grid"
+    args = ["sample", str(run_dir), "--num-samples", "4", "--out", "g.png"]
+    assert main([*args, "--npy", "afile/x.npy"]) == 2
+    capsys.readouterr()
+    # A folder where no file can be created, as a read-only one.
+    (tmp_path / "locked").mkdir()
+    _refuse_writes_under(monkeypatch, tmp_path / "locked")
+    assert main([*args, "--npy", "locked/x.npy"]) == 2
+    line = _error_line(capsys, "sample")
+    assert "Permission denied" in line and line.endswith("Received: --npy=locked/x.npy")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "interpolation.png", "locked"]
+    assert list((tmp_path / "locked").iterdir()) == []
+
+
+def test_a_classifier_given_as_model_is_not_a_generator(run_dir, classifier_file, tmp_path, capsys):
+    for argv in (
+        ["sample", str(classifier_file), "--out", str(tmp_path / "g.png")],
+        ["evaluate", str(classifier_file), "--data", "ring"],
+        ["export", str(classifier_file), "--onnx", str(tmp_path / "g.onnx")],
+    ):
+        assert main(argv) == 2
+        line = _error_line(capsys, argv[0])
+        option = "RUN_OR_MODEL" if argv[0] == "export" else "MODEL"
+        assert f"error: {option} is not a kgan generator: {classifier_file} holds" in line
+        assert "(None, 28, 28, 1)" in line and line.endswith(
+            f"Received: {option}={classifier_file}"
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_classifier_that_is_not_a_keras_file_is_refused_first(run_dir, tmp_path, capsys):
+    onnx = tmp_path / "g.onnx"
+    onnx.write_bytes(b"an ONNX file")
+    for argv in (
+        ["edit", str(run_dir), "--classifier", str(onnx), "--target", "3"],
+        ["evaluate", str(run_dir), "--data", "ring", "--classifier", str(onnx)],
+    ):
+        assert main(argv) == 2
+        assert _error_line(capsys, argv[0]) == (
+            f"kgan {argv[0]}: error: --classifier must be a .keras file. "
+            f"Received: --classifier={onnx}"
+        )
+
+
+def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = ["evaluate", str(run_dir), "--data", str(tmp_path / "empty"), "--split", "train"]
+    assert main(argv) == 2
+    assert _error_line(capsys, "evaluate").endswith(f"Received: --data={tmp_path / 'empty'}")
+    # A conditional generator of 3 classes, blended towards a class it does not have.
+    generator = kgan.models.mlp_generator((28, 28, 1), 4, (8,), num_classes=3)
+    discriminator = kgan.models.mlp_discriminator((28, 28, 1), (8,), num_classes=3)
+    kgan.GAN(generator, discriminator, num_classes=3).save(tmp_path / "conditional.keras")
+    argv = ["interpolate", str(tmp_path / "conditional.keras"), "--class-blend", "1,12"]
+    assert main([*argv, "--out", str(tmp_path / "blend.png")]) == 2
+    line = _error_line(capsys, "interpolate")
+    assert "`end` must be a class in [0, 3)" in line and line.endswith(
+        "Received: --class-blend=1,12"
+    )
+    # A classifier of other images than the generator's: named by its file, not its Keras name.
+    classifier = tmp_path / "cifar10.keras"
+    kgan.metrics.image_classifier((32, 32, 3), filters=(4,)).save(classifier)
+    argv = ["edit", str(run_dir), "--classifier", str(classifier), "--target", "3"]
+    assert main([*argv, "--out", str(tmp_path / "edit.png")]) == 2
+    line = _error_line(capsys, "edit")
+    assert "(None, 32, 32, 3) does not fit" in line
+    assert line.endswith(f"Received: --classifier={classifier}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "cifar10.keras", "conditional.keras", "empty"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (
+            ["train", "-o", "r", "--epochs", "2.5"],
+            "kgan train: error: argument --epochs: invalid int value: '2.5' "
+            "(see kgan train --help)",
+        ),
+        (
+            ["train", "-o", "r", "--image-size", "32", "--epochs", "1"],
+            "kgan train: error: argument --image-size: expected 2 arguments. "
+            "Received: --image-size 32 (see kgan train --help)",
+        ),
+        (
+            ["sample"],
+            "kgan sample: error: the following arguments are required: MODEL "
+            "(see kgan sample --help)",
+        ),
+        (["trian"], "kgan: error: argument COMMAND: invalid choice: 'trian' (choose from "),
+    ],
+)
+def test_parse_errors_are_one_line(argv, line, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and err.startswith(line), err
+
+
+def test_a_missing_folder_of_an_output_is_created(run_dir, tmp_path, capsys):
+    scores = tmp_path / "new" / "scores.json"
+    args = ["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--features", "raw"]
+    assert main([*args, "--num-samples", "20", "--json", str(scores)]) == 0
+    assert json.loads(scores.read_text())["scored"]["data"] == "fashion_mnist_sample"
+    capsys.readouterr()
 
 
 def _refuse_writes_under(monkeypatch, folder):
@@ -284,7 +463,9 @@ def test_a_relative_path_is_reported_as_a_missing_folder(tmp_path, capsys, monke
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--data", "missing/folder", "--output", "run", "--epochs", "1"]) == 2
     line = _error_line(capsys, "train")
-    assert "image folder does not exist" in line and "name='missing/folder'" in line
+    assert "image folder does not exist" in line and line.endswith(
+        "Received: --data=missing/folder"
+    )
     assert list(tmp_path.iterdir()) == []  # No run folder for a run that never started.
 
 
@@ -343,6 +524,28 @@ def test_evaluate_scores_exports_as_the_keras_model(run_dir, tmp_path, capsys):
     assert "No model at this path" in _error_line(capsys, "evaluate")
 
 
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["train-classifier", "-o", "c.keras", "--epochs", "0"],
+            "kgan train-classifier: error: --epochs must be a positive integer. "
+            "Received: --epochs=0",
+        ),
+        (
+            ["export", "missing_run"],
+            "kgan export: error: Nothing to export: pass --saved-model BASE_DIR and/or --onnx "
+            "PATH. Received: --saved-model=None, --onnx=None",
+        ),
+    ],
+)
+def test_options_are_refused_before_tensorflow_is_imported(args, line, tmp_path):
+    done = _run_reporting_imports(args, cwd=tmp_path)
+    assert done.stderr.splitlines() == [line]
+    assert done.stdout.splitlines()[-1] == "[]"  # Neither TensorFlow nor Keras imported.
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_unexpected_errors_are_one_line_and_verbose_shows_the_traceback(
     run_dir, tmp_path, capsys, monkeypatch
 ):
@@ -376,14 +579,6 @@ def test_an_interrupted_command_says_so(run_dir, tmp_path, capsys, monkeypatch):
     assert main(["export", str(run_dir), "--onnx", str(tmp_path / "g.onnx")]) == 130
     assert _error_line(capsys, "export") == "kgan export: interrupted"
     assert list(tmp_path.iterdir()) == []
-
-
-def test_evaluate_checks_its_json_destination_first(run_dir, tmp_path, capsys):
-    code = main(
-        ["evaluate", str(run_dir), "--data", "ring", "--json", str(tmp_path / "no" / "r.json")]
-    )
-    assert code == 2
-    assert "The folder of --json does not exist" in _error_line(capsys, "evaluate")
 
 
 def test_train_help_names_every_recipe_and_the_data_that_picks_one():

@@ -99,12 +99,42 @@ def test_cli_train(tmp_path, capsys):
 def test_cli_train_reports_bad_input(tmp_path, capsys):
     code = cli.main(["train", "--output", str(tmp_path / "run"), "--epochs", "0"])
     assert code == 2
-    assert "Received: epochs=0" in capsys.readouterr().err
+    assert "Received: --epochs=0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["train", "--output", str(tmp_path / "run"), "--model", "vae"])
     with pytest.raises(SystemExit):
         cli.main(["train", "--output", str(tmp_path / "run"), "--precision", "fp8"])
     assert "invalid choice: 'fp8'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["batch_size", "latent_dim", "base_filters"])
+def test_zero_is_refused_not_taken_for_the_default(tmp_path, name):
+    # Missing data: a zero taken for the default would fail later, on the data.
+    run = tmp_path / "run"
+    with pytest.raises(
+        ValueError, match=f"`{name}` must be a positive integer. Received: {name}=0"
+    ):
+        train(run, data=tmp_path / "no_images", verbose=0, **{name: 0})
+    assert not run.exists()
+
+
+@pytest.mark.parametrize("option", ["--batch-size", "--latent-dim", "--base-filters"])
+def test_cli_train_names_the_option_of_a_zero(tmp_path, capsys, option):
+    run = tmp_path / "run"
+    args = ["train", "-o", str(run), "--data", str(tmp_path / "no_images"), option, "0"]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == f"kgan train: error: {option} must be a positive integer. Received: {option}=0\n"
+    assert not run.exists()
+
+
+def test_cli_train_names_the_data_option(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    args = ["train", "-o", str(tmp_path / "run"), "--data", str(tmp_path / "empty")]
+    assert cli.main([*args, "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "holds no images" in err and err.endswith(f"Received: --data={tmp_path / 'empty'}\n")
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_diverging_run_keeps_its_record_and_the_cli_says_so(tmp_path, monkeypatch, capsys):
@@ -197,3 +227,19 @@ def test_a_finished_run_is_replaced_whole(tmp_path):
         "samples",
         "samples.png",
     ]
+
+
+@pytest.mark.parametrize("restart", [False, True])
+def test_a_folder_holding_files_but_no_run_is_refused_and_kept(tmp_path, restart):
+    """`--restart` would delete a `samples/` folder that no run wrote; without it the run would
+    mix its files with the user's."""
+    folder = tmp_path / "photos"
+    (folder / "samples").mkdir(parents=True)
+    (folder / "samples" / "holiday.png").write_bytes(b"png")
+    (folder / "notes.txt").write_text("mine")
+    # Missing data: a run that went on would fail later, on the data.
+    with pytest.raises(FileExistsError, match="holds no kgan run") as info:
+        train(folder, data=tmp_path / "no_images", restart=restart, verbose=0)
+    assert "notes.txt, samples/" in str(info.value)
+    assert f"output_dir={str(folder)!r}" in str(info.value)
+    assert sorted(p.name for p in folder.rglob("*")) == ["holiday.png", "notes.txt", "samples"]

@@ -2,12 +2,16 @@
 
 Each sub-command is added by one `add_<name>_command(subparsers)` function in this package
 (`train.py`, `export.py`, `evaluate.py`, `control.py`) and runs a `run_<name>(args)` function
-that only translates arguments into library calls. Errors are reported here, in one line.
+that only translates arguments into library calls; a command may also set a
+`check_<name>(args)` function, run before TensorFlow is imported, that refuses bad options and
+output paths at once (`kgan.cli.options`). Errors are reported here, in one line, also those of
+the argument parser.
 """
 
 import argparse
 import contextlib
 import os
+import re
 import sys
 
 from kgan import console
@@ -17,8 +21,52 @@ from kgan.cli.export import add_export_command
 from kgan.cli.train import add_train_classifier_command, add_train_command
 
 
+class _Parser(argparse.ArgumentParser):
+    """An `ArgumentParser` (of `kgan` and of each command) whose errors are one line, as the
+    commands' own are: `kgan train: error: argument --epochs: invalid int value: '2.5'`,
+    with a pointer to `--help` instead of the usage block."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        # The arguments this parser reads (a command's parser gets those after its name),
+        # kept to show what an option with too few values received.
+        self._arguments = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        received = _received(message, getattr(self, "_arguments", []))
+        self.exit(
+            console.USAGE_ERROR,
+            f"{self.prog}: error: {message}{received} (see {self.prog} --help)\n",
+        )
+
+
+def _received(message, arguments):
+    """`. Received: --image-size 32` for "argument --image-size: expected 2 arguments"."""
+    match = re.match(r"argument (\S+): expected ", message)
+    if match is None:
+        return ""
+    names = match.group(1).split("/")
+    for index, argument in enumerate(arguments):
+        if argument in names:
+            values = []
+            for value in arguments[index + 1 :]:
+                if value.startswith("-") and not _is_number(value):
+                    break
+                values.append(value)
+            return ". Received: " + " ".join([argument, *values])
+    return ""
+
+
+def _is_number(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kgan",
         description="Train, evaluate and export generative adversarial networks with Keras.",
     )
@@ -56,6 +104,12 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
+    check = getattr(args, "check", None)
+    if check is not None:
+        try:
+            check(args)
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - reported in one line.
+            return console.report(args.command, error, verbose=verbose)
     _import_library(verbose)
     from kgan.models import TrainingDivergedError
 

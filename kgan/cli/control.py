@@ -1,8 +1,9 @@
 """`kgan sample`, `kgan interpolate` and `kgan edit`: arguments to `kgan.control`."""
 
-import os
+import math
 
 from kgan import console
+from kgan.cli import options
 
 
 def add_sample_command(subparsers):
@@ -48,7 +49,14 @@ def add_sample_command(subparsers):
         "conditional model); without --seeds, the index replaces the seed (sample0007.png)",
     )
     parser.add_argument("--npy", metavar="PATH", help="also write the samples as a .npy array")
-    parser.set_defaults(run=run_sample)
+    parser.set_defaults(run=run_sample, check=check_sample)
+
+
+def check_sample(args):
+    default_out = None if args.out_dir or args.npy else "samples.png"
+    options.check_output(args.out or default_out, "--out")
+    options.check_output(args.npy, "--npy")
+    options.check_output(args.out_dir, "--out-dir", folder=True)
 
 
 def run_sample(args):
@@ -69,9 +77,10 @@ def run_sample(args):
         num_samples = len(seeds)
     else:
         seeds, num_samples = None, 64 if args.num_samples is None else args.num_samples
-    generator = control.load_generator(args.model)
+    generator = options.load_generator(args.model)
     if args.out_dir:
         _require_images(generator, "--out-dir", args.out_dir)
+    _check_sample_outputs(generator, args.out, args.npy)
     labels = control.labels.option_labels(args.labels, num_samples, generator.num_classes)
     if seeds is not None:
         images = generator.generate(
@@ -124,11 +133,8 @@ def _require_images(generator, option, value):
         )
 
 
-def _write_samples(generator, images, out, npy, default_out, num_rows=None):
-    import numpy as np
-
-    from kgan.images import save_image_grid
-
+def _check_sample_outputs(generator, out, npy):
+    """Refuses, before any sample is drawn, outputs that cannot hold the generator's samples."""
     if out:
         _require_images(generator, "--out", out)
     if not generator.is_image and not npy:
@@ -136,12 +142,23 @@ def _write_samples(generator, images, out, npy, default_out, num_rows=None):
             f"The samples have shape {generator.sample_shape}, not images: pass --npy PATH. "
             "Received: --npy=None"
         )
+
+
+def _write_samples(generator, images, out, npy, default_out, num_rows=None):
+    import numpy as np
+
+    from kgan import atomic
+    from kgan.images import save_image_grid
+
     out = out or (default_out if generator.is_image else None)
     if out:
         save_image_grid(images, out, num_rows=num_rows)
         print(f"wrote {out}")
     if npy:
-        np.save(npy, images)
+        # As `np.save(npy)`, which adds `.npy` to a name without it.
+        npy = npy if npy.endswith(".npy") else npy + ".npy"
+        with atomic.replacing(npy, suffix=".npy") as temp:
+            np.save(temp, images)
         print(f"wrote {npy}")
 
 
@@ -173,30 +190,43 @@ def add_interpolate_command(subparsers):
         "move from their start to their end together, then start again",
     )
     parser.add_argument("--fps", type=float, default=10, help="frames per second of --gif")
-    parser.set_defaults(run=run_interpolate)
+    parser.set_defaults(run=run_interpolate, check=check_interpolate)
+
+
+def check_interpolate(args):
+    if not (args.fps > 0 and math.isfinite(args.fps)):
+        raise ValueError(
+            f"--fps must be a positive number of frames per second. Received: --fps={args.fps:g}"
+        )
+    if args.class_blend is not None and args.labels is not None:
+        raise ValueError(
+            "--class-blend sets the classes itself; leave out --labels. "
+            f"Received: --labels={args.labels}"
+        )
+    options.check_output(args.out or "interpolation.png", "--out")
+    options.check_output(args.npy, "--npy")
+    options.check_output(args.gif, "--gif")
 
 
 def run_interpolate(args):
     from kgan import control
 
-    generator = control.load_generator(args.model)
+    generator = options.load_generator(args.model)
+    if args.gif:
+        _require_images(generator, "--gif", args.gif)
+    _check_sample_outputs(generator, args.out, args.npy)
     if args.class_blend is not None:
-        if args.labels is not None:
-            raise ValueError(
-                "--class-blend sets the classes itself; leave out --labels. "
-                f"Received: --labels={args.labels}"
-            )
         start, end = control.labels.parse_class_pair(args.class_blend, "--class-blend")
-        images = control.class_interpolation_grid(
-            generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
-        )
+        blend = {"start": "--class-blend", "end": "--class-blend"}
+        with options.options_in_errors(args, blend, derived=blend):
+            images = control.class_interpolation_grid(
+                generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
+            )
     else:
         labels = control.labels.option_labels(args.labels, args.rows, generator.num_classes)
         images = control.interpolation_grid(
             generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
         )
-    if args.gif:
-        _require_images(generator, "--gif", args.gif)
     _write_samples(generator, images, args.out, args.npy, "interpolation.png", args.rows)
     if args.gif:
         from kgan.images import save_animation
@@ -239,38 +269,43 @@ def add_edit_command(subparsers):
     parser.add_argument("--labels", help="class(es) of a conditional model")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="PNG grid (default: before_after.png)")
-    parser.set_defaults(run=run_edit)
+    parser.set_defaults(run=run_edit, check=check_edit)
+
+
+def check_edit(args):
+    options.check_classifier(args.classifier)
+    options.check_output(args.out or "before_after.png", "--out")
 
 
 def run_edit(args):
-    import keras
-
     from kgan import control
+    from kgan.runs.folder import load_keras_file
 
-    generator = control.load_generator(args.model)
-    if not os.path.isfile(args.classifier):
-        raise FileNotFoundError(f"No classifier file. Received: --classifier={args.classifier}")
-    classifier = keras.saving.load_model(args.classifier, compile=False)
+    generator = options.load_generator(args.model)
+    _check_sample_outputs(generator, args.out, None)
+    classifier = load_keras_file(args.classifier, compile=False, name="--classifier")
     labels = control.labels.option_labels(args.labels, args.num_samples, generator.num_classes)
-    options = {}
+    edit_options = {}
     if args.strength is None:
-        options = {
+        edit_options = {
             "steps": args.steps,
             "step_size": args.step_size,
             "keep": control.labels.parse_labels(args.keep, "--keep"),
             "stop_at_target": args.stop_at_target,
         }
-    result = control.edit_samples(
-        generator,
-        classifier,
-        args.target,
-        num_samples=args.num_samples,
-        seed=args.seed,
-        labels=labels,
-        strength=args.strength,
-        from_logits=not args.probabilities,
-        **options,
-    )
+    # The classifier the library names by its Keras name is the file the user gave.
+    with options.options_in_errors(args, {"classifier": "--classifier"}, derived=("classifier",)):
+        result = control.edit_samples(
+            generator,
+            classifier,
+            args.target,
+            num_samples=args.num_samples,
+            seed=args.seed,
+            labels=labels,
+            strength=args.strength,
+            from_logits=not args.probabilities,
+            **edit_options,
+        )
     pairs, num_rows = control.side_by_side(result["before"], result["after"])
     _write_samples(generator, pairs, args.out, None, "before_after.png", num_rows)
     reached = int((result["after_class"] == args.target).sum())

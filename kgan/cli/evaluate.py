@@ -1,6 +1,7 @@
 """`kgan evaluate`: arguments to `kgan.evaluation`."""
 
 from kgan import console
+from kgan.cli import options
 
 
 def add_evaluate_command(subparsers):
@@ -54,7 +55,25 @@ def add_evaluate_command(subparsers):
         "(see kgan sample); not for ONNX files",
     )
     parser.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    parser.set_defaults(run=run_evaluate)
+    parser.set_defaults(run=run_evaluate, check=check_evaluate)
+
+
+def check_evaluate(args):
+    options.check_classifier(args.classifier)
+    options.check_output(args.json, "--json")
+
+
+# The arguments of `kgan.data.load` and `kgan.evaluate` that the options set.
+_OPTIONS = {
+    "name": "--data",
+    "split": "--split",
+    "data_dir": "--data-dir",
+    "classifier": "--classifier",
+    "feature_extractor": "--features",
+    "num_samples": "--num-samples",
+    "seed": "--seed",
+    "jacobian_truncation": "--jacobian-truncation",
+}
 
 
 def run_evaluate(args):
@@ -65,10 +84,9 @@ def run_evaluate(args):
     from kgan.runs.clusters import load_run_generator
     from kgan.training import load_keras_file
 
-    if args.json:
-        console.check_writable(args.json, "--json")
     if _is_run_or_keras_file(args.model):
         model, _, _ = load_run_generator(args.model)
+        options.check_generator(model, args.model)
         if not isinstance(model, kgan.models.AdversarialModel):
             # A self-conditioned run's generator of latent vectors alone.
             model = kgan.control.as_generator(model)
@@ -78,33 +96,34 @@ def run_evaluate(args):
         model = load_generator(args.model)
     toys = {"ring": "gaussian_ring", "grid": "gaussian_grid"}
     name = toys.get(args.data, args.data)
-    if name in ("gaussian_ring", "gaussian_grid"):
-        real = getattr(kgan_data, name)()
-    else:
-        split = args.split or ("train" if name == kgan_data.EMBEDDED_DATASET else "test")
-        real = kgan_data.load(
-            name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
-        )
-    classifier_path = args.classifier
-    if classifier_path is None and args.features in ("auto", "classifier"):
-        from kgan.metrics import shipped_classifier_path
+    with options.options_in_errors(args, _OPTIONS, derived=("classifier",)):
+        if name in ("gaussian_ring", "gaussian_grid"):
+            real = getattr(kgan_data, name)()
+        else:
+            split = args.split or ("train" if name == kgan_data.EMBEDDED_DATASET else "test")
+            real = kgan_data.load(
+                name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
+            )
+        classifier_path = args.classifier
+        if classifier_path is None and args.features in ("auto", "classifier"):
+            from kgan.metrics import shipped_classifier_path
 
-        classifier_path = shipped_classifier_path(name)
-        if classifier_path is not None:
-            print(f"Scoring in the features of the shipped classifier {classifier_path}")
-    classifier = None
-    if classifier_path:
-        classifier = load_keras_file(str(classifier_path), compile=False, name="--classifier")
-    results = kgan.evaluate(
-        model,
-        real,
-        feature_extractor=args.features,
-        classifier=classifier,
-        num_samples=args.num_samples,
-        seed=args.seed,
-        jacobian_truncation=args.jacobian_truncation,
-        verbose=console.progress_verbosity(),
-    )
+            classifier_path = shipped_classifier_path(name)
+            if classifier_path is not None:
+                print(f"Scoring in the features of the shipped classifier {classifier_path}")
+        classifier = None
+        if classifier_path:
+            classifier = load_keras_file(str(classifier_path), compile=False, name="--classifier")
+        results = kgan.evaluate(
+            model,
+            real,
+            feature_extractor=args.features,
+            classifier=classifier,
+            num_samples=args.num_samples,
+            seed=args.seed,
+            jacobian_truncation=args.jacobian_truncation,
+            verbose=console.progress_verbosity(),
+        )
     print(format_table(results))
     if args.json:
         atomic.write_json(args.json, {**results, "scored": _scored(args, model)})

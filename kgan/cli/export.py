@@ -2,6 +2,8 @@
 
 import sys
 
+from kgan.cli import options
+
 
 def add_export_command(subparsers):
     parser = subparsers.add_parser(
@@ -43,16 +45,15 @@ def add_export_command(subparsers):
     parser.add_argument(
         "--no-verify", action="store_true", help="skip the comparison of the exports with Keras"
     )
-    parser.set_defaults(run=run_export)
+    parser.set_defaults(run=run_export, check=check_export)
 
 
-def run_export(args):
-    from kgan import export
-    from kgan.export import onnx as export_onnx
-    from kgan.runs import clusters as run_clusters
-
+def check_export(args):
     if not args.saved_model and not args.onnx:
-        raise ValueError("Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH.")
+        raise ValueError(
+            "Nothing to export: pass --saved-model BASE_DIR and/or --onnx PATH. "
+            "Received: --saved-model=None, --onnx=None"
+        )
     for option, value, target in (
         ("--version", args.export_version, args.saved_model),
         ("--max-samples", args.max_samples, args.saved_model),
@@ -63,7 +64,21 @@ def run_export(args):
             raise ValueError(
                 f"{option} applies to {needed}, which was not given. Received: {option}={value}"
             )
+    options.check_output(args.saved_model, "--saved-model", folder=True)
+    options.check_output(args.onnx, "--onnx")
+
+
+def run_export(args):
+    from kgan import export
+    from kgan.export import onnx as export_onnx
+    from kgan.runs import clusters as run_clusters
+
+    if args.onnx:
+        # Before the model loads and the SavedModel is written (tf2onnx imports TensorFlow).
+        with options.options_in_errors(args, {"opset": "--opset"}):
+            export_onnx.check_opset(args.opset)
     model, history, run_config = export.load_run(args.run_or_model)
+    options.check_generator(model, args.run_or_model, "RUN_OR_MODEL")
     clusters = run_clusters.run_record(args.run_or_model)
     if clusters is not None:
         # A self-conditioned run exports its generator of latent vectors alone.

@@ -4,7 +4,9 @@ import shlex
 import sys
 import time
 
-from kgan import console, registry
+from kgan import registry
+from kgan._validation import check_positive_int
+from kgan.cli import options
 
 
 # Longer than 60 lines: one `add_argument` per option of `kgan.training.train`, in its order.
@@ -104,7 +106,39 @@ def add_train_command(subparsers):
         help="Keras dtype policy of the networks (default auto: mixed_bfloat16 on a CPU with "
         "bfloat16 instructions and no GPU, else float32); weights and exports stay float32",
     )
-    parser.set_defaults(run=run_train)
+    parser.set_defaults(run=run_train, check=check_train)
+
+
+def check_train(args):
+    if args.crop and not args.image_size:
+        raise ValueError(
+            f"--crop needs --image-size H W, the size to crop to. Received: --crop={args.crop}"
+        )
+    options.check_output(args.output, "--output", folder=True)
+
+
+# The arguments of `kgan.training.train` (and of `kgan.data.load`, which names the data
+# `name`) that the options set; `image_size` is the pair of --image-size's values. Messages
+# about the run folder keep `output_dir=...`, the form `kgan.training.train`'s callers see.
+_TRAIN_OPTIONS = {
+    "name": "--data",
+    "data": "--data",
+    "data_dir": "--data-dir",
+    "recipe": "--recipe",
+    "model": "--model",
+    "architecture": "--architecture",
+    "clusters": "--clusters",
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "latent_dim": "--latent-dim",
+    "base_filters": "--base-filters",
+    "ema_decay": "--ema-decay",
+    "num_samples": "--num-samples",
+    "image_size": "--image-size",
+    "crop": "--crop",
+    "seed": "--seed",
+    "precision": "--precision",
+}
 
 
 def run_train(args):
@@ -112,10 +146,6 @@ def run_train(args):
     from kgan.recipes import choose_recipe
     from kgan.training import train
 
-    if args.crop and not args.image_size:
-        raise ValueError(
-            f"--crop needs --image-size H W, the size to crop to. Received: --crop={args.crop}"
-        )
     data = args.data or kgan_data.EMBEDDED_DATASET
     network_options = {
         "architecture": args.architecture,
@@ -126,30 +156,31 @@ def run_train(args):
     if recipe is not None and args.recipe is None:
         print(f"using recipe {recipe!r} for --data {data} (--recipe none to turn it off)")
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
-    gan, history = train(
-        args.output,
-        recipe=recipe,
-        data=data,
-        data_dir=args.data_dir,
-        model=args.model,
-        architecture=args.architecture,
-        conditional=args.conditional,
-        clusters=args.clusters,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        latent_dim=args.latent_dim,
-        base_filters=args.base_filters,
-        ema_decay=ema_decay,
-        num_samples=args.num_samples,
-        image_size=tuple(args.image_size) if args.image_size else None,
-        crop=args.crop,
-        seed=args.seed,
-        tensorboard=args.tensorboard,
-        verbose=2,
-        restart=args.restart,
-        deterministic=args.deterministic,
-        precision=args.precision,
-    )
+    with options.options_in_errors(args, _TRAIN_OPTIONS, derived=("image_size",)):
+        gan, history = train(
+            args.output,
+            recipe=recipe,
+            data=data,
+            data_dir=args.data_dir,
+            model=args.model,
+            architecture=args.architecture,
+            conditional=args.conditional,
+            clusters=args.clusters,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            latent_dim=args.latent_dim,
+            base_filters=args.base_filters,
+            ema_decay=ema_decay,
+            num_samples=args.num_samples,
+            image_size=tuple(args.image_size) if args.image_size else None,
+            crop=args.crop,
+            seed=args.seed,
+            tensorboard=args.tensorboard,
+            verbose=2,
+            restart=args.restart,
+            deterministic=args.deterministic,
+            precision=args.precision,
+        )
     last = {name: values[-1] for name, values in history.history.items()}
     print(
         f"trained {type(gan).__name__} for {len(history.epoch)} epochs: "
@@ -177,7 +208,18 @@ def add_train_classifier_command(subparsers):
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 30 for cifar10")
     parser.add_argument("--seed", type=int, default=0, help="weights and data order (default 0)")
-    parser.set_defaults(run=run_train_classifier)
+    parser.set_defaults(run=run_train_classifier, check=check_train_classifier)
+
+
+_CLASSIFIER_OPTIONS = {"dataset": "--data", "epochs": "--epochs", "data_dir": "--data-dir"}
+
+
+def check_train_classifier(args):
+    if not args.output.endswith(".keras"):
+        raise ValueError(f"The output must be a .keras file. Received: --output={args.output}")
+    options.check_output(args.output, "--output")
+    with options.options_in_errors(args, _CLASSIFIER_OPTIONS):
+        check_positive_int("epochs", args.epochs, allow_none=True)
 
 
 def run_train_classifier(args):
@@ -185,14 +227,12 @@ def run_train_classifier(args):
 
     from kgan import _system, atomic, metrics
 
-    if not args.output.endswith(".keras"):
-        raise ValueError(f"The output must be a .keras file. Received: --output={args.output}")
-    console.check_writable(args.output, "--output")
     keras.utils.set_random_seed(args.seed)
     started = time.perf_counter()
-    classifier = metrics.train_classifier(
-        dataset=args.data, epochs=args.epochs, data_dir=args.data_dir, verbose=2
-    )
+    with options.options_in_errors(args, _CLASSIFIER_OPTIONS):
+        classifier = metrics.train_classifier(
+            dataset=args.data, epochs=args.epochs, data_dir=args.data_dir, verbose=2
+        )
     seconds = time.perf_counter() - started
     # The architecture and weights alone: no optimiser state or compile settings, which the
     # classifier's users never need (`clone_model` would compile the copy again).

@@ -50,7 +50,9 @@ Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan
   interruption leaves an unfinished run of the new length, which the same command resumes;
 * diverged (a NaN or infinite loss): refused, since resuming would diverge again.
 
-`--restart` (`restart=True`) starts over in every case.
+`--restart` (`restart=True`) starts over in every case. A folder holding files but no run
+(neither `config.json` nor `model.keras`) is refused, with `--restart` too: a run would mix its
+files with them, and starting over would delete those named like a run's (`samples/`, `logs/`).
 
 A run folder on a URL (`gs://`, `s3://`, ...) is a local staging folder of this kind, copied
 to and from the URL by `kgan.runs.remote`, whose docstring says what holds there.
@@ -61,6 +63,7 @@ import dataclasses
 import glob
 import json
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -87,6 +90,11 @@ RUN_FILES = (
     "clusters.json",
     "last_good.clusters.json",
 )
+# The records that make a folder a run folder: `config.json` is written before training
+# starts, `model.keras` at the end (alone, it is a model saved into a folder of its own).
+_RUN_RECORDS = ("config.json", "model.keras")
+# A temporary file of `kgan.atomic` (`.NAME.tmp-HOST-PID-RANDOM`).
+_TEMPORARY = re.compile(r"^\..+\.tmp-")
 BACKUP_DIR = "backup"
 STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
@@ -156,9 +164,11 @@ class RunFolder:
             restart: start over whatever the folder holds.
 
         Raises:
-            FileExistsError: if the folder holds a run of these arguments that diverged, or a
-                finished run asked for more epochs whose last epoch has no backup.
+            FileExistsError: if the folder holds a run of these arguments that diverged, a
+                finished run asked for more epochs whose last epoch has no backup, or files
+                but no run (`_check_holds_a_run`), also with `restart`.
         """
+        self._check_holds_a_run()
         if restart:
             return Plan("restart")
         saved = _read_json(self.file("config.json"))
@@ -176,6 +186,29 @@ class RunFolder:
             saved.get("recipe_settings"),
             saved.get("epochs"),
         )
+
+    def _check_holds_a_run(self):
+        """Refuses a folder that holds files but no run: `config.json` (the first record a
+        run writes) or `model.keras`. A run would mix its files with them, and starting it
+        over (`clear`) would delete those among them that have a run file's name (`samples/`,
+        `logs/`) although no run wrote them. The lock and temporary files of a run killed
+        before its first record do not count."""
+        if not os.path.isdir(self.path) or any(
+            os.path.lexists(self.file(name)) for name in _RUN_RECORDS
+        ):
+            return
+        held = sorted(
+            name + ("/" if os.path.isdir(self.file(name)) else "")
+            for name in os.listdir(self.path)
+            if name != RUN_LOCK and not _TEMPORARY.match(name)
+        )
+        if held:
+            listed = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+            raise FileExistsError(
+                f"The folder is not empty and holds no kgan run (no config.json or "
+                f"model.keras; it has {listed}). Train into a new or empty folder, or into "
+                f"a run folder. Received: output_dir={self.location!r}"
+            )
 
     def _extension(self, saved, request):
         """The plan for the run `saved` asked for `request["epochs"]` epochs, more than it
@@ -218,7 +251,8 @@ class RunFolder:
         Mixing the files of two runs (an old run's samples beside a new run's model, say) would
         make the folder lie about either, so a folder with files of a run but no `model.keras`
         (the last file a run writes) is refused: its run was killed, failed, or is still
-        running. An empty or missing folder, or one holding a finished run, is accepted.
+        running. An empty or missing folder, or one holding a finished run, is accepted (a
+        folder holding files but no run is refused by `plan`).
 
         Raises:
             FileExistsError: if the folder holds an unfinished run, naming what it holds.

@@ -278,6 +278,14 @@ def train(
     Returns:
         `(model, history)`: the trained model and the `keras.callbacks.History`.
     """
+    for name, value in (
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+        ("latent_dim", latent_dim),
+        ("base_filters", base_filters),
+    ):
+        # `None` asks for the default; 0 is refused, not taken as `None`.
+        check_positive_int(name, value, allow_none=True)
     instance = model if isinstance(model, AdversarialModel) else None
     _check_clusters(clusters, conditional, num_classes, instance, architecture)
     if instance is not None:
@@ -322,8 +330,6 @@ def train(
         model, batch_size = settings["model"], batch_size or settings["batch_size"]
         if ema_decay == "auto":
             ema_decay = settings["model_options"].get("ema_decay")
-    check_positive_int("epochs", epochs, allow_none=True)
-    check_positive_int("batch_size", batch_size)
     check_choice("precision", precision, kgan_precision.PRECISIONS)
     output_dir = os.fspath(output_dir)
     remote = RemoteRunFolder(output_dir) if storage.is_url(output_dir) else None

@@ -1,0 +1,173 @@
+"""What every `kgan` command does with its options around the library call.
+
+Before anything is loaded or computed, `check_output` checks each path a command will write
+and `check_classifier` each classifier file it will read, so that a bad destination costs no
+time and leaves no files behind. When the library refuses a value, `options_in_errors` names
+the option the user typed instead of the library's argument (`--data=mnistt`, not
+`name='mnistt'`). `check_generator` tells a Keras model that is not a generator (a classifier
+passed as MODEL) from a generator.
+
+This module imports nothing heavy: the commands' `check_<command>` functions use it before
+TensorFlow is imported.
+"""
+
+import contextlib
+import errno
+import os
+import re
+
+from kgan import atomic, storage
+
+
+def check_output(path, option, *, folder=False):
+    """Fails unless the command can write `path`, the value of `option`.
+
+    Its parent must be a folder that exists or can be created (no file on the way), `path`
+    itself must not be a folder (with `folder`, the command writes a folder: not a file), and
+    the nearest existing folder must accept a new file, which is tried. URLs are left to the
+    writer.
+
+    Raises:
+        ValueError: if `path` or a folder above it is of the wrong kind.
+        OSError: if no file can be created where `path` would be, with the system's reason.
+    """
+    if path is None or storage.is_url(path):
+        return
+    received = f"Received: {option}={path}"
+    if os.path.exists(path) and os.path.isdir(path) != folder:
+        kind, wanted = ("a file", "folder") if folder else ("a folder", "file")
+        raise ValueError(f"{option}: {path!r} is {kind}, not a {wanted}. {received}")
+    existing = path if folder and os.path.isdir(path) else _existing_above(path)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{option}: {existing!r} is a file, not a folder. {received}")
+    probe = atomic.temp_path(os.path.join(existing, "kgan-write-check"))
+    try:
+        descriptor = os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as error:
+        reason = error.strerror or os.strerror(error.errno or errno.EIO)
+        raise type(error)(
+            f"{option}: no file can be created in {existing!r} ({reason}). {received}"
+        ) from error
+    os.close(descriptor)
+    with contextlib.suppress(OSError):
+        os.remove(probe)
+
+
+def _existing_above(path):
+    """The nearest ancestor of `path` that exists, spelled as in `path` when it is relative."""
+    parent = os.path.dirname(os.path.normpath(path)) or os.curdir
+    while not os.path.lexists(parent):
+        above = os.path.dirname(parent) or os.curdir
+        if above == parent:
+            break
+        parent = above
+    return parent
+
+
+def check_classifier(path, option="--classifier"):
+    """Refuses a classifier path that is not an existing `.keras` file, before it is loaded."""
+    if path is None:
+        return
+    if not str(path).endswith(".keras"):
+        raise ValueError(f"{option} must be a .keras file. Received: {option}={path}")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No classifier file. Received: {option}={path}")
+
+
+def check_generator(model, path, option="MODEL"):
+    """Refuses a Keras model loaded from `path` that is neither a kgan model nor a generator
+    network (whose first input is `z`, of shape `(batch, latent_dim)`): a classifier, say.
+
+    Raises:
+        ValueError: naming `option` and `path`.
+    """
+    from kgan.models import AdversarialModel
+
+    if isinstance(model, AdversarialModel):
+        return
+    inputs = getattr(model, "inputs", None) or []
+    shape = tuple(inputs[0].shape) if inputs else None
+    if shape is not None and len(shape) == 2:
+        return
+    name = getattr(model, "name", type(model).__name__)
+    raise ValueError(
+        f"{option} is not a kgan generator: {path} holds the Keras model {name!r}, whose "
+        f"input has shape {shape} (a classifier?), not a kgan model (kgan train, "
+        f"model.save) or a generator taking z. Received: {option}={path}"
+    )
+
+
+def load_generator(path, option="MODEL"):
+    """`kgan.control.load_generator(path)`, with `check_generator`'s error when `path` holds
+    a Keras model that is not a generator.
+
+    The Keras model is only loaded again, and checked, when `load_generator` has failed, so
+    that a generator is loaded once.
+    """
+    from kgan import control
+
+    try:
+        return control.load_generator(path)
+    except ValueError:
+        model = None
+        with contextlib.suppress(Exception):  # Not a Keras model: the first error stands.
+            from kgan.runs.folder import load_run
+
+            model = load_run(path, compile=False)[0]
+        if model is not None:
+            check_generator(model, path, option)
+        raise
+
+
+# The value in `name=value` after "Received:": a quoted string, a bracketed group, or a word.
+_VALUE = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\([^)]*\)|\[[^\]]*\]|[^\s,;]+"
+
+
+@contextlib.contextmanager
+def options_in_errors(args, options, *, derived=()):
+    """Names the command's options in the errors of the library calls in the block.
+
+    A `ValueError` or a one-message `OSError` saying `Received: name=value` for a library
+    argument `name` of `options` (a dict from argument names to options such as `--data`)
+    says `Received: --data=VALUE` instead, where VALUE is what the user typed (read from
+    `args`), and `` `name` `` in the message becomes the option. The argument is translated
+    only when the library received the value typed: another argument of the same name
+    further down (a layer's `name`) keeps its own. Arguments in `derived` are computed from
+    the option (`--class-blend 1,12` gives `start` and `end`), so they are translated
+    whatever their value, and their name stays (`end` is not the option).
+    """
+    try:
+        yield
+    except (ValueError, OSError) as error:
+        text = error.args[0] if len(error.args) == 1 else None
+        if isinstance(text, str) and "Received: " in text:
+            error.args = (_translated(text, args, options, derived),)
+        raise
+
+
+def _translated(text, args, options, derived):
+    if not options:
+        return text
+    head, _, tail = text.rpartition("Received: ")
+    names = "|".join(re.escape(name) for name in options)
+    placed = set()
+
+    def replace(match):
+        name, value = match.group(1), match.group(2)
+        option = options[name]
+        typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        if typed is None or (name not in derived and value not in (str(typed), repr(typed))):
+            return match.group(0)
+        if name not in derived:
+            nonlocal head
+            head = head.replace(f"`{name}`", option)
+        if option in placed:
+            return "\0"  # Two arguments from one option (`start`, `end`): named once.
+        placed.add(option)
+        if isinstance(typed, (list, tuple)):
+            typed = " ".join(str(item) for item in typed)
+        return f"{option}={typed}"
+
+    tail = re.sub(rf"(?<![\w-])({names})=({_VALUE})", replace, tail)
+    tail = re.sub(r"(, )?\0", "", tail)
+    return f"{head}Received: {tail}"
