@@ -243,3 +243,13 @@ def test_a_folder_holding_files_but_no_run_is_refused_and_kept(tmp_path, restart
     assert "notes.txt, samples/" in str(info.value)
     assert f"output_dir={str(folder)!r}" in str(info.value)
     assert sorted(p.name for p in folder.rglob("*")) == ["holiday.png", "notes.txt", "samples"]
+
+
+def test_a_folder_holding_hidden_files_alone_takes_a_run(tmp_path):
+    folder = tmp_path / "runs" / "new"
+    folder.mkdir(parents=True)
+    (folder / ".gitkeep").write_text("")
+    from kgan.runs.folder import RunFolder
+
+    plan = RunFolder(folder).plan({"epochs": 1}, restart=False)
+    assert plan.action == "new" and (folder / ".gitkeep").exists()

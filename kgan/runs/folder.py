@@ -63,7 +63,6 @@ import dataclasses
 import glob
 import json
 import os
-import re
 import shutil
 import time
 import zipfile
@@ -93,8 +92,6 @@ RUN_FILES = (
 # The records that make a folder a run folder: `config.json` is written before training
 # starts, `model.keras` at the end (alone, it is a model saved into a folder of its own).
 _RUN_RECORDS = ("config.json", "model.keras")
-# A temporary file of `kgan.atomic` (`.NAME.tmp-HOST-PID-RANDOM`).
-_TEMPORARY = re.compile(r"^\..+\.tmp-")
 BACKUP_DIR = "backup"
 STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
@@ -191,8 +188,8 @@ class RunFolder:
         """Refuses a folder that holds files but no run: `config.json` (the first record a
         run writes) or `model.keras`. A run would mix its files with them, and starting it
         over (`clear`) would delete those among them that have a run file's name (`samples/`,
-        `logs/`) although no run wrote them. The lock and temporary files of a run killed
-        before its first record do not count."""
+        `logs/`) although no run wrote them. Hidden entries (a run's lock and temporary
+        files, `.gitkeep`, `.DS_Store`) do not count: `clear` leaves them alone."""
         if not os.path.isdir(self.path) or any(
             os.path.lexists(self.file(name)) for name in _RUN_RECORDS
         ):
@@ -200,7 +197,7 @@ class RunFolder:
         held = sorted(
             name + ("/" if os.path.isdir(self.file(name)) else "")
             for name in os.listdir(self.path)
-            if name != RUN_LOCK and not _TEMPORARY.match(name)
+            if not name.startswith(".")
         )
         if held:
             listed = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
