@@ -8,7 +8,7 @@ import time
 import keras
 import numpy as np
 
-from kgan import metrics
+from kgan import metrics, storage
 from kgan._validation import check_positive_int, short
 from kgan.metrics.features import check_input_shape
 from kgan.progress import Progress, check_verbose
@@ -131,7 +131,7 @@ def load_classifier(classifier, *, name="classifier"):
             f"Received: {name}={short(repr(classifier))} of type {type(classifier).__name__}"
         )
     path = os.fspath(classifier)
-    if not os.path.isfile(path):
+    if not storage.exists(path):
         raise FileNotFoundError(
             f"There is no classifier file at this path. Received: {name}={path!r}"
         )

@@ -355,12 +355,17 @@ def _apply_overrides(name, settings, overrides):
     return settings
 
 
+def _is_schedule(value):
+    """A learning rate Keras takes other than a number: a schedule or a callable."""
+    return isinstance(value, keras.optimizers.schedules.LearningRateSchedule) or callable(value)
+
+
 def _check_top_level_setting(key, value):
     """Checks an override of a setting that `build` only reports or hands to Adam under another
     name; the builders and the model check their own arguments, under the same names."""
     if key in ("batch_size", "steps"):
         check_positive_int(key, value)
-    elif key in ("d_learning_rate", "g_learning_rate"):
+    elif key in ("d_learning_rate", "g_learning_rate") and not _is_schedule(value):
         check_positive(key, value)
     elif key in ("beta_1", "beta_2"):
         check_range(key, value, 0.0, 1.0, include_high=False)

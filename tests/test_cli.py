@@ -293,6 +293,19 @@ def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):
     ]  # fmt: skip
 
 
+def test_an_option_left_at_its_default_is_not_named():
+    import argparse
+
+    from kgan.cli import options
+
+    args = argparse.Namespace(precision="auto", seed=0, typed_options={"--seed"})
+    mapping = {"precision": "--precision", "seed": "--seed"}
+    with pytest.raises(ValueError) as info:
+        with options.options_in_errors(args, mapping):
+            raise ValueError("Bad. Received: precision='auto', seed=0")
+    assert str(info.value) == "Bad. Received: precision='auto', --seed=0"
+
+
 @pytest.mark.parametrize(
     "argv, line",
     [

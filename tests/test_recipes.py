@@ -190,3 +190,9 @@ def test_recorded_settings_rebuild_the_recipe(name):
             w.shape for w in getattr(built, network).weights
         ]
     assert type(rebuilt) is type(built)
+
+
+def test_a_learning_rate_schedule_overrides_a_recipes_rate():
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-3, 100, 0.9)
+    gan = kgan.recipes.build("toy_2d", d_learning_rate=schedule)
+    assert gan.d_optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecay"

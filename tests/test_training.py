@@ -253,3 +253,33 @@ def test_a_folder_holding_hidden_files_alone_takes_a_run(tmp_path):
 
     plan = RunFolder(folder).plan({"epochs": 1}, restart=False)
     assert plan.action == "new" and (folder / ".gitkeep").exists()
+
+
+def test_a_run_whose_clearing_was_interrupted_is_still_a_run(tmp_path, monkeypatch):
+    """`clear` removes `config.json` last: a folder it left half-cleared still reads as a run,
+    which `--restart` takes, not as a folder of someone else's files."""
+    from kgan.runs.folder import RunFolder
+
+    folder = tmp_path / "run"
+    (folder / "samples").mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    (folder / "model.keras").write_bytes(b"")
+
+    def killed():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RunFolder, "remove_backup", lambda self: killed())
+    with pytest.raises(KeyboardInterrupt):
+        RunFolder(folder).clear()
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json"]
+    (folder / "backup").mkdir()  # The backup the interrupted clear did not reach.
+    assert RunFolder(folder).plan({"epochs": 1}, restart=True).action == "restart"
+
+
+def test_a_folder_holding_a_model_of_the_users_is_not_taken_for_a_run(tmp_path):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "model.keras").write_bytes(b"my own model")
+    with pytest.raises(FileExistsError, match="holds no kgan run"):
+        train(folder, data=tmp_path / "no_images", restart=True, verbose=0)
+    assert (folder / "model.keras").read_bytes() == b"my own model"

@@ -10,6 +10,7 @@ import tensorflow as tf
 from kgan import metrics as kgan_metrics
 from kgan._validation import check_bool, check_positive_int, check_seed, short
 from kgan.metrics.features import check_input_shape
+from kgan.models import checks
 
 
 class EvaluationCallback(keras.callbacks.Callback):
@@ -112,13 +113,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         self._epochs = (params or {}).get("epochs")
 
     def on_train_begin(self, logs=None):
-        sample_shape = tuple(self.model.sample_shape)
-        if self.real_samples.shape[1:] != sample_shape:
-            raise ValueError(
-                f"`real_samples` must have the model's sample shape {sample_shape}. "
-                f"Received: real_samples of shape {self.real_samples.shape}"
-            )
-        check_input_shape("feature_extractor", self.feature_extractor, sample_shape)
+        checks.check_reference_samples("real_samples", self.real_samples, self.model)
+        check_input_shape("feature_extractor", self.feature_extractor, self.model.sample_shape)
         if self._real_features is None:
             self._real_features = kgan_metrics.compute_features(
                 self.feature_extractor, self.real_samples, batch_size=self.batch_size, verbose=0

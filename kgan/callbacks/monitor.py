@@ -17,7 +17,7 @@ from kgan import atomic
 from kgan._validation import check_choice, check_non_negative, check_positive_int, check_range
 from kgan.callbacks import health_checks
 from kgan.metrics import mean_pairwise_distance
-from kgan.models import sample_latent
+from kgan.models import checks, sample_latent
 
 _BALANCE = ("d_real", "d_fake")
 
@@ -129,7 +129,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         patience: epochs an imbalance or a flat generator loss must last.
         collapse_threshold, growth_factor, saturation, dominance_gap, stall_tolerance,
             equilibrium_band, diversity_threshold: thresholds of the checks above.
-        verbose: print a line when stopping or checkpointing (1) or stay silent (0).
+        verbose: print a line when stopping or checkpointing (1 or 2) or stay silent (0).
 
     Example:
     >>> monitor = kgan.callbacks.TrainingMonitor(stop_on=("divergence",),
@@ -170,7 +170,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         check_non_negative("collapse_threshold", collapse_threshold)
         _check_growth_factor(growth_factor)
         check_non_negative("stall_tolerance", stall_tolerance)
-        check_choice("verbose", verbose, (0, 1))
+        check_choice("verbose", verbose, (0, 1, 2))
         self.every_n_steps = every_n_steps
         self.stop_on = _issues_to_stop_on(stop_on, self.ISSUES)
         self.checkpoint_path = None if checkpoint_path is None else os.fspath(checkpoint_path)
@@ -241,13 +241,8 @@ class TrainingMonitor(keras.callbacks.Callback):
     # -- Keras hooks --
 
     def on_train_begin(self, logs=None):
-        sample_shape = getattr(self.model, "sample_shape", None)
-        if self.real_samples is not None and sample_shape is not None:
-            if self.real_samples.shape[1:] != tuple(sample_shape):
-                raise ValueError(
-                    f"`real_samples` must have the model's sample shape {tuple(sample_shape)}. "
-                    f"Received: real_samples of shape {self.real_samples.shape}"
-                )
+        if self.real_samples is not None and self.num_diversity_samples:
+            checks.check_reference_samples("real_samples", self.real_samples, self.model)
         # A run resumed with the record of its earlier epochs (`history`, `events`) goes on
         # with the issues active at its last epoch end, rather than reporting them anew.
         self._active = set(self.diagnose(self.history)) if self.history else set()

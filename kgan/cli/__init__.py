@@ -89,7 +89,10 @@ _VERBOSE_HELP = "on failure, show the traceback; show TensorFlow's log"
 
 def main(argv=None):
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    # The options as typed, for errors that name them (`kgan.cli.options.options_in_errors`).
+    args.typed_options = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
     verbose = bool(getattr(args, "verbose", False))
     if not verbose:
         # TensorFlow's C++ start-up chatter (CUDA probing, CPU features, graph-rewrite notes)

@@ -85,7 +85,8 @@ def run_export(args):
         model = run_clusters.generator_source(model, clusters)
     if args.onnx:
         # Before the SavedModel is written: one export failing leaves no half of the command.
-        export_onnx.check_destination(args.onnx, args.overwrite)
+        with options.options_in_errors(args, {"path": "--onnx"}):
+            export_onnx.check_destination(args.onnx, args.overwrite)
     verify = not args.no_verify
     try:
         if args.saved_model:

@@ -24,8 +24,8 @@ def check_output(path, option, *, folder=False):
 
     Its parent must be a folder that exists or can be created (no file on the way), `path`
     itself must not be a folder (with `folder`, the command writes a folder: not a file), and
-    the nearest existing folder must accept a new file, which is tried. URLs are left to the
-    writer.
+    the nearest existing folder must accept a new file, which is tried, unless `path` is an
+    existing folder (a finished run may be read-only). URLs are left to the writer.
 
     Raises:
         ValueError: if `path` or a folder above it is of the wrong kind.
@@ -37,7 +37,9 @@ def check_output(path, option, *, folder=False):
     if os.path.exists(path) and os.path.isdir(path) != folder:
         kind, wanted = ("a file", "folder") if folder else ("a folder", "file")
         raise ValueError(f"{option}: {path!r} is {kind}, not a {wanted}. {received}")
-    existing = path if folder and os.path.isdir(path) else _existing_above(path)
+    if folder and os.path.isdir(path):
+        return  # An existing folder (a run to resume, say) may only be read: its writer says.
+    existing = _existing_above(path)
     if not os.path.isdir(existing):
         raise ValueError(f"{option}: {existing!r} is a file, not a folder. {received}")
     probe = atomic.temp_path(os.path.join(existing, "kgan-write-check"))
@@ -70,7 +72,7 @@ def check_classifier(path, option="--classifier"):
         return
     if not str(path).endswith(".keras"):
         raise ValueError(f"{option} must be a .keras file. Received: {option}={path}")
-    if not os.path.isfile(path):
+    if not storage.is_url(path) and not os.path.isfile(path):
         raise FileNotFoundError(f"No classifier file. Received: {option}={path}")
 
 
@@ -128,13 +130,14 @@ def options_in_errors(args, options, *, derived=()):
     """Names the command's options in the errors of the library calls in the block.
 
     A `ValueError` or a one-message `OSError` saying `Received: name=value` for a library
-    argument `name` of `options` (a dict from argument names to options such as `--data`)
-    says `Received: --data=VALUE` instead, where VALUE is what the user typed (read from
-    `args`), and `` `name` `` in the message becomes the option. The argument is translated
-    only when the library received the value typed: another argument of the same name
-    further down (a layer's `name`) keeps its own. Arguments in `derived` are computed from
-    the option (`--class-blend 1,12` gives `start` and `end`), so they are translated
-    whatever their value, and their name stays (`end` is not the option).
+    argument `name` of `options` (a dict from argument names to options such as `--data`) says
+    `Received: --data=VALUE` instead, where VALUE is what the user typed (read from `args`), and
+    `` `name` `` in the message becomes the option. Only options the user typed
+    (`args.typed_options`, set by `kgan.cli.main`) are named: a default stays the library's. The
+    argument is translated only when the library received the value typed: another argument of
+    the same name further down (a layer's `name`) keeps its own. Arguments in `derived` are
+    computed from the option (`--class-blend 1,12` gives `start` and `end`), so they are
+    translated whatever their value, and their name stays (`end` is not the option).
     """
     try:
         yield
@@ -156,7 +159,10 @@ def _translated(text, args, options, derived):
         name, value = match.group(1), match.group(2)
         option = options[name]
         typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
-        if typed is None or (name not in derived and value not in (str(typed), repr(typed))):
+        given = option in getattr(args, "typed_options", ())
+        if not given or typed is None:
+            return match.group(0)
+        if name not in derived and value not in (str(typed), repr(typed)):
             return match.group(0)
         if name not in derived:
             nonlocal head

@@ -142,6 +142,21 @@ def check_sample_shape(sample_shape, discriminator_input_shape):
         )
 
 
+def check_reference_samples(name, samples, model):
+    """Checks that the array `samples`, the argument `name` of a callback, holds samples of
+    `model`'s size: the callbacks compare them with generated samples as flat vectors, so
+    `(N, 28, 28)` serves a model of `(28, 28, 1)`. A model without `sample_shape` is not
+    checked."""
+    sample_shape = getattr(model, "sample_shape", None)
+    if sample_shape is None:
+        return
+    if math.prod(samples.shape[1:]) != math.prod(tuple(sample_shape)):
+        raise ValueError(
+            f"`{name}` must hold samples of the model's shape {tuple(sample_shape)}. "
+            f"Received: {name} of shape {samples.shape}"
+        )
+
+
 def check_scores_shape(scores_shape, batch_size):
     """The discriminator returns one logit (or score) per example: shape `(batch, 1)`."""
     if len(scores_shape) != 2 or scores_shape[0] != batch_size or scores_shape[1] != 1:

@@ -89,9 +89,10 @@ RUN_FILES = (
     "clusters.json",
     "last_good.clusters.json",
 )
-# The records that make a folder a run folder: `config.json` is written before training
-# starts, `model.keras` at the end (alone, it is a model saved into a folder of its own).
-_RUN_RECORDS = ("config.json", "model.keras")
+# The records that make a folder a run folder: `config.json`, written before training starts,
+# and `history.json`, the record of a finished run (older runs have no `config.json`). A
+# run's clearing removes them last.
+_RUN_RECORDS = ("config.json", "history.json")
 BACKUP_DIR = "backup"
 STATE_FILE = "state.json"
 # Arguments that the saved `config.json` records as found rather than as given.
@@ -185,11 +186,12 @@ class RunFolder:
         )
 
     def _check_holds_a_run(self):
-        """Refuses a folder that holds files but no run: `config.json` (the first record a
-        run writes) or `model.keras`. A run would mix its files with them, and starting it
-        over (`clear`) would delete those among them that have a run file's name (`samples/`,
-        `logs/`) although no run wrote them. Hidden entries (a run's lock and temporary
-        files, `.gitkeep`, `.DS_Store`) do not count: `clear` leaves them alone."""
+        """Refuses a folder that holds files but no run (neither of `_RUN_RECORDS`, which a
+        run writes first or last and `clear` removes last). A run would mix its files with
+        them, and starting it over (`clear`) would delete those among them that have a run
+        file's name (`samples/`, `logs/`) although no run wrote them. Hidden entries (a run's
+        lock and temporary files, `.gitkeep`, `.DS_Store`) do not count: `clear` leaves them
+        alone."""
         if not os.path.isdir(self.path) or any(
             os.path.lexists(self.file(name)) for name in _RUN_RECORDS
         ):
@@ -202,9 +204,9 @@ class RunFolder:
         if held:
             listed = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
             raise FileExistsError(
-                f"The folder is not empty and holds no kgan run (no config.json or "
-                f"model.keras; it has {listed}). Train into a new or empty folder, or into "
-                f"a run folder. Received: output_dir={self.location!r}"
+                "The folder is not empty and holds no kgan run (no config.json or history.json; "
+                f"it has {listed}). Train into a new or empty folder, or into a run folder. "
+                f"Received: output_dir={self.location!r}"
             )
 
     def _extension(self, saved, request):
@@ -285,15 +287,20 @@ class RunFolder:
     def clear(self):
         """Removes the files of the run a new run replaces (and its backup), so that none of
         them (an epoch's sample grid the new run does not reach, say) is mistaken for the new
-        run's. `model.keras` goes first: if this is interrupted, the folder reads as
-        unfinished."""
-        for name in ("model.keras", *RUN_FILES):
-            path = self.file(name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path)
-            elif os.path.lexists(path):
-                os.remove(path)
+        run's. `model.keras` goes first, so that an interrupted clear leaves the folder
+        reading as unfinished, and the run's records last, so that it still reads as a run."""
+        for name in ("model.keras", *(f for f in RUN_FILES if f not in _RUN_RECORDS)):
+            self._remove(name)
         self.remove_backup()
+        for name in _RUN_RECORDS:
+            self._remove(name)
+
+    def _remove(self, name):
+        path = self.file(name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.remove(path)
 
     def _lock_owner(self):
         """The lock file's writer tag as a name `atomic.is_abandoned` reads (`""` if unknown)."""

@@ -197,3 +197,7 @@ def test_monitor_checks_the_real_samples_shape_at_the_start(toy_gan):
     monitor.set_model(gan)
     with pytest.raises(ValueError, match=r"\(2,\). Received: real_samples of shape \(8, 3\)"):
         monitor.on_train_begin()
+    # Compared as flat vectors: the same size in another layout serves.
+    monitor = TrainingMonitor(real_samples=np.zeros((8, 2, 1), "float32"), verbose=0)
+    monitor.set_model(gan)
+    monitor.on_train_begin()

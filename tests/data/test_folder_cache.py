@@ -45,8 +45,9 @@ def test_kgan_cache_dir_holds_the_folder_cache_and_the_run_staging_side_by_side(
     assert len(list((tmp_path / "cache" / "folders").glob("*.npz"))) == 1
     assert remote.staging_root() == str(tmp_path / "cache" / "runs")
     monkeypatch.delenv(folder_cache.ENV_VAR)
-    assert folder_cache.cache_dir() == folder_cache.cache_root() / "folders"
-    assert str(folder_cache.cache_root()).endswith(os.path.join(".cache", "kgan"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert folder_cache.cache_dir() == tmp_path / "home" / ".cache" / "kgan" / "folders"
+    assert remote.staging_root() == str(tmp_path / "home" / ".cache" / "kgan" / "runs")
 
 
 def test_images_read_with_and_without_labels_share_one_entry(class_folder, monkeypatch):

@@ -68,6 +68,8 @@ def test_cli_export(run_dir, tmp_path, capsys):
 
     assert main(["export", str(run_dir), "--saved-model", str(saved_model), "--version", "4"]) == 2
     assert "already exists" in capsys.readouterr().err
+    assert main(["export", str(run_dir), "--onnx", str(onnx_path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"Received: --onnx={onnx_path}")
     assert main(["export", str(run_dir)]) == 2
     assert "Nothing to export" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), "--onnx", str(onnx_path)]) == 2
