@@ -59,6 +59,23 @@ def check_sample(args):
     options.check_output(args.out_dir, "--out-dir", folder=True)
 
 
+# The library arguments that the commands' options set, for errors that name the options.
+_SAMPLE_OPTIONS = {
+    "num_samples": "--num-samples",
+    "seed": "--seed",
+    "jacobian_truncation": "--jacobian-truncation",
+}
+_INTERPOLATE_OPTIONS = {"steps": "--steps", "num_rows": "--rows", "seed": "--seed"}
+_EDIT_OPTIONS = {
+    "target": "--target",
+    "num_samples": "--num-samples",
+    "seed": "--seed",
+    "steps": "--steps",
+    "step_size": "--step-size",
+    "strength": "--strength",
+}
+
+
 def run_sample(args):
     from kgan import control
 
@@ -89,13 +106,14 @@ def run_sample(args):
         described = f"seeds {args.seeds}"
     else:
         seed = 0 if args.seed is None else args.seed
-        images = generator.generate(
-            num_samples,
-            labels=labels,
-            seed=seed,
-            jacobian_truncation=args.jacobian_truncation,
-            verbose=console.progress_verbosity(),
-        )
+        with options.options_in_errors(args, _SAMPLE_OPTIONS):
+            images = generator.generate(
+                num_samples,
+                labels=labels,
+                seed=seed,
+                jacobian_truncation=args.jacobian_truncation,
+                verbose=console.progress_verbosity(),
+            )
         described = f"seed {seed}"
         if args.jacobian_truncation is not None:
             described += f", Jacobian truncation {args.jacobian_truncation:g}"
@@ -218,15 +236,16 @@ def run_interpolate(args):
     if args.class_blend is not None:
         start, end = control.labels.parse_class_pair(args.class_blend, "--class-blend")
         blend = {"start": "--class-blend", "end": "--class-blend"}
-        with options.options_in_errors(args, blend, derived=blend):
+        with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(
                 generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
             )
     else:
         labels = control.labels.option_labels(args.labels, args.rows, generator.num_classes)
-        images = control.interpolation_grid(
-            generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
-        )
+        with options.options_in_errors(args, _INTERPOLATE_OPTIONS):
+            images = control.interpolation_grid(
+                generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
+            )
     _write_samples(generator, images, args.out, args.npy, "interpolation.png", args.rows)
     if args.gif:
         from kgan.images import save_animation
@@ -294,7 +313,8 @@ def run_edit(args):
             "stop_at_target": args.stop_at_target,
         }
     # The classifier the library names by its Keras name is the file the user gave.
-    with options.options_in_errors(args, {"classifier": "--classifier"}, derived=("classifier",)):
+    edit_names = {**_EDIT_OPTIONS, "classifier": "--classifier"}
+    with options.options_in_errors(args, edit_names, derived=("classifier",)):
         result = control.edit_samples(
             generator,
             classifier,

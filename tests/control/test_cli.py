@@ -169,14 +169,14 @@ def test_bad_input_is_one_clear_line(
     cases = [
         (["sample", version, "--labels", "0,3"], "Received: --labels=3"),
         (["sample", shipped, "--labels", "2"], "Received: --labels=[2] with num_classes=None"),
-        (["interpolate", version, "--steps", "1"], "Received: steps=1"),
-        ([*edit, "--target", "5"], "Received: target=5"),
-        ([*edit, "--target", "1", "--step-size", "-0.5"], "Received: step_size=-0.5"),
+        (["interpolate", version, "--steps", "1"], "Received: --steps=1"),
+        ([*edit, "--target", "5"], "Received: --target=5"),
+        ([*edit, "--target", "1", "--step-size", "-0.5"], "Received: --step-size=-0.5"),
         (["sample", str(text)], f"Received: model='{text}'"),
         (["sample", str(tmp_path / "missing")], "Received: model="),
         (["edit", onnx_path, "--classifier", classifier, "--target", "1"], "Received: model=ONNX"),
         (["interpolate", version, "--class-blend", "0,1"], "Received: model=SavedModel"),
-        (["sample", version, "--jacobian-truncation", "1"], "Received: jacobian_truncation=1.0"),
+        (["sample", version, "--jacobian-truncation", "1"], "Received: --jacobian-truncation=1.0"),
         (["sample", onnx_path, "--jacobian-truncation", "0.2"], "Received: model=ONNX"),
     ]
     for argv, received in cases:
