@@ -151,10 +151,16 @@ def _require_images(generator, option, value):
         )
 
 
-def _check_sample_outputs(generator, out, npy):
-    """Refuses, before any sample is drawn, outputs that cannot hold the generator's samples."""
+def _check_sample_outputs(generator, out, npy, *, takes_npy=True):
+    """Refuses, before any sample is drawn, outputs that cannot hold the generator's samples
+    (`takes_npy`: the command has `--npy`, which holds samples of any shape)."""
     if out:
         _require_images(generator, "--out", out)
+    if not generator.is_image and not takes_npy:
+        raise ValueError(
+            f"The samples have shape {generator.sample_shape}, not images, and this command "
+            f"writes images only. Received: MODEL={generator.describe()}"
+        )
     if not generator.is_image and not npy:
         raise ValueError(
             f"The samples have shape {generator.sample_shape}, not images: pass --npy PATH. "
@@ -301,7 +307,7 @@ def run_edit(args):
     from kgan.runs.folder import load_keras_file
 
     generator = options.load_generator(args.model)
-    _check_sample_outputs(generator, args.out, None)
+    _check_sample_outputs(generator, args.out, None, takes_npy=False)
     classifier = load_keras_file(args.classifier, compile=False, name="--classifier")
     labels = control.labels.option_labels(args.labels, args.num_samples, generator.num_classes)
     edit_options = {}

@@ -266,3 +266,18 @@ def test_interpolate_gif_shows_the_steps_as_frames(image_exports, tmp_path):
         animation.seek(step)
         expected = image_grid(images[:, step], scale=8)[..., 0]
         np.testing.assert_array_equal(np.asarray(animation.convert("L")), expected)
+
+
+def test_edit_of_a_generator_of_vectors_says_it_writes_images_only(
+    image_classifier, tmp_path, capsys
+):
+    import kgan
+
+    _, classifier = image_classifier
+    toy = kgan.GAN(
+        kgan.models.mlp_generator((2,), 4, (8,)), kgan.models.mlp_discriminator((2,), (8,))
+    )
+    toy.save(tmp_path / "toy.keras")
+    argv = ["edit", str(tmp_path / "toy.keras"), "--classifier", classifier, "--target", "1"]
+    err = _one_line_error(capsys, argv, "edit", "Received: MODEL=")
+    assert "writes images only" in err and "--npy" not in err
