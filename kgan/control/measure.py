@@ -109,8 +109,26 @@ def _mean_effects(rows):
     return summary
 
 
+def _check_targets(targets):
+    """`targets` as a list of at least one target, or `None` for every class; each target is
+    checked against the classifier later, by `_targets`."""
+    if targets is None:
+        return None
+    try:
+        values = [] if isinstance(targets, (str, bytes)) else list(targets)
+    except TypeError:
+        values = []
+    if not values:
+        raise ValueError(
+            "`targets` must be `None` (every class) or a list of at least one target: a class "
+            "index or a callable on the classifier's output. "
+            f"Received: targets={short(repr(targets))}"
+        )
+    return values
+
+
 def _targets(targets, num_outputs):
-    targets = list(range(num_outputs)) if targets is None else list(targets)
+    targets = list(range(num_outputs)) if targets is None else targets
     return [check_target(target, num_outputs) for target in targets]
 
 
@@ -124,6 +142,7 @@ def measure_edits(
         `{"per_target": {target: effects}, "overall": effects, "steps", "step_size"}`, with
         the effects of `edit_effects`; "overall" weighs the targets by samples counted.
     """
+    targets = _check_targets(targets)
     generator = as_generator(model)
     num_outputs = classifier_outputs(classifier, generator.sample_shape)
     z = generator.sample_z(num_samples, seed)
@@ -186,6 +205,7 @@ def measure_directions(
         `{"per_strength": {strength: {"per_target": ..., "overall": ...}}, ...}`.
     """
     strengths = _check_strengths(strengths)
+    targets = _check_targets(targets)
     generator = as_generator(model)
     num_outputs = classifier_outputs(classifier, generator.sample_shape)
     targets = _targets(targets, num_outputs)

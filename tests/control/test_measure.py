@@ -88,6 +88,19 @@ def test_measure_directions_refuses_strengths_it_cannot_measure(
         control.measure_directions(plane_generator, center_classifier, strengths=strengths)
 
 
+@pytest.mark.parametrize("measure", ["measure_edits", "measure_directions"])
+@pytest.mark.parametrize("targets", [(), [], 1, "0"])
+def test_measurements_refuse_targets_that_name_no_target(
+    measure, targets, plane_generator, center_classifier, monkeypatch
+):
+    def never(*args, **kwargs):
+        raise AssertionError("The measurement started before `targets` was checked.")
+
+    monkeypatch.setattr(control.measure, "as_generator", never)
+    with pytest.raises(ValueError, match=r"at least one target.*Received: targets="):
+        getattr(control, measure)(plane_generator, center_classifier, targets=targets)
+
+
 def test_evaluate_control_tool(toy_gan, plane_generator, center_classifier, tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("evaluate_control", TOOL)
     tool = importlib.util.module_from_spec(spec)
