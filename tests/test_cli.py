@@ -66,11 +66,14 @@ def test_help_and_errors_print_no_tensorflow_chatter(tmp_path):
     shown = _run_kgan("--help")
     assert shown.returncode == 0 and "usage: kgan" in shown.stdout
     assert shown.stderr == ""
-    failed = _run_kgan("export", str(tmp_path / "missing"), "--onnx", str(tmp_path / "g.onnx"))
+    # A file that is not a model: refused by the library, once TensorFlow is imported.
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a model")
+    failed = _run_kgan("export", str(notes), "--onnx", str(tmp_path / "g.onnx"))
     assert failed.returncode == 2
     assert failed.stderr.splitlines() == [
-        f"kgan export: error: No saved model at this path: no run folder or `.keras` file. "
-        f"Received: run_or_model={str(tmp_path / 'missing')!r}"
+        "kgan export: error: Pass a run folder or a `.keras` file saved with `model.save(...)`. "
+        f"Received: run_or_model={str(notes)!r}"
     ]
 
 
@@ -335,6 +338,150 @@ def test_parse_errors_are_one_line(argv, line, capsys):
     assert len(err.splitlines()) == 1 and err.startswith(line), err
 
 
+def test_an_unknown_option_is_the_commands_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["sample", "g.keras", "--output", "x.png"])
+    assert info.value.code == 2
+    assert capsys.readouterr().err == (
+        "kgan sample: error: unrecognized arguments: --output x.png (see kgan sample --help)\n"
+    )
+
+
+EDIT = "edit g.keras --classifier c.keras"
+
+
+@pytest.mark.parametrize(
+    "command, line",
+    [
+        (
+            "train -o r --ep 0",
+            "--epochs must be a positive integer. Received: --epochs=0",
+        ),
+        (
+            "train -o r --seed -1",
+            "--seed must be an integer in [0, 4294967295]. Received: --seed=-1",
+        ),
+        (
+            "train -o r --ema-decay 1.5",
+            "--ema-decay must be a number in [0, 1). Received: --ema-decay=1.5",
+        ),
+        (
+            "train -o r --image-size 0 32",
+            "each value of --image-size must be a positive integer. Received: --image-size=0 32",
+        ),
+        (
+            "train -o r --clusters 1",
+            "--clusters must be an integer of at least 2. Received: --clusters=1",
+        ),
+        (
+            "train -o r --conditional --clusters 5",
+            "leave out --conditional. Received: --clusters=5 with --conditional",
+        ),
+        (
+            "train-classifier -o c.keras --seed -7",
+            "Received: --seed=-7",
+        ),
+        (
+            "sample missing",
+            "MODEL: no file or folder at this path. Received: MODEL=missing",
+        ),
+        (
+            "sample g.keras --seeds 0-3 --seed 1",
+            "leave out --seed. Received: --seed=1",
+        ),
+        (
+            "sample g.keras --seeds 5-1",
+            "A seed range must go upwards, such as 5-9. Received: --seeds=5-1",
+        ),
+        (
+            "sample g.keras --labels a,b",
+            "`--labels` must be a class or comma-separated classes such as 3 or "
+            "0,1,2. Received: --labels=a,b",
+        ),
+        (
+            "sample g.keras --grid out.jpg",
+            "--grid writes a .png file: name it so. Received: --grid=out.jpg",
+        ),
+        (
+            "sample g.keras --jacobian-truncation -2",
+            "--jacobian-truncation must be a share strictly between 0 and 1. "
+            "Received: --jacobian-truncation=-2",
+        ),
+        (
+            "interpolate g.keras --steps 1",
+            "--steps must be an integer of at least 2. Received: --steps=1",
+        ),
+        (
+            "interpolate g.keras --rows 0",
+            "--rows must be a positive integer. Received: --rows=0",
+        ),
+        (
+            "interpolate g.keras --class-blend 3",
+            "`--class-blend` must name two classes, such as 3,8. Received: --class-blend=3",
+        ),
+        (
+            "interpolate g.keras --class-blend 1,2 --method linear",
+            "leave out --method. Received: --method=linear",
+        ),
+        (
+            "interpolate g.keras --gif walk.png",
+            "--gif writes a .gif file: name it so. Received: --gif=walk.png",
+        ),
+        (
+            f"{EDIT} --target -1",
+            "--target must be a class index, 0 or more. Received: --target=-1",
+        ),
+        (
+            f"{EDIT} --target 1 --num-samples 0",
+            "Received: --num-samples=0",
+        ),
+        (
+            f"{EDIT} --target 1 --strength 2 --keep 1",
+            "which takes no --keep (gradient edits only). Received: --strength=2 with --keep=1",
+        ),
+        (
+            f"{EDIT} --target 1 --strength 2 --stop-at-target",
+            "Received: --strength=2 with --stop-at-target",
+        ),
+        (
+            f"{EDIT} --target 1 --keep 1,,x",
+            "Received: --keep=1,,x",
+        ),
+        (
+            "evaluate g.keras --data mnist --num-samples -1",
+            "--num-samples must be a positive integer. Received: --num-samples=-1",
+        ),
+        (
+            "export g.keras --onnx m.txt",
+            "--onnx writes a .onnx file: name it so. Received: --onnx=m.txt",
+        ),
+        (
+            "export g.keras --saved-model sm --version 0",
+            "--version must be a positive integer. Received: --version=0",
+        ),
+    ],
+)
+def test_bad_values_are_refused_before_the_library_loads(
+    command, line, tmp_path, capsys, monkeypatch
+):
+    """Counts, seeds, shares, lists, output formats, conflicting options and a missing MODEL
+    are refused in one line naming the option as typed (`--ep` is `--epochs`), before
+    TensorFlow and the model load, and nothing is written."""
+    import kgan.cli
+
+    def never(verbose):
+        raise AssertionError("The library was imported before the options were checked.")
+
+    monkeypatch.setattr(kgan.cli, "_import_library", never)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "g.keras").write_text("a model")
+    argv = command.split()
+    assert main(argv) == 2
+    error = _error_line(capsys, argv[0])
+    assert error.startswith(f"kgan {argv[0]}: error: ") and error.endswith(line)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["g.keras"]
+
+
 def test_a_missing_folder_of_an_output_is_created(run_dir, tmp_path, capsys):
     scores = tmp_path / "new" / "scores.json"
     args = ["evaluate", str(run_dir), "--data", "fashion_mnist_sample", "--features", "raw"]
@@ -534,7 +681,9 @@ def test_evaluate_scores_exports_as_the_keras_model(run_dir, tmp_path, capsys):
     assert scores["onnx"] == pytest.approx(scores["keras"], rel=1e-4)
     capsys.readouterr()
     assert main(["evaluate", str(tmp_path / "notes.txt"), "--data", "ring"]) == 2
-    assert "No model at this path" in _error_line(capsys, "evaluate")
+    assert _error_line(capsys, "evaluate").endswith(
+        f"MODEL: no file or folder at this path. Received: MODEL={tmp_path / 'notes.txt'}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -549,6 +698,15 @@ def test_evaluate_scores_exports_as_the_keras_model(run_dir, tmp_path, capsys):
             ["export", "missing_run"],
             "kgan export: error: Nothing to export: pass --saved-model BASE_DIR and/or --onnx "
             "PATH. Received: --saved-model=None, --onnx=None",
+        ),
+        (
+            ["sample", "missing_run", "--seeds", "9-5"],
+            "kgan sample: error: MODEL: no file or folder at this path. "
+            "Received: MODEL=missing_run",
+        ),
+        (
+            ["train", "-o", "run", "--seed", "-1"],
+            "kgan train: error: --seed must be an integer in [0, 4294967295]. Received: --seed=-1",
         ),
     ],
 )

@@ -44,9 +44,10 @@ def main(argv=None):
     import keras
 
     from kgan import atomic, control
+    from kgan.cli.options import parse_labels
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
-    targets = control.labels.parse_labels(args.targets, "--targets")
+    targets = parse_labels(args.targets, "--targets")
     strengths = [float(value) for value in args.strengths.split(",")]
     results = {"classifier": args.classifier}
     conditional = control.load_generator(args.conditional) if args.conditional else None

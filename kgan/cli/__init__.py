@@ -26,6 +26,15 @@ class _Parser(argparse.ArgumentParser):
     commands' own are: `kgan train: error: argument --epochs: invalid int value: '2.5'`,
     with a pointer to `--help` instead of the usage block."""
 
+    def add_argument(self, *args, **kwargs):
+        action = super().add_argument(*args, **kwargs)
+        # The long options, to tell which one an abbreviation typed stands for.
+        self.long_options = [
+            *getattr(self, "long_options", []),
+            *(name for name in action.option_strings if name.startswith("--")),
+        ]
+        return action
+
     def parse_known_args(self, args=None, namespace=None):
         # The arguments this parser reads (a command's parser gets those after its name),
         # kept to show what an option with too few values received.
@@ -57,6 +66,19 @@ def _received(message, arguments):
     return ""
 
 
+def _typed_options(argv, long_options):
+    """The long options in `argv`, each by its full name (`--ep` is `--epochs`, as argparse
+    reads an unambiguous abbreviation)."""
+    typed = set()
+    for word in argv:
+        if not word.startswith("--"):
+            continue
+        name = word.split("=", 1)[0]
+        matches = [option for option in long_options if option.startswith(name)]
+        typed.add(name if name in long_options or len(matches) != 1 else matches[0])
+    return typed
+
+
 def _is_number(text):
     try:
         float(text)
@@ -75,6 +97,7 @@ def build_parser():
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add_command in _COMMANDS:
         add_command(subparsers)
+    parser.commands = subparsers.choices
     for command_parser in subparsers.choices.values():
         # Also after the command (`kgan export RUN --verbose`); a command may define its own.
         with contextlib.suppress(argparse.ArgumentError):
@@ -90,9 +113,13 @@ _VERBOSE_HELP = "on failure, show the traceback; show TensorFlow's log"
 def main(argv=None):
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
-    # The options as typed, for errors that name them (`kgan.cli.options.options_in_errors`).
-    args.typed_options = {word.split("=", 1)[0] for word in argv if word.startswith("--")}
+    args, unknown = parser.parse_known_args(argv)
+    command_parser = parser.commands.get(args.command, parser)
+    if unknown:
+        # The command's parser says it, pointing at the command's help.
+        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    # The options typed, for errors that name them (`kgan.cli.options.options_in_errors`).
+    args.typed_options = _typed_options(argv, [*command_parser.long_options, *parser.long_options])
     verbose = bool(getattr(args, "verbose", False))
     if not verbose:
         # TensorFlow's C++ start-up chatter (CUDA probing, CPU features, graph-rewrite notes)

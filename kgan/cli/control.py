@@ -1,7 +1,5 @@
 """`kgan sample`, `kgan interpolate` and `kgan edit`: arguments to `kgan.control`."""
 
-import math
-
 from kgan import console
 from kgan.cli import options
 
@@ -22,7 +20,9 @@ def add_sample_command(subparsers):
     parser.add_argument(
         "--labels", help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)"
     )
-    parser.add_argument("--seed", type=int, help="seed of all the samples drawn together")
+    parser.add_argument(
+        "--seed", type=int, help="seed of all the samples drawn together (default: 0)"
+    )
     parser.add_argument(
         "--seeds",
         metavar="LIST",
@@ -53,10 +53,66 @@ def add_sample_command(subparsers):
 
 
 def check_sample(args):
+    options.check_model_path(args.model)
+    options.check_values(
+        args, {"--num-samples": "count", "--seed": "seed", "--jacobian-truncation": "share"}
+    )
+    if args.seeds is not None:
+        for option, value in (
+            ("--seed", args.seed),
+            ("--num-samples", args.num_samples),
+            ("--jacobian-truncation", args.jacobian_truncation),
+        ):
+            if value is not None:
+                raise ValueError(
+                    f"--seeds gives every sample its own seed; leave out {option}. "
+                    f"Received: {option}={value}"
+                )
+        options.parse_seeds(args.seeds)
+    options.parse_labels(args.labels)
     default_out = None if args.out_dir or args.npy else "samples.png"
-    options.check_output(args.out or default_out, "--out")
-    options.check_output(args.npy, "--npy")
+    _check_grid(args, default_out)
+    options.check_output(args.npy, "--npy", written=_npy_path(args.npy))
     options.check_output(args.out_dir, "--out-dir", folder=True)
+
+
+def _add_grid_option(parser, default):
+    """`--out PATH` (also `--grid`, as in `kgan sample`): the PNG grid a command writes."""
+    parser.add_argument(
+        "--out",
+        "--grid",
+        dest="out",
+        metavar="PATH",
+        help=f"PNG grid to write (default: {default})",
+    )
+
+
+def _out_option(args):
+    """The grid's option as typed: `--grid` or `--out`, which are one option."""
+    return options.typed(args, "--grid") or ["--out"]
+
+
+def _check_grid(args, default):
+    (option,) = _out_option(args)
+    options.check_output(args.out or default, option)
+    options.check_suffix(args.out, option, ".png")
+
+
+def _npy_path(npy):
+    """Where `--npy` writes: as `np.save(npy)`, which adds `.npy` to a name without it."""
+    return npy if npy is None or npy.endswith(".npy") else npy + ".npy"
+
+
+def _option_labels(text, count, num_classes, name="--labels"):
+    """The labels a command-line option gives `count` samples: parsed (`"0,1,2"`), checked
+    against the generator, and repeated in turn (0, 1, 2, 0, 1, 2, ...); `None` without it."""
+    from kgan.control.labels import check_labels, repeat_labels
+
+    if text is None:
+        return None
+    values = options.parse_labels(text, name)
+    check_labels(values, len(values), num_classes, name=name)
+    return repeat_labels(values, count)
 
 
 # The library arguments that the commands' options set, for errors that name the options.
@@ -77,28 +133,16 @@ _EDIT_OPTIONS = {
 
 
 def run_sample(args):
-    from kgan import control
-
     if args.seeds is not None:
-        for option, value in (
-            ("--seed", args.seed),
-            ("--num-samples", args.num_samples),
-            ("--jacobian-truncation", args.jacobian_truncation),
-        ):
-            if value is not None:
-                raise ValueError(
-                    f"--seeds gives every sample its own seed; leave out {option}. "
-                    f"Received: {option}={value}"
-                )
-        seeds = control.labels.parse_seeds(args.seeds)
+        seeds = options.parse_seeds(args.seeds)
         num_samples = len(seeds)
     else:
         seeds, num_samples = None, 64 if args.num_samples is None else args.num_samples
     generator = options.load_generator(args.model)
     if args.out_dir:
         _require_images(generator, "--out-dir", args.out_dir)
-    _check_sample_outputs(generator, args.out, args.npy)
-    labels = control.labels.option_labels(args.labels, num_samples, generator.num_classes)
+    _check_sample_outputs(generator, args, args.npy)
+    labels = _option_labels(args.labels, num_samples, generator.num_classes)
     if seeds is not None:
         images = generator.generate(
             z=generator.seeded_z(seeds), labels=labels, verbose=console.progress_verbosity()
@@ -151,11 +195,11 @@ def _require_images(generator, option, value):
         )
 
 
-def _check_sample_outputs(generator, out, npy, *, takes_npy=True):
+def _check_sample_outputs(generator, args, npy, *, takes_npy=True):
     """Refuses, before any sample is drawn, outputs that cannot hold the generator's samples
     (`takes_npy`: the command has `--npy`, which holds samples of any shape)."""
-    if out:
-        _require_images(generator, "--out", out)
+    if args.out:
+        _require_images(generator, *_out_option(args), args.out)
     if not generator.is_image and not takes_npy:
         raise ValueError(
             f"The samples have shape {generator.sample_shape}, not images, and this command "
@@ -179,8 +223,7 @@ def _write_samples(generator, images, out, npy, default_out, num_rows=None):
         save_image_grid(images, out, num_rows=num_rows)
         print(f"wrote {out}")
     if npy:
-        # As `np.save(npy)`, which adds `.npy` to a name without it.
-        npy = npy if npy.endswith(".npy") else npy + ".npy"
+        npy = _npy_path(npy)
         with atomic.replacing(npy, suffix=".npy") as temp:
             np.save(temp, images)
         print(f"wrote {npy}")
@@ -195,17 +238,24 @@ def add_interpolate_command(subparsers):
         "latent vector (conditional Keras models only: a run folder or a .keras file).",
     )
     parser.add_argument("model", metavar="MODEL", help="run folder, .keras, SavedModel or .onnx")
-    parser.add_argument("--steps", type=int, default=10, help="images per row (at least 2)")
-    parser.add_argument("--rows", type=int, default=4)
-    parser.add_argument("--method", choices=["slerp", "linear"], default="slerp")
+    parser.add_argument(
+        "--steps", type=int, default=10, help="images per row, at least 2 (default: 10)"
+    )
+    parser.add_argument("--rows", type=int, default=4, help="walks, one per row (default: 4)")
+    parser.add_argument(
+        "--method",
+        choices=["slerp", "linear"],
+        default="slerp",
+        help="path between the two latent vectors (default: slerp)",
+    )
     parser.add_argument(
         "--labels", help="class of every row (3) or of each row (0,1,2,3) of a conditional model"
     )
     parser.add_argument(
         "--class-blend", metavar="A,B", help="blend from class A to class B at a fixed z"
     )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="PNG grid (default: interpolation.png)")
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
+    _add_grid_option(parser, "interpolation.png")
     parser.add_argument("--npy", metavar="PATH", help="also write the images as a .npy array")
     parser.add_argument(
         "--gif",
@@ -213,23 +263,30 @@ def add_interpolate_command(subparsers):
         help="also write an animated GIF: frame t shows every row at step t, so the rows "
         "move from their start to their end together, then start again",
     )
-    parser.add_argument("--fps", type=float, default=10, help="frames per second of --gif")
+    parser.add_argument(
+        "--fps", type=float, default=10, help="frames per second of --gif (default: 10)"
+    )
     parser.set_defaults(run=run_interpolate, check=check_interpolate)
 
 
 def check_interpolate(args):
-    if not (args.fps > 0 and math.isfinite(args.fps)):
-        raise ValueError(
-            f"--fps must be a positive number of frames per second. Received: --fps={args.fps:g}"
-        )
-    if args.class_blend is not None and args.labels is not None:
-        raise ValueError(
-            "--class-blend sets the classes itself; leave out --labels. "
-            f"Received: --labels={args.labels}"
-        )
-    options.check_output(args.out or "interpolation.png", "--out")
-    options.check_output(args.npy, "--npy")
+    options.check_model_path(args.model)
+    options.check_values(
+        args, {"--steps": "at least 2", "--rows": "count", "--seed": "seed", "--fps": "positive"}
+    )
+    if args.class_blend is not None:
+        for option in ("--labels", "--method"):
+            if option in options.typed(args, option):
+                raise ValueError(
+                    f"--class-blend walks between two classes at one z; leave out {option}. "
+                    f"Received: {option}={getattr(args, option[2:])}"
+                )
+        options.parse_class_pair(args.class_blend, "--class-blend")
+    options.parse_labels(args.labels)
+    _check_grid(args, "interpolation.png")
+    options.check_output(args.npy, "--npy", written=_npy_path(args.npy))
     options.check_output(args.gif, "--gif")
+    options.check_suffix(args.gif, "--gif", ".gif")
 
 
 def run_interpolate(args):
@@ -238,16 +295,16 @@ def run_interpolate(args):
     generator = options.load_generator(args.model)
     if args.gif:
         _require_images(generator, "--gif", args.gif)
-    _check_sample_outputs(generator, args.out, args.npy)
+    _check_sample_outputs(generator, args, args.npy)
     if args.class_blend is not None:
-        start, end = control.labels.parse_class_pair(args.class_blend, "--class-blend")
+        start, end = options.parse_class_pair(args.class_blend, "--class-blend")
         blend = {"start": "--class-blend", "end": "--class-blend"}
         with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(
                 generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
             )
     else:
-        labels = control.labels.option_labels(args.labels, args.rows, generator.num_classes)
+        labels = _option_labels(args.labels, args.rows, generator.num_classes)
         with options.options_in_errors(args, _INTERPOLATE_OPTIONS):
             images = control.interpolation_grid(
                 generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
@@ -275,14 +332,24 @@ def add_edit_command(subparsers):
     )
     parser.add_argument("model", metavar="MODEL", help="run folder, .keras or SavedModel")
     parser.add_argument(
-        "--classifier", required=True, help=".keras classifier on the generator's images"
+        "--classifier",
+        required=True,
+        metavar="PATH",
+        help=".keras classifier on the generator's images",
     )
     parser.add_argument("--target", type=int, required=True, help="class to move towards")
     parser.add_argument(
-        "--strength", type=float, help="move along the global direction by this much instead"
+        "--strength",
+        type=float,
+        help="move along the global direction by this much instead (no --steps, --step-size, "
+        "--keep or --stop-at-target)",
     )
-    parser.add_argument("--steps", type=int, default=20, help="gradient steps of each edit")
-    parser.add_argument("--step-size", type=float, default=0.2, help="length of each step in z")
+    parser.add_argument(
+        "--steps", type=int, default=20, help="gradient steps of each edit (default: 20)"
+    )
+    parser.add_argument(
+        "--step-size", type=float, default=0.2, help="length of each step in z (default: 0.2)"
+    )
     parser.add_argument(
         "--stop-at-target", action="store_true", help="stop each edit once the class is reached"
     )
@@ -290,16 +357,50 @@ def add_edit_command(subparsers):
     parser.add_argument(
         "--probabilities", action="store_true", help="the classifier outputs probabilities"
     )
-    parser.add_argument("--num-samples", type=int, default=8)
-    parser.add_argument("--labels", help="class(es) of a conditional model")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="PNG grid (default: before_after.png)")
+    parser.add_argument("--num-samples", type=int, default=8, help="samples to edit (default: 8)")
+    parser.add_argument(
+        "--labels",
+        help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
+    _add_grid_option(parser, "before_after.png")
     parser.set_defaults(run=run_edit, check=check_edit)
 
 
+# The options of a gradient edit, which a move along the global direction (--strength) has not.
+_GRADIENT_OPTIONS = ("--steps", "--step-size", "--keep", "--stop-at-target")
+
+
+def _typed_value(args, option):
+    """`--keep=1`, or `--stop-at-target` for a flag: an option as the user gave it."""
+    value = getattr(args, option.lstrip("-").replace("-", "_"))
+    return option if isinstance(value, bool) else f"{option}={value}"
+
+
 def check_edit(args):
+    options.check_model_path(args.model)
+    options.check_values(
+        args,
+        {
+            "--target": "class",
+            "--strength": "finite",
+            "--steps": "count",
+            "--step-size": "non-negative",
+            "--num-samples": "count",
+            "--seed": "seed",
+        },
+    )
+    given = options.typed(args, *_GRADIENT_OPTIONS)
+    if args.strength is not None and given:
+        raise ValueError(
+            f"--strength moves along the global direction, which takes no {', '.join(given)} "
+            f"(gradient edits only). Received: --strength={args.strength:g} with "
+            + _typed_value(args, given[0])
+        )
+    options.parse_labels(args.keep, "--keep")
+    options.parse_labels(args.labels)
     options.check_classifier(args.classifier)
-    options.check_output(args.out or "before_after.png", "--out")
+    _check_grid(args, "before_after.png")
 
 
 def run_edit(args):
@@ -307,15 +408,15 @@ def run_edit(args):
     from kgan.runs.folder import load_keras_file
 
     generator = options.load_generator(args.model)
-    _check_sample_outputs(generator, args.out, None, takes_npy=False)
+    _check_sample_outputs(generator, args, None, takes_npy=False)
     classifier = load_keras_file(args.classifier, compile=False, name="--classifier")
-    labels = control.labels.option_labels(args.labels, args.num_samples, generator.num_classes)
+    labels = _option_labels(args.labels, args.num_samples, generator.num_classes)
     edit_options = {}
     if args.strength is None:
         edit_options = {
             "steps": args.steps,
             "step_size": args.step_size,
-            "keep": control.labels.parse_labels(args.keep, "--keep"),
+            "keep": options.parse_labels(args.keep, "--keep"),
             "stop_at_target": args.stop_at_target,
         }
     # The classifier the library names by its Keras name is the file the user gave.

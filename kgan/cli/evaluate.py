@@ -45,8 +45,14 @@ def add_evaluate_command(subparsers):
         default="auto",
         help="feature space (auto: the classifier's when given, else InceptionV3 for images)",
     )
-    parser.add_argument("--num-samples", type=int, default=10_000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--num-samples",
+        type=int,
+        default=10_000,
+        help="samples to generate, and real images to compare (default: 10000; compare FIDs "
+        "only at equal counts)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument(
         "--jacobian-truncation",
         type=float,
@@ -59,6 +65,10 @@ def add_evaluate_command(subparsers):
 
 
 def check_evaluate(args):
+    options.check_model_path(args.model)
+    options.check_values(
+        args, {"--num-samples": "count", "--seed": "seed", "--jacobian-truncation": "share"}
+    )
     options.check_classifier(args.classifier)
     options.check_output(args.json, "--json")
 

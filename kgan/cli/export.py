@@ -64,8 +64,15 @@ def check_export(args):
             raise ValueError(
                 f"{option} applies to {needed}, which was not given. Received: {option}={value}"
             )
+    options.check_model_path(args.run_or_model, "RUN_OR_MODEL")
+    options.check_values(
+        args,
+        {"--version": "count", "--max-samples": "count"},
+        dests={"--version": "export_version"},
+    )
     options.check_output(args.saved_model, "--saved-model", folder=True)
     options.check_output(args.onnx, "--onnx")
+    options.check_suffix(args.onnx, "--onnx", ".onnx")
 
 
 def run_export(args):
@@ -74,19 +81,19 @@ def run_export(args):
     from kgan.runs import clusters as run_clusters
 
     if args.onnx:
-        # Before the model loads and the SavedModel is written (tf2onnx imports TensorFlow).
+        # Here, not in `check_export`: tf2onnx, which knows its opsets, imports TensorFlow.
+        # Before the model loads and the SavedModel is written, so that one export failing
+        # leaves no half of the command.
         with options.options_in_errors(args, {"opset": "--opset"}):
             export_onnx.check_opset(args.opset)
+        with options.options_in_errors(args, {"path": "--onnx"}):
+            export_onnx.check_destination(args.onnx, args.overwrite)
     model, history, run_config = export.load_run(args.run_or_model)
     options.check_generator(model, args.run_or_model, "RUN_OR_MODEL")
     clusters = run_clusters.run_record(args.run_or_model)
     if clusters is not None:
         # A self-conditioned run exports its generator of latent vectors alone.
         model = run_clusters.generator_source(model, clusters)
-    if args.onnx:
-        # Before the SavedModel is written: one export failing leaves no half of the command.
-        with options.options_in_errors(args, {"path": "--onnx"}):
-            export_onnx.check_destination(args.onnx, args.overwrite)
     verify = not args.no_verify
     try:
         if args.saved_model:

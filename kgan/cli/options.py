@@ -7,20 +7,149 @@ the option the user typed instead of the library's argument (`--data=mnistt`, no
 `name='mnistt'`). `check_generator` tells a Keras model that is not a generator (a classifier
 passed as MODEL) from a generator.
 
+`check_values` checks numbers and counts, and `parse_labels`, `parse_seeds` and
+`parse_class_pair` read the class and seed lists, so that the commands refuse a bad value
+before the model loads.
+
 This module imports nothing heavy: the commands' `check_<command>` functions use it before
 TensorFlow is imported.
 """
 
 import contextlib
 import errno
+import math
+import numbers
 import os
 import re
 
 from kgan import atomic, storage
 
+# The seeds NumPy and Keras accept (`keras.utils.set_random_seed`).
+MAX_SEED = 2**32 - 1
 
-def check_output(path, option, *, folder=False):
-    """Fails unless the command can write `path`, the value of `option`.
+
+def _is_int(value, low, high=math.inf):
+    return isinstance(value, numbers.Integral) and low <= value <= high
+
+
+def _is_number(value, low=-math.inf, high=math.inf, *, open_low=False, open_high=False):
+    if not (isinstance(value, numbers.Real) and math.isfinite(value)):
+        return False
+    above = value > low if open_low else value >= low
+    below = value < high if open_high else value <= high
+    return above and below
+
+
+# What each kind of option value must be: a test, and the words of its error.
+_KINDS = {
+    "count": (lambda v: _is_int(v, 1), "a positive integer"),
+    "at least 2": (lambda v: _is_int(v, 2), "an integer of at least 2"),
+    "class": (lambda v: _is_int(v, 0), "a class index, 0 or more"),
+    "seed": (lambda v: _is_int(v, 0, MAX_SEED), f"an integer in [0, {MAX_SEED}]"),
+    "decay": (lambda v: _is_number(v, 0, 1, open_high=True), "a number in [0, 1)"),
+    "share": (
+        lambda v: _is_number(v, 0, 1, open_low=True, open_high=True),
+        "a share strictly between 0 and 1",
+    ),
+    "positive": (lambda v: _is_number(v, 0, open_low=True), "a positive number"),
+    "non-negative": (lambda v: _is_number(v, 0), "a number of 0 or more"),
+    "finite": (_is_number, "a finite number"),
+}
+
+
+def check_values(args, kinds, *, dests=None):
+    """Refuses option values the library would refuse once loaded, before anything loads.
+
+    Args:
+        args: the parsed arguments.
+        kinds: a dict from options (`"--epochs"`) to kinds of value: "count", "at least 2",
+            "class", "seed", "decay" (in [0, 1)), "share" (in (0, 1)), "positive",
+            "non-negative" or "finite". An option not given (`None`) passes; each value of a
+            many-valued option (`--image-size H W`) is checked.
+        dests: the `args` attribute of an option whose attribute is not named after it.
+
+    Raises:
+        ValueError: naming the option and the value received.
+    """
+    dests = dests or {}
+    for option, kind in kinds.items():
+        value = getattr(args, dests.get(option, option.lstrip("-").replace("-", "_")))
+        if value is None:
+            continue
+        test, wanted = _KINDS[kind]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if not all(test(item) for item in values):
+            shown = " ".join(
+                f"{item:g}" if isinstance(item, float) else str(item) for item in values
+            )
+            each = "each value of " if len(values) > 1 else ""
+            raise ValueError(f"{each}{option} must be {wanted}. Received: {option}={shown}")
+
+
+def check_model_path(path, option="MODEL"):
+    """Refuses a local MODEL path where nothing is, before anything loads."""
+    if not storage.is_url(path) and not os.path.exists(path):
+        raise FileNotFoundError(
+            f"{option}: no file or folder at this path. Received: {option}={path}"
+        )
+
+
+def check_suffix(path, option, suffix):
+    """Refuses an output file that would hold another format than its name says."""
+    if path is not None and not path.lower().endswith(suffix):
+        raise ValueError(f"{option} writes a {suffix} file: name it so. Received: {option}={path}")
+
+
+def typed(args, *options):
+    """The options among `options` that the user typed (`args.typed_options`)."""
+    return [option for option in options if option in getattr(args, "typed_options", ())]
+
+
+def parse_labels(text, name="--labels"):
+    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the classes of a command-line option."""
+    if text is None:
+        return None
+    try:
+        values = [int(part) for part in str(text).split(",")]
+    except ValueError:
+        raise ValueError(
+            f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2. "
+            f"Received: {name}={text}"
+        ) from None
+    return values
+
+
+def parse_seeds(text, name="--seeds"):
+    """`"0-99"` -> `[0, ..., 99]`, `"0,3,5-9"` -> `[0, 3, 5, 6, 7, 8, 9]`: the seeds of a
+    command-line option, in the order given; ranges include both ends."""
+    seeds = []
+    for part in str(text).split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(
+                f"`{name}` must be non-negative seeds and ranges, such as 0-99 or 0,3,5-9. "
+                f"Received: {name}={text}"
+            )
+        start, stop = int(first), int(last) if dash else int(first)
+        if stop < start:
+            raise ValueError(f"A seed range must go upwards, such as 5-9. Received: {name}={text}")
+        if stop > MAX_SEED:
+            raise ValueError(f"Seeds go up to {MAX_SEED}. Received: {name}={text}")
+        seeds.extend(range(start, stop + 1))
+    return seeds
+
+
+def parse_class_pair(text, name="--class-blend"):
+    """`"3,8"` -> `(3, 8)`: the two classes of a class blend on the command line."""
+    values = parse_labels(text, name)
+    if len(values) != 2:
+        raise ValueError(f"`{name}` must name two classes, such as 3,8. Received: {name}={text}")
+    return values[0], values[1]
+
+
+def check_output(path, option, *, folder=False, written=None):
+    """Fails unless the command can write `path`, the value of `option` (or `written`, the
+    path it stands for, such as `path + ".npy"`).
 
     Its parent must be a folder that exists or can be created (no file on the way), `path`
     itself must not be a folder (with `folder`, the command writes a folder: not a file), and
@@ -34,6 +163,7 @@ def check_output(path, option, *, folder=False):
     if path is None or storage.is_url(path):
         return
     received = f"Received: {option}={path}"
+    path = path if written is None else written
     if os.path.exists(path) and os.path.isdir(path) != folder:
         kind, wanted = ("a file", "folder") if folder else ("a folder", "file")
         raise ValueError(f"{option}: {path!r} is {kind}, not a {wanted}. {received}")

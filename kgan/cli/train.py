@@ -5,7 +5,6 @@ import sys
 import time
 
 from kgan import registry
-from kgan._validation import check_positive_int
 from kgan.cli import options
 
 
@@ -39,13 +38,18 @@ def add_train_command(subparsers):
         "--recipe",
         help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, cifar10, "
         "stacked_mnist, celeb_a, small_data, wgangp); --data mnist, fashion_mnist and cifar10 "
-        "pick theirs, and the embedded default small_data, unless a network option is given; "
-        "'none' turns that off",
+        "pick theirs, and the embedded default small_data, unless --architecture, --latent-dim "
+        "or --base-filters is given; 'none' turns that off",
     )
     parser.add_argument(
         "--model", choices=registry.MODEL_NAMES, help="default: gan, or the recipe's"
     )
-    parser.add_argument("--architecture", choices=["dcgan", "mlp"], help="default: dcgan")
+    parser.add_argument(
+        "--architecture",
+        choices=["dcgan", "mlp"],
+        help="default: dcgan, or the recipe's (without --recipe, giving it drops the data's "
+        "recipe)",
+    )
     parser.add_argument(
         "--conditional", action="store_true", help="class-conditional model on the labels"
     )
@@ -64,8 +68,17 @@ def add_train_command(subparsers):
         "--output has trains it further",
     )
     parser.add_argument("--batch-size", type=int, help="default: 64, or the recipe's")
-    parser.add_argument("--latent-dim", type=int, help="default: 64")
-    parser.add_argument("--base-filters", type=int, help="width of the networks (default 32)")
+    parser.add_argument(
+        "--latent-dim",
+        type=int,
+        help="default: 64, or the recipe's (without --recipe, giving it drops the data's recipe)",
+    )
+    parser.add_argument(
+        "--base-filters",
+        type=int,
+        help="width of the networks (default: 32, or the recipe's; without --recipe, giving it "
+        "drops the data's recipe)",
+    )
     parser.add_argument(
         "--ema-decay",
         type=float,
@@ -86,7 +99,7 @@ def add_train_command(subparsers):
         help="with --image-size: keep the aspect ratio (resize the short side, crop the "
         "centre); images are shrunk, never enlarged",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="default: 0")
     parser.add_argument("--tensorboard", action="store_true", help="write logs to RUN/logs")
     parser.add_argument(
         "--restart",
@@ -110,6 +123,31 @@ def add_train_command(subparsers):
 
 
 def check_train(args):
+    options.check_values(
+        args,
+        {
+            "--clusters": "at least 2",
+            "--epochs": "count",
+            "--batch-size": "count",
+            "--latent-dim": "count",
+            "--base-filters": "count",
+            "--ema-decay": "decay",
+            "--num-samples": "count",
+            "--image-size": "count",
+            "--seed": "seed",
+        },
+    )
+    if args.clusters is not None:
+        for option, given in (
+            ("--conditional", args.conditional),
+            ("--architecture mlp", args.architecture == "mlp"),
+        ):
+            if given:
+                raise ValueError(
+                    "--clusters trains a self-conditioned dcgan model on clusters of unlabelled "
+                    f"images; leave out {option}. Received: --clusters={args.clusters} with "
+                    f"{option}"
+                )
     if args.crop and not args.image_size:
         raise ValueError(
             f"--crop needs --image-size H W, the size to crop to. Received: --crop={args.crop}"
@@ -203,7 +241,10 @@ def add_train_classifier_command(subparsers):
     )
     parser.add_argument("--output", "-o", required=True, metavar="PATH", help=".keras file")
     parser.add_argument(
-        "--data", default="mnist", choices=("mnist", "fashion_mnist", "cifar10"), help="domain"
+        "--data",
+        default="mnist",
+        choices=("mnist", "fashion_mnist", "cifar10"),
+        help="domain (default: mnist)",
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 30 for cifar10")
@@ -218,8 +259,7 @@ def check_train_classifier(args):
     if not args.output.endswith(".keras"):
         raise ValueError(f"The output must be a .keras file. Received: --output={args.output}")
     options.check_output(args.output, "--output")
-    with options.options_in_errors(args, _CLASSIFIER_OPTIONS):
-        check_positive_int("epochs", args.epochs, allow_none=True)
+    options.check_values(args, {"--epochs": "count", "--seed": "seed"})
 
 
 def run_train_classifier(args):

@@ -1,5 +1,5 @@
-"""Class labels for controlled generation: integer classes, and blends of one-hot rows; the
-class and seed lists of the command line.
+"""Class labels for controlled generation: integer classes, and blends of one-hot rows (the
+command line's class and seed lists are read by `kgan.cli.options`).
 
 A class-conditional generator takes integer labels in `[0, num_classes)`. A blend of two
 classes is a row of class weights, `(1 - t) * one_hot(a) + t * one_hot(b)`, which only a Keras
@@ -97,38 +97,6 @@ def check_steps(steps, name="steps"):
     return int(steps)
 
 
-def parse_labels(text, name="--labels"):
-    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the labels of a command-line option."""
-    if text is None:
-        return None
-    try:
-        values = [int(part) for part in str(text).split(",")]
-    except ValueError:
-        raise ValueError(
-            f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2. "
-            f"Received: {name}={text}"
-        ) from None
-    return values
-
-
-def parse_seeds(text, name="--seeds"):
-    """`"0-99"` -> `[0, ..., 99]`, `"0,3,5-9"` -> `[0, 3, 5, 6, 7, 8, 9]`: the seeds of a
-    command-line option, in the order given; ranges include both ends."""
-    seeds = []
-    for part in str(text).split(","):
-        first, dash, last = part.strip().partition("-")
-        if not first.isdigit() or (dash and not last.isdigit()):
-            raise ValueError(
-                f"`{name}` must be non-negative seeds and ranges, such as 0-99 or 0,3,5-9. "
-                f"Received: {name}={text}"
-            )
-        start, stop = int(first), int(last) if dash else int(first)
-        if stop < start:
-            raise ValueError(f"A seed range must go upwards, such as 5-9. Received: {name}={text}")
-        seeds.extend(range(start, stop + 1))
-    return seeds
-
-
 def repeat_labels(labels, count):
     """`labels` repeated in turn to give one per sample (`[0, 1]` -> 0, 1, 0, 1, ...)."""
     if labels is None:
@@ -137,21 +105,3 @@ def repeat_labels(labels, count):
     if labels.size == 0:
         raise ValueError("`labels` must name at least one class. Received: labels=[]")
     return np.resize(labels, count)
-
-
-def parse_class_pair(text, name="--class-blend"):
-    """`"3,8"` -> `(3, 8)`: the two classes of a class blend on the command line."""
-    values = parse_labels(text, name)
-    if len(values) != 2:
-        raise ValueError(f"`{name}` must name two classes, such as 3,8. Received: {name}={text}")
-    return values[0], values[1]
-
-
-def option_labels(text, count, num_classes, name="--labels"):
-    """The labels a command-line option gives `count` samples: parsed (`"0,1,2"`), checked
-    against the generator, and repeated in turn (0, 1, 2, 0, 1, 2, ...); `None` without it."""
-    if text is None:
-        return None
-    values = parse_labels(text, name)
-    check_labels(values, len(values), num_classes, name=name)
-    return repeat_labels(values, count)
