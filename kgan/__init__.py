@@ -43,6 +43,7 @@ _SUBMODULES = (
     "recipes",
     "schedules",
     "serving",
+    "training",
 )
 _ATTRIBUTES = {
     "evaluate": "kgan.evaluation",
@@ -93,9 +94,12 @@ __all__ = [
     "layers",
     "losses",
     "models",
+    "networks",
+    "penalties",
     "recipes",
     "schedules",
     "export",
     "serving",
+    "training",
     "__version__",
 ]

@@ -27,12 +27,6 @@ INTERRUPTED = 130
 _MESSAGE_LIMIT = 2000
 
 
-def verbose_requested(argv=None):
-    """Whether `--verbose` is among the command-line arguments (`sys.argv` by default)."""
-    argv = sys.argv[1:] if argv is None else argv
-    return "--verbose" in argv
-
-
 @contextlib.contextmanager
 def quiet_native_stderr():
     """Captures what is written to the process's stderr during the block.

@@ -3,6 +3,8 @@
 import configparser
 import pathlib
 import re
+import subprocess
+import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -37,3 +39,18 @@ def test_classifiers_name_the_pythons_and_the_licence():
     assert metadata["license"] == "Apache-2.0"
     assert "License :: OSI Approved :: Apache Software License" in classifiers
     assert _setup_cfg()["options"]["python_requires"] == ">=3.10"
+
+
+def test_the_public_names_are_listed_and_resolve_when_first_used():
+    """In the `kgan` command the sub-modules load on first use: `__all__` lists every name the
+    package loads, and the README's `kgan.training` resolves on its own."""
+    script = (
+        "import sys; sys.argv = ['kgan']; import kgan; "
+        "names = [n for n in kgan.__all__ if n != '__version__']; "
+        "assert sorted(names) == sorted([*kgan._SUBMODULES, *kgan._ATTRIBUTES]), names; "
+        "print(kgan.training.train.__name__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and done.stdout.split() == ["train"], done.stderr[-2000:]

@@ -11,7 +11,7 @@ off for its own pipelines and for datasets passed to its models' `fit`
   `on_train_batch_begin` to `on_train_batch_end`), and the tail from the last step to the
   return of `fit`;
 * with the dataset as kgan passes it to Keras (autotuning thread off) and with
-  `autotune.enabled=True` set explicitly, which kgan respects (the behaviour before the fix);
+  `autotune.enabled=True` set explicitly, which kgan respects (tf.data's default);
 
 and then that turning the thread off does not slow a heavy parallel `map`: images per second
 of a map that costs about a millisecond per image, with and without the thread.

@@ -205,8 +205,8 @@ class KerasGenerator(Generator):
         (a `CategoryEncoding` layer). This model starts right after that layer, so it takes
         rows of class weights (one-hot rows, or blends of them) where the generator takes
         integers; with one-hot rows it gives exactly the generator's samples. Built from the
-        network's own layers, it works on generators trained and saved before it existed, and
-        follows the network's weights as they change.
+        network's own layers, it works on any generator saved by kgan's builders, and follows the
+        network's weights as they change.
         """
         if self._soft_label_model is not None:
             return self._soft_label_model

@@ -18,9 +18,6 @@ from kgan._validation import check_positive_int
 from kgan.data import cifar, folder, local, pipeline, tfds_source, toys
 from kgan.progress import check_verbose
 
-# Re-exported for code that imports `mnist_arrays` from `kgan.data.loading`.
-mnist_arrays = local.mnist_arrays
-
 TOY_DATASETS = ("gaussian_ring", "gaussian_grid", "stacked_mnist")
 _TOY_DEFAULT_SAMPLES = {
     "gaussian_ring": 100_000,

@@ -325,6 +325,10 @@ def array_dataset(
     Args:
         images: uint8 array (scaled to [-1, 1] per batch) or float32 array (passed through).
         labels: optional int32 array, one per example.
+        batch_size: examples per batch.
+        shuffle: whether to shuffle the examples each epoch.
+        seed: an integer for an order that is a function of `(seed, epoch)`, or `None`.
+        drop_remainder: whether to drop the last batch when it is smaller.
         gather_fn: optional `indices -> batch` replacing the gather of `images`, for sources
             that build each example from several rows (Stacked MNIST), or that read labels
             which change during training (self-conditioning). It must return float32 images,
@@ -381,6 +385,10 @@ def streamed_dataset(
     Args:
         examples: `tf.data.Dataset` of uint8 images `(H, W, C)` or `(image, label)` pairs,
             already decoded and resized (in a parallel map) by the caller.
+        batch_size: examples per batch.
+        shuffle: whether to shuffle the examples each epoch.
+        seed: an integer for an order that is a function of `(seed, epoch)`, or `None`.
+        drop_remainder: whether to drop the last batch when it is smaller.
         cache: `True` caches the decoded examples in memory after the first epoch, a string
             caches them in that file, `False` decodes every epoch.
         shuffle_buffer_size: examples in the shuffle buffer; by default the whole dataset

@@ -118,8 +118,6 @@ class GAN(AdversarialModel):
         super().__init__(generator, discriminator, **kwargs)
         self.loss_family = family
         self.adversarial_loss = family.name
-        # The older name, kept for code that reads it.
-        self.generator_loss = family.name
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.label_flip_prob = float(label_flip_prob)
