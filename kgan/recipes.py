@@ -518,6 +518,7 @@ def choose_recipe(data, recipe=None, **network_options):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
     for `data` (`kgan.recipes.DATA_RECIPES`) unless a network option is given explicitly."""
     if recipe is not None:
+        check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
     if any(value is not None for value in network_options.values()):
         return None

@@ -291,6 +291,11 @@ def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):
     line = _error_line(capsys, "edit")
     assert "(None, 32, 32, 3) does not fit" in line
     assert line.endswith(f"Received: --classifier={classifier}")
+    # A recipe kgan does not have (the library calls it `recipe`, and the data's `name`).
+    assert main(["train", "-o", str(tmp_path / "run"), "--recipe", "mnst"]) == 2
+    line = _error_line(capsys, "train")
+    assert "--recipe must be one of 'celeb_a'," in line
+    assert line.endswith("'none'. Received: --recipe=mnst")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "cifar10.keras", "conditional.keras", "empty"
     ]  # fmt: skip

@@ -190,7 +190,8 @@ def run_train(args):
         "latent_dim": args.latent_dim,
         "base_filters": args.base_filters,
     }
-    recipe = choose_recipe(data, args.recipe, **network_options)
+    with options.options_in_errors(args, _TRAIN_OPTIONS):
+        recipe = choose_recipe(data, args.recipe, **network_options)
     if recipe is not None and args.recipe is None:
         print(f"using recipe {recipe!r} for --data {data} (--recipe none to turn it off)")
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
