@@ -217,7 +217,7 @@ def test_a_command_that_fails_writes_nothing(run_dir, tmp_path, capsys, monkeypa
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("not a folder")
     assert _interpolate(run_dir, "--gif", "anim.gif", "--fps", "0") == 2
-    assert _error_line(capsys, "interpolate").endswith("Received: --fps=0")
+    assert _error_line(capsys, "interpolate").endswith("Received: --fps=0.0")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
     # An existing grid is not replaced by a command that then fails.
     (tmp_path / "interpolation.png").write_bytes(b"an earlier grid")
@@ -343,12 +343,17 @@ def test_parse_errors_are_one_line(argv, line, capsys):
     assert len(err.splitlines()) == 1 and err.startswith(line), err
 
 
-def test_an_unknown_option_is_the_commands_error(capsys):
+def test_an_unknown_option_is_the_error_of_the_parser_that_read_it(capsys):
     with pytest.raises(SystemExit) as info:
         main(["sample", "g.keras", "--output", "x.png"])
     assert info.value.code == 2
     assert capsys.readouterr().err == (
         "kgan sample: error: unrecognized arguments: --output x.png (see kgan sample --help)\n"
+    )
+    with pytest.raises(SystemExit):
+        main(["--output", "sample", "g.keras"])
+    assert capsys.readouterr().err == (
+        "kgan: error: unrecognized arguments: --output (see kgan --help)\n"
     )
 
 
@@ -404,13 +409,13 @@ EDIT = "edit g.keras --classifier c.keras"
             "0,1,2. Received: --labels=a,b",
         ),
         (
-            "sample g.keras --grid out.jpg",
+            "sample g.keras --gr out.jpg",
             "--grid writes a .png file: name it so. Received: --grid=out.jpg",
         ),
         (
             "sample g.keras --jacobian-truncation -2",
             "--jacobian-truncation must be a share strictly between 0 and 1. "
-            "Received: --jacobian-truncation=-2",
+            "Received: --jacobian-truncation=-2.0",
         ),
         (
             "interpolate g.keras --steps 1",
@@ -425,7 +430,7 @@ EDIT = "edit g.keras --classifier c.keras"
             "`--class-blend` must name two classes, such as 3,8. Received: --class-blend=3",
         ),
         (
-            "interpolate g.keras --class-blend 1,2 --method linear",
+            "interpolate g.keras --class-blend 1,2 --meth linear",
             "leave out --method. Received: --method=linear",
         ),
         (
@@ -442,11 +447,11 @@ EDIT = "edit g.keras --classifier c.keras"
         ),
         (
             f"{EDIT} --target 1 --strength 2 --keep 1",
-            "which takes no --keep (gradient edits only). Received: --strength=2 with --keep=1",
+            "which takes no --keep (gradient edits only). Received: --strength=2.0 with --keep=1",
         ),
         (
-            f"{EDIT} --target 1 --strength 2 --stop-at-target",
-            "Received: --strength=2 with --stop-at-target",
+            f"{EDIT} --target 1 --strength 2 --stop",
+            "Received: --strength=2.0 with --stop-at-target",
         ),
         (
             f"{EDIT} --target 1 --keep 1,,x",
@@ -461,6 +466,23 @@ EDIT = "edit g.keras --classifier c.keras"
             "--onnx writes a .onnx file: name it so. Received: --onnx=m.txt",
         ),
         (
+            "export g.keras --onnx m.ONNX",
+            "--onnx writes a .onnx file: name it so. Received: --onnx=m.ONNX",
+        ),
+        (
+            "evaluate g.keras --data mnist --seed -1",
+            "--seed must be a non-negative 64-bit integer. Received: --seed=-1",
+        ),
+        (
+            "sample g.keras --seed 9223372036854775808",
+            "--seed must be a 64-bit integer. Received: --seed=9223372036854775808",
+        ),
+        (
+            "sample g.keras --seeds 0-999,5-1000000",
+            "--seeds names 1,000,996 seeds, at most 1,000,000 at once. "
+            "Received: --seeds=0-999,5-1000000",
+        ),
+        (
             "export g.keras --saved-model sm --version 0",
             "--version must be a positive integer. Received: --version=0",
         ),
@@ -470,8 +492,8 @@ def test_bad_values_are_refused_before_the_library_loads(
     command, line, tmp_path, capsys, monkeypatch
 ):
     """Counts, seeds, shares, lists, output formats, conflicting options and a missing MODEL
-    are refused in one line naming the option as typed (`--ep` is `--epochs`), before
-    TensorFlow and the model load, and nothing is written."""
+    are refused in one line naming the option (an abbreviation by its full name: `--meth` is
+    `--method`), before TensorFlow and the model load, and nothing is written."""
     import kgan.cli
 
     def never(verbose):

@@ -69,7 +69,7 @@ def _received(message, arguments):
 def _typed_options(argv, long_options):
     """The long options in `argv`, each by its full name (`--ep` is `--epochs`, as argparse
     reads an unambiguous abbreviation)."""
-    typed = set()
+    typed, long_options = set(), set(long_options)
     for word in argv:
         if not word.startswith("--"):
             continue
@@ -114,12 +114,17 @@ def main(argv=None):
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
+    # The words before the command are `kgan`'s, the others the command's.
+    at = argv.index(args.command) if args.command in argv else len(argv)
     command_parser = parser.commands.get(args.command, parser)
     if unknown:
-        # The command's parser says it, pointing at the command's help.
-        command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        # The parser that read the word says it, pointing at its own help.
+        blamed = parser if any(word in argv[:at] for word in unknown) else command_parser
+        blamed.error(f"unrecognized arguments: {' '.join(unknown)}")
     # The options typed, for errors that name them (`kgan.cli.options.options_in_errors`).
-    args.typed_options = _typed_options(argv, [*command_parser.long_options, *parser.long_options])
+    args.typed_options = _typed_options(argv[:at], parser.long_options) | _typed_options(
+        argv[at:], command_parser.long_options
+    )
     verbose = bool(getattr(args, "verbose", False))
     if not verbose:
         # TensorFlow's C++ start-up chatter (CUDA probing, CPU features, graph-rewrite notes)

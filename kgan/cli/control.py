@@ -26,7 +26,8 @@ def add_sample_command(subparsers):
     parser.add_argument(
         "--seeds",
         metavar="LIST",
-        help="one sample per seed, each from its own seed: a range 0-99, or a list 0,3,5-9",
+        help="one sample per seed, each from its own seed: a range 0-99, or a list 0,3,5-9 (at "
+        "most 1,000,000 seeds)",
     )
     parser.add_argument(
         "--jacobian-truncation",
@@ -55,7 +56,7 @@ def add_sample_command(subparsers):
 def check_sample(args):
     options.check_model_path(args.model)
     options.check_values(
-        args, {"--num-samples": "count", "--seed": "seed", "--jacobian-truncation": "share"}
+        args, {"--num-samples": "count", "--seed": "latent seed", "--jacobian-truncation": "share"}
     )
     if args.seeds is not None:
         for option, value in (
@@ -95,7 +96,7 @@ def _out_option(args):
 def _check_grid(args, default):
     (option,) = _out_option(args)
     options.check_output(args.out or default, option)
-    options.check_suffix(args.out, option, ".png")
+    options.check_suffix(args.out, option, ".png", ignore_case=True)
 
 
 def _npy_path(npy):
@@ -252,7 +253,9 @@ def add_interpolate_command(subparsers):
         "--labels", help="class of every row (3) or of each row (0,1,2,3) of a conditional model"
     )
     parser.add_argument(
-        "--class-blend", metavar="A,B", help="blend from class A to class B at a fixed z"
+        "--class-blend",
+        metavar="A,B",
+        help="blend from class A to class B at a fixed z (no --labels or --method)",
     )
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     _add_grid_option(parser, "interpolation.png")
@@ -272,21 +275,22 @@ def add_interpolate_command(subparsers):
 def check_interpolate(args):
     options.check_model_path(args.model)
     options.check_values(
-        args, {"--steps": "at least 2", "--rows": "count", "--seed": "seed", "--fps": "positive"}
+        args,
+        {"--steps": "at least 2", "--rows": "count", "--seed": "latent seed", "--fps": "positive"},
     )
     if args.class_blend is not None:
         for option in ("--labels", "--method"):
             if option in options.typed(args, option):
                 raise ValueError(
                     f"--class-blend walks between two classes at one z; leave out {option}. "
-                    f"Received: {option}={getattr(args, option[2:])}"
+                    f"Received: {option}={getattr(args, options.dest(option))}"
                 )
         options.parse_class_pair(args.class_blend, "--class-blend")
     options.parse_labels(args.labels)
     _check_grid(args, "interpolation.png")
     options.check_output(args.npy, "--npy", written=_npy_path(args.npy))
     options.check_output(args.gif, "--gif")
-    options.check_suffix(args.gif, "--gif", ".gif")
+    options.check_suffix(args.gif, "--gif", ".gif", ignore_case=True)
 
 
 def run_interpolate(args):
@@ -373,7 +377,7 @@ _GRADIENT_OPTIONS = ("--steps", "--step-size", "--keep", "--stop-at-target")
 
 def _typed_value(args, option):
     """`--keep=1`, or `--stop-at-target` for a flag: an option as the user gave it."""
-    value = getattr(args, option.lstrip("-").replace("-", "_"))
+    value = getattr(args, options.dest(option))
     return option if isinstance(value, bool) else f"{option}={value}"
 
 
@@ -387,14 +391,14 @@ def check_edit(args):
             "--steps": "count",
             "--step-size": "non-negative",
             "--num-samples": "count",
-            "--seed": "seed",
+            "--seed": "latent seed",
         },
     )
     given = options.typed(args, *_GRADIENT_OPTIONS)
     if args.strength is not None and given:
         raise ValueError(
             f"--strength moves along the global direction, which takes no {', '.join(given)} "
-            f"(gradient edits only). Received: --strength={args.strength:g} with "
+            f"(gradient edits only). Received: --strength={args.strength} with "
             + _typed_value(args, given[0])
         )
     options.parse_labels(args.keep, "--keep")

@@ -67,7 +67,7 @@ def add_evaluate_command(subparsers):
 def check_evaluate(args):
     options.check_model_path(args.model)
     options.check_values(
-        args, {"--num-samples": "count", "--seed": "seed", "--jacobian-truncation": "share"}
+        args, {"--num-samples": "count", "--seed": "sample seed", "--jacobian-truncation": "share"}
     )
     options.check_classifier(args.classifier)
     options.check_output(args.json, "--json")

@@ -24,8 +24,12 @@ import re
 
 from kgan import atomic, storage
 
-# The seeds NumPy and Keras accept (`keras.utils.set_random_seed`).
+# The seeds NumPy and Keras accept (`keras.utils.set_random_seed`), and the latent vectors'
+# seeds (`generate` takes any int64).
 MAX_SEED = 2**32 - 1
+MAX_INT64 = 2**63 - 1
+# The most seeds `--seeds` may name: one image each, drawn at once.
+MAX_SEEDS = 1_000_000
 
 
 def _is_int(value, low, high=math.inf):
@@ -46,13 +50,15 @@ _KINDS = {
     "at least 2": (lambda v: _is_int(v, 2), "an integer of at least 2"),
     "class": (lambda v: _is_int(v, 0), "a class index, 0 or more"),
     "seed": (lambda v: _is_int(v, 0, MAX_SEED), f"an integer in [0, {MAX_SEED}]"),
+    "latent seed": (lambda v: _is_int(v, -MAX_INT64 - 1, MAX_INT64), "a 64-bit integer"),
+    "sample seed": (lambda v: _is_int(v, 0, MAX_INT64), "a non-negative 64-bit integer"),
     "decay": (lambda v: _is_number(v, 0, 1, open_high=True), "a number in [0, 1)"),
     "share": (
         lambda v: _is_number(v, 0, 1, open_low=True, open_high=True),
         "a share strictly between 0 and 1",
     ),
     "positive": (lambda v: _is_number(v, 0, open_low=True), "a positive number"),
-    "non-negative": (lambda v: _is_number(v, 0), "a number of 0 or more"),
+    "non-negative": (lambda v: _is_number(v, 0), "a finite number of 0 or more"),
     "finite": (_is_number, "a finite number"),
 }
 
@@ -63,9 +69,10 @@ def check_values(args, kinds, *, dests=None):
     Args:
         args: the parsed arguments.
         kinds: a dict from options (`"--epochs"`) to kinds of value: "count", "at least 2",
-            "class", "seed", "decay" (in [0, 1)), "share" (in (0, 1)), "positive",
-            "non-negative" or "finite". An option not given (`None`) passes; each value of a
-            many-valued option (`--image-size H W`) is checked.
+            "class", "seed" (Keras' global seed), "latent seed" (`generate`'s), "sample seed"
+            (a non-negative one, for the real samples too), "decay" (in [0, 1)), "share" (in
+            (0, 1)), "positive", "non-negative" or "finite". An option not given (`None`)
+            passes; each value of a many-valued option (`--image-size H W`) is checked.
         dests: the `args` attribute of an option whose attribute is not named after it.
 
     Raises:
@@ -73,17 +80,20 @@ def check_values(args, kinds, *, dests=None):
     """
     dests = dests or {}
     for option, kind in kinds.items():
-        value = getattr(args, dests.get(option, option.lstrip("-").replace("-", "_")))
+        value = getattr(args, dests.get(option, dest(option)))
         if value is None:
             continue
         test, wanted = _KINDS[kind]
         values = value if isinstance(value, (list, tuple)) else [value]
         if not all(test(item) for item in values):
-            shown = " ".join(
-                f"{item:g}" if isinstance(item, float) else str(item) for item in values
-            )
+            shown = " ".join(str(item) for item in values)
             each = "each value of " if len(values) > 1 else ""
             raise ValueError(f"{each}{option} must be {wanted}. Received: {option}={shown}")
+
+
+def dest(option):
+    """The `args` attribute of `option`, as argparse names it (`--step-size`: `step_size`)."""
+    return option.lstrip("-").replace("-", "_")
 
 
 def check_model_path(path, option="MODEL"):
@@ -94,9 +104,11 @@ def check_model_path(path, option="MODEL"):
         )
 
 
-def check_suffix(path, option, suffix):
-    """Refuses an output file that would hold another format than its name says."""
-    if path is not None and not path.lower().endswith(suffix):
+def check_suffix(path, option, suffix, *, ignore_case=False):
+    """Refuses an output file that would hold another format than its name says (`.onnx`
+    exactly, as kgan's loaders read it; `.png` or `.PNG` with `ignore_case`)."""
+    name = path.lower() if ignore_case and path is not None else path
+    if path is not None and not name.endswith(suffix):
         raise ValueError(f"{option} writes a {suffix} file: name it so. Received: {option}={path}")
 
 
@@ -121,8 +133,9 @@ def parse_labels(text, name="--labels"):
 
 def parse_seeds(text, name="--seeds"):
     """`"0-99"` -> `[0, ..., 99]`, `"0,3,5-9"` -> `[0, 3, 5, 6, 7, 8, 9]`: the seeds of a
-    command-line option, in the order given; ranges include both ends."""
-    seeds = []
+    command-line option, in the order given; ranges include both ends, and at most
+    `MAX_SEEDS` seeds in all."""
+    ranges = []
     for part in str(text).split(","):
         first, dash, last = part.strip().partition("-")
         if not first.isdigit() or (dash and not last.isdigit()):
@@ -133,10 +146,15 @@ def parse_seeds(text, name="--seeds"):
         start, stop = int(first), int(last) if dash else int(first)
         if stop < start:
             raise ValueError(f"A seed range must go upwards, such as 5-9. Received: {name}={text}")
-        if stop > MAX_SEED:
-            raise ValueError(f"Seeds go up to {MAX_SEED}. Received: {name}={text}")
-        seeds.extend(range(start, stop + 1))
-    return seeds
+        if stop > MAX_INT64:
+            raise ValueError(f"Seeds go up to {MAX_INT64}. Received: {name}={text}")
+        ranges.append(range(start, stop + 1))
+    count = sum(len(seeds) for seeds in ranges)
+    if count > MAX_SEEDS:
+        raise ValueError(
+            f"{name} names {count:,} seeds, at most {MAX_SEEDS:,} at once. Received: {name}={text}"
+        )
+    return [seed for seeds in ranges for seed in seeds]
 
 
 def parse_class_pair(text, name="--class-blend"):
@@ -288,7 +306,7 @@ def _translated(text, args, options, derived):
     def replace(match):
         name, value = match.group(1), match.group(2)
         option = options[name]
-        typed = getattr(args, option.lstrip("-").replace("-", "_"), None)
+        typed = getattr(args, dest(option), None)
         given = option in getattr(args, "typed_options", ())
         if not given or typed is None:
             return match.group(0)

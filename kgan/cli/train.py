@@ -82,7 +82,7 @@ def add_train_command(subparsers):
     parser.add_argument(
         "--ema-decay",
         type=float,
-        help="decay of the moving average of the generator's weights (default 0.99 or the "
+        help="decay of the moving average of the generator's weights (default: 0.99 or the "
         "recipe's; 0 turns it off)",
     )
     parser.add_argument("--num-samples", type=int, help="train on the first N images only")
@@ -249,7 +249,7 @@ def add_train_classifier_command(subparsers):
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 30 for cifar10")
-    parser.add_argument("--seed", type=int, default=0, help="weights and data order (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="weights and data order (default: 0)")
     parser.set_defaults(run=run_train_classifier, check=check_train_classifier)
 
 
