@@ -454,6 +454,14 @@ EDIT = "edit g.keras --classifier c.keras"
             "Received: --strength=2.0 with --stop-at-target",
         ),
         (
+            f"{EDIT} --target 1 --strength nan",
+            "--strength must be a finite number. Received: --strength=nan",
+        ),
+        (
+            f"{EDIT} --target 1 --step-size inf",
+            "--step-size must be a finite number of 0 or more. Received: --step-size=inf",
+        ),
+        (
             f"{EDIT} --target 1 --keep 1,,x",
             "Received: --keep=1,,x",
         ),
