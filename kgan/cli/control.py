@@ -78,10 +78,10 @@ def check_sample(args):
 
 
 def _add_grid_option(parser, default):
-    """`--out PATH` (also `--grid`, as in `kgan sample`): the PNG grid a command writes."""
+    """`--grid PATH` (also `--out`), as in `kgan sample`: the PNG grid a command writes."""
     parser.add_argument(
-        "--out",
         "--grid",
+        "--out",
         dest="out",
         metavar="PATH",
         help=f"PNG grid to write (default: {default})",
