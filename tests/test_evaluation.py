@@ -179,7 +179,7 @@ def test_kgan_evaluate_command_prints_a_table_and_writes_json(tmp_path, capsys):
     )
     assert results["modes_covered"] == expected["modes_covered"]
     missing = cli.main(["evaluate", str(tmp_path / "nothing"), "--data", "ring"])
-    assert missing == 2 and "No model at this path" in capsys.readouterr().err
+    assert missing == 2 and "MODEL: no file or folder at this path" in capsys.readouterr().err
 
 
 def test_evaluate_with_jacobian_truncation_scores_the_truncated_samples(tmp_path, capsys):

@@ -118,6 +118,8 @@ class GAN(AdversarialModel):
         super().__init__(generator, discriminator, **kwargs)
         self.loss_family = family
         self.adversarial_loss = family.name
+        # Also under the argument's other name, as the model's arguments read back.
+        self.generator_loss = family.name
         self.label_smoothing = float(label_smoothing)
         self.label_noise = float(label_noise)
         self.label_flip_prob = float(label_flip_prob)

@@ -73,7 +73,7 @@ def test_cli_export(run_dir, tmp_path, capsys):
     assert main(["export", str(run_dir)]) == 2
     assert "Nothing to export" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "missing"), "--onnx", str(onnx_path)]) == 2
-    assert "No saved model at this path" in capsys.readouterr().err
+    assert "RUN_OR_MODEL: no file or folder at this path" in capsys.readouterr().err
 
 
 def test_an_opset_tf2onnx_cannot_write_is_refused_before_anything_is_written(
