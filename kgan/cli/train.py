@@ -1,5 +1,6 @@
 """`kgan train` and `kgan train-classifier`: arguments to `kgan.training` and `kgan.metrics`."""
 
+import os
 import shlex
 import sys
 import time
@@ -250,6 +251,11 @@ def add_train_classifier_command(subparsers):
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument("--epochs", type=int, help="default: 3 for MNIST-like data, 30 for cifar10")
     parser.add_argument("--seed", type=int, default=0, help="weights and data order (default: 0)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the .keras file and its .json record if they already exist",
+    )
     parser.set_defaults(run=run_train_classifier, check=check_train_classifier)
 
 
@@ -260,7 +266,20 @@ def check_train_classifier(args):
     if not args.output.endswith(".keras"):
         raise ValueError(f"The output must be a .keras file. Received: --output={args.output}")
     options.check_output(args.output, "--output")
+    if not args.overwrite:
+        # Checked before the training (up to an hour), not after it.
+        for path in (args.output, _record_path(args.output)):
+            if os.path.exists(path):
+                raise FileExistsError(
+                    f"{path!r} already exists; pass --overwrite to replace it, or another "
+                    f"--output. Received: --output={args.output}"
+                )
     options.check_values(args, {"--epochs": "count", "--seed": "seed"})
+
+
+def _record_path(output):
+    """The JSON record written beside the classifier `output` (`NAME.keras` -> `NAME.json`)."""
+    return output[: -len(".keras")] + ".json"
 
 
 def run_train_classifier(args):
@@ -280,7 +299,7 @@ def run_train_classifier(args):
     shipped = keras.Model.from_config(classifier.get_config())
     shipped.set_weights(classifier.get_weights())
     atomic.save_model(shipped, args.output)
-    card = args.output[: -len(".keras")] + ".json"
+    card = _record_path(args.output)
     atomic.write_json(
         card,
         {

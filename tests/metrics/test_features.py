@@ -156,3 +156,31 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
     assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
     reloaded = keras.saving.load_model(output)
     assert getattr(reloaded, "optimizer", None) is None  # Shipped without optimiser state.
+
+
+def test_train_classifier_command_keeps_an_existing_classifier_unless_told(
+    tmp_path, monkeypatch, capsys
+):
+    from kgan.cli import main
+
+    trained = []
+
+    def tiny(*, dataset, epochs, data_dir, verbose):
+        trained.append(dataset)
+        classifier = metrics.image_classifier((28, 28, 1), filters=(4,))
+        classifier.test_accuracy, classifier.training_precision = 0.5, "float32"
+        return classifier
+
+    monkeypatch.setattr(metrics, "train_classifier", tiny)
+    output, record = tmp_path / "c.keras", tmp_path / "c.json"
+    for existing in (output, record):
+        existing.write_text("mine")
+        assert main(["train-classifier", "-o", str(output)]) != 0
+        error = capsys.readouterr().err
+        assert f"{str(existing)!r} already exists; pass --overwrite" in error
+        assert f"Received: --output={output}" in error
+        assert not trained and existing.read_text() == "mine"  # Refused before training.
+        existing.unlink()
+    output.write_text("mine")
+    assert main(["train-classifier", "-o", str(output), "--overwrite"]) == 0
+    assert trained == ["mnist"] and keras.saving.load_model(output).input_shape == (None, 28, 28, 1)
