@@ -1,11 +1,10 @@
 """`kgan train` and `kgan train-classifier`: arguments to `kgan.training` and `kgan.metrics`."""
 
-import os
 import shlex
 import sys
 import time
 
-from kgan import registry
+from kgan import registry, storage
 from kgan.cli import options
 
 
@@ -269,7 +268,7 @@ def check_train_classifier(args):
     if not args.overwrite:
         # Checked before the training (up to an hour), not after it.
         for path in (args.output, _record_path(args.output)):
-            if os.path.exists(path):
+            if storage.exists(path):
                 raise FileExistsError(
                     f"{path!r} already exists; pass --overwrite to replace it, or another "
                     f"--output. Received: --output={args.output}"
