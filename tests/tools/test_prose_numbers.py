@@ -176,18 +176,24 @@ def claims():
         (saved, f"digit KL {min(doubled_channels):.3f} to {max(doubled_channels):.3f}:\n  "
                 f"closer to PacDCGAN2's {recipe['published'][-1]['kl']:.2f}, not there"),
     ]  # fmt: skip
-    (longest,) = _json(RESULTS / "stacked_mnist_steps60000.json")["runs"]
-    assert longest["seed"] == 0 and longest["clusters"] is None
-    assert longest["generator_steps"] == 2 * doubled_runs[0]["generator_steps"]
-    assert longest["epochs_of_data"] == 30
-    assert longest["command"].endswith("--run /work/runs_sm/seed0_60000")
-    assert longest["kl_to_uniform"] <= recipe["published"][-1]["kl"]  # "under".
+    longest = _json(RESULTS / "stacked_mnist_steps60000.json")["runs"]
+    # Seeds are scored in order as their runs finish (`--run`); the text names those present.
+    assert [r["seed"] for r in longest] == list(range(len(longest))) and len(longest) in (2, 3)
+    assert {r["clusters"] for r in longest} == {None}
+    assert {r["generator_steps"] for r in longest} == {2 * doubled_runs[0]["generator_steps"]}
+    assert {r["epochs_of_data"] for r in longest} == {30}
+    assert all(r["command"].endswith(f"--run /work/runs_sm/seed{r['seed']}_60000") for r in longest)
+    longest_kls = [r["kl_to_uniform"] for r in longest]
+    assert max(longest_kls) <= recipe["published"][-1]["kl"]  # "under ... on each seed".
+    longest_channels = [kl for r in longest for kl in r["channel_kl_to_uniform"]]
+    seeds = "seeds 0 and 1" if len(longest) == 2 else "seeds 0 to 2"
+    kls = [f"{kl:.3f}" for kl in longest_kls]
     out += [
-        (saved, f"once more ({longest['generator_steps']:,} steps; seed 0 only, `kgan train` for "
-                f"{longest['epochs_of_data']} epochs"),
-        (saved, f"the KL is {longest['kl_to_uniform']:.3f} and each channel's digit KL "
-                "{:.3f}, {:.3f} and {:.3f}: under\n  PacDCGAN2's {:.2f} on one seed".format(
-                    *longest["channel_kl_to_uniform"], recipe["published"][-1]["kl"])),
+        (saved, f"once more ({longest[0]['generator_steps']:,} steps; {seeds}, each `kgan train` "
+                f"for {longest[0]['epochs_of_data']} epochs"),
+        (saved, f"the KL is {', '.join(kls[:-1])} and {kls[-1]} and each channel's digit KL "
+                f"{min(longest_channels):.3f} to {max(longest_channels):.3f}: under "
+                f"PacDCGAN2's\n  {recipe['published'][-1]['kl']:.2f} on each seed"),
     ]  # fmt: skip
 
     def three_seeds(name, setting, value):
