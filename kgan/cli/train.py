@@ -238,7 +238,9 @@ def add_train_classifier_command(subparsers):
         help="train a domain classifier for offline FID/KID, modes and edits",
         description="Train kgan's small classifier for a domain (MNIST or Fashion-MNIST: "
         "about 99.3% or 89.5% test accuracy in minutes on a CPU; CIFAR-10: under an hour) "
-        "and save it as a .keras file for `kgan evaluate --classifier` and `kgan edit`.",
+        "and save it as a .keras file for `kgan evaluate --classifier` and `kgan edit`. Each "
+        "epoch is backed up in NAME.backup/ beside NAME.keras until the end: run the same "
+        "command again after an interruption to resume.",
     )
     parser.add_argument("--output", "-o", required=True, metavar="PATH", help=".keras file")
     parser.add_argument(
@@ -281,17 +283,59 @@ def _record_path(output):
     return output[: -len(".keras")] + ".json"
 
 
+def _start_backup(output, arguments):
+    """The folder of the epoch backups kept while the classifier `output` trains
+    (`NAME.keras` -> `NAME.backup/`, removed when training ends), which records the
+    `arguments` of its training: run again with them after an interruption, the command
+    resumes from it; with others, it is refused rather than continued on other settings.
+    Returns the folder and whether it holds an interrupted training."""
+    import json
+
+    from kgan import atomic
+
+    backup = output[: -len(".keras")] + ".backup"
+    record = storage.join(backup, "arguments.json")
+    if storage.exists(record):
+        with storage.open_file(record) as file:
+            recorded = json.load(file)
+        if recorded != arguments:
+            given = " ".join(f"--{name} {value}" for name, value in recorded.items())
+            raise ValueError(
+                f"{backup!r} holds an interrupted training of `{given}`: run the command with "
+                "those options to resume it, or delete the folder to start again. Received: "
+                + ", ".join(f"--{name}={value}" for name, value in arguments.items())
+            )
+        print(f"Resuming the interrupted training from {backup}")
+        return backup, True
+    storage.makedirs(backup)
+    atomic.write_json(record, arguments)
+    return backup, False
+
+
 def run_train_classifier(args):
     import keras
 
     from kgan import _system, atomic, metrics
 
     keras.utils.set_random_seed(args.seed)
+    epochs = args.epochs or metrics.CLASSIFIER_SETTINGS[args.data]["epochs"]
+    arguments = {"data": args.data, "epochs": epochs, "seed": args.seed}
+    backup, resumed = _start_backup(args.output, arguments)
     started = time.perf_counter()
-    with options.options_in_errors(args, _CLASSIFIER_OPTIONS):
-        classifier = metrics.train_classifier(
-            dataset=args.data, epochs=args.epochs, data_dir=args.data_dir, verbose=2
-        )
+    try:
+        with options.options_in_errors(args, _CLASSIFIER_OPTIONS):
+            classifier = metrics.train_classifier(
+                dataset=args.data,
+                epochs=args.epochs,
+                data_dir=args.data_dir,
+                verbose=2,
+                backup_dir=backup,
+            )
+    except BaseException:
+        # A failure before the first epoch's backup (missing data, say) leaves no folder.
+        if storage.exists(backup) and storage.listdir(backup) == ["arguments.json"]:
+            storage.rmtree(backup)
+        raise
     seconds = time.perf_counter() - started
     # The architecture and weights alone: no optimiser state or compile settings, which the
     # classifier's users never need (`clone_model` would compile the copy again).
@@ -304,12 +348,16 @@ def run_train_classifier(args):
         {
             "command": "kgan " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "data": args.data,
-            "epochs": args.epochs or metrics.CLASSIFIER_SETTINGS[args.data]["epochs"],
+            "epochs": epochs,
             "seed": args.seed,
             "precision": classifier.training_precision,
             "test_accuracy": round(classifier.test_accuracy, 4),
             "train_seconds": round(seconds, 1),
+            # A resumed training's seconds are those after the resumption only.
+            "resumed": resumed,
             "environment": _system.environment(),
         },
     )
+    if storage.exists(backup):  # Its record, once the training no longer needs it.
+        storage.rmtree(backup)
     print(f"Test accuracy {classifier.test_accuracy:.4f}; saved {args.output} and {card}")

@@ -168,6 +168,7 @@ def train_classifier(
     batch_size=128,
     data_dir=None,
     verbose="auto",
+    backup_dir=None,
 ):
     """Trains kgan's domain classifier for `dataset` (`CLASSIFIER_SETTINGS`).
 
@@ -189,6 +190,10 @@ def train_classifier(
         batch_size: batch size when the data are loaded here.
         data_dir: where `kgan.data.load` reads local files (default `KGAN_DATA_DIR`).
         verbose: as in `keras.Model.fit`; also the progress of decoding image folders.
+        backup_dir: a folder for `keras.callbacks.BackupAndRestore`: the weights and
+            optimiser state at every epoch's end, from which a call with the same arguments
+            resumes an interrupted training at its next epoch; removed when training ends.
+            `None` (the default) keeps no backup.
 
     Returns:
         The trained float32 `keras.Model`, with its test accuracy in `model.test_accuracy`
@@ -241,7 +246,12 @@ def train_classifier(
         lambda images, labels: (augment(images, training=True), labels),
         num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
-    model.fit(augmented, epochs=epochs, verbose=verbose, shuffle=False)  # The dataset shuffles.
+    callbacks = []
+    if backup_dir is not None:
+        # Two checkpoints, so that one broken by a kill during its write falls back on the other.
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True))
+    # The dataset shuffles.
+    model.fit(augmented, epochs=epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
     if policy != "float32":  # A float32 copy, compiled for `evaluate` only.
         with kgan_precision.policy_scope("float32"):
             trained, model = model, build()

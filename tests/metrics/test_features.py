@@ -140,7 +140,7 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
 
     from kgan.cli import main
 
-    def tiny(*, dataset, epochs, data_dir, verbose):
+    def tiny(*, dataset, epochs, data_dir, verbose, backup_dir):
         classifier = metrics.image_classifier((32, 32, 3), filters=(4,))
         classifier.compile(optimizer="adam", loss="mse")
         classifier.test_accuracy = 0.5
@@ -152,7 +152,8 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
     assert main(["train-classifier", "--data", "cifar10", "-o", str(output)]) == 0
     record = json.loads((tmp_path / "c.json").read_text())
     assert record["test_accuracy"] == 0.5 and record["epochs"] == 30 and record["seed"] == 0
-    assert record["precision"] == "mixed_bfloat16"
+    assert record["precision"] == "mixed_bfloat16" and record["resumed"] is False
+    assert not (tmp_path / "c.backup").exists()
     assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
     reloaded = keras.saving.load_model(output)
     assert getattr(reloaded, "optimizer", None) is None  # Shipped without optimiser state.
@@ -165,7 +166,7 @@ def test_train_classifier_command_keeps_an_existing_classifier_unless_told(
 
     trained = []
 
-    def tiny(*, dataset, epochs, data_dir, verbose):
+    def tiny(*, dataset, epochs, data_dir, verbose, backup_dir):
         trained.append(dataset)
         classifier = metrics.image_classifier((28, 28, 1), filters=(4,))
         classifier.test_accuracy, classifier.training_precision = 0.5, "float32"
@@ -184,3 +185,64 @@ def test_train_classifier_command_keeps_an_existing_classifier_unless_told(
     output.write_text("mine")
     assert main(["train-classifier", "-o", str(output), "--overwrite"]) == 0
     assert trained == ["mnist"] and keras.saving.load_model(output).input_shape == (None, 28, 28, 1)
+
+
+def test_an_interrupted_classifier_training_resumes_from_its_backup(tmp_path, monkeypatch):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 32)
+    images = np.where(labels[:, None, None, None] == 1, 0.5, -0.5) * np.ones((32, 28, 28, 1))
+    data = tf.data.Dataset.from_tensor_slices((images.astype("float32"), labels)).batch(8)
+    backup = tmp_path / "c.backup"
+    ended = []  # (epoch, optimiser steps) at each epoch end
+    save = keras.callbacks.BackupAndRestore.on_epoch_end
+
+    def interrupted_after_the_first_epoch(callback, epoch, logs=None):
+        save(callback, epoch, logs)
+        ended.append((epoch, int(callback.model.optimizer.iterations)))
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        keras.callbacks.BackupAndRestore, "on_epoch_end", interrupted_after_the_first_epoch
+    )
+    with pytest.raises(KeyboardInterrupt):
+        metrics.train_classifier(data, data, epochs=2, verbose=0, backup_dir=str(backup))
+    assert ended == [(0, 4)] and backup.is_dir()
+    classifier = metrics.train_classifier(data, data, epochs=2, verbose=0, backup_dir=str(backup))
+    # Only the second epoch ran, on the first's weights and optimiser state.
+    assert ended == [(0, 4), (1, 8)]
+    assert not backup.exists() and classifier.test_accuracy == 1.0
+
+
+def test_train_classifier_command_resumes_only_the_training_its_backup_records(
+    tmp_path, monkeypatch, capsys
+):
+    import json
+
+    from kgan.cli import main
+
+    calls = []
+
+    def failing(*, dataset, epochs, data_dir, verbose, backup_dir):
+        calls.append(backup_dir)
+        raise ValueError("no data here")
+
+    monkeypatch.setattr(metrics, "train_classifier", failing)
+    output, backup = tmp_path / "c.keras", tmp_path / "c.backup"
+    assert main(["train-classifier", "-o", str(output), "--epochs", "2"]) != 0
+    assert "no data here" in capsys.readouterr().err
+    assert calls == [str(backup)] and not backup.exists()  # Nothing left of a failed start.
+    backup.mkdir()
+    (backup / "arguments.json").write_text(json.dumps({"data": "mnist", "epochs": 3, "seed": 0}))
+    (backup / "latest.weights.h5").write_text("an epoch's weights")
+    assert main(["train-classifier", "-o", str(output), "--epochs", "2"]) != 0
+    error = capsys.readouterr().err
+    assert (
+        f"{str(backup)!r} holds an interrupted training of `--data mnist --epochs 3 --seed 0`"
+        in (error)
+    )
+    assert "Received: --data=mnist, --epochs=2, --seed=0" in error
+    assert len(calls) == 1 and (backup / "arguments.json").exists()  # Refused, kept.
+    assert main(["train-classifier", "-o", str(output)]) != 0  # The recorded ones: resumed.
+    assert "Resuming the interrupted training from" in capsys.readouterr().out
+    assert calls[-1] == str(backup) and backup.exists()  # Its backup is kept for the next try.
