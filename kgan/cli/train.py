@@ -1,5 +1,6 @@
 """`kgan train` and `kgan train-classifier`: arguments to `kgan.training` and `kgan.metrics`."""
 
+import contextlib
 import shlex
 import sys
 import time
@@ -315,10 +316,31 @@ def _start_backup(output, arguments):
 def run_train_classifier(args):
     import keras
 
-    from kgan import _system, atomic, metrics
+    from kgan import metrics
 
     keras.utils.set_random_seed(args.seed)
     epochs = args.epochs or metrics.CLASSIFIER_SETTINGS[args.data]["epochs"]
+    with _only_writer(args.output):
+        _train_classifier(args, epochs)
+
+
+def _only_writer(output):
+    """Holds `NAME.lock` beside a local `output` while the command trains and writes it, so
+    that a second command for the same file fails at once instead of sharing its backup."""
+    if storage.is_url(output):
+        return contextlib.nullcontext()
+    from kgan import atomic
+
+    return atomic.exclusive_lock(
+        output[: -len(".keras")] + ".lock", what=f"The classifier {output!r}"
+    )
+
+
+def _train_classifier(args, epochs):
+    import keras
+
+    from kgan import _system, atomic, metrics
+
     arguments = {"data": args.data, "epochs": epochs, "seed": args.seed}
     backup, resumed = _start_backup(args.output, arguments)
     started = time.perf_counter()

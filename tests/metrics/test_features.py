@@ -153,7 +153,7 @@ def test_train_classifier_command_writes_the_model_and_its_record(tmp_path, monk
     record = json.loads((tmp_path / "c.json").read_text())
     assert record["test_accuracy"] == 0.5 and record["epochs"] == 30 and record["seed"] == 0
     assert record["precision"] == "mixed_bfloat16" and record["resumed"] is False
-    assert not (tmp_path / "c.backup").exists()
+    assert not (tmp_path / "c.backup").exists() and not (tmp_path / "c.lock").exists()
     assert record["command"].startswith("kgan ") and record["environment"]["cpu_count"] >= 1
     reloaded = keras.saving.load_model(output)
     assert getattr(reloaded, "optimizer", None) is None  # Shipped without optimiser state.
@@ -246,3 +246,19 @@ def test_train_classifier_command_resumes_only_the_training_its_backup_records(
     assert main(["train-classifier", "-o", str(output)]) != 0  # The recorded ones: resumed.
     assert "Resuming the interrupted training from" in capsys.readouterr().out
     assert calls[-1] == str(backup) and backup.exists()  # Its backup is kept for the next try.
+
+
+def test_train_classifier_command_refuses_a_classifier_another_command_trains(
+    tmp_path, monkeypatch, capsys
+):
+    from kgan import atomic
+    from kgan.cli import main
+
+    calls = []
+    monkeypatch.setattr(metrics, "train_classifier", lambda **kwargs: calls.append(kwargs))
+    output = tmp_path / "c.keras"
+    with atomic.exclusive_lock(tmp_path / "c.lock", what="held by this test"):
+        assert main(["train-classifier", "-o", str(output)]) != 0
+    error = capsys.readouterr().err
+    assert f"The classifier {str(output)!r} is in use by another process" in error
+    assert not calls and not (tmp_path / "c.backup").exists()
