@@ -279,9 +279,15 @@ def check_train_classifier(args):
     options.check_values(args, {"--epochs": "count", "--seed": "seed"})
 
 
+def _beside(output, suffix):
+    """The path of a file kept beside the classifier `output`: `NAME.keras` -> `NAME<suffix>`
+    (its `.json` record, its `.backup` folder, its `.lock`)."""
+    return output[: -len(".keras")] + suffix
+
+
 def _record_path(output):
     """The JSON record written beside the classifier `output` (`NAME.keras` -> `NAME.json`)."""
-    return output[: -len(".keras")] + ".json"
+    return _beside(output, ".json")
 
 
 def _start_backup(output, arguments):
@@ -294,7 +300,7 @@ def _start_backup(output, arguments):
 
     from kgan import atomic
 
-    backup = output[: -len(".keras")] + ".backup"
+    backup = _beside(output, ".backup")
     record = storage.join(backup, "arguments.json")
     if storage.exists(record):
         with storage.open_file(record) as file:
@@ -331,9 +337,7 @@ def _only_writer(output):
         return contextlib.nullcontext()
     from kgan import atomic
 
-    return atomic.exclusive_lock(
-        output[: -len(".keras")] + ".lock", what=f"The classifier {output!r}"
-    )
+    return atomic.exclusive_lock(_beside(output, ".lock"), what=f"The classifier {output!r}")
 
 
 def _train_classifier(args, epochs):
