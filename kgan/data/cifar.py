@@ -18,7 +18,9 @@ Reference: Krizhevsky, "Learning Multiple Layers of Features from Tiny Images", 
 (https://www.cs.toronto.edu/~kriz/cifar.html describes both batch formats).
 """
 
+import collections
 import os
+import pathlib
 import pickle
 
 import numpy as np
@@ -40,29 +42,54 @@ _BATCH_FILES = {
 _RECORD = 1 + _PIXELS  # Bytes of one image of a binary batch: its label, then its pixels.
 
 
+# The only objects a CIFAR-10 pickle refers to by name: NumPy arrays (as NumPy 1 and 2 pickle
+# them) and, in a pickle written by Python 3 with protocol 2, its bytes. Unpickling calls what
+# a pickle names, so a file naming anything else is refused instead of run.
+_PICKLE_GLOBALS = {
+    *((module, name) for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+      for name in ("_reconstruct", "scalar")),
+    *((module, "_frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("_codecs", "encode"),
+}  # fmt: skip
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) not in _PICKLE_GLOBALS:
+            raise pickle.UnpicklingError(f"it refers to {module}.{name}, which no batch holds")
+        return super().find_class(module, name)
+
+
 def _read_pickle_batch(path):
-    """One `cifar-10-batches-py` file: a pickled dict with b"data" (N, 3072) and b"labels"."""
+    """One `cifar-10-batches-py` file: a pickled dict with b"data" (N, 3072) uint8 pixels and
+    b"labels" (N integers)."""
+
+    def refused(problem):
+        return ValueError(
+            f"A CIFAR-10 pickle batch could not be read ({problem}); the file is truncated or "
+            f"not a CIFAR-10 batch. Received: file={os.fspath(path)!r}"
+        )
+
     try:
         with open(path, "rb") as file:
-            batch = pickle.load(file, encoding="bytes")
-    except (EOFError, pickle.UnpicklingError, ValueError, OSError) as error:
-        raise ValueError(
-            f"A CIFAR-10 pickle batch could not be read ({type(error).__name__}: {error}); "
-            f"the file is truncated or not a CIFAR-10 batch. Received: file={os.fspath(path)!r}"
-        ) from None
+            batch = _BatchUnpickler(file, encoding="bytes").load()
+    except Exception as error:  # A garbled pickle can raise almost anything.
+        raise refused(f"{type(error).__name__}: {error}") from None
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise ValueError(
-            "A CIFAR-10 pickle batch must be a dict with b'data' and b'labels'. "
-            f"Received: file={os.fspath(path)!r}"
-        )
+        raise refused("it must be a dict with b'data' and b'labels'")
     data = np.asarray(batch[b"data"])
     labels = np.asarray(batch[b"labels"])
-    if data.ndim != 2 or data.shape[1] != _PIXELS or len(labels) != len(data):
-        raise ValueError(
-            f"A CIFAR-10 pickle batch must hold data of shape (N, {_PIXELS}) and N labels; "
-            f"this one has data {data.shape} and {len(labels)} labels. "
-            f"Received: file={os.fspath(path)!r}"
+    if data.ndim != 2 or data.shape[1] != _PIXELS or labels.shape != (len(data),):
+        raise refused(
+            f"it must hold data of shape (N, {_PIXELS}) and N labels; this one has data "
+            f"{data.shape} and labels {labels.shape}"
         )
+    if data.dtype.kind not in "iu" or labels.dtype.kind not in "iu":
+        raise refused(f"its data and labels must be integers, not {data.dtype} and {labels.dtype}")
+    if data.size and (data.min() < 0 or data.max() > 255):
+        raise refused(f"its pixels must lie in 0-255, not {data.min()}-{data.max()}")
     return data.astype(np.uint8), labels
 
 
@@ -82,21 +109,25 @@ def _read_binary_batch(path):
 def _check_binary_sizes(paths, directory):
     """Every binary batch of the distribution holds as many images (10,000 in the original), so
     a file of `paths` cut between two records, which reads without error, differs in size from
-    the distribution's other files when they agree with one another."""
+    most of the distribution's files (when most agree: a size more of them have than any
+    other)."""
     present = [
         candidate
         for stems in _BATCH_FILES.values()
         for candidate in (directory / f"{stem}.bin" for stem in stems)
         if candidate.is_file()
     ]
+    counts = collections.Counter(candidate.stat().st_size for candidate in present).most_common()
+    if len(counts) < 2 or counts[0][1] == counts[1][1]:
+        return  # All agree, or no size is the most common one.
+    common = counts[0][0]
     for path in paths:
         size = path.stat().st_size
-        others = {other.stat().st_size for other in present if other != path}
-        if len(others) == 1 and size != next(iter(others)) and size % _RECORD == 0:
+        if size != common and size % _RECORD == 0:
             raise ValueError(
-                f"A CIFAR-10 binary batch holds {size // _RECORD} images where the other "
-                f"batches hold {next(iter(others)) // _RECORD}, so it is truncated or not a "
-                f"CIFAR-10 batch. Received: file={os.fspath(path)!r}"
+                f"A CIFAR-10 binary batch holds {size // _RECORD} images where most batches "
+                f"hold {common // _RECORD}, so it is truncated or not a CIFAR-10 batch. "
+                f"Received: file={os.fspath(path)!r}"
             )
 
 
@@ -132,12 +163,24 @@ def _list_class_folders(split_folder):
     unless it is the ten class folders with the images directly inside."""
     paths, labels, class_names = folder.list_images(split_folder)
     if labels is None:
+        root = pathlib.Path(os.path.expanduser(os.fspath(split_folder)))
+        stray = next((p for p in paths if p.parent.parent != root), paths[0])
         raise ValueError(
             "A CIFAR-10 class-folder split must hold its images in the ten class folders "
             f"{CLASS_NAMES}, directly inside them; this one holds images elsewhere "
-            f"(in the split folder itself or deeper). Received: folder={os.fspath(split_folder)!r}"
+            f"(in the split folder itself or deeper), such as {os.fspath(stray)!r}. "
+            f"Received: folder={os.fspath(split_folder)!r}"
         )
     if class_names != sorted(CLASS_NAMES):
+        empty = sorted(
+            name for name in set(CLASS_NAMES) - set(class_names) if (split_folder / name).is_dir()
+        )
+        if empty:
+            raise ValueError(
+                f"The CIFAR-10 class folder(s) {empty} hold no images (looked for "
+                f"{', '.join(folder.IMAGE_EXTENSIONS)} files). "
+                f"Received: folder={os.fspath(split_folder)!r}"
+            )
         missing = sorted(set(CLASS_NAMES) - set(class_names))
         extra = sorted(set(class_names) - set(CLASS_NAMES))
         raise ValueError(

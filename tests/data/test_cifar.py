@@ -1,5 +1,6 @@
 """CIFAR-10 from a local copy: the pickled and binary batches, class folders, and bad files."""
 
+import os
 import pickle
 
 import numpy as np
@@ -76,12 +77,19 @@ def test_truncated_pickle_is_refused_naming_the_file(tmp_path):
         ({b"data": np.zeros((3, 3072), np.uint8)}, r"must be a dict with b'data' and b'labels'"),
         (
             {b"data": np.zeros((3, 1024), np.uint8), b"labels": [0, 1, 2]},
-            r"data of shape \(N, 3072\) and N labels; this one has data \(3, 1024\) and 3",
+            r"data of shape \(N, 3072\) and N labels; this one has data \(3, 1024\) and "
+            r"labels \(3,\)",
         ),
         (
             {b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]},
-            r"this one has data \(3, 3072\) and 2 labels",
+            r"this one has data \(3, 3072\) and labels \(2,\)",
         ),
+        ({b"data": np.zeros((3, 3072), np.uint8), b"labels": 3}, r"and labels \(\)"),
+        (
+            {b"data": np.zeros((3, 3072), np.float32), b"labels": [0, 1, 2]},
+            r"must be integers, not float32",
+        ),
+        ({b"data": np.full((3, 3072), 300), b"labels": [0, 1, 2]}, r"0-255, not 300-300"),
         ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 12, 2]}, r"outside 0-9 \(12\)"),
         ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, -1, 12]}, r"outside 0-9 \(-1\)"),
     ],
@@ -91,6 +99,29 @@ def test_a_pickle_batch_of_another_layout_is_refused_naming_the_file(tmp_path, b
     path = tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_4"
     path.write_bytes(pickle.dumps(batch))
     with pytest.raises(ValueError, match=rf"{message}.*data_batch_4"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+
+
+class _MakesAFolder:
+    """Unpickled, it would call `os.mkdir(path)`."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __reduce__(self):
+        return os.mkdir, (self.path,)
+
+
+def test_a_pickle_that_names_code_or_is_garbled_is_refused_without_running_it(tmp_path):
+    _write_distribution(tmp_path, "pickle")
+    path = tmp_path / "cifar10" / "cifar-10-batches-py" / "data_batch_2"
+    marker = tmp_path / "made_by_the_pickle"
+    path.write_bytes(pickle.dumps({b"data": _MakesAFolder(marker), b"labels": [0]}))
+    with pytest.raises(ValueError, match=r"refers to \w+\.mkdir, which no batch holds.*batch_2"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+    assert not marker.exists()
+    path.write_bytes(b"\x80\x02}q\x00(h\x07.")  # Garbled: a memo entry that was never stored.
+    with pytest.raises(ValueError, match=r"could not be read \(UnpicklingError: .*data_batch_2"):
         kgan.data.load("cifar10", data_dir=tmp_path)
 
 
@@ -112,6 +143,18 @@ def test_a_binary_batch_cut_between_records_is_refused_naming_it(tmp_path, split
     # The other split's files are whole: that split loads.
     other = "train" if split == "test" else "test"
     assert kgan.data.load("cifar10", split=other, data_dir=tmp_path, verbose=0) is not None
+
+
+def test_binary_batches_cut_by_different_amounts_are_refused_against_the_most_common_size(
+    tmp_path,
+):
+    _write_distribution(tmp_path, "binary")
+    folder = tmp_path / "cifar10" / "cifar-10-batches-bin"
+    for stem, records in (("data_batch_1", 1), ("data_batch_2", 2)):
+        path = folder / f"{stem}.bin"
+        path.write_bytes(path.read_bytes()[: -records * 3073])
+    with pytest.raises(ValueError, match=r"holds 2 images where most batches hold 3.*_1\.bin"):
+        kgan.data.load("cifar10", data_dir=tmp_path)
 
 
 def test_a_centre_crop_larger_than_the_images_is_refused(tmp_path):
@@ -185,7 +228,18 @@ def test_class_folders_with_images_outside_them_are_refused(tmp_path, write_png,
     _write_class_folders(tmp_path, write_png)
     write_png(tmp_path / "cifar10" / "train" / "stray.png", np.zeros((32, 32, 3), np.uint8))
     _refuse_decoding(monkeypatch)
-    with pytest.raises(ValueError, match=r"holds images elsewhere.*Received: folder=.*train'$"):
+    with pytest.raises(
+        ValueError,
+        match=r"holds images elsewhere.*such as '.*stray.png'. Received: folder=.*train'$",
+    ):
+        kgan.data.load("cifar10", data_dir=tmp_path)
+
+
+def test_an_empty_class_folder_is_named(tmp_path, write_png, monkeypatch):
+    _write_class_folders(tmp_path, write_png, classes=cifar.CLASS_NAMES[:-1])
+    (tmp_path / "cifar10" / "train" / "truck").mkdir()
+    _refuse_decoding(monkeypatch)
+    with pytest.raises(ValueError, match=r"class folder\(s\) \['truck'\] hold no images.*train'$"):
         kgan.data.load("cifar10", data_dir=tmp_path)
 
 
