@@ -1,8 +1,10 @@
 """Folders of PNG and JPEG images, with one sub-folder per class giving labels: listed,
 decoded once (cached on disk), or streamed when too large for memory."""
 
+import collections
 import os
 import pathlib
+import re
 import warnings
 
 import numpy as np
@@ -33,7 +35,7 @@ def list_images(directory):
     if not found:
         raise ValueError(
             f"The image folder holds no images (looked for "
-            f"{', '.join(IMAGE_EXTENSIONS)} files, also in sub-folders). "
+            f"{', '.join(IMAGE_EXTENSIONS)} files, also in sub-folders{_other_files(root)}). "
             f"Received: name={os.fspath(directory)!r}"
         )
     paths = [pathlib.Path(os.path.join(root, *parts)) for parts in found]
@@ -62,6 +64,17 @@ def _image_files(root):
                 ):
                     found.append((*parts, entry.name))
     return sorted(found)
+
+
+def _other_files(root):
+    """What a folder without images holds instead, as `"; found 2 .gif, 1 .txt"`, or `""`."""
+    counts = collections.Counter(
+        os.path.splitext(name)[1].lower() or "extension-less"
+        for _, _, names in os.walk(root)
+        for name in names
+    )
+    found = ", ".join(f"{count} {kind}" for kind, count in sorted(counts.items()))
+    return f"; found {found}" if found else "; found no files"
 
 
 # The formats `tf.io.decode_image` reads, as Pillow names them (MPO: a JPEG with extra frames).
@@ -99,6 +112,17 @@ def probe_color_mode(path):
     return "grayscale" if mode in _GRAYSCALE_MODES else "rgb"
 
 
+def folder_color_mode(paths):
+    """`"rgb"` if any of the image files `paths` is in colour, else `"grayscale"`: the mode a
+    folder is read in when none is asked for, so that a folder mixing both loses no colour.
+    Headers are read in order until the first colour image (a whole grayscale folder is read
+    through, a matter of seconds for 60,000 files)."""
+    for path in paths:
+        if probe_color_mode(path) == "rgb":
+            return "rgb"
+    return "grayscale"
+
+
 def _decode(path, channels, image_size, crop=None):
     image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
     return pipeline.resize_uint8(image, image_size, crop)
@@ -118,7 +142,7 @@ def _diagnose(paths, channels, image_size, crop, error):
         if first is None:
             first = (path, tuple(image.shape[:2]))
         elif tuple(image.shape[:2]) != first[1]:
-            raise _mixed_sizes_error(first, path, tuple(image.shape[:2]), image_size)
+            raise _mixed_sizes_error(first, path, tuple(image.shape[:2]), image_size) from None
     raise error  # Not a file problem after all: let the original error through.
 
 
@@ -163,7 +187,11 @@ def _crop_error(path, height, width, image_size, crop):
 
 
 def _undecodable_error(path, message):
-    message = message.strip().splitlines()[-1]
+    # TensorFlow's text without its annotations of the op and graph node that failed.
+    message = re.sub(r"\{\{function_node [^}]*\}\}|\[\[\{\{node [^}]*\}\}\]\]", "", message)
+    message = re.sub(r"\[Op:[^\]]*\]( name: \S*)?", "", message)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    message = lines[-1] if lines else "no reason given"
     return ValueError(
         f"An image file could not be decoded as PNG or JPEG ({message}). "
         f"Received: file={os.fspath(path)!r}"
@@ -194,7 +222,7 @@ def read_folder(
     """Decodes every image of a folder once, in parallel, into a uint8 array.
 
     The decoded array is cached on disk (see `kgan.data.folder_cache`), keyed by the file
-    list, the files' sizes and modification times, `image_size`, `crop` and `color_mode`, so a
+    list, the files' sizes, inodes and times, `image_size`, `crop` and `color_mode`, so a
     second read of the same folder loads one file instead of decoding every image.
 
     Args:
@@ -203,8 +231,8 @@ def read_folder(
             not all share one size.
         crop: `"center"` to keep the aspect ratio (resize the short side, crop the centre);
             `None` stretches to `image_size`.
-        color_mode: `"grayscale"`, `"rgb"`, or `None` for the mode of the first image (in
-            sorted order).
+        color_mode: `"grayscale"`, `"rgb"`, or `None`: `"rgb"` if any image is in colour,
+            else `"grayscale"` (`folder_color_mode`, decided when the folder is decoded).
         with_labels: also return the labels, which requires one sub-folder per class.
         num_samples: decode only the first `num_samples` images: in sorted path order, or, in a
             folder of one sub-folder per class, one of each class in turn (`classes_in_turn`),
@@ -221,8 +249,7 @@ def read_folder(
     if listing is None:
         listing = select_images(directory, with_labels, num_samples)
     paths, labels, class_names = listing
-    if color_mode is None:
-        color_mode = probe_color_mode(paths[0])
+    # `None` stays in the key: the mode it decides follows from the files, which the key holds.
     key = folder_cache.key(paths, image_size=image_size, crop=crop, color_mode=color_mode)
     source = folder_cache.source(
         directory,
@@ -235,7 +262,7 @@ def read_folder(
         cached = folder_cache.read(key, source)
         if cached is not None:
             return cached, (labels if with_labels else None), class_names
-    images = _decode_all(paths, color_mode, image_size, crop, verbose)
+    images = _decode_all(paths, color_mode or folder_color_mode(paths), image_size, crop, verbose)
     if cache:
         folder_cache.write(key, source, images)
     return images, (labels if with_labels else None), class_names
@@ -335,8 +362,8 @@ def from_folder(
             enlarging: an image whose centre crop is smaller than `image_size` is refused,
             naming it (a streamed folder's image headers are checked before streaming);
             `None` stretches.
-        color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default the mode of the first
-            image in sorted order.
+        color_mode: `"grayscale"` (1 channel) or `"rgb"` (3); by default `"rgb"` if any image
+            is in colour, else `"grayscale"`.
         shuffle: reshuffle every epoch.
         seed: integer for a reproducible order, or `None`.
         drop_remainder: drop a last, smaller batch.
@@ -395,7 +422,7 @@ def _too_large_for_memory(paths, image_size, crop, color_mode):
 
 
 def _streamed_folder(paths, labels, image_size, crop, color_mode, batching, verbose):
-    color_mode = color_mode or probe_color_mode(paths[0])
+    color_mode = color_mode or folder_color_mode(paths)
     print(
         f"kgan: the {len(paths)} decoded images would take more than half of the available "
         "memory; streaming them from disk, decoded in parallel every epoch."

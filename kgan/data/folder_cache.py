@@ -2,7 +2,9 @@
 
 A folder's decoded uint8 array is stored as one `.npz` file in the cache folder
 (`$KGAN_CACHE_DIR/folders`, else `~/.cache/kgan/folders`). Its name is a hash of
-everything that decides the array: every file's path, size and modification time, and the
+everything that decides the array: every file's path, size, inode and modification and
+status-change times (as git's index keeps them: a file rewritten with its old size and
+modification time, as `cp -p` or `rsync -t` do, still has a new status-change time), and the
 `image_size`, `crop` and `color_mode` it was decoded with. Any change to the folder or to
 those arguments gives another name, so a stale entry is never read; the file also stores its
 key, and an entry that cannot be read whole, or whose key differs, is decoded again.
@@ -16,7 +18,6 @@ import hashlib
 import json
 import os
 import pathlib
-import zipfile
 
 import numpy as np
 
@@ -52,7 +53,14 @@ def key(paths, *, image_size, crop, color_mode):
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for path in paths:
         stat = os.stat(path)
-        digest.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        described = (
+            os.path.abspath(path),
+            stat.st_size,
+            stat.st_ino,
+            stat.st_mtime_ns,
+            stat.st_ctime_ns,
+        )
+        digest.update(("\0".join(map(str, described)) + "\n").encode())
     return digest.hexdigest()
 
 
@@ -77,8 +85,8 @@ def read(cache_key, source_key):
             if str(entry["key"]) != cache_key:
                 return None
             return entry["images"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None  # Corrupt or cut short: the caller decodes again and rewrites it.
+    except Exception:  # Corrupt in any way (a garbled zip header raises NotImplementedError):
+        return None  # the caller decodes again and rewrites it.
 
 
 def write(cache_key, source_key, images):

@@ -203,7 +203,8 @@ def load(
             memory; streamed images (a folder too large for memory, tensorflow-datasets) stop
             at the batch that holds one, with the same message. `None` stretches to
             `image_size`. Needs `image_size`.
-        color_mode: `"grayscale"` or `"rgb"`; `None` keeps the source's channels.
+        color_mode: `"grayscale"` or `"rgb"`; `None` keeps the source's channels (a folder
+            mixing grayscale and colour images is read in colour).
         data_dir: local data folder; default `$KGAN_DATA_DIR`. For tfds datasets, also tfds'
             data folder when given here (else tfds' own default).
         shuffle: reshuffle every epoch.

@@ -59,7 +59,7 @@ def test_images_read_with_and_without_labels_share_one_entry(class_folder, monke
 
 def test_an_entry_named_by_its_key_alone_is_replaced(class_folder):
     paths, _, _ = folder.select_images(class_folder, False, None)
-    key = folder_cache.key(paths, image_size=None, crop=None, color_mode="grayscale")
+    key = folder_cache.key(paths, image_size=None, crop=None, color_mode=None)
     folder_cache.cache_dir().mkdir(parents=True, exist_ok=True)
     keyed_alone = folder_cache.cache_dir() / f"{key[:32]}.npz"
     keyed_alone.write_bytes(b"an entry of the key-only name")
@@ -81,6 +81,22 @@ def test_changed_file_or_setting_decodes_again(class_folder, write_png, monkeypa
     assert np.isclose(images[0, 0, 0, 0], 99 / 127.5 - 1.0)
     # The entry of the changed folder replaced the old one; the other setting's stays.
     assert len(list(folder_cache.cache_dir().glob("*.npz"))) == 2
+
+
+def test_a_file_rewritten_with_its_old_size_and_times_decodes_again(
+    class_folder, write_png, monkeypatch
+):
+    """As `cp -p` or `rsync -t` leave a changed file: only its status-change time is new."""
+    decodes = _count_decodes(monkeypatch)
+    _load_all(class_folder)
+    path = class_folder / "cat" / "0.png"
+    before = os.stat(path)
+    write_png(path, np.full((6, 5), 99, np.uint8))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    images = _load_all(class_folder)
+    assert len(decodes) == 2 and np.isclose(images[0, 0, 0, 0], 99 / 127.5 - 1.0)
 
 
 def test_decoding_shows_progress_and_the_cache_read_does_not(class_folder, capsys):
@@ -115,6 +131,13 @@ def test_corrupt_cache_entry_is_decoded_again(class_folder, monkeypatch):
     assert len(decodes) == 2
     np.testing.assert_array_equal(_load_all(class_folder), expected)  # Rewritten whole.
     assert len(decodes) == 2
+    # A garbled zip directory (an unknown compression method) is decoded again too.
+    garbled = bytearray(entry.read_bytes())
+    directory = garbled.index(b"PK\x01\x02")  # The first central directory record,
+    garbled[directory + 10 : directory + 12] = b"\x63\x00"  # whose method field is 99.
+    entry.write_bytes(bytes(garbled))
+    np.testing.assert_array_equal(_load_all(class_folder), expected)
+    assert len(decodes) == 3
 
 
 def test_unwritable_cache_folder_does_not_stop_loading(class_folder, tmp_path, monkeypatch):
@@ -215,7 +238,7 @@ def test_a_streamed_folder_reads_what_an_in_memory_one_reads(tmp_path, write_png
     in_memory = next(iter(kgan.data.load(folder_path, **options))).numpy()
     _streamed(monkeypatch)
     streamed = next(iter(kgan.data.load(folder_path, **options))).numpy()
-    assert in_memory.shape == (6, 10, 10, 1)  # The first image's mode: grayscale.
+    assert in_memory.shape == (6, 10, 10, 3)  # Colour, since some images are.
     np.testing.assert_array_equal(streamed, in_memory)
 
 
