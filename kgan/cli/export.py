@@ -78,6 +78,7 @@ def check_export(args):
 def run_export(args):
     from kgan import export
     from kgan.export import onnx as export_onnx
+    from kgan.export import versions
     from kgan.runs import clusters as run_clusters
 
     if args.onnx:
@@ -88,6 +89,9 @@ def run_export(args):
             export_onnx.check_opset(args.opset)
         with options.options_in_errors(args, {"path": "--onnx"}):
             export_onnx.check_destination(args.onnx, args.overwrite)
+    if args.saved_model:
+        with options.options_in_errors(args, {"base_dir": "--saved-model"}):
+            versions.check_base_dir(args.saved_model)
     model, history, run_config = export.load_run(args.run_or_model)
     options.check_generator(model, args.run_or_model, "RUN_OR_MODEL")
     clusters = run_clusters.run_record(args.run_or_model)

@@ -33,6 +33,8 @@ from kgan.storage import COMPLETION_MARKER
 _STAGING = re.compile(r"^\.(?P<kind>tmp|old)-(?P<version>[0-9]+)-")
 # More attempts than concurrent exports can plausibly take numbers from under one another.
 _MAX_ATTEMPTS = 100
+# The files that make a folder a SavedModel.
+_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 
 
 def list_versions(base_dir):
@@ -144,6 +146,15 @@ def check_base_dir(base_dir):
             f"which holds the version folders. Received: base_dir={base_dir!r}",
         )
     storage.check_no_file_above("base_dir", base_dir)
+    if any(storage.exists(storage.join(base_dir, name)) for name in _SAVED_MODEL_FILES):
+        parent = os.path.dirname(base_dir.rstrip("/")) or "."
+        raise ValueError(
+            "`base_dir` is a SavedModel itself (it holds saved_model.pb), such as one version of "
+            "a model; a version written into it would be a folder inside a version, which TF "
+            "Serving does not load. Pass the model's folder, which holds the version folders "
+            f"(TF Serving's `--model_base_path`; here probably {parent!r}). "
+            f"Received: base_dir={base_dir!r}"
+        )
     return base_dir
 
 

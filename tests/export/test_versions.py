@@ -31,6 +31,14 @@ def test_versions_increase_and_are_never_overwritten_silently(unconditional, tmp
     assert sorted(os.listdir(base_dir)) == ["1", "10", "11", "2"]
 
 
+def test_a_version_folder_given_as_the_base_folder_is_refused(unconditional, tmp_path):
+    base_dir = tmp_path / "model"
+    export.to_saved_model(unconditional, base_dir, verify=False)
+    with pytest.raises(ValueError, match=rf"SavedModel itself.*probably '{base_dir}'"):
+        export.to_saved_model(unconditional, base_dir / "1", verify=False)
+    assert os.listdir(base_dir) == ["1"] and "1" not in os.listdir(base_dir / "1")
+
+
 def test_overwrite_replaces_a_version(tmp_path, make_dcgan, latent_inputs, keras_images):
     base_dir = tmp_path / "model"
     first, second = make_dcgan(), make_dcgan(shifted=True)
