@@ -104,15 +104,24 @@ def _npy_path(npy):
     return npy if npy is None or npy.endswith(".npy") else npy + ".npy"
 
 
-def _option_labels(text, count, num_classes, name="--labels"):
-    """The labels a command-line option gives `count` samples: parsed (`"0,1,2"`), checked
-    against the generator, and repeated in turn (0, 1, 2, 0, 1, 2, ...); `None` without it."""
+def _option_labels(text, count, num_classes, name="--labels", count_option="--num-samples"):
+    """The labels a command-line option gives `count` samples (or rows, the value of
+    `count_option`): parsed (`"0,1,2"`), checked against the generator, and repeated in turn
+    (0, 1, 2, 0, 1, 2, ...); `None` without it. More labels than samples are refused: some
+    classes asked for would not be drawn."""
     from kgan.control.labels import check_labels, repeat_labels
 
     if text is None:
         return None
     values = options.parse_labels(text, name)
     check_labels(values, len(values), num_classes, name=name)
+    if len(values) > count:
+        raise ValueError(
+            f"{name} names {len(values)} classes for {count} "
+            f"{'rows' if count_option == '--rows' else 'samples'}, so some would not be drawn; "
+            f"name at most {count}, or raise {count_option}. "
+            f"Received: {name}={text}, {count_option}={count}"
+        )
     return repeat_labels(values, count)
 
 
@@ -308,7 +317,9 @@ def run_interpolate(args):
                 generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
             )
     else:
-        labels = _option_labels(args.labels, args.rows, generator.num_classes)
+        labels = _option_labels(
+            args.labels, args.rows, generator.num_classes, count_option="--rows"
+        )
         with options.options_in_errors(args, _INTERPOLATE_OPTIONS):
             images = control.interpolation_grid(
                 generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels

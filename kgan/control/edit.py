@@ -109,6 +109,26 @@ def target_score(outputs, target, *, from_logits=True):
     return tf.math.log(outputs[:, target] + 1e-12)
 
 
+def check_probabilities(outputs):
+    """Refuses classifier outputs that are not probabilities, for `from_logits=False`: the
+    log of a logit is not a score (a negative one gives NaN)."""
+    outputs = np.asarray(outputs, "float64")
+    sums = outputs.sum(axis=1) if outputs.shape[-1] > 1 else np.ones(len(outputs))
+    if (
+        np.all(np.isfinite(outputs))
+        and outputs.min() >= 0.0
+        and outputs.max() <= 1.0
+        and np.abs(sums - 1.0).max() <= 1e-3
+    ):
+        return
+    raise ValueError(
+        "`from_logits=False` (`kgan edit --probabilities`) needs a classifier whose outputs are "
+        "probabilities, each in [0, 1] and each row summing to 1; this one's range over "
+        f"[{outputs.min():.3g}, {outputs.max():.3g}] with row sums from {sums.min():.3g} to "
+        f"{sums.max():.3g}: they are logits, so leave it out. Received: from_logits=False"
+    )
+
+
 def _check_keep(keep, target, num_outputs):
     if keep is None:
         return []
@@ -199,7 +219,10 @@ def edit(
         )
     labels = check_labels(labels, z.shape[0], generator.num_classes)
     options = {"from_logits": from_logits, "keep_weight": float(keep_weight)}
-    initial = classifier(generator(z, labels), training=False).numpy()[:, keep]
+    initial = classifier(generator(z, labels), training=False).numpy()
+    if not from_logits:
+        check_probabilities(initial)
+    initial = initial[:, keep]
     moving = np.ones((z.shape[0], 1), "float32")
     path = []
     for _ in range(steps):
@@ -327,6 +350,8 @@ def edit_samples(
     check_seed(seed)
     z = generator.sample_z(num_samples, seed)
     labels = check_labels(labels, num_samples, generator.num_classes)
+    if not from_logits:  # Checked before a direction is computed from them.
+        check_probabilities(classifier(generator.generate(z=z, labels=labels), training=False))
     if strength is not None:
         direction = attribute_direction(
             generator,

@@ -178,6 +178,17 @@ def test_bad_input_is_one_clear_line(
         (["interpolate", version, "--class-blend", "0,1"], "Received: model=SavedModel"),
         (["sample", version, "--jacobian-truncation", "1"], "Received: --jacobian-truncation=1.0"),
         (["sample", onnx_path, "--jacobian-truncation", "0.2"], "Received: model=ONNX"),
+        # More classes than samples or rows: some would not be drawn.
+        (
+            ["sample", version, "--num-samples", "2", "--labels", "0,1,2"],
+            "Received: --labels=0,1,2, --num-samples=2",
+        ),
+        (
+            ["interpolate", version, "--rows", "2", "--labels", "0,1,2"],
+            "Received: --labels=0,1,2, --rows=2",
+        ),
+        # A classifier of logits said to give probabilities: no NaN scores.
+        ([*edit, "--target", "1", "--probabilities"], "they are logits, so leave it out"),
     ]
     for argv, received in cases:
         _one_line_error(capsys, argv, argv[0], received)
