@@ -18,6 +18,7 @@ import time
 import urllib.error
 
 import keras
+import numpy as np
 import pytest
 
 import kgan
@@ -268,9 +269,22 @@ def test_a_classifier_that_is_not_a_keras_file_is_refused_first(run_dir, tmp_pat
         )
 
 
+def test_evaluate_against_an_image_folder_reads_its_one_split(run_dir, tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(20):
+        Image.fromarray(rng.integers(0, 256, (28, 28), np.uint8)).save(tmp_path / f"{i}.png")
+    out = tmp_path / "scores.json"
+    argv = ["evaluate", str(run_dir), "--data", str(tmp_path), "--features", "raw"]
+    assert main([*argv, "--num-samples", "20", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["scored"]["split"] == "train"
+    capsys.readouterr()
+
+
 def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    argv = ["evaluate", str(run_dir), "--data", str(tmp_path / "empty"), "--split", "train"]
+    argv = ["evaluate", str(run_dir), "--data", str(tmp_path / "empty")]
     assert main(argv) == 2
     assert _error_line(capsys, "evaluate").endswith(f"Received: --data={tmp_path / 'empty'}")
     # A conditional generator of 3 classes, blended towards a class it does not have.

@@ -29,8 +29,8 @@ def add_evaluate_command(subparsers):
     parser.add_argument(
         "--split",
         default=None,
-        help="split of the real data (default: test, or train for the embedded sample, "
-        "which has no test split)",
+        help="split of the real data (default: test, or train for an image folder and the "
+        "embedded sample, which have no other)",
     )
     parser.add_argument("--data-dir", help="local data folder (default: $KGAN_DATA_DIR)")
     parser.add_argument(
@@ -106,11 +106,12 @@ def run_evaluate(args):
         model = load_generator(args.model)
     toys = {"ring": "gaussian_ring", "grid": "gaussian_grid"}
     name = toys.get(args.data, args.data)
+    split = None
     with options.options_in_errors(args, _OPTIONS, derived=("classifier",)):
         if name in ("gaussian_ring", "gaussian_grid"):
             real = getattr(kgan_data, name)()
         else:
-            split = args.split or ("train" if name == kgan_data.EMBEDDED_DATASET else "test")
+            split = args.split or _default_split(name)
             real = kgan_data.load(
                 name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
             )
@@ -136,14 +137,25 @@ def run_evaluate(args):
         )
     print(format_table(results))
     if args.json:
-        atomic.write_json(args.json, {**results, "scored": _scored(args, model)})
+        atomic.write_json(args.json, {**results, "scored": _scored(args, model, split)})
         print(f"Wrote {args.json}")
 
 
-def _scored(args, model):
+def _default_split(name):
+    """`test`, but `train` for the data that has no other: an image folder (a path) and the
+    embedded sample."""
+    import os
+
+    from kgan import data as kgan_data
+
+    one_split = name == kgan_data.EMBEDDED_DATASET or os.path.isdir(os.path.expanduser(name))
+    return "train" if one_split else "test"
+
+
+def _scored(args, model, split):
     """What a `--json` file scored: the MODEL argument, the file or folder opened for it (a
-    SavedModel base folder opens its highest version), that version, and the data and seed, so
-    that the numbers can be traced to one generator."""
+    SavedModel base folder opens its highest version), that version, and the data, split and
+    seed, so that the numbers can be traced to one generator."""
     import os
 
     import kgan
@@ -157,7 +169,7 @@ def _scored(args, model):
         "opened": opened,
         "version": int(name) if saved_model and name.isdigit() else None,
         "data": args.data,
-        "split": args.split,
+        "split": split,
         "seed": args.seed,
         "jacobian_truncation": args.jacobian_truncation,
         "kgan_version": kgan.__version__,
