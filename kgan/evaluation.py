@@ -164,7 +164,7 @@ def _check_feature_networks(feature_extractor, classifier, sample_shape):
     named = isinstance(feature_extractor, str)
     uses_classifier = len(sample_shape) == 3 or (named and feature_extractor == "classifier")
     if classifier is not None and uses_classifier:
-        check_input_shape("classifier", classifier, _network_input_shape(classifier, sample_shape))
+        _check_network("classifier", classifier, sample_shape)
     if named or feature_extractor is None:
         return
     if not callable(feature_extractor):
@@ -174,11 +174,14 @@ def _check_feature_networks(feature_extractor, classifier, sample_shape):
             f"feature_extractor={short(repr(feature_extractor))} of type "
             f"{type(feature_extractor).__name__}"
         )
-    check_input_shape(
-        "feature_extractor",
-        feature_extractor,
-        _network_input_shape(feature_extractor, sample_shape),
-    )
+    _check_network("feature_extractor", feature_extractor, sample_shape)
+
+
+def _check_network(name, network, sample_shape):
+    """`check_input_shape` of the shape `network` is applied to (`_network_input_shape`)."""
+    applied = _network_input_shape(network, sample_shape)
+    channels_of = None if applied == tuple(sample_shape) else sample_shape
+    check_input_shape(name, network, applied, channels_of=channels_of)
 
 
 def _classifier_features(classifier):

@@ -283,6 +283,15 @@ def test_evaluate_checks_the_feature_networks_input_shape_before_generating():
             feature_extractor=_small_classifier((28, 28, 1)),
             num_samples=20,
         )
+    # A one-channel classifier reads colour samples one channel at a time: said so.
+    colour = np.zeros((20, 16, 16, 3), "float32")
+    with pytest.raises(
+        ValueError,
+        match=r"\(None, 16, 16, 3\), read one channel at a time as \(None, 16, 16, 1\)",
+    ):
+        kgan.evaluate(
+            _NeverGenerates(), colour, classifier=_small_classifier((28, 28, 1)), num_samples=20
+        )
     # A kgan model declares its sample shape: the check needs no real sample of that shape.
     keras.utils.set_random_seed(0)
     generator = kgan.models.mlp_generator((8, 8, 1), latent_dim=4, hidden_units=())

@@ -305,8 +305,9 @@ def classifier_feature_extractor(classifier, layer="features"):
     return keras.Model(classifier.input, output, name=f"{classifier.name}_features")
 
 
-def check_input_shape(name, model, sample_shape):
-    """Checks that `model`, the argument `name`, takes a batch of samples of `sample_shape`.
+def check_input_shape(name, model, sample_shape, *, channels_of=None):
+    """Checks that `model`, the argument `name`, takes a batch of samples of `sample_shape`
+    (one channel at a time of samples of the shape `channels_of`, when given).
 
     Only a model with known inputs (a functional or built `keras.Model`) can be checked; for
     others this does nothing.
@@ -322,9 +323,15 @@ def check_input_shape(name, model, sample_shape):
     if len(shape) != len(expected) or any(
         s is not None and s != e for s, e in zip(shape[1:], expected[1:])
     ):
+        samples = f"the samples' shape {format_shape(expected)}"
+        if channels_of is not None:
+            samples = (
+                f"the samples' shape {format_shape((None, *channels_of))}, read one channel at a "
+                f"time as {format_shape(expected)}"
+            )
         raise ValueError(
-            f"The input shape {format_shape(shape)} of `{name}` does not fit the samples' "
-            f"shape {format_shape(expected)}. Received: {name}={model.name!r}"
+            f"The input shape {format_shape(shape)} of `{name}` does not fit {samples}. "
+            f"Received: {name}={model.name!r}"
         )
 
 
