@@ -4,6 +4,7 @@ import inspect
 import math
 import os
 import time
+import warnings
 
 import keras
 import numpy as np
@@ -370,6 +371,15 @@ def evaluate(
         for samples, kind in ((real, "real"), (fake, "generated"))
     )
     results["fid"] = metrics.frechet_distance(real_features, fake_features)
+    count, dimensions = min(len(real_features), len(fake_features)), real_features.shape[1]
+    if count <= dimensions:
+        warnings.warn(
+            f"FID from {count:,} samples of {dimensions}-dimensional features is unreliable: its "
+            "covariances need more samples than dimensions (the published protocols use "
+            "10,000 or 50,000). Compare FIDs only at equal and larger `num_samples`.",
+            UserWarning,
+            stacklevel=2,
+        )
     results["kid"], results["kid_std"] = metrics.kernel_distance(
         real_features,
         fake_features,
