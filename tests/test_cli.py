@@ -207,6 +207,10 @@ def test_an_output_of_the_wrong_kind_is_refused(run_dir, tmp_path, capsys, monke
     assert _error_line(capsys, "sample").endswith(
         "--out-dir: 'file' is a file, not a folder. Received: --out-dir=file"
     )
+    assert main(["evaluate", str(run_dir), "--data", "ring", "--json", "scores.png"]) == 2
+    assert _error_line(capsys, "evaluate").endswith(
+        "--json writes a .json file: name it so. Received: --json=scores.png"
+    )
 
 
 def _interpolate(run_dir, *options):

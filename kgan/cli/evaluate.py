@@ -71,6 +71,7 @@ def check_evaluate(args):
     )
     options.check_classifier(args.classifier)
     options.check_output(args.json, "--json")
+    options.check_suffix(args.json, "--json", ".json", ignore_case=True)
 
 
 # The arguments of `kgan.data.load` and `kgan.evaluate` that the options set.
