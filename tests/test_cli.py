@@ -636,6 +636,15 @@ def test_a_run_without_model_points_at_its_last_good_checkpoint(run_dir, tmp_pat
     capsys.readouterr()
 
 
+def test_an_export_given_for_a_run_says_it_holds_no_training_state(tmp_path, capsys):
+    base = tmp_path / "model"
+    (base / "3").mkdir(parents=True)
+    (base / "3" / "saved_model.pb").write_bytes(b"")
+    for folder in (base, base / "3"):
+        assert main(["export", str(folder), "--onnx", str(tmp_path / "g.onnx")]) == 2
+        assert "this folder is a SavedModel export" in _error_line(capsys, "export")
+
+
 @pytest.mark.parametrize(
     "options, message",
     [

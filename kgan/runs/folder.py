@@ -487,6 +487,16 @@ def _floats(entry):
     return {name: float(value) for name, value in entry.items()}
 
 
+def _is_saved_model_export(path):
+    """Whether the folder `path` is a SavedModel, or a base folder of SavedModel versions."""
+    if os.path.isfile(os.path.join(path, "saved_model.pb")):
+        return True
+    return any(
+        name.isdigit() and os.path.isfile(os.path.join(path, name, "saved_model.pb"))
+        for name in os.listdir(path)
+    )
+
+
 def load_run(run_or_model, *, compile=True):
     """Loads a kgan model from a training run folder or a `.keras` file.
 
@@ -517,6 +527,12 @@ def load_run(run_or_model, *, compile=True):
                 if os.path.isfile(checkpoint)
                 else ""
             )
+            if _is_saved_model_export(path):
+                hint = (
+                    "; this folder is a SavedModel export (TF Serving's layout), which `kgan "
+                    "sample`, `evaluate` and `interpolate` read but which holds no training "
+                    "state: pass the run folder or `.keras` file it was exported from"
+                )
             raise FileNotFoundError(
                 f"A run folder must contain `model.keras` (written by `kgan train`){hint}. "
                 f"Received: run_or_model={path!r}"
