@@ -283,7 +283,8 @@ def test_evaluate_against_an_image_folder_reads_its_one_split(run_dir, tmp_path,
     argv = ["evaluate", str(run_dir), "--data", str(tmp_path), "--features", "raw"]
     assert main([*argv, "--num-samples", "20", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["scored"]["split"] == "train"
-    capsys.readouterr()
+    printed = capsys.readouterr().out  # Not a terminal: one line a stage, no bar redrawn.
+    assert "Decoding images: 20 images in" in printed and "\r" not in printed
 
 
 def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):

@@ -114,7 +114,12 @@ def run_evaluate(args):
         else:
             split = args.split or _default_split(name)
             real = kgan_data.load(
-                name, split=split, batch_size=500, data_dir=args.data_dir, seed=args.seed
+                name,
+                split=split,
+                batch_size=500,
+                data_dir=args.data_dir,
+                seed=args.seed,
+                verbose=console.progress_verbosity(),
             )
         classifier_path = args.classifier
         if classifier_path is None and args.features in ("auto", "classifier"):
