@@ -292,3 +292,12 @@ def test_edit_of_a_generator_of_vectors_says_it_writes_images_only(
     argv = ["edit", str(tmp_path / "toy.keras"), "--classifier", classifier, "--target", "1"]
     err = _one_line_error(capsys, argv, "edit", "Received: MODEL=")
     assert "writes images only" in err and "--npy" not in err
+
+
+def test_sample_help_states_the_calibration_count_truncation_uses(capsys):
+    from kgan.models.truncation import CALIBRATION_SAMPLES
+
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"threshold is set first from {CALIBRATION_SAMPLES:,} prior samples" in help_text
