@@ -125,7 +125,7 @@ def check_probabilities(outputs):
         "`from_logits=False` (`kgan edit --probabilities`) needs a classifier whose outputs are "
         "probabilities, each in [0, 1] and each row summing to 1; this one's range over "
         f"[{outputs.min():.3g}, {outputs.max():.3g}] with row sums from {sums.min():.3g} to "
-        f"{sums.max():.3g}: they are logits, so leave it out. Received: from_logits=False"
+        f"{sums.max():.3g}, as logits do: leave it out. Received: from_logits=False"
     )
 
 

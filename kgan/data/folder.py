@@ -67,7 +67,8 @@ def _image_files(root):
 
 
 def _other_files(root):
-    """What a folder without images holds instead, as `"; found 2 .gif, 1 .txt"`, or `""`."""
+    """What a folder without images holds instead: `"; found 2 .gif, 1 .txt"`, or
+    `"; found no files"`."""
     counts = collections.Counter(
         os.path.splitext(name)[1].lower() or "extension-less"
         for _, _, names in os.walk(root)

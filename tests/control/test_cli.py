@@ -188,7 +188,7 @@ def test_bad_input_is_one_clear_line(
             "Received: --labels=0,1,2, --rows=2",
         ),
         # A classifier of logits said to give probabilities: no NaN scores.
-        ([*edit, "--target", "1", "--probabilities"], "they are logits, so leave it out"),
+        ([*edit, "--target", "1", "--probabilities"], "as logits do: leave it out"),
     ]
     for argv, received in cases:
         _one_line_error(capsys, argv, argv[0], received)
