@@ -49,7 +49,13 @@ def _onnx_function(source):
 
         @tf.function(input_signature=[z_spec, labels_spec])
         def images(z, labels):
-            return {"images": source.call(z, labels)}
+            # onnxruntime runs no assertion, and a gather wraps a negative index: a label
+            # outside [0, num_classes) would draw another class (-1 the last) or fail
+            # obscurely. Its images are NaN instead, where the SavedModel refuses the call.
+            valid = (labels >= 0) & (labels < source.num_classes)
+            drawn = source.call(z, tf.where(valid, labels, tf.zeros_like(labels)))
+            rows = tf.reshape(valid, [-1] + [1] * len(source.sample_shape))
+            return {"images": tf.where(rows, drawn, tf.constant(float("nan"), drawn.dtype))}
 
     else:
 

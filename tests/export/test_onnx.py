@@ -63,6 +63,15 @@ def test_onnx_matches_keras(
         feeds = {"z": z} if labels is None else {"z": z, "labels": labels}
         (images,) = session.run(["images"], feeds)
         np.testing.assert_allclose(images, keras_images(generator, z, labels), atol=1e-4, rtol=0)
+    if num_classes is not None:
+        # A label outside the classes draws no other class's images: NaN images instead.
+        z, _ = latent_inputs(3, num_classes)
+        labels = np.array([-1, 1, num_classes], np.int32)
+        (images,) = session.run(["images"], {"z": z, "labels": labels})
+        assert np.isnan(images[[0, 2]]).all() and not np.isnan(images[1]).any()
+        np.testing.assert_allclose(
+            images[1:2], keras_images(generator, z[1:2], labels[1:2]), atol=1e-4, rtol=0
+        )
 
 
 def test_an_existing_onnx_file_is_replaced_only_with_overwrite(unconditional, tmp_path):
