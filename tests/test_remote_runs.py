@@ -121,7 +121,7 @@ def test_a_run_replacing_a_finished_one_on_a_url_unmarks_it_first(monkeypatch):
     events = _record_writes(monkeypatch, url)
     run = RemoteRunFolder(url)
     with run.staged() as folder:
-        assert folder.plan({"epochs": 1}).action == "new"
+        assert folder.plan({"epochs": 1}, restart=True).action == "restart"
         with folder.lock():
             folder.clear()
             folder.write_config({"epochs": 1})

@@ -144,7 +144,9 @@ def _assert_same_as_the_uninterrupted_run(runs, name):
 def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(runs):
     # It was killed part-way: after its first epoch, before its last.
     assert 1 <= runs["killed_state"]["epoch"] < RUN["epochs"]
-    assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over.
+    assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over,
+    epoch = runs["killed_state"]["epoch"]  # and said so.
+    assert f"interrupted run: resuming it after epoch {epoch} of 3." in runs["resumed_output"]
     _assert_same_as_the_uninterrupted_run(runs, "killed")
 
 
@@ -247,9 +249,13 @@ def test_plan_trains_a_finished_run_further_only_when_asked_for_more_epochs(tmp_
     assert run.plan(request).action == "finished"
     plan = run.plan({**request, "epochs": 5})
     assert (plan.action, plan.initial_epoch) == ("extend", 3)
-    # Fewer epochs, or more epochs and another change, is another run.
-    assert run.plan({**request, "epochs": 2}).action == "new"
-    assert run.plan({**request, "epochs": 5, "seed": 1}).action == "new"
+    # Fewer epochs, or more epochs and another change, is another run: refused, since it
+    # would delete this finished one, unless restarted.
+    for other, named in (({"epochs": 2}, "epochs 3 there, 2 here"), ({"epochs": 5, "seed": 1},
+                         "epochs 3 there, 5 here; seed 0 there, 1 here")):  # fmt: skip
+        with pytest.raises(FileExistsError, match=f"finished run of other arguments .{named}"):
+            run.plan({**request, **other})
+        assert run.plan({**request, **other}, restart=True).action == "restart"
     # Interrupted once model.keras went, before config.json asked for 5 epochs: the same.
     run.reopen()
     assert not (folder / "model.keras").exists() and (folder / "backup" / "state.json").exists()

@@ -57,7 +57,8 @@ def test_the_same_command_without_clusters_is_another_run(run_dir):
     assert same_command(saved, {**without, "clusters": 3})
     assert not same_command(saved, without)
     assert not same_command(without, {**without, "clusters": 3})
-    assert RunFolder(run_dir).plan(without).action == "new"
+    with pytest.raises(FileExistsError, match="clusters 3 there, None here"):
+        RunFolder(run_dir).plan(without)  # Another run, which would replace this finished one.
 
 
 def test_the_last_healthy_checkpoint_samples_as_the_run_does(run_dir):

@@ -207,13 +207,20 @@ def test_an_unfinished_run_folder_is_refused_not_mixed(tmp_path, writer):
     assert (run / "config.json").read_text() == '{"epochs": 20}'
 
 
-def test_a_finished_run_is_replaced_whole(tmp_path):
+def test_a_finished_run_of_other_arguments_is_kept_unless_restarted_then_replaced_whole(
+    tmp_path,
+):
     run = tmp_path / "run"
     (run / "samples").mkdir(parents=True)
     (run / "samples" / "epoch_009.png").write_bytes(b"an old run's grid")
     (run / "model.keras").write_bytes(b"an old run's model")
     (run / "history.json").write_text('{"epochs": 9}')
-    train(run, epochs=1, verbose=0, **SMALL)
+    (run / "config.json").write_text('{"epochs": 9, "batch_size": 4}')
+    with pytest.raises(FileExistsError, match=r"finished run of other arguments") as info:
+        train(run, epochs=1, verbose=0, **SMALL)
+    assert "epochs 9 there, 1 here" in str(info.value) and "--restart" in str(info.value)
+    assert (run / "model.keras").read_bytes() == b"an old run's model"
+    train(run, epochs=1, verbose=0, restart=True, **SMALL)
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png"]
     assert json.loads((run / "history.json").read_text())["epochs"] == 1
     assert type(keras.saving.load_model(run / "model.keras")) is kgan.GAN

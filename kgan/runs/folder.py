@@ -50,7 +50,9 @@ Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan
   interruption leaves an unfinished run of the new length, which the same command resumes;
 * diverged (a NaN or infinite loss): refused, since resuming would diverge again.
 
-`--restart` (`restart=True`) starts over in every case. A folder holding files but no run
+Run with other arguments, on a finished run, it is refused, naming the arguments that differ:
+replacing the run would delete hours of training over a changed option. `--restart`
+(`restart=True`) starts over in every case. A folder holding files but no run
 (neither `config.json` nor `model.keras`) is refused, with `--restart` too: a run would mix its
 files with them, and starting over would delete those named like a run's (`samples/`, `logs/`).
 
@@ -163,8 +165,10 @@ class RunFolder:
 
         Raises:
             FileExistsError: if the folder holds a run of these arguments that diverged, a
-                finished run asked for more epochs whose last epoch has no backup, or files
-                but no run (`_check_holds_a_run`), also with `restart`.
+                finished run asked for more epochs whose last epoch has no backup, or a
+                finished run of other arguments (which only `restart` replaces: hours of
+                training are not deleted by a changed option), or files but no run
+                (`_check_holds_a_run`), also with `restart`.
         """
         self._check_holds_a_run()
         if restart:
@@ -173,6 +177,13 @@ class RunFolder:
         if saved is not None and _longer(saved, request):
             return self._extension(saved, request)
         if saved is None or not same_command(saved, request):
+            if os.path.isfile(self.file("model.keras")):
+                raise FileExistsError(
+                    f"The run folder holds a finished run of other arguments "
+                    f"({_differences(saved, request)}); this command would delete it. Pass "
+                    "--restart (restart=True) to replace it, or train into another folder. "
+                    f"Received: output_dir={self.location!r}"
+                )
             return Plan("new")
         if os.path.isfile(self.file("model.keras")):
             return Plan("finished", policy=saved_policy(saved))
@@ -384,12 +395,31 @@ def same_command(saved, request):
     for key, value in request.items():
         if key in _DERIVED and value is None:
             continue
-        if key == "precision":
-            if not _same_precision(saved, value):
-                return False
-        elif saved.get(key) != value:
+        if not _same_value(saved, key, value):
             return False
     return all(saved.get(key) == request.get(key) for key in _RECORDED_WHEN_SET)
+
+
+def _same_value(saved, key, value):
+    """Whether the run `saved` had the argument `key` at `value`."""
+    if key == "precision":
+        return _same_precision(saved, value)
+    return saved.get(key) == value
+
+
+def _differences(saved, request):
+    """The arguments in which the run `saved` (a `config.json` record, or `None`) differs from
+    `request`, as `"batch_size 4 there, 8 here; ..."`."""
+    if saved is None:
+        return "it records none: no config.json"
+    keys = [key for key in request if not (key in _DERIVED and request[key] is None)]
+    keys += [key for key in _RECORDED_WHEN_SET if key not in request]
+    differing = [
+        f"{key} {saved.get(key)!r} there, {request.get(key)!r} here"
+        for key in keys
+        if not _same_value(saved, key, request.get(key))
+    ]
+    return "; ".join(differing) or "its arguments differ"
 
 
 def _longer(saved, request):

@@ -219,12 +219,12 @@ def train(
         output_dir: the run folder, created once the data and the networks are ready (an
             invalid argument or missing data leaves none). A folder holding a run of these
             arguments is resumed, kept or trained further (above). One holding another run is
-            replaced if that run finished, and refused if not (killed, failed, or still being
-            written; see `kgan.runs.folder`). A URL (`gs://...`, `s3://...` with tensorflow-io, any
-            `tf.io.gfile` scheme) works the same way: the run is trained in a local staging
-            folder copied from the URL first, and to it after every epoch and at the end, so
-            that the URL always holds a run the same call resumes, on any machine; the folder
-            lock is local only (see `kgan.runs.remote`).
+            refused, finished or not (killed, failed, or still being written; see
+            `kgan.runs.folder`): `restart=True` replaces a finished one. A URL (`gs://...`,
+            `s3://...` with tensorflow-io, any `tf.io.gfile` scheme) works the same way: the
+            run is trained in a local staging folder copied from the URL first, and to it after
+            every epoch and at the end, so that the URL always holds a run the same call
+            resumes, on any machine; the folder lock is local only (see `kgan.runs.remote`).
         data: a dataset name or folder for `kgan.data.load`; by default the embedded sample
             of Fashion-MNIST, which needs no network.
         data_dir: local data folder (else `$KGAN_DATA_DIR`).
@@ -451,6 +451,11 @@ def train(
                     print(
                         f"{folder.location} holds a finished run of {start.state['epoch']} "
                         f"epochs: training it further to {epochs}."
+                    )
+                if start.action == "resume" and start.state is not None and verbose:
+                    print(
+                        f"{folder.location} holds this command's interrupted run: resuming it "
+                        f"after epoch {start.state['epoch']} of {epochs}."
                     )
                 return _fit_into(
                     folder,
