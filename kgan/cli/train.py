@@ -86,7 +86,12 @@ def add_train_command(subparsers):
         help="decay of the moving average of the generator's weights (default: 0.99 or the "
         "recipe's; 0 turns it off)",
     )
-    parser.add_argument("--num-samples", type=int, help="train on the first N images only")
+    parser.add_argument(
+        "--num-samples",
+        type=int,
+        help="train on N images only: the first N, or, from a folder of one sub-folder per "
+        "class, one image of each class in turn",
+    )
     parser.add_argument(
         "--image-size",
         type=int,
