@@ -147,6 +147,8 @@ def test_a_killed_run_resumes_to_the_weights_of_an_uninterrupted_one(runs):
     assert "Epoch 1/3" not in runs["resumed_output"]  # It did not start over,
     epoch = runs["killed_state"]["epoch"]  # and said so.
     assert f"interrupted run: resuming it after epoch {epoch} of 3." in runs["resumed_output"]
+    summary = f"Training GAN on 28x28x1 samples into {runs['killed']}: 3 epochs of 4 batches of 64"
+    assert summary + ", recipe none, " in runs["resumed_output"]  # Then the machine's policy.
     _assert_same_as_the_uninterrupted_run(runs, "killed")
 
 

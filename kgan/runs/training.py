@@ -457,6 +457,8 @@ def train(
                         f"{folder.location} holds this command's interrupted run: resuming it "
                         f"after epoch {start.state['epoch']} of {epochs}."
                     )
+                if verbose:
+                    print(_summary(gan, config, int(dataset.cardinality()), folder.location))
                 return _fit_into(
                     folder,
                     gan,
@@ -469,6 +471,21 @@ def train(
                     self_conditioning,
                     extend=start.action == "extend",
                 )
+
+
+def _summary(gan, config, batches, location):
+    """One line of what a run trains, on what, and how, before its first epoch."""
+    classes = config.get("clusters") or config.get("num_classes")
+    kind = "clusters" if config.get("clusters") else "classes"
+    shape = "x".join(map(str, config["image_shape"]))
+    recipe = config.get("recipe") or "none"
+    per_epoch = f"{batches:,} batches" if batches >= 0 else "batches"  # Unknown when streamed.
+    return (
+        f"Training {type(gan).__name__} on {shape} samples"
+        + (f" of {classes} {kind}" if classes else "")
+        + f" into {location}: {config['epochs']} epochs of {per_epoch} of "
+        f"{config['batch_size']}, recipe {recipe}, {config['dtype_policy']}."
+    )
 
 
 # The compile options that change how a step runs, not what it computes.
