@@ -423,9 +423,9 @@ EDIT = "edit g.keras --classifier c.keras"
             "A seed range must go upwards, such as 5-9. Received: --seeds=5-1",
         ),
         (
-            "sample g.keras --labels a,b",
+            "sample g.keras --labels 1,,2",
             "`--labels` must be a class or comma-separated classes such as 3 or "
-            "0,1,2. Received: --labels=a,b",
+            "0,1,2 (numbers or names: cat,dog). Received: --labels=1,,2",
         ),
         (
             "sample g.keras --gr out.jpg",
@@ -446,7 +446,8 @@ EDIT = "edit g.keras --classifier c.keras"
         ),
         (
             "interpolate g.keras --class-blend 3",
-            "`--class-blend` must name two classes, such as 3,8. Received: --class-blend=3",
+            "`--class-blend` must name two classes, such as 3,8 or cat,dog. "
+            "Received: --class-blend=3",
         ),
         (
             "interpolate g.keras --class-blend 1,2 --meth linear",

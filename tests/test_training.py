@@ -44,6 +44,10 @@ def test_conditional_wasserstein_run(tmp_path):
     )
     assert isinstance(gan, kgan.WGANGP) and gan.num_classes == 10
     assert gan.generate(4, labels=3, seed=0).shape == (4, 28, 28, 1)
+    # The names of the labels, for the exports' metadata and `kgan sample --labels NAME`.
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["class_names"][:2] == ["T-shirt/top", "Trouser"]
+    assert len(config["class_names"]) == 10
     # The grids show one column per class: 10 columns and 8 rows of 28x28 tiles, upscaled 2x
     # with 2 pixels of padding.
     for grid in (tmp_path / "run" / "samples.png", tmp_path / "run" / "samples" / "epoch_001.png"):

@@ -18,7 +18,9 @@ def add_sample_command(subparsers):
     parser.add_argument("model", metavar="MODEL", help="run folder, .keras, SavedModel or .onnx")
     parser.add_argument("--num-samples", type=int, help="default: 64, or one per --seeds seed")
     parser.add_argument(
-        "--labels", help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)"
+        "--labels",
+        help="class(es) of a conditional model, by number or by the name its run or export "
+        "records: 3, 0,1,2 or cat,dog (repeated in turn)",
     )
     parser.add_argument(
         "--seed", type=int, help="seed of all the samples drawn together (default: 0)"
@@ -106,17 +108,17 @@ def _npy_path(npy):
     return npy if npy is None or npy.endswith(".npy") else npy + ".npy"
 
 
-def _option_labels(text, count, num_classes, name="--labels", count_option="--num-samples"):
+def _option_labels(text, count, generator, name="--labels", count_option="--num-samples"):
     """The labels a command-line option gives `count` samples (or rows, the value of
-    `count_option`): parsed (`"0,1,2"`), checked against the generator, and repeated in turn
-    (0, 1, 2, 0, 1, 2, ...); `None` without it. More labels than samples are refused: some
-    classes asked for would not be drawn."""
-    from kgan.control.labels import check_labels, repeat_labels
+    `count_option`): parsed (`"0,1,2"`, `"cat,dog"`), names turned into the generator's class
+    numbers, checked, and repeated in turn (0, 1, 2, 0, 1, 2, ...); `None` without it. More
+    labels than samples are refused: some classes asked for would not be drawn."""
+    from kgan.control.labels import check_labels, class_indices, repeat_labels
 
     if text is None:
         return None
-    values = options.parse_labels(text, name)
-    check_labels(values, len(values), num_classes, name=name)
+    values = class_indices(options.parse_labels(text, name), generator.class_names, name=name)
+    check_labels(values, len(values), generator.num_classes, name=name)
     if len(values) > count:
         raise ValueError(
             f"{name} names {len(values)} classes for {count} "
@@ -154,7 +156,7 @@ def run_sample(args):
     if args.out_dir:
         _require_images(generator, "--out-dir", args.out_dir)
     _check_sample_outputs(generator, args, args.npy)
-    labels = _option_labels(args.labels, num_samples, generator.num_classes)
+    labels = _option_labels(args.labels, num_samples, generator)
     if seeds is not None:
         images = generator.generate(
             z=generator.seeded_z(seeds), labels=labels, verbose=console.progress_verbosity()
@@ -261,12 +263,14 @@ def add_interpolate_command(subparsers):
         help="path between the two latent vectors (default: slerp)",
     )
     parser.add_argument(
-        "--labels", help="class of every row (3) or of each row (0,1,2,3) of a conditional model"
+        "--labels",
+        help="class of every row (3 or cat) or of each row (0,1,2,3) of a conditional model",
     )
     parser.add_argument(
         "--class-blend",
         metavar="A,B",
-        help="blend from class A to class B at a fixed z (no --labels or --method)",
+        help="blend from class A to class B (numbers or names) at a fixed z (no --labels or "
+        "--method)",
     )
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     _add_grid_option(parser, "interpolation.png")
@@ -306,22 +310,22 @@ def check_interpolate(args):
 
 def run_interpolate(args):
     from kgan import control
+    from kgan.control.labels import class_indices
 
     generator = options.load_generator(args.model)
     if args.gif:
         _require_images(generator, "--gif", args.gif)
     _check_sample_outputs(generator, args, args.npy)
     if args.class_blend is not None:
-        start, end = options.parse_class_pair(args.class_blend, "--class-blend")
+        pair = options.parse_class_pair(args.class_blend, "--class-blend")
+        start, end = class_indices(pair, generator.class_names, name="--class-blend")
         blend = {"start": "--class-blend", "end": "--class-blend"}
         with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(
                 generator, start, end, args.steps, num_rows=args.rows, seed=args.seed
             )
     else:
-        labels = _option_labels(
-            args.labels, args.rows, generator.num_classes, count_option="--rows"
-        )
+        labels = _option_labels(args.labels, args.rows, generator, count_option="--rows")
         with options.options_in_errors(args, _INTERPOLATE_OPTIONS):
             images = control.interpolation_grid(
                 generator, args.rows, args.steps, seed=args.seed, method=args.method, labels=labels
@@ -414,7 +418,7 @@ def check_edit(args):
             f"(gradient edits only). Received: --strength={args.strength} with "
             + _typed_value(args, given[0])
         )
-    options.parse_labels(args.keep, "--keep")
+    options.parse_labels(args.keep, "--keep", names=False)
     options.parse_labels(args.labels)
     options.check_classifier(args.classifier)
     _check_grid(args, "before_after.png")
@@ -427,13 +431,13 @@ def run_edit(args):
     generator = options.load_generator(args.model)
     _check_sample_outputs(generator, args, None, takes_npy=False)
     classifier = load_keras_file(args.classifier, compile=False, name="--classifier")
-    labels = _option_labels(args.labels, args.num_samples, generator.num_classes)
+    labels = _option_labels(args.labels, args.num_samples, generator)
     edit_options = {}
     if args.strength is None:
         edit_options = {
             "steps": args.steps,
             "step_size": args.step_size,
-            "keep": options.parse_labels(args.keep, "--keep"),
+            "keep": options.parse_labels(args.keep, "--keep", names=False),
             "stop_at_target": args.stop_at_target,
         }
     # The classifier the library names by its Keras name is the file the user gave.

@@ -43,6 +43,13 @@ def add_export_command(subparsers):
     )
     parser.add_argument("--opset", type=int, help="ONNX opset (default: tf2onnx's)")
     parser.add_argument(
+        "--class-names",
+        metavar="A,B,...",
+        help="a name for each class of a conditional generator, in label order, for the "
+        "metadata and `kgan sample --labels NAME` (default: those the run recorded, or those of "
+        "mnist, fashion_mnist and cifar10)",
+    )
+    parser.add_argument(
         "--no-verify", action="store_true", help="skip the comparison of the exports with Keras"
     )
     parser.set_defaults(run=run_export, check=check_export)
@@ -73,6 +80,7 @@ def check_export(args):
     options.check_output(args.saved_model, "--saved-model", folder=True)
     options.check_output(args.onnx, "--onnx")
     options.check_suffix(args.onnx, "--onnx", ".onnx")
+    _class_names(args)
 
 
 def run_export(args):
@@ -99,6 +107,7 @@ def run_export(args):
         # A self-conditioned run exports its generator of latent vectors alone.
         model = run_clusters.generator_source(model, clusters)
     verify = not args.no_verify
+    named = {"class_names": _checked_class_names(args, model)}
     try:
         if args.saved_model:
             kwargs = {} if args.max_samples is None else {"max_samples": args.max_samples}
@@ -110,6 +119,7 @@ def run_export(args):
                 history=history,
                 run_config=run_config,
                 verify=verify,
+                **named,
                 **kwargs,
             )
             _print_export("SavedModel", path, export.read_metadata(path))
@@ -122,6 +132,7 @@ def run_export(args):
                 run_config=run_config,
                 verify=verify,
                 overwrite=args.overwrite,
+                **named,
             )
             _print_export("ONNX", path, export.read_metadata(path))
     except export.ExportVerificationError as error:
@@ -130,9 +141,50 @@ def run_export(args):
     return 0
 
 
+def _class_names(args):
+    """The names of `--class-names`, or `None`; an empty name is refused."""
+    if args.class_names is None:
+        return None
+    names = [name.strip() for name in args.class_names.split(",")]
+    if not all(names):
+        raise ValueError(
+            "--class-names must be comma-separated names, one per class, none empty. "
+            f"Received: --class-names={args.class_names}"
+        )
+    return names
+
+
+def _checked_class_names(args, model):
+    """`--class-names` checked against the generator's classes, before anything is written."""
+    from kgan.export import resolve_generator
+    from kgan.export.metadata import check_class_names
+
+    names = _class_names(args)
+    if names is None:
+        return None
+    num_classes = resolve_generator(model).num_classes
+    try:
+        return check_class_names(names, num_classes)
+    except ValueError:
+        pass
+    if num_classes is None:
+        problem = "the generator is unconditional"
+    elif len(names) != num_classes:
+        problem = f"the generator has {num_classes} classes, and {len(names)} names were given"
+    else:
+        problem = "a name is given twice"
+    raise ValueError(
+        f"--class-names must name each class of the generator once: {problem}. "
+        f"Received: --class-names={args.class_names}"
+    )
+
+
 def _print_export(kind, path, metadata):
     shape = "x".join(str(s) for s in metadata["sample_shape"])
     classes = f", {metadata['num_classes']} classes" if metadata["num_classes"] else ""
+    names = metadata.get("class_names")
+    if names:
+        classes += f" ({names[0]} ... {names[-1]})" if len(names) > 3 else f" ({', '.join(names)})"
     print(
         f"wrote {kind} {path} ({metadata['model_class']}, z {metadata['latent_dim']}, "
         f"samples {shape}{classes})"

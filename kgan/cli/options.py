@@ -117,17 +117,25 @@ def typed(args, *options):
     return [option for option in options if option in getattr(args, "typed_options", ())]
 
 
-def parse_labels(text, name="--labels"):
-    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the classes of a command-line option."""
+def parse_labels(text, name="--labels", *, names=True):
+    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`, `"cat,dog"` -> `["cat", "dog"]`: the classes of
+    a command-line option, as numbers or (with `names`) names, which
+    `kgan.control.labels.class_indices` turns into numbers once the model is loaded."""
     if text is None:
         return None
-    try:
-        values = [int(part) for part in str(text).split(",")]
-    except ValueError:
-        raise ValueError(
-            f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2. "
-            f"Received: {name}={text}"
-        ) from None
+    values = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            values.append(int(part))
+        except ValueError:
+            if not part or not names:
+                raise ValueError(
+                    f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2"
+                    + (" (numbers or names: cat,dog)" if names else "")
+                    + f". Received: {name}={text}"
+                ) from None
+            values.append(part)
     return values
 
 
@@ -158,10 +166,13 @@ def parse_seeds(text, name="--seeds"):
 
 
 def parse_class_pair(text, name="--class-blend"):
-    """`"3,8"` -> `(3, 8)`: the two classes of a class blend on the command line."""
+    """`"3,8"` -> `(3, 8)`, `"cat,dog"` -> `("cat", "dog")`: the two classes of a class blend
+    on the command line."""
     values = parse_labels(text, name)
     if len(values) != 2:
-        raise ValueError(f"`{name}` must name two classes, such as 3,8. Received: {name}={text}")
+        raise ValueError(
+            f"`{name}` must name two classes, such as 3,8 or cat,dog. Received: {name}={text}"
+        )
     return values[0], values[1]
 
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 from kgan._validation import check_positive_int, check_seed
 from kgan.control.labels import check_labels
 from kgan.export import resolve_generator
+from kgan.export.metadata import metadata_class_names
 from kgan.models import AdversarialModel, sample_latent
 from kgan.models.checks import latent_vectors, truncation_share
 from kgan.models.truncation import truncated_generate
@@ -39,12 +40,16 @@ class Generator:
         latent_classes: for a generator that draws its class from z's first value (a
             self-conditioned run's), the `kgan.layers.ClusterFromLatent` that does it, so that
             Jacobian truncation thresholds each class apart; else `None`.
+        class_names: the name of each class of a conditional generator, in label order, when
+            its export or run records them (`kgan.export.metadata.metadata_class_names`); else
+            `None`.
     """
 
     format = None
     differentiable = False
     forward_differentiable = False
     latent_classes = None
+    class_names = None
 
     def __init__(self, *, latent_dim, num_classes, sample_shape, latent_distribution, path):
         self.latent_dim = int(latent_dim)
@@ -288,6 +293,7 @@ class SavedModelGenerator(Generator):
         self.metadata = metadata
         run_config = (metadata.get("training") or {}).get("run_config") or {}
         self.latent_classes = _latent_classes(metadata)
+        self.class_names = metadata_class_names(metadata)
         self.forward_differentiable = not (run_config.get("clusters") or self.latent_classes)
         # A self-conditioned run exported before the metadata recorded its clusters.
         self._unrecorded_classes = bool(run_config.get("clusters")) and not self.latent_classes
@@ -312,6 +318,7 @@ class OnnxGenerator(Generator):
         super().__init__(path=path, **_sizes(metadata))
         self.metadata = metadata
         self.latent_classes = _latent_classes(metadata)
+        self.class_names = metadata_class_names(metadata)
         self.session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
 
     def _run(self, z, labels):

@@ -57,6 +57,38 @@ def check_labels(labels, count, num_classes, *, name="labels"):
     return array.astype("int32")
 
 
+def class_indices(values, class_names, *, name="labels"):
+    """`values` with each class name (a `str`) replaced by its class number in `class_names`
+    (exactly, or ignoring case when that names one class); numbers are kept.
+
+    Raises:
+        ValueError: for a name when the generator records no class names, or one that is
+            none of them.
+    """
+    indices = []
+    for value in values:
+        if not isinstance(value, str):
+            indices.append(value)
+            continue
+        if not class_names:
+            raise ValueError(
+                f"`{name}` names a class, but the generator records no class names: give class "
+                f"numbers. Received: {name}={value}"
+            )
+        matches = [i for i, known in enumerate(class_names) if known.lower() == value.lower()]
+        if value in class_names:
+            indices.append(class_names.index(value))
+        elif len(matches) == 1:
+            indices.append(matches[0])
+        else:
+            listed = ", ".join(f"{i} {known}" for i, known in enumerate(class_names))
+            raise ValueError(
+                f"`{name}` names no class of the generator, whose classes are {listed}. "
+                f"Received: {name}={value}"
+            )
+    return indices
+
+
 def check_class(name, value, num_classes):
     """One class index in `[0, num_classes)`; returns it as an `int`."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):

@@ -14,6 +14,7 @@ import keras
 
 from kgan.control.generators import Generator, KerasGenerator, OnnxGenerator, SavedModelGenerator
 from kgan.export import list_versions, read_metadata
+from kgan.export.metadata import run_class_names
 from kgan.runs.clusters import load_run_generator
 
 _KINDS = (
@@ -79,8 +80,10 @@ def as_generator(model, *, num_classes=None):
 
 def _keras_generator(path):
     # A self-conditioned run's is its generator of latent vectors alone.
-    model, _, _ = load_run_generator(path)
-    return KerasGenerator(model, path=path)
+    model, _, run_config = load_run_generator(path)
+    generator = KerasGenerator(model, path=path)
+    generator.class_names = run_class_names(run_config, generator.num_classes)
+    return generator
 
 
 def _metadata(path):

@@ -153,6 +153,22 @@ def _unknown_name_error(name, data_dir):
 
 
 # Longer than 60 lines: the checks of every argument, then one branch per kind of source.
+
+
+def builtin_class_names(name):
+    """The class names of the data set `name` that kgan reads itself (`"mnist"`,
+    `"fashion_mnist"`, `"cifar10"`, the embedded sample), in label order; else `None`.
+
+    A run of a folder or a tensorflow-datasets name records the names it found
+    (`dataset.class_names`) instead.
+    """
+    if name == cifar.NAME:
+        return list(cifar.CLASS_NAMES)
+    if isinstance(name, str) and name in local.CLASS_NAMES:
+        return list(local.CLASS_NAMES[name])
+    return None
+
+
 def load(
     name,
     *,
@@ -275,12 +291,11 @@ def load(
 
     found = None
     transform = dict(image_size=image_size, crop=crop, color_mode=color_mode)
+    class_names = builtin_class_names(name)
     if name == local.EMBEDDED_DATASET or name in local.IDX_DATASETS:
         found = local.idx_arrays(name, split, data_dir, with_labels=with_labels)
-        class_names = local.CLASS_NAMES[name]
     elif name == cifar.NAME:
         found = cifar.arrays(split, data_dir, verbose=verbose, **transform)
-        class_names = cifar.CLASS_NAMES
         if found is not None:
             images, labels, split_slice, transformed = found
             if transformed:  # Class folders are resized and cropped while they decode.

@@ -113,9 +113,72 @@ def training_summary(model, history=None, run_config=None):
     return summary
 
 
-def build_metadata(source, *, model, history, run_config, max_samples=None, fmt):
+def check_class_names(class_names, num_classes):
+    """`class_names` as a list of `num_classes` distinct, non-empty strings (or `None`).
+
+    Raises:
+        ValueError: for names given to an unconditional generator, a count that is not the
+            generator's number of classes, or an empty or repeated name.
+    """
+    if class_names is None:
+        return None
+    if isinstance(class_names, str) or not all(isinstance(n, str) for n in class_names):
+        raise ValueError(
+            "`class_names` must be a list of strings, one per class. "
+            f"Received: class_names={class_names!r}"
+        )
+    class_names = list(class_names)
+    if num_classes is None:
+        raise ValueError(
+            "`class_names` were given but the generator is unconditional. "
+            f"Received: class_names={class_names!r}"
+        )
+    if len(class_names) != num_classes:
+        raise ValueError(
+            f"`class_names` must name each of the generator's {num_classes} classes. "
+            f"Received: class_names with {len(class_names)} names"
+        )
+    repeated = sorted({n for n in class_names if class_names.count(n) > 1})
+    if "" in class_names or repeated:
+        raise ValueError(
+            "`class_names` must be distinct, non-empty names. "
+            f"Received: class_names={class_names!r}"
+        )
+    return class_names
+
+
+def run_class_names(run_config, num_classes):
+    """The names of the classes of a conditional run's labels, from its `config.json` record
+    `run_config`: those it recorded, else those of a data set kgan reads itself (`"cifar10"`:
+    `"airplane"`, ..., `"truck"`). `None` when the run has no labels (unconditional, or
+    conditioned on clusters) or the names are unknown or do not fit `num_classes`."""
+    if not isinstance(run_config, dict) or num_classes is None:
+        return None
+    if not run_config.get("conditional") or run_config.get("clusters"):
+        return None
+    from kgan.data.loading import builtin_class_names
+
+    names = run_config.get("class_names") or builtin_class_names(run_config.get("data"))
+    try:
+        return check_class_names(names, num_classes)
+    except ValueError:
+        return None
+
+
+def metadata_class_names(metadata):
+    """The class names of an export's metadata (`read_metadata`): recorded under
+    `class_names`, or, for an export that predates the key, those of its run."""
+    num_classes = metadata.get("num_classes")
+    if metadata.get("class_names") is not None:
+        return list(metadata["class_names"])
+    run_config = (metadata.get("training") or {}).get("run_config")
+    return run_class_names(run_config, num_classes)
+
+
+def build_metadata(source, *, model, history, run_config, max_samples=None, fmt, class_names=None):
     """The metadata shared by both formats; each export adds its own keys (version, opset,
-    verification) before writing it."""
+    verification) before writing it. `class_names` (checked by `check_class_names`) default
+    to those of the run (`run_class_names`)."""
     # The kgan model the generator came from, when the source knows it.
     if source.model is not None:
         model = source.model
@@ -136,6 +199,8 @@ def build_metadata(source, *, model, history, run_config, max_samples=None, fmt)
         "latent_dim": source.latent_dim,
         "latent_distribution": source.latent_distribution,
         "num_classes": source.num_classes,
+        "class_names": check_class_names(class_names, source.num_classes)
+        or run_class_names(run_config, source.num_classes),
         "sample_shape": list(source.sample_shape),
         "image_shape": image_shape,
         # kgan's generators end in tanh: images in [-1, 1]. Other samples (2-D toy data) have

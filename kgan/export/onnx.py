@@ -7,7 +7,7 @@ import numbers
 import tensorflow as tf
 
 from kgan import atomic, storage
-from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, jsonable
+from kgan.export.metadata import ONNX_METADATA_KEY, build_metadata, check_class_names, jsonable
 from kgan.export.source import resolve_generator
 from kgan.export.verify import ExportVerificationError, verify_onnx
 from kgan.version import __version__
@@ -107,6 +107,7 @@ def to_onnx(
     verify=True,
     overwrite=False,
     num_classes=None,
+    class_names=None,
     latent_distribution=None,
     history=None,
     run_config=None,
@@ -132,6 +133,9 @@ def to_onnx(
         overwrite: replace `path` if it exists. Without it, an existing file is an error, also
             when a concurrent export creates it first.
         num_classes: number of classes of a bare class-conditional generator.
+        class_names: a name for each class of a class-conditional generator, in label order,
+            for the metadata (`class_names`); by default those `run_config` gives (the names
+            a `kgan train` run recorded, or those of a data set kgan reads itself).
         latent_distribution: prior of `z` for a bare generator, for the metadata.
         history: training history for the metadata.
         run_config: the training run's settings for the metadata.
@@ -152,9 +156,15 @@ def to_onnx(
     source = resolve_generator(
         model, num_classes=num_classes, latent_distribution=latent_distribution
     )
+    check_class_names(class_names, source.num_classes)
     proto = _convert(source, opset)
     metadata = build_metadata(
-        source, model=model, history=history, run_config=run_config, fmt="onnx"
+        source,
+        model=model,
+        history=history,
+        run_config=run_config,
+        class_names=class_names,
+        fmt="onnx",
     )
     metadata["opset"] = next(
         (entry.version for entry in proto.opset_import if entry.domain in ("", "ai.onnx")), None

@@ -11,7 +11,7 @@ import keras
 import tensorflow as tf
 
 from kgan._validation import check_positive_int
-from kgan.export.metadata import PNG_OUTPUT, build_metadata, write_metadata_file
+from kgan.export.metadata import PNG_OUTPUT, build_metadata, check_class_names, write_metadata_file
 from kgan.export.source import resolve_generator
 from kgan.export.verify import verify_saved_model
 from kgan.export.versions import check_base_dir, publish, staging_folder, version_folder
@@ -144,6 +144,7 @@ def to_saved_model(
     overwrite=False,
     max_samples=DEFAULT_MAX_SAMPLES,
     num_classes=None,
+    class_names=None,
     latent_distribution=None,
     history=None,
     run_config=None,
@@ -198,6 +199,9 @@ def to_saved_model(
             existing version is an error.
         max_samples: the largest `num_samples` the `generate` signature accepts.
         num_classes: number of classes of a bare class-conditional generator.
+        class_names: a name for each class of a class-conditional generator, in label order,
+            for the metadata (`class_names`); by default those `run_config` gives (the names
+            a `kgan train` run recorded, or those of a data set kgan reads itself).
         latent_distribution: prior of `z` for a bare generator (`"normal"` by default).
         history: training history for the metadata (`History.history`, a `History`, or a
             run's parsed `history.json`).
@@ -223,6 +227,7 @@ def to_saved_model(
     source = resolve_generator(
         model, num_classes=num_classes, latent_distribution=latent_distribution
     )
+    check_class_names(class_names, source.num_classes)
     check_positive_int("max_samples", max_samples)
     # Only a version chosen here may change if a concurrent export takes its number first.
     renumber = version is None
@@ -233,6 +238,7 @@ def to_saved_model(
             model=model,
             history=history,
             run_config=run_config,
+            class_names=class_names,
             max_samples=max_samples,
             fmt="saved_model",
         )

@@ -442,6 +442,10 @@ def train(
                 num_classes=num_classes if conditional and not clusters else None,
                 image_shape=list(image_shape),
             )
+            class_names = getattr(dataset, "class_names", None) if not clusters else None
+            if conditional and class_names and len(class_names) == num_classes:
+                # For the exports' metadata and `kgan sample --labels NAME`.
+                config["class_names"] = list(class_names)
             with folder.lock():
                 if start.action == "new":
                     folder.check_free()  # Again, now that no other run can start writing it.
