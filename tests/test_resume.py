@@ -416,8 +416,9 @@ def test_a_model_instance_is_trained_and_resumed_in_a_run_folder(tmp_path, monke
     backup.load_weights(tmp_path / "run" / "backup" / state["weights"])
 
     # Another width is another run: the unfinished one is not overwritten.
-    with pytest.raises(FileExistsError, match="unfinished run"):
+    with pytest.raises(FileExistsError, match="unfinished run of other arguments") as info:
         train(tmp_path / "run", model=_own_model(base_filters=16), **run)
+    assert "(model_fingerprint " in str(info.value) and "pass --restart" in str(info.value)
     # The same model built again (its layers numbered anew) resumes the run.
     gan, history = train(tmp_path / "run", model=_own_model(), **run)
     assert history.epoch == [0]

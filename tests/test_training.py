@@ -207,6 +207,10 @@ def test_an_unfinished_run_folder_is_refused_not_mixed(tmp_path, writer):
     with pytest.raises(FileExistsError, match=expected) as info:
         train(run, epochs=1, verbose=0, **SMALL)
     assert "last_good.keras" in str(info.value) and f"output_dir={str(run)!r}" in str(info.value)
+    # What differs from the run there, and, unless it is still being written, how to go on.
+    assert "of other arguments (epochs 20 there, 1 here; " in str(info.value)
+    assert "more)" in str(info.value)  # Its record holds epochs only: the first few differences.
+    assert ("pass --restart" in str(info.value)) == (writer == "killed")
     assert sorted(p.name for p in run.rglob("*")) == before
     assert (run / "config.json").read_text() == '{"epochs": 20}'
 

@@ -50,9 +50,9 @@ Re-running `kgan train` with the same arguments on a run folder (`RunFolder.plan
   interruption leaves an unfinished run of the new length, which the same command resumes;
 * diverged (a NaN or infinite loss): refused, since resuming would diverge again.
 
-Run with other arguments, on a finished run, it is refused, naming the arguments that differ:
-replacing the run would delete hours of training over a changed option. `--restart`
-(`restart=True`) starts over in every case. A folder holding files but no run
+Run with other arguments, on a finished or an unfinished run, it is refused, naming the
+arguments that differ: replacing the run would delete hours of training over a changed option.
+`--restart` (`restart=True`) starts over in every case. A folder holding files but no run
 (neither `config.json` nor `model.keras`) is refused, with `--restart` too: a run would mix its
 files with them, and starting over would delete those named like a run's (`samples/`, `logs/`).
 
@@ -123,6 +123,8 @@ class Plan:
             (`kgan.recipes.recorded`), which rebuild its networks whatever the recipe says
             now; `None` without a recipe or for a run that predates the record.
         epochs: the epochs of the run being resumed, for a request that names none.
+        differences: for a `"new"` run where the folder records a run of other arguments, how
+            they differ (`"batch_size 4 there, 8 here"`), for `RunFolder.check_free`'s error.
     """
 
     action: str
@@ -130,6 +132,7 @@ class Plan:
     policy: str = None
     recipe_settings: dict = None
     epochs: int = None
+    differences: str = None
 
     @property
     def initial_epoch(self):
@@ -184,7 +187,7 @@ class RunFolder:
                     "--restart (restart=True) to replace it, or train into another folder. "
                     f"Received: output_dir={self.location!r}"
                 )
-            return Plan("new")
+            return Plan("new", differences=saved and _differences(saved, request))
         if os.path.isfile(self.file("model.keras")):
             return Plan("finished", policy=saved_policy(saved))
         self._check_not_diverged()
@@ -228,7 +231,7 @@ class RunFolder:
         if state is None or state["epoch"] != saved["epochs"]:
             finished = os.path.isfile(self.file("model.keras"))
             if not finished:  # Killed before its end: another command's unfinished run.
-                return Plan("new")
+                return Plan("new", differences=_differences(saved, request))
             raise FileExistsError(
                 f"The run in this folder finished its {saved['epochs']} epochs without keeping "
                 "the backup of its last one, so it cannot be trained further to "
@@ -255,7 +258,7 @@ class RunFolder:
             if os.path.lexists(self.file(name)):
                 os.remove(self.file(name))
 
-    def check_free(self):
+    def check_free(self, differences=None):
         """Refuses to train into a folder that holds an unfinished run.
 
         Mixing the files of two runs (an old run's samples beside a new run's model, say) would
@@ -263,6 +266,10 @@ class RunFolder:
         (the last file a run writes) is refused: its run was killed, failed, or is still
         running. An empty or missing folder, or one holding a finished run, is accepted (a
         folder holding files but no run is refused by `plan`).
+
+        Args:
+            differences: how the arguments of the run there differ from this one's
+                (`Plan.differences`), named in the error.
 
         Raises:
             FileExistsError: if the folder holds an unfinished run, naming what it holds.
@@ -276,15 +283,23 @@ class RunFolder:
             self._lock_owner()
         )
         state = "is being written by another run" if running else "holds an unfinished run"
+        if differences:
+            state += f" of other arguments ({differences})"
         kept = (
             " Its last healthy checkpoint is last_good.keras."
             if "last_good.keras" in present
             else ""
         )
+        choices = "Train into another folder" + (
+            ""
+            if running
+            else ", run that run's own command again to resume it, or pass "
+            "--restart (restart=True) to replace it"
+        )
         raise FileExistsError(
             f"The run folder {state} (it has {', '.join(present)} but no model.keras; killed, "
-            f"failed or still running).{kept} Train into another folder, or delete this one to "
-            f"start over. Received: output_dir={self.location!r}"
+            f"failed or still running).{kept} {choices}. "
+            f"Received: output_dir={self.location!r}"
         )
 
     @contextlib.contextmanager
@@ -414,11 +429,12 @@ def _differences(saved, request):
         return "it records none: no config.json"
     keys = [key for key in request if not (key in _DERIVED and request[key] is None)]
     keys += [key for key in _RECORDED_WHEN_SET if key not in request]
-    differing = [
-        f"{key} {saved.get(key)!r} there, {request.get(key)!r} here"
-        for key in keys
-        if not _same_value(saved, key, request.get(key))
-    ]
+    keys = [key for key in keys if not _same_value(saved, key, request.get(key))]
+    # Values the record holds first: those it lacks are older runs' (or a record's damage).
+    keys.sort(key=lambda key: key not in saved)
+    differing = [f"{key} {saved.get(key)!r} there, {request.get(key)!r} here" for key in keys]
+    if len(differing) > 4:
+        differing[3:] = [f"and {len(differing) - 3} more"]
     return "; ".join(differing) or "its arguments differ"
 
 

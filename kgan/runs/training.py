@@ -368,7 +368,7 @@ def train(
         if start.action == "finished":
             return _finished_run(folder, verbose, instance)
         if start.action == "new":
-            folder.check_free()
+            folder.check_free(start.differences)
         if deterministic:
             tf.config.experimental.enable_op_determinism()
         keras.utils.set_random_seed(seed)
@@ -448,7 +448,9 @@ def train(
                 config["class_names"] = list(class_names)
             with folder.lock():
                 if start.action == "new":
-                    folder.check_free()  # Again, now that no other run can start writing it.
+                    folder.check_free(
+                        start.differences
+                    )  # Again, now that no other run can start writing it.
                 if start.state is None:
                     folder.clear()
                 if start.action == "extend" and verbose:
