@@ -310,7 +310,7 @@ def check_interpolate(args):
 
 def run_interpolate(args):
     from kgan import control
-    from kgan.control.labels import class_indices
+    from kgan.control.labels import check_labels, class_indices
 
     generator = options.load_generator(args.model)
     if args.gif:
@@ -319,6 +319,7 @@ def run_interpolate(args):
     if args.class_blend is not None:
         pair = options.parse_class_pair(args.class_blend, "--class-blend")
         start, end = class_indices(pair, generator.class_names, name="--class-blend")
+        check_labels([start, end], 2, generator.num_classes, name="--class-blend")
         blend = {"start": "--class-blend", "end": "--class-blend"}
         with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(
@@ -443,6 +444,14 @@ def run_edit(args):
     # The classifier the library names by its Keras name is the file the user gave.
     edit_names = {**_EDIT_OPTIONS, "classifier": "--classifier"}
     with options.options_in_errors(args, edit_names, derived=("classifier",)):
+        if edit_options.get("keep"):
+            from kgan.control.edit import check_keep, classifier_outputs
+
+            # Here, so that the errors name --keep and --target rather than the library's.
+            outputs = classifier_outputs(classifier, generator.sample_shape)
+            check_keep(
+                edit_options["keep"], args.target, outputs, name="--keep", target_name="--target"
+            )
         result = control.edit_samples(
             generator,
             classifier,

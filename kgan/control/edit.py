@@ -129,16 +129,18 @@ def check_probabilities(outputs):
     )
 
 
-def _check_keep(keep, target, num_outputs):
+def check_keep(keep, target, num_outputs, *, name="keep", target_name="target"):
+    """The class indices of `keep` (`[]` for `None`): classes of the classifier, without
+    `target`. `name` and `target_name` are the arguments' names in error messages."""
     if keep is None:
         return []
-    keep = [check_target(k, num_outputs, name="keep") for k in keep]
+    keep = [check_target(k, num_outputs, name=name) for k in keep]
     if any(callable(k) for k in keep):
-        raise ValueError(f"`keep` must list class indices. Received: keep={keep!r}")
+        raise ValueError(f"`{name}` must list class indices. Received: {name}={keep!r}")
     if not callable(target) and target in keep:
         raise ValueError(
-            f"`keep` holds outputs other than the target fixed; it cannot hold the target. "
-            f"Received: keep={keep} with target={target}"
+            f"`{name}` holds outputs other than the target fixed; it cannot hold the target. "
+            f"Received: {name}={keep} with {target_name}={target}"
         )
     return keep
 
@@ -212,7 +214,7 @@ def edit(
     check_non_negative("keep_weight", keep_weight)
     num_outputs = classifier_outputs(classifier, generator.sample_shape)
     target = check_target(target, num_outputs)
-    keep = _check_keep(keep, target, num_outputs)
+    keep = check_keep(keep, target, num_outputs)
     if stop_at_target and callable(target):
         raise ValueError(
             "`stop_at_target` needs a class index as `target`. Received: target=<callable>"

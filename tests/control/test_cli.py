@@ -187,6 +187,13 @@ def test_bad_input_is_one_clear_line(
             ["interpolate", version, "--rows", "2", "--labels", "0,1,2"],
             "Received: --labels=0,1,2, --rows=2",
         ),
+        # Errors that name the options typed, not the library's arguments.
+        (["interpolate", image_exports["run"], "--class-blend", "0,7"], "--class-blend=7"),
+        (
+            [*edit, "--target", "1", "--keep", "0,7"],
+            "classifier has, in [0, 3). Received: --keep=7",
+        ),
+        ([*edit, "--target", "1", "--keep", "1"], "Received: --keep=[1] with --target=1"),
         # A classifier of logits said to give probabilities: no NaN scores.
         ([*edit, "--target", "1", "--probabilities"], "as logits do: leave it out"),
     ]
