@@ -291,6 +291,9 @@ DATA_RECIPES = {
     "cifar10": "cifar10",
     "fashion_mnist_sample": "small_data",  # The embedded sample: the quickstart.
 }
+# What `kgan train --data FOLDER` uses for a folder of images of these shapes (height, width,
+# channels) when no recipe is named: each recipe's notes say what it was measured on.
+SHAPE_RECIPES = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10", (64, 64, 3): "celeb_a"}
 
 
 def names():
@@ -514,15 +517,19 @@ def settings_for_training(recipe, model, *, conditional=False, **network_options
     return get(recipe, model=model, conditional=conditional)
 
 
-def choose_recipe(data, recipe=None, **network_options):
+def choose_recipe(data, recipe=None, *, image_shape=None, **network_options):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
-    for `data` (`kgan.recipes.DATA_RECIPES`) unless a network option is given explicitly."""
+    for `data` (`kgan.recipes.DATA_RECIPES`), or for images of `image_shape` (a folder's:
+    `SHAPE_RECIPES`), unless a network option is given explicitly."""
     if recipe is not None:
         check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
     if any(value is not None for value in network_options.values()):
         return None
-    return DATA_RECIPES.get(os.fspath(data) if data is not None else None)
+    chosen = DATA_RECIPES.get(os.fspath(data) if data is not None else None)
+    if chosen is None and image_shape is not None:
+        chosen = SHAPE_RECIPES.get(tuple(image_shape))
+    return chosen
 
 
 def epochs_for(settings, batches):

@@ -145,6 +145,33 @@ def test_train_conditional_mlp_on_an_image_folder(tmp_path, capsys):
     assert model.generate(3, labels=[0, 1, 2], seed=0).shape == (3, 8, 8, 1)
 
 
+def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys, monkeypatch):
+    import types
+
+    import kgan.training
+
+    chosen = []
+
+    def train(output_dir, **arguments):
+        chosen.append(arguments["recipe"])
+        return object(), types.SimpleNamespace(history={"d_loss": [1.0]}, epoch=[0])
+
+    monkeypatch.setattr(kgan.training, "train", train)
+    photos, digits = tmp_path / "photos", tmp_path / "digits"
+    for folder, shape in ((photos, (40, 40, 3)), (digits, (8, 8))):
+        folder.mkdir()
+        Image.fromarray(np.zeros(shape, np.uint8)).save(folder / "0.png")
+    run = ["train", "--output", str(tmp_path / "run")]
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
+    assert main([*run, "--data", str(photos), "--image-size", "64", "64"]) == 0
+    assert main([*run, "--data", str(photos), "--image-size", "64", "64", "--recipe", "none"]) == 0
+    assert main([*run, "--data", str(digits)]) == 0
+    assert chosen == ["cifar10", "celeb_a", None, None]
+    out = capsys.readouterr().out
+    assert f"recipe 'cifar10' for --data {photos} of 32x32x3 images (--recipe none" in out
+    assert "no recipe is made for 8x8x1 images (kgan.recipes.SHAPE_RECIPES)" in out
+
+
 def test_train_image_size_and_centre_crop(tmp_path, capsys):
     data = tmp_path / "portraits"
     data.mkdir()

@@ -1,6 +1,7 @@
 """`kgan train` and `kgan train-classifier`: arguments to `kgan.training` and `kgan.metrics`."""
 
 import contextlib
+import os
 import shlex
 import sys
 import time
@@ -39,8 +40,9 @@ def add_train_command(subparsers):
         "--recipe",
         help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, cifar10, "
         "stacked_mnist, celeb_a, small_data, wgangp); --data mnist, fashion_mnist and cifar10 "
-        "pick theirs, and the embedded default small_data, unless --architecture, --latent-dim "
-        "or --base-filters is given; 'none' turns that off",
+        "pick theirs, the embedded default small_data, and a folder of 28x28x1, 32x32x3 or "
+        "64x64x3 images (after --image-size) mnist, cifar10 or celeb_a, unless --architecture, "
+        "--latent-dim or --base-filters is given; 'none' turns that off",
     )
     parser.add_argument(
         "--model", choices=registry.MODEL_NAMES, help="default: gan, or the recipe's"
@@ -185,6 +187,30 @@ _TRAIN_OPTIONS = {
 }
 
 
+def _folder_shape(args, data):
+    """The shape of the images of a folder `--data` (see `kgan.data.folder.probe_shape`), for
+    choosing its recipe; `None` for data sets and with `--recipe`."""
+    from kgan.data import folder
+    from kgan.data.loading import is_path
+
+    if args.recipe is not None or not is_path(data) or not os.path.isdir(data):
+        return None
+    return folder.probe_shape(data, args.image_size)
+
+
+def _say_recipe(recipe, data, shape, network_options):
+    """Says which recipe `kgan train` chose for `--data`, or, for a folder, that none fits."""
+    size = "x".join(str(s) for s in shape) + " images" if shape else None
+    if recipe is not None:
+        made_for = f"--data {data}" + (f" of {size}" if size else "")
+        print(f"using recipe {recipe!r} for {made_for} (--recipe none to turn it off)")
+    elif size and not any(value is not None for value in network_options.values()):
+        print(
+            f"no recipe is made for {size} (kgan.recipes.SHAPE_RECIPES): training with "
+            "kgan train's defaults; --recipe NAME chooses one"
+        )
+
+
 def run_train(args):
     from kgan import data as kgan_data
     from kgan.recipes import choose_recipe
@@ -196,10 +222,11 @@ def run_train(args):
         "latent_dim": args.latent_dim,
         "base_filters": args.base_filters,
     }
+    shape = _folder_shape(args, data)
     with options.options_in_errors(args, _TRAIN_OPTIONS):
-        recipe = choose_recipe(data, args.recipe, **network_options)
-    if recipe is not None and args.recipe is None:
-        print(f"using recipe {recipe!r} for --data {data} (--recipe none to turn it off)")
+        recipe = choose_recipe(data, args.recipe, image_shape=shape, **network_options)
+    if args.recipe is None:
+        _say_recipe(recipe, data, shape, network_options)
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
     with options.options_in_errors(args, _TRAIN_OPTIONS, derived=("image_size",)):
         gan, history = train(

@@ -113,6 +113,22 @@ def probe_color_mode(path):
     return "grayscale" if mode in _GRAYSCALE_MODES else "rgb"
 
 
+def probe_shape(directory, image_size=None):
+    """`(height, width, channels)` of the images of `directory` as `from_folder` reads them,
+    guessed from the first image file's header (its size replaced by `image_size`): enough to
+    choose a recipe, not a check of the folder. `None` when no image can be read there."""
+    from PIL import UnidentifiedImageError
+
+    try:
+        paths = list_images(directory)[0]
+        mode, size, _ = _open_header(paths[0])
+    except (OSError, ValueError, IndexError, UnidentifiedImageError):
+        return None
+    if image_size is not None:
+        size = pipeline.normalize_image_size(image_size)
+    return (*size, 1 if mode in _GRAYSCALE_MODES else 3)
+
+
 def folder_color_mode(paths):
     """`"rgb"` if any of the image files `paths` is in colour, else `"grayscale"`: the mode a
     folder is read in when none is asked for, so that a folder mixing both loses no colour.

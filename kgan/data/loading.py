@@ -121,7 +121,8 @@ def from_arrays(
     )
 
 
-def _is_path(name):
+def is_path(name):
+    """Whether `load` reads `name` as a folder path rather than a data set's name."""
     if isinstance(name, os.PathLike):
         return True
     return name.startswith(("/", ".", "~", "\\")) or os.path.isdir(name)
@@ -276,7 +277,7 @@ def load(
             name, split, data_dir, with_labels, image_size, color_mode, num_samples, batching
         )
     check_positive_int("num_samples", num_samples, allow_none=True)
-    if _is_path(name):
+    if is_path(name):
         _check_unsliced(split, source="an image folder (point `name` at a split's own folder)")
         return folder.from_folder(
             name,
