@@ -520,7 +520,7 @@ def main(argv=None):
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
     steps = args.steps or (20 if args.quick else kgan.recipes.get("stacked_mnist")["steps"])
-    num_images = 2_000 if args.quick else TRAINING_IMAGES
+    num_images = 600 if args.quick else TRAINING_IMAGES
     num_samples = 500 if args.quick else PROTOCOL_SAMPLES
     command = "python tools/evaluate_stacked_mnist.py " + " ".join(
         argv if argv is not None else sys.argv[1:]

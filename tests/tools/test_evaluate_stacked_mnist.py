@@ -212,10 +212,10 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_seeds_the_tool_
     `--run` scores it with its own seed, records the command that trained it, and merges it
     with the runs the tool trained itself, one seed at a time, at the same steps."""
     run, out = tmp_path / "run", tmp_path / "stacked.json"
-    _train(run, "--seed", "0", images=2000)  # 32 steps, the last of 16 images.
-    record = _quick_record(out, "--seed", "3", "--steps", "32")  # 2,000 images, as the run's.
+    _train(run, "--seed", "0", images=600)  # 10 steps, the last of 24 images.
+    record = _quick_record(out, "--seed", "3", "--steps", "10")  # 600 images, as the run's.
     (tool_command,) = [scored["command"] for scored in record["runs"]]
-    assert tool_command.endswith(f"--seed 3 --steps 32 --json {out}")
+    assert tool_command.endswith(f"--seed 3 --steps 10 --json {out}")
     main = runpy.run_path(str(TOOL))["main"]
     assert main(["--run", str(run), "--quick", "--json", str(out)]) == 0
     record = json.loads(out.read_text())
@@ -223,7 +223,7 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_seeds_the_tool_
     scored = record["runs"][0]
     trained = (
         "kgan train --data stacked_mnist --recipe stacked_mnist --epochs 1 --seed 0 "
-        f"--precision float32 --num-samples 2000 --output {run}"
+        f"--precision float32 --num-samples 600 --output {run}"
     )
     assert scored["training_command"] == trained
     scoring = f"python tools/evaluate_stacked_mnist.py --run {run} --quick --json {out}"
@@ -232,11 +232,11 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_seeds_the_tool_
     kls = [scored["kl_to_uniform"] for scored in record["runs"]]
     assert record["kl_to_uniform"] == {"mean": sum(kls) / 2, "min": min(kls), "max": max(kls)}
     assert (scored["generator_steps"], scored["clusters"], scored["clusterings"]) == (
-        32,
+        10,
         None,
         None,
     )
-    assert record["training_images"] == 2000 and record["num_samples"] == 500
+    assert record["training_images"] == 600 and record["num_samples"] == 500
     assert scored["seconds"] > 0 and 1 <= scored["modes_covered"] <= 1000
     assert len(scored["channel_kl_to_uniform"]) == 3
     # Other settings are another recipe: refused, naming the setting and its value.
@@ -245,7 +245,7 @@ def test_a_finished_kgan_train_run_is_scored_and_merged_with_the_seeds_the_tool_
         main(["--run", str(other), "--quick", "--json", str(tmp_path / "other.json")])
     # Another seed's run on other images does not join the file's runs.
     short = _edited_copy(run, tmp_path / "short", seed=4, num_samples=256)
-    with pytest.raises(SystemExit, match="training_images=2000, this run has 256"):
+    with pytest.raises(SystemExit, match="training_images=600, this run has 256"):
         main(["--run", str(short), "--quick", "--json", str(out)])
     # Two runs of one seed are one seed twice.
     shutil.copytree(run, tmp_path / "again")
