@@ -517,10 +517,10 @@ def settings_for_training(recipe, model, *, conditional=False, **network_options
     return get(recipe, model=model, conditional=conditional)
 
 
-def choose_recipe(data, recipe=None, *, image_shape=None, **network_options):
+def choose_recipe(data, recipe=None, *, image_shape=None, model=None, **network_options):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
     for `data` (`kgan.recipes.DATA_RECIPES`), or for images of `image_shape` (a folder's:
-    `SHAPE_RECIPES`), unless a network option is given explicitly."""
+    `SHAPE_RECIPES`, when it trains `model`), unless a network option is given explicitly."""
     if recipe is not None:
         check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
@@ -529,6 +529,8 @@ def choose_recipe(data, recipe=None, *, image_shape=None, **network_options):
     chosen = DATA_RECIPES.get(os.fspath(data) if data is not None else None)
     if chosen is None and image_shape is not None:
         chosen = SHAPE_RECIPES.get(tuple(image_shape))
+        if chosen is not None and model is not None and model not in RECIPES[chosen]["models"]:
+            return None
     return chosen
 
 

@@ -158,18 +158,33 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
 
     monkeypatch.setattr(kgan.training, "train", train)
     photos, digits = tmp_path / "photos", tmp_path / "digits"
-    for folder, shape in ((photos, (40, 40, 3)), (digits, (8, 8))):
+    # The first photograph is grayscale: the folder is read in colour, as one image is.
+    for folder, shapes in ((photos, [(40, 40), (40, 40, 3)]), (digits, [(8, 8)])):
         folder.mkdir()
-        Image.fromarray(np.zeros(shape, np.uint8)).save(folder / "0.png")
-    run = ["train", "--output", str(tmp_path / "run")]
+        for i, shape in enumerate(shapes):
+            Image.fromarray(np.zeros(shape, np.uint8)).save(folder / f"{i}.png")
+    output = tmp_path / "run"
+    run = ["train", "--output", str(output)]
     assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
     assert main([*run, "--data", str(photos), "--image-size", "64", "64"]) == 0
     assert main([*run, "--data", str(photos), "--image-size", "64", "64", "--recipe", "none"]) == 0
     assert main([*run, "--data", str(digits)]) == 0
-    assert chosen == ["cifar10", "celeb_a", None, None]
+    # A model the recipe does not train keeps the defaults.
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32", "--model", "wgan"]) == 0
+    assert chosen == ["cifar10", "celeb_a", None, None, None]
     out = capsys.readouterr().out
     assert f"recipe 'cifar10' for --data {photos} of 32x32x3 images (--recipe none" in out
     assert "no recipe is made for 8x8x1 images (kgan.recipes.SHAPE_RECIPES)" in out
+    # A run of the folder already there keeps the recipe it recorded (none, by an older
+    # choice), so that the same command resumes it; --restart chooses afresh.
+    output.mkdir()
+    (output / "config.json").write_text(json.dumps({"data": str(photos), "recipe": None}))
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32", "--restart"]) == 0
+    (output / "config.json").write_text(json.dumps({"data": str(photos), "recipe": "celeb_a"}))
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
+    assert chosen[-3:] == [None, "cifar10", "celeb_a"]
+    assert f"using recipe 'celeb_a', which the run in {output} records" in capsys.readouterr().out
 
 
 def test_train_image_size_and_centre_crop(tmp_path, capsys):

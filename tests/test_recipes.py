@@ -169,6 +169,8 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     assert choose_recipe("my/folder", image_shape=(28, 28, 1)) == "mnist"
     assert choose_recipe("my/folder", image_shape=(32, 32, 1)) is None
     assert choose_recipe("my/folder", "none", image_shape=(32, 32, 3)) is None
+    assert choose_recipe("my/folder", image_shape=(32, 32, 3), model="wgangp") == "cifar10"
+    assert choose_recipe("my/folder", image_shape=(32, 32, 3), model="wgan") is None
     with pytest.raises(ValueError, match="Received: base_filters=8"):
         train(tmp_path / "bad", recipe="small_data", base_filters=8)
     gan, history = train(

@@ -47,7 +47,7 @@ def main(argv=None):
     from kgan.cli.options import parse_labels
 
     classifier = keras.saving.load_model(args.classifier, compile=False)
-    targets = parse_labels(args.targets, "--targets")
+    targets = parse_labels(args.targets, "--targets", names=False)
     strengths = [float(value) for value in args.strengths.split(",")]
     results = {"classifier": args.classifier}
     conditional = control.load_generator(args.conditional) if args.conditional else None

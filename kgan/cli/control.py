@@ -3,6 +3,11 @@
 from kgan import console
 from kgan.cli import options
 
+_LABELS_HELP = (
+    "class(es) of a conditional model, by number or by the name its run or export records: "
+    "3, 0,1,2 or cat,dog (repeated in turn)"
+)
+
 
 def add_sample_command(subparsers):
     parser = subparsers.add_parser(
@@ -19,8 +24,7 @@ def add_sample_command(subparsers):
     parser.add_argument("--num-samples", type=int, help="default: 64, or one per --seeds seed")
     parser.add_argument(
         "--labels",
-        help="class(es) of a conditional model, by number or by the name its run or export "
-        "records: 3, 0,1,2 or cat,dog (repeated in turn)",
+        help=_LABELS_HELP,
     )
     parser.add_argument(
         "--seed", type=int, help="seed of all the samples drawn together (default: 0)"
@@ -117,6 +121,7 @@ def _option_labels(text, count, generator, name="--labels", count_option="--num-
 
     if text is None:
         return None
+    _check_conditional(generator, name, text)
     values = class_indices(options.parse_labels(text, name), generator.class_names, name=name)
     check_labels(values, len(values), generator.num_classes, name=name)
     if len(values) > count:
@@ -127,6 +132,14 @@ def _option_labels(text, count, generator, name="--labels", count_option="--num-
             f"Received: {name}={text}, {count_option}={count}"
         )
     return repeat_labels(values, count)
+
+
+def _check_conditional(generator, option, text):
+    """Refuses classes for an unconditional generator, before any is read as a name."""
+    if generator.num_classes is None:
+        raise ValueError(
+            f"{option} gives classes, but the generator is unconditional. Received: {option}={text}"
+        )
 
 
 # The library arguments that the commands' options set, for errors that name the options.
@@ -317,6 +330,7 @@ def run_interpolate(args):
         _require_images(generator, "--gif", args.gif)
     _check_sample_outputs(generator, args, args.npy)
     if args.class_blend is not None:
+        _check_conditional(generator, "--class-blend", args.class_blend)
         pair = options.parse_class_pair(args.class_blend, "--class-blend")
         start, end = class_indices(pair, generator.class_names, name="--class-blend")
         check_labels([start, end], 2, generator.num_classes, name="--class-blend")
@@ -382,7 +396,7 @@ def add_edit_command(subparsers):
     parser.add_argument("--num-samples", type=int, default=8, help="samples to edit (default: 8)")
     parser.add_argument(
         "--labels",
-        help="class(es) of a conditional model, e.g. 3 or 0,1,2 (repeated in turn)",
+        help=_LABELS_HELP,
     )
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     _add_grid_option(parser, "before_after.png")

@@ -118,24 +118,23 @@ def typed(args, *options):
 
 
 def parse_labels(text, name="--labels", *, names=True):
-    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`, `"cat,dog"` -> `["cat", "dog"]`: the classes of
-    a command-line option, as numbers or (with `names`) names, which
-    `kgan.control.labels.class_indices` turns into numbers once the model is loaded."""
+    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the classes of a command-line option. With
+    `names`, the classes stay as typed (`"cat,dog"` -> `["cat", "dog"]`, `"3"` -> `["3"]`):
+    `kgan.control.labels.class_indices` reads each as a class name or a number once the
+    model, and its names, are loaded."""
     if text is None:
         return None
     values = []
     for part in str(text).split(","):
         part = part.strip()
         try:
-            values.append(int(part))
+            values.append(part if names and part else int(part))
         except ValueError:
-            if not part or not names:
-                raise ValueError(
-                    f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2"
-                    + (" (numbers or names: cat,dog)" if names else "")
-                    + f". Received: {name}={text}"
-                ) from None
-            values.append(part)
+            raise ValueError(
+                f"`{name}` must be a class or comma-separated classes such as 3 or 0,1,2"
+                + (" (numbers or names: cat,dog)" if names else "")
+                + f". Received: {name}={text}"
+            ) from None
     return values
 
 

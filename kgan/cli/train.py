@@ -1,6 +1,7 @@
 """`kgan train` and `kgan train-classifier`: arguments to `kgan.training` and `kgan.metrics`."""
 
 import contextlib
+import json
 import os
 import shlex
 import sys
@@ -193,14 +194,47 @@ def _folder_shape(args, data):
     from kgan.data import folder
     from kgan.data.loading import is_path
 
-    if args.recipe is not None or not is_path(data) or not os.path.isdir(data):
+    if args.recipe is not None or not is_path(data) or not os.path.isdir(os.path.expanduser(data)):
         return None
     return folder.probe_shape(data, args.image_size)
 
 
-def _say_recipe(recipe, data, shape, network_options):
+def _recorded_recipe(args, data, network_options):
+    """`(True, recipe)` when `--output` holds a run of this `--data` that recorded the recipe
+    chosen for it, which the same command keeps (so that a run started before kgan chose
+    recipes as it does now still resumes); else `(False, None)`. Not with `--restart`, a
+    network option or a `--model` the recipe does not train."""
+    from kgan.recipes import RECIPES
+
+    if args.restart or any(value is not None for value in network_options.values()):
+        return False, None
+    path = storage.join(args.output, "config.json")
+    try:
+        if not storage.isfile(path):
+            return False, None
+        with storage.open_file(path) as file:
+            config = json.load(file)
+    except (OSError, ValueError):
+        return False, None  # `kgan.runs.folder` says what is wrong with the folder.
+    if not isinstance(config, dict) or config.get("data") != os.fspath(data):
+        return False, None
+    if "recipe" not in config:
+        return False, None
+    recipe = config["recipe"]
+    if recipe is not None and (recipe not in RECIPES or (
+        args.model is not None and args.model not in RECIPES[recipe]["models"]
+    )):  # fmt: skip
+        return False, None
+    return True, recipe
+
+
+def _say_recipe(recipe, data, shape, network_options, recorded, output):
     """Says which recipe `kgan train` chose for `--data`, or, for a folder, that none fits."""
     size = "x".join(str(s) for s in shape) + " images" if shape else None
+    if recorded:
+        if recipe is not None:
+            print(f"using recipe {recipe!r}, which the run in {output} records")
+        return
     if recipe is not None:
         made_for = f"--data {data}" + (f" of {size}" if size else "")
         print(f"using recipe {recipe!r} for {made_for} (--recipe none to turn it off)")
@@ -222,11 +256,17 @@ def run_train(args):
         "latent_dim": args.latent_dim,
         "base_filters": args.base_filters,
     }
-    shape = _folder_shape(args, data)
-    with options.options_in_errors(args, _TRAIN_OPTIONS):
-        recipe = choose_recipe(data, args.recipe, image_shape=shape, **network_options)
+    recorded, recipe = (
+        (False, None) if args.recipe else _recorded_recipe(args, data, network_options)
+    )
+    shape = None if recorded else _folder_shape(args, data)
+    if not recorded:
+        with options.options_in_errors(args, _TRAIN_OPTIONS):
+            recipe = choose_recipe(
+                data, args.recipe, image_shape=shape, model=args.model, **network_options
+            )
     if args.recipe is None:
-        _say_recipe(recipe, data, shape, network_options)
+        _say_recipe(recipe, data, shape, network_options, recorded, args.output)
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
     with options.options_in_errors(args, _TRAIN_OPTIONS, derived=("image_size",)):
         gan, history = train(

@@ -58,34 +58,60 @@ def check_labels(labels, count, num_classes, *, name="labels"):
 
 
 def class_indices(values, class_names, *, name="labels"):
-    """`values` with each class name (a `str`) replaced by its class number in `class_names`
-    (exactly, or ignoring case when that names one class); numbers are kept.
+    """The class numbers of `values`, classes as typed on a command line.
+
+    A string that is a class's name (exactly, else ignoring case when that names one class)
+    is that class, so that folders named by numbers (`"1"`, `"10"`, `"2"`, sorted as text) are
+    named as their folders are; any other integer (or string of one) is a class number. When
+    some class names are numbers other than their class numbers, a number that names no
+    class is refused: it could be meant either way.
 
     Raises:
-        ValueError: for a name when the generator records no class names, or one that is
-            none of them.
+        ValueError: for a name that is none of `class_names` (or names when there are
+            none), or a number that could be meant either way.
     """
+    class_names = list(class_names or [])
+    renumbered = any(known.strip().lstrip("-").isdigit() and known != str(i)
+                     for i, known in enumerate(class_names))  # fmt: skip
+    listed = ", ".join(f"{i} {known}" for i, known in enumerate(class_names))
     indices = []
     for value in values:
-        if not isinstance(value, str):
-            indices.append(value)
+        text = str(value).strip()
+        if text in class_names:
+            indices.append(class_names.index(text))
+            continue
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is not None:
+            if renumbered:
+                raise ValueError(
+                    f"`{name}` gives {text}, which is no class's name, and the classes' names "
+                    f"are numbers other than their class numbers ({listed}): give the class's "
+                    f"name. Received: {name}={value}"
+                )
+            indices.append(number)
             continue
         if not class_names:
             raise ValueError(
                 f"`{name}` names a class, but the generator records no class names: give class "
                 f"numbers. Received: {name}={value}"
             )
-        matches = [i for i, known in enumerate(class_names) if known.lower() == value.lower()]
-        if value in class_names:
-            indices.append(class_names.index(value))
-        elif len(matches) == 1:
+        matches = [i for i, known in enumerate(class_names) if known.lower() == text.lower()]
+        if len(matches) == 1:
             indices.append(matches[0])
-        else:
-            listed = ", ".join(f"{i} {known}" for i, known in enumerate(class_names))
+            continue
+        if matches:
             raise ValueError(
-                f"`{name}` names no class of the generator, whose classes are {listed}. "
+                f"`{name}` names several classes when case is ignored "
+                f"({', '.join(class_names[i] for i in matches)}): give the exact name. "
                 f"Received: {name}={value}"
             )
+        raise ValueError(
+            f"`{name}` names no class of the generator, whose classes are {listed}. "
+            f"Received: {name}={value}"
+        )
     return indices
 
 

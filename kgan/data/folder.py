@@ -114,19 +114,21 @@ def probe_color_mode(path):
 
 
 def probe_shape(directory, image_size=None):
-    """`(height, width, channels)` of the images of `directory` as `from_folder` reads them,
-    guessed from the first image file's header (its size replaced by `image_size`): enough to
-    choose a recipe, not a check of the folder. `None` when no image can be read there."""
+    """`(height, width, channels)` of the images of `directory` as `from_folder` reads them
+    when no colour mode is asked for: the size of the first image file's header (or
+    `image_size`), in colour if any image is (`folder_color_mode`). Enough to choose a recipe,
+    not a check of the folder; `None` when no image can be read there."""
     from PIL import UnidentifiedImageError
 
     try:
-        paths = list_images(directory)[0]
-        mode, size, _ = _open_header(paths[0])
+        paths = list_images(os.path.expanduser(directory))[0]
+        _, size, _ = _open_header(paths[0])
+        color_mode = folder_color_mode(paths)
     except (OSError, ValueError, IndexError, UnidentifiedImageError):
         return None
     if image_size is not None:
         size = pipeline.normalize_image_size(image_size)
-    return (*size, 1 if mode in _GRAYSCALE_MODES else 3)
+    return (*size, 1 if color_mode == "grayscale" else 3)
 
 
 def folder_color_mode(paths):

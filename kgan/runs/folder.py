@@ -290,11 +290,10 @@ class RunFolder:
             if "last_good.keras" in present
             else ""
         )
+        # A run without its config.json cannot be resumed, only replaced.
+        resume = ", run that run's own command again to resume it" if differences else ""
         choices = "Train into another folder" + (
-            ""
-            if running
-            else ", run that run's own command again to resume it, or pass "
-            "--restart (restart=True) to replace it"
+            "" if running else f"{resume}, or pass --restart (restart=True) to replace it"
         )
         raise FileExistsError(
             f"The run folder {state} (it has {', '.join(present)} but no model.keras; killed, "

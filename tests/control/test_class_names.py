@@ -109,11 +109,27 @@ def test_check_class_names_refuses(names, num_classes, message):
         check_class_names(names, num_classes)
 
 
-def test_class_indices_keeps_numbers_and_refuses_ambiguous_case():
-    assert class_indices([1, "b", "B"], ["a", "b"]) == [1, 1, 1]
+def test_class_indices_reads_names_first_then_numbers():
+    assert class_indices([1, "b", "B", "0"], ["a", "b"]) == [1, 1, 1, 0]
     assert class_indices(["aA"], ["AA", "aA"]) == [1]  # An exact match first.
-    with pytest.raises(ValueError, match="names no class"):
+    with pytest.raises(ValueError, match=r"names several classes when case is ignored \(AA, aA"):
         class_indices(["aa"], ["AA", "aA"])
+    # MNIST's names are their numbers.
+    assert class_indices(["3", 7], [str(digit) for digit in range(10)]) == [3, 7]
+    # Folders named by numbers sort as text: each is named as its folder is, and a number that
+    # is no folder's name could be meant either way.
+    folders = ["1", "10", "2"]
+    assert class_indices(["1", "10", "2"], folders) == [0, 1, 2]
+    with pytest.raises(ValueError, match=r"\(0 1, 1 10, 2 2\): give the class's name"):
+        class_indices(["0"], folders)
+
+
+def test_labels_for_an_unconditional_generator_are_refused_as_such(shipped_unconditional, capsys):
+    for option in ("--labels", "--class-blend"):
+        command = "sample" if option == "--labels" else "interpolate"
+        assert main([command, str(shipped_unconditional), option, "cat,dog"]) == 2
+        err = capsys.readouterr().err
+        assert f"the generator is unconditional. Received: {option}=cat,dog" in err
 
 
 def test_export_cli_class_names(image_exports, tmp_path, capsys):

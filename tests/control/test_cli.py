@@ -168,7 +168,7 @@ def test_bad_input_is_one_clear_line(
     edit = ["edit", version, "--classifier", classifier]
     cases = [
         (["sample", version, "--labels", "0,3"], "Received: --labels=3"),
-        (["sample", shipped, "--labels", "2"], "Received: --labels=[2] with num_classes=None"),
+        (["sample", shipped, "--labels", "2"], "is unconditional. Received: --labels=2"),
         (["interpolate", version, "--steps", "1"], "Received: --steps=1"),
         ([*edit, "--target", "5"], "Received: --target=5"),
         ([*edit, "--target", "1", "--step-size", "-0.5"], "Received: --step-size=-0.5"),
