@@ -257,6 +257,12 @@ def open_file(path, mode="r"):
     return _gfile().GFile(path, mode)
 
 
+def read_text(path):
+    """The text of the file at `path`, local or a URL (`tf.io.gfile`'s errors as `OSError`s)."""
+    with _os_errors(path), open_file(path) as file:
+        return file.read()
+
+
 def rename(source, destination, *, overwrite):
     """Renames `source` to `destination` on a URL (see the module docstring for what it
     guarantees there); raises `FileExistsError` if `destination` exists and not `overwrite`.

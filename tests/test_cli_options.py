@@ -184,7 +184,9 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
     (output / "config.json").write_text(json.dumps({"data": str(photos), "recipe": "celeb_a"}))
     assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
     assert chosen[-3:] == [None, "cifar10", "celeb_a"]
-    assert f"using recipe 'celeb_a', which the run in {output} records" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"training without a recipe, as the run in {output} records (--restart" in out
+    assert f"using recipe 'celeb_a', as the run in {output} records" in out
 
 
 def test_train_image_size_and_centre_crop(tmp_path, capsys):

@@ -118,9 +118,9 @@ def typed(args, *options):
 
 
 def parse_labels(text, name="--labels", *, names=True):
-    """`"3"` -> `[3]`, `"0,1,2"` -> `[0, 1, 2]`: the classes of a command-line option. With
-    `names`, the classes stay as typed (`"cat,dog"` -> `["cat", "dog"]`, `"3"` -> `["3"]`):
-    `kgan.control.labels.class_indices` reads each as a class name or a number once the
+    """The classes of a command-line option: as typed with `names` (`"cat,dog"` -> `["cat",
+    "dog"]`, `"3"` -> `["3"]`), else as numbers (`"0,1,2"` -> `[0, 1, 2]`). Classes as typed
+    are read by `kgan.control.labels.class_indices`, as class names or numbers, once the
     model, and its names, are loaded."""
     if text is None:
         return None
@@ -165,8 +165,8 @@ def parse_seeds(text, name="--seeds"):
 
 
 def parse_class_pair(text, name="--class-blend"):
-    """`"3,8"` -> `(3, 8)`, `"cat,dog"` -> `("cat", "dog")`: the two classes of a class blend
-    on the command line."""
+    """`"3,8"` -> `("3", "8")`, `"cat,dog"` -> `("cat", "dog")`: the two classes of a class
+    blend on the command line, for `kgan.control.labels.class_indices`."""
     values = parse_labels(text, name)
     if len(values) != 2:
         raise ValueError(

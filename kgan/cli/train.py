@@ -42,8 +42,9 @@ def add_train_command(subparsers):
         help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, cifar10, "
         "stacked_mnist, celeb_a, small_data, wgangp); --data mnist, fashion_mnist and cifar10 "
         "pick theirs, the embedded default small_data, and a folder of 28x28x1, 32x32x3 or "
-        "64x64x3 images (after --image-size) mnist, cifar10 or celeb_a, unless --architecture, "
-        "--latent-dim or --base-filters is given; 'none' turns that off",
+        "64x64x3 images (after --image-size) mnist, cifar10 or celeb_a if it trains --model, "
+        "unless --architecture, --latent-dim or --base-filters is given; a run in --output "
+        "keeps the one it recorded; 'none' turns that off",
     )
     parser.add_argument(
         "--model", choices=registry.MODEL_NAMES, help="default: gan, or the recipe's"
@@ -210,18 +211,13 @@ def _recorded_recipe(args, data, network_options):
         return False, None
     path = storage.join(args.output, "config.json")
     try:
-        if not storage.isfile(path):
-            return False, None
-        with storage.open_file(path) as file:
-            config = json.load(file)
+        config = json.loads(storage.read_text(path))
     except (OSError, ValueError):
         return False, None  # `kgan.runs.folder` says what is wrong with the folder.
     if not isinstance(config, dict) or config.get("data") != os.fspath(data):
         return False, None
-    if "recipe" not in config:
-        return False, None
-    recipe = config["recipe"]
-    if recipe is not None and (recipe not in RECIPES or (
+    recipe = config.get("recipe")  # Runs from before recipes record none.
+    if recipe is not None and (not isinstance(recipe, str) or recipe not in RECIPES or (
         args.model is not None and args.model not in RECIPES[recipe]["models"]
     )):  # fmt: skip
         return False, None
@@ -232,8 +228,8 @@ def _say_recipe(recipe, data, shape, network_options, recorded, output):
     """Says which recipe `kgan train` chose for `--data`, or, for a folder, that none fits."""
     size = "x".join(str(s) for s in shape) + " images" if shape else None
     if recorded:
-        if recipe is not None:
-            print(f"using recipe {recipe!r}, which the run in {output} records")
+        kept = f"using recipe {recipe!r}" if recipe else "training without a recipe"
+        print(f"{kept}, as the run in {output} records (--restart chooses afresh)")
         return
     if recipe is not None:
         made_for = f"--data {data}" + (f" of {size}" if size else "")
@@ -259,7 +255,8 @@ def run_train(args):
     recorded, recipe = (
         (False, None) if args.recipe else _recorded_recipe(args, data, network_options)
     )
-    shape = None if recorded else _folder_shape(args, data)
+    given = any(value is not None for value in network_options.values())
+    shape = None if recorded or given else _folder_shape(args, data)
     if not recorded:
         with options.options_in_errors(args, _TRAIN_OPTIONS):
             recipe = choose_recipe(

@@ -71,8 +71,7 @@ def class_indices(values, class_names, *, name="labels"):
             none), or a number that could be meant either way.
     """
     class_names = list(class_names or [])
-    renumbered = any(known.strip().lstrip("-").isdigit() and known != str(i)
-                     for i, known in enumerate(class_names))  # fmt: skip
+    renumbered = any(_integer(known) not in (None, i) for i, known in enumerate(class_names))
     listed = ", ".join(f"{i} {known}" for i, known in enumerate(class_names))
     indices = []
     for value in values:
@@ -80,10 +79,7 @@ def class_indices(values, class_names, *, name="labels"):
         if text in class_names:
             indices.append(class_names.index(text))
             continue
-        try:
-            number = int(text)
-        except ValueError:
-            number = None
+        number = _integer(text)
         if number is not None:
             if renumbered:
                 raise ValueError(
@@ -113,6 +109,14 @@ def class_indices(values, class_names, *, name="labels"):
             f"Received: {name}={value}"
         )
     return indices
+
+
+def _integer(text):
+    """The integer `text` spells (`"03"`: 3), else `None`."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
 
 
 def check_class(name, value, num_classes):

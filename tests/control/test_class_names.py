@@ -114,8 +114,9 @@ def test_class_indices_reads_names_first_then_numbers():
     assert class_indices(["aA"], ["AA", "aA"]) == [1]  # An exact match first.
     with pytest.raises(ValueError, match=r"names several classes when case is ignored \(AA, aA"):
         class_indices(["aa"], ["AA", "aA"])
-    # MNIST's names are their numbers.
+    # MNIST's names are their numbers, and so are zero-padded ones.
     assert class_indices(["3", 7], [str(digit) for digit in range(10)]) == [3, 7]
+    assert class_indices(["3", "04"], [f"{digit:02d}" for digit in range(10)]) == [3, 4]
     # Folders named by numbers sort as text: each is named as its folder is, and a number that
     # is no folder's name could be meant either way.
     folders = ["1", "10", "2"]
