@@ -153,9 +153,6 @@ def _unknown_name_error(name, data_dir):
     )
 
 
-# Longer than 60 lines: the checks of every argument, then one branch per kind of source.
-
-
 def builtin_class_names(name):
     """The class names of the data set `name` that kgan reads itself (`"mnist"`,
     `"fashion_mnist"`, `"cifar10"`, the embedded sample), in label order; else `None`.
@@ -170,6 +167,7 @@ def builtin_class_names(name):
     return None
 
 
+# Longer than 60 lines: the checks of every argument, then one branch per kind of source.
 def load(
     name,
     *,
