@@ -299,7 +299,7 @@ def test_library_errors_name_the_options_typed(run_dir, tmp_path, capsys):
     argv = ["interpolate", str(tmp_path / "conditional.keras"), "--class-blend", "1,12"]
     assert main([*argv, "--out", str(tmp_path / "blend.png")]) == 2
     line = _error_line(capsys, "interpolate")
-    assert "`end` must be a class in [0, 3)" in line and line.endswith(
+    assert "--class-blend must name classes in [0, 3): 12 is none" in line and line.endswith(
         "Received: --class-blend=1,12"
     )
     # A classifier of other images than the generator's: named by its file, not its Keras name.

@@ -323,7 +323,7 @@ def check_interpolate(args):
 
 def run_interpolate(args):
     from kgan import control
-    from kgan.control.labels import check_labels, class_indices
+    from kgan.control.labels import class_indices
 
     generator = options.load_generator(args.model)
     if args.gif:
@@ -333,7 +333,12 @@ def run_interpolate(args):
         _check_conditional(generator, "--class-blend", args.class_blend)
         pair = options.parse_class_pair(args.class_blend, "--class-blend")
         start, end = class_indices(pair, generator.class_names, name="--class-blend")
-        check_labels([start, end], 2, generator.num_classes, name="--class-blend")
+        for value in (start, end):
+            if not 0 <= value < generator.num_classes:
+                raise ValueError(
+                    f"--class-blend must name classes in [0, {generator.num_classes}): {value} "
+                    f"is none. Received: --class-blend={args.class_blend}"
+                )
         blend = {"start": "--class-blend", "end": "--class-blend"}
         with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(

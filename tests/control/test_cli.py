@@ -188,7 +188,7 @@ def test_bad_input_is_one_clear_line(
             "Received: --labels=0,1,2, --rows=2",
         ),
         # Errors that name the options typed, not the library's arguments.
-        (["interpolate", image_exports["run"], "--class-blend", "0,7"], "--class-blend=7"),
+        (["interpolate", image_exports["run"], "--class-blend", "0,7"], "--class-blend=0,7"),
         (
             [*edit, "--target", "1", "--keep", "0,7"],
             "classifier has, in [0, 3). Received: --keep=7",
