@@ -42,8 +42,10 @@ SCRIPT = textwrap.dedent(
         for key, strategy in [("one", tf.distribute.get_strategy()), ("two", mirrored)]:
             with strategy.scope():
                 g = kgan.models.dcgan_generator((8, 8, 1), 4, base_filters=4, normalization=None)
+                # Spectral normalisation in one case: tracing it under R1's double backward
+                # pass is most of this test's time, and once shows it runs per replica.
                 d = kgan.models.dcgan_discriminator(
-                    (8, 8, 1), base_filters=4, normalization=None, spectral_norm=True
+                    (8, 8, 1), base_filters=4, normalization=None, spectral_norm=name == "GAN"
                 )
                 if name not in initial:
                     initial[name] = (g.get_weights(), d.get_weights())

@@ -19,19 +19,28 @@ def test_screen_cifar10_quick_scores_a_candidate_and_refuses_another_budget(
     data_dir = tool_data("cifar10/test", "the CIFAR-10 copy's test images")
     out = tmp_path / "screen.json"
     args = ("--quick", "--json", out)
+    # Two steps of the tutorial's batch of 256: the smallest budget that shows it is counted in
+    # images, not steps.
     stdout = run_tool(
-        "screen_cifar10.py", *args, "--only", "tutorial", cwd=tmp_path, data_dir=data_dir
+        "screen_cifar10.py",
+        *args,
+        "--images",
+        512,
+        "--only",
+        "tutorial",
+        cwd=tmp_path,
+        data_dir=data_dir,
     )
     results = json.loads(out.read_text())
-    assert results["images"] == 1024 and results["quick"] is True
+    assert results["images"] == 512 and results["quick"] is True
     assert list(results["candidates"]) == ["tutorial"]
     row = results["candidates"]["tutorial"]
     # The budget is in images, whatever the batch size: the tutorial's is 256.
-    assert row["batch_size"] == 256 and row["images_seen"] == row["steps"] * 256 == 1024
+    assert row["batch_size"] == 256 and row["images_seen"] == row["steps"] * 256 == 512
     assert set(METRICS) <= set(row) and set(METRICS) <= set(row["real_data"])
     assert row["environment"]["cpu_count"] >= 1
     assert (tmp_path / "screen_tutorial.png").is_file()  # Named after the results file.
-    assert re.search(r"^\| tutorial \| 4 x 256 \| ", stdout, re.M)
+    assert re.search(r"^\| tutorial \| 2 x 256 \| ", stdout, re.M)
     assert "--only tutorial" in results["command"]
     assert results["command"].endswith(f"--json {out}")  # Not the default file: it is named.
     assert not list(tmp_path.glob("screen.json.*"))  # The worker's part is removed.
