@@ -181,9 +181,11 @@ RECIPES = {
     },
     "small_data": {
         "notes": "A few thousand images, such as the embedded 2,000-image Fashion-MNIST sample "
-        "(the quickstart). The `mnist` recipe's training (unnormalised discriminator, lazy R1, "
-        "Adam 5e-4) at 32 base filters, with DiffAugment (translation, cutout) on every input "
-        "of the discriminator so that it does not memorise the data. No stored measurement: score "
+        "(the quickstart), and what `kgan train` picks for a folder of fewer than "
+        "`SMALL_DATA_IMAGES` images of any shape. The `mnist` recipe's training (unnormalised "
+        "discriminator, lazy R1, Adam 5e-4) at 32 base filters, with DiffAugment (translation, "
+        "cutout) on every input of the discriminator so that it does not memorise the data. No "
+        "stored measurement: score "
         "a run with `kgan evaluate RUN --data fashion_mnist` (the Fashion-MNIST test images, "
         "in the shipped classifier's space).",
         "model": "gan",
@@ -294,6 +296,10 @@ DATA_RECIPES = {
 # What `kgan train --data FOLDER` uses for a folder of images of these shapes (height, width,
 # channels) when no recipe is named: each recipe's notes say what it was measured on.
 SHAPE_RECIPES = {(28, 28, 1): "mnist", (32, 32, 3): "cifar10", (64, 64, 3): "celeb_a"}
+# A folder of fewer images than this trains `small_data`, whatever their shape: the shape
+# recipes were measured on 50,000 to 60,000 images, and their schedules would take thousands of
+# epochs of a small folder.
+SMALL_DATA_IMAGES = 10_000
 
 
 def names():
@@ -517,10 +523,13 @@ def settings_for_training(recipe, model, *, conditional=False, **network_options
     return get(recipe, model=model, conditional=conditional)
 
 
-def choose_recipe(data, recipe=None, *, image_shape=None, model=None, **network_options):
+def choose_recipe(
+    data, recipe=None, *, image_shape=None, image_count=None, model=None, **network_options
+):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
-    for `data` (`kgan.recipes.DATA_RECIPES`), or for images of `image_shape` (a folder's:
-    `SHAPE_RECIPES`, when it trains `model`), unless a network option is given explicitly."""
+    for `data` (`kgan.recipes.DATA_RECIPES`), or for a folder of `image_count` images of
+    `image_shape` (`folder_recipe`) when it trains `model`, unless a network option is given
+    explicitly."""
     if recipe is not None:
         check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
@@ -528,10 +537,19 @@ def choose_recipe(data, recipe=None, *, image_shape=None, model=None, **network_
         return None
     chosen = DATA_RECIPES.get(os.fspath(data) if data is not None else None)
     if chosen is None and image_shape is not None:
-        chosen = SHAPE_RECIPES.get(tuple(image_shape))
+        chosen = folder_recipe(image_shape, image_count)
         if chosen is not None and model is not None and model not in RECIPES[chosen]["models"]:
             return None
     return chosen
+
+
+def folder_recipe(image_shape, image_count=None):
+    """The recipe made for a folder of `image_count` images (unknown: `None`) of `image_shape`,
+    whatever model it trains: `small_data` below `SMALL_DATA_IMAGES` images, else the one of
+    `SHAPE_RECIPES`, else `None`."""
+    if image_count is not None and image_count < SMALL_DATA_IMAGES:
+        return "small_data"
+    return SHAPE_RECIPES.get(tuple(image_shape))
 
 
 def epochs_for(settings, batches):

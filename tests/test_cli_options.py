@@ -157,6 +157,8 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
         return object(), types.SimpleNamespace(history={"d_loss": [1.0]}, epoch=[0])
 
     monkeypatch.setattr(kgan.training, "train", train)
+    # Folders of one image and more count as large, until the test says otherwise.
+    monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 1)
     photos, digits = tmp_path / "photos", tmp_path / "digits"
     # The first photograph is grayscale: the folder is read in colour, as one image is.
     for folder, shapes in ((photos, [(40, 40), (40, 40, 3)]), (digits, [(8, 8)])):
@@ -173,8 +175,26 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
     assert main([*run, "--data", str(photos), "--image-size", "32", "32", "--model", "wgan"]) == 0
     assert chosen == ["cifar10", "celeb_a", None, None, None]
     out = capsys.readouterr().out
-    assert f"recipe 'cifar10' for --data {photos} of 32x32x3 images (--recipe none" in out
+    assert f"recipe 'cifar10' for --data {photos} of 2 32x32x3 images (--recipe none" in out
     assert "no recipe is made for 8x8x1 images (kgan.recipes.SHAPE_RECIPES)" in out
+    assert "recipe 'cifar10', made for 32x32x3 images, does not train --model wgan: " in out
+    # A folder of fewer images than SMALL_DATA_IMAGES trains `small_data`, whatever the shape;
+    # --num-samples counts.
+    monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 2)
+    assert main([*run, "--data", str(photos), "--image-size", "32", "32"]) == 0
+    assert (
+        main([*run, "--data", str(photos), "--image-size", "32", "32", "--num-samples", "1"]) == 0
+    )
+    assert main([*run, "--data", str(digits)]) == 0
+    assert main([*run, "--data", str(digits), "--model", "wgangp"]) == 0
+    assert chosen[-4:] == ["cifar10", "small_data", "small_data", None]
+    out = capsys.readouterr().out
+    assert (
+        f"recipe 'small_data' for --data {photos} of 1 32x32x3 images, fewer than 2 "
+        "(kgan.recipes.SMALL_DATA_IMAGES) (--recipe none" in out
+    )
+    assert "recipe 'small_data', made for fewer than 2 images, does not train --model wgangp" in out
+    monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 1)
     # A run of the folder already there keeps the recipe it recorded (none, by an older
     # choice), so that the same command resumes it; --restart chooses afresh.
     output.mkdir()

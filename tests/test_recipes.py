@@ -171,6 +171,18 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
     assert choose_recipe("my/folder", "none", image_shape=(32, 32, 3)) is None
     assert choose_recipe("my/folder", image_shape=(32, 32, 3), model="wgangp") == "cifar10"
     assert choose_recipe("my/folder", image_shape=(32, 32, 3), model="wgan") is None
+    # A small folder trains `small_data`, whatever its shape, rather than a schedule measured
+    # on 50,000 images, which would take thousands of its epochs.
+    large, small = recipes.SMALL_DATA_IMAGES, recipes.SMALL_DATA_IMAGES - 1
+    assert choose_recipe("my/folder", image_shape=(32, 32, 3), image_count=large) == "cifar10"
+    assert choose_recipe("my/folder", image_shape=(32, 32, 3), image_count=small) == "small_data"
+    assert choose_recipe("my/folder", image_shape=(48, 48, 3), image_count=small) == "small_data"
+    assert choose_recipe("my/folder", image_shape=(48, 48, 3), image_count=large) is None
+    assert (
+        choose_recipe("my/folder", image_shape=(32, 32, 3), image_count=small, model="wgangp")
+        is None
+    )
+    assert choose_recipe("mnist", image_shape=(28, 28, 1), image_count=small) == "mnist"
     with pytest.raises(ValueError, match="Received: base_filters=8"):
         train(tmp_path / "bad", recipe="small_data", base_filters=8)
     gan, history = train(

@@ -189,15 +189,19 @@ _TRAIN_OPTIONS = {
 }
 
 
-def _folder_shape(args, data):
-    """The shape of the images of a folder `--data` (see `kgan.data.folder.probe_shape`), for
-    choosing its recipe; `None` for data sets and with `--recipe`."""
+def _probe_folder(args, data):
+    """`(shape, count)` of the images a folder `--data` trains on (see
+    `kgan.data.folder.probe_folder`; at most `--num-samples`), for choosing its recipe; `None`
+    for data sets and with `--recipe`."""
     from kgan.data import folder
     from kgan.data.loading import is_path
 
     if args.recipe is not None or not is_path(data) or not os.path.isdir(os.path.expanduser(data)):
         return None
-    return folder.probe_shape(data, args.image_size)
+    probed = folder.probe_folder(data, args.image_size)
+    if probed is None or args.num_samples is None:
+        return probed
+    return probed[0], min(probed[1], args.num_samples)
 
 
 def _recorded_recipe(args, data, network_options):
@@ -224,20 +228,36 @@ def _recorded_recipe(args, data, network_options):
     return True, recipe
 
 
-def _say_recipe(recipe, data, shape, network_options, recorded, output):
-    """Says which recipe `kgan train` chose for `--data`, or, for a folder, that none fits."""
-    size = "x".join(str(s) for s in shape) + " images" if shape else None
+def _say_recipe(recipe, data, probed, args, network_options, recorded):
+    """Says which recipe `kgan train` chose for `--data`, or, for a folder, why none."""
+    from kgan.recipes import SMALL_DATA_IMAGES, folder_recipe
+
     if recorded:
         kept = f"using recipe {recipe!r}" if recipe else "training without a recipe"
-        print(f"{kept}, as the run in {output} records (--restart chooses afresh)")
+        print(f"{kept}, as the run in {args.output} records (--restart chooses afresh)")
         return
+    shape, count = probed or (None, None)
+    size = "x".join(str(s) for s in shape) + " images" if shape else None
+    small = count is not None and count < SMALL_DATA_IMAGES
     if recipe is not None:
-        made_for = f"--data {data}" + (f" of {size}" if size else "")
+        made_for = f"--data {data}" + (f" of {count:,} {size}" if size else "")
+        if small:
+            made_for += f", fewer than {SMALL_DATA_IMAGES:,} (kgan.recipes.SMALL_DATA_IMAGES)"
         print(f"using recipe {recipe!r} for {made_for} (--recipe none to turn it off)")
-    elif size and not any(value is not None for value in network_options.values()):
+        return
+    if not size or any(value is not None for value in network_options.values()):
+        return
+    made = folder_recipe(shape, count)
+    if made is None:
         print(
             f"no recipe is made for {size} (kgan.recipes.SHAPE_RECIPES): training with "
             "kgan train's defaults; --recipe NAME chooses one"
+        )
+    else:
+        made_for = f"fewer than {SMALL_DATA_IMAGES:,} images" if small else size
+        print(
+            f"recipe {made!r}, made for {made_for}, does not train --model {args.model}: "
+            "training with kgan train's defaults; --recipe NAME chooses another"
         )
 
 
@@ -256,14 +276,20 @@ def run_train(args):
         (False, None) if args.recipe else _recorded_recipe(args, data, network_options)
     )
     given = any(value is not None for value in network_options.values())
-    shape = None if recorded or given else _folder_shape(args, data)
+    probed = None if recorded or given else _probe_folder(args, data)
     if not recorded:
+        shape, count = probed or (None, None)
         with options.options_in_errors(args, _TRAIN_OPTIONS):
             recipe = choose_recipe(
-                data, args.recipe, image_shape=shape, model=args.model, **network_options
+                data,
+                args.recipe,
+                image_shape=shape,
+                image_count=count,
+                model=args.model,
+                **network_options,
             )
     if args.recipe is None:
-        _say_recipe(recipe, data, shape, network_options, recorded, args.output)
+        _say_recipe(recipe, data, probed, args, network_options, recorded)
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
     with options.options_in_errors(args, _TRAIN_OPTIONS, derived=("image_size",)):
         gan, history = train(

@@ -113,11 +113,12 @@ def probe_color_mode(path):
     return "grayscale" if mode in _GRAYSCALE_MODES else "rgb"
 
 
-def probe_shape(directory, image_size=None):
-    """`(height, width, channels)` of the images of `directory` as `from_folder` reads them
-    when no colour mode is asked for: the size of the first image file's header (or
-    `image_size`), in colour if any image is (`folder_color_mode`). Enough to choose a recipe,
-    not a check of the folder; `None` when no image can be read there."""
+def probe_folder(directory, image_size=None):
+    """`((height, width, channels), count)` of the images of `directory` as `from_folder`
+    reads them when no colour mode is asked for: the size of the first image file's header (or
+    `image_size`), in colour if any image is (`folder_color_mode`), and how many image files
+    there are. Enough to choose a recipe, not a check of the folder; `None` when no image can
+    be read there."""
     from PIL import UnidentifiedImageError
 
     try:
@@ -128,7 +129,7 @@ def probe_shape(directory, image_size=None):
         return None
     if image_size is not None:
         size = pipeline.normalize_image_size(image_size)
-    return (*size, 1 if color_mode == "grayscale" else 3)
+    return (*size, 1 if color_mode == "grayscale" else 3), len(paths)
 
 
 def folder_color_mode(paths):

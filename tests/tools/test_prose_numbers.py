@@ -32,8 +32,9 @@ CIFAR10_PLURALS = [
 
 # Numbers that are settings, not measurements, per document.
 SETTINGS = {
-    # jacobian_truncation, step_size, Adam's betas; the Apache License's version
-    "README.md": {"0.25", "0.2", "0.5", "0.9", "2.0"},
+    # jacobian_truncation, step_size, Adam's betas; the Apache License's version;
+    # kgan.recipes.SMALL_DATA_IMAGES (test_the_small_folder_size_is_the_recipes_constant)
+    "README.md": {"0.25", "0.2", "0.5", "0.9", "2.0", "10,000"},
     # the truncation share; protocol sizes set in tools/train_references.py, evaluate_toys.py
     # and evaluate_control.py
     "savedmodels/README.md": {"0.25", "0.1", "10,000", "1,000", "2,500"},
@@ -560,6 +561,11 @@ def test_every_figure_in_prose_is_checked_or_a_setting(document):
         f"{document} quotes figures that no stored result backs: {unchecked}. Quote them from "
         "a file under tools/results/ or a card, with a claim in this test, or leave them out."
     )
+
+
+def test_the_small_folder_size_is_the_recipes_constant():
+    readme = _normal((ROOT / "README.md").read_text())
+    assert f"(under {recipes.SMALL_DATA_IMAGES:,} images: `small_data`)" in readme
 
 
 def test_benchmark_data_states_the_target_the_tools_readme_quotes():
