@@ -122,7 +122,9 @@ def _option_labels(text, count, generator, name="--labels", count_option="--num-
     if text is None:
         return None
     _check_conditional(generator, name, text)
-    values = class_indices(options.parse_labels(text, name), generator.class_names, name=name)
+    values = class_indices(
+        options.parse_labels(text, name), generator.class_names, name=name, typed=text
+    )
     check_labels(values, len(values), generator.num_classes, name=name)
     if len(values) > count:
         raise ValueError(
@@ -332,7 +334,9 @@ def run_interpolate(args):
     if args.class_blend is not None:
         _check_conditional(generator, "--class-blend", args.class_blend)
         pair = options.parse_class_pair(args.class_blend, "--class-blend")
-        start, end = class_indices(pair, generator.class_names, name="--class-blend")
+        start, end = class_indices(
+            pair, generator.class_names, name="--class-blend", typed=args.class_blend
+        )
         for value in (start, end):
             if not 0 <= value < generator.num_classes:
                 raise ValueError(

@@ -6,7 +6,9 @@ classes is a row of class weights, `(1 - t) * one_hot(a) + t * one_hot(b)`, whic
 generator can take (see `kgan.control.generators.KerasGenerator.soft_label_model`).
 """
 
+import difflib
 import numbers
+import unicodedata
 
 import numpy as np
 
@@ -57,58 +59,78 @@ def check_labels(labels, count, num_classes, *, name="labels"):
     return array.astype("int32")
 
 
-def class_indices(values, class_names, *, name="labels"):
+def class_indices(values, class_names, *, name="labels", typed=None):
     """The class numbers of `values`, classes as typed on a command line.
 
-    A string that is a class's name (exactly, else ignoring case when that names one class)
-    is that class, so that folders named by numbers (`"1"`, `"10"`, `"2"`, sorted as text) are
-    named as their folders are; any other integer (or string of one) is a class number. When
-    some class names are numbers other than their class numbers, a number that names no
-    class is refused: it could be meant either way.
+    A string that is a class's name (exactly, else ignoring case when that names one class;
+    both in Unicode's composed form, without surrounding spaces) is that class, so that folders
+    named by numbers (`"1"`, `"10"`, `"2"`, sorted as text) are named as their folders are; any
+    other integer (or string of one) is a class number. When some class names are numbers
+    other than their class numbers, a number that names no class is refused: it could be meant
+    either way.
+
+    Args:
+        values: the classes, as typed or as numbers.
+        class_names: the generator's class names, or `None`.
+        name: the argument's name in error messages.
+        typed: the argument as typed (`"cat,dog"`), for error messages; else `values` joined.
 
     Raises:
         ValueError: for a name that is none of `class_names` (or names when there are
             none), or a number that could be meant either way.
     """
-    class_names = list(class_names or [])
-    renumbered = any(_integer(known) not in (None, i) for i, known in enumerate(class_names))
-    listed = ", ".join(f"{i} {known}" for i, known in enumerate(class_names))
+    keys = [_key(known) for known in class_names or []]
+    received = f"{name}={typed if typed is not None else ','.join(map(str, values))}"
+    renumbered = any(_integer(key) not in (None, i) for i, key in enumerate(keys))
     indices = []
     for value in values:
-        text = str(value).strip()
-        if text in class_names:
-            indices.append(class_names.index(text))
+        text = _key(value)
+        if text in keys:
+            indices.append(keys.index(text))
             continue
         number = _integer(text)
         if number is not None:
             if renumbered:
                 raise ValueError(
                     f"`{name}` gives {text}, which is no class's name, and the classes' names "
-                    f"are numbers other than their class numbers ({listed}): give the class's "
-                    f"name. Received: {name}={value}"
+                    f"are numbers other than their class numbers ({_listed(class_names)}): give "
+                    f"the class's name. Received: {received}"
                 )
             indices.append(number)
             continue
-        if not class_names:
+        if not keys:
             raise ValueError(
                 f"`{name}` names a class, but the generator records no class names: give class "
-                f"numbers. Received: {name}={value}"
+                f"numbers. Received: {received}"
             )
-        matches = [i for i, known in enumerate(class_names) if known.lower() == text.lower()]
+        matches = [i for i, key in enumerate(keys) if key.casefold() == text.casefold()]
         if len(matches) == 1:
             indices.append(matches[0])
             continue
         if matches:
             raise ValueError(
                 f"`{name}` names several classes when case is ignored "
-                f"({', '.join(class_names[i] for i in matches)}): give the exact name. "
-                f"Received: {name}={value}"
+                f"({', '.join(repr(class_names[i]) for i in matches)}): give the exact name. "
+                f"Received: {received}"
             )
+        closest = difflib.get_close_matches(text, keys, n=3)
+        hint = f" (the closest: {', '.join(map(repr, closest))})" if closest else ""
         raise ValueError(
-            f"`{name}` names no class of the generator, whose classes are {listed}. "
-            f"Received: {name}={value}"
+            f"`{name}` names no class of the generator: {text!r} is none of "
+            f"{_listed(class_names)}{hint}. Received: {received}"
         )
     return indices
+
+
+def _key(name):
+    """A class name as it is compared: in Unicode's composed form, without surrounding spaces."""
+    return unicodedata.normalize("NFC", str(name)).strip()
+
+
+def _listed(class_names, most=10):
+    """`0 'cat', 1 'dog', ...`: the classes, at most `most` of them, then how many in all."""
+    listed = ", ".join(f"{i} {known!r}" for i, known in enumerate(class_names[:most]))
+    return listed + (f", ... ({len(class_names):,} classes)" if len(class_names) > most else "")
 
 
 def _integer(text):

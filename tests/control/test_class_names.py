@@ -1,6 +1,7 @@
 """Class names: recorded by runs and exports, and taken by `--labels` in place of numbers."""
 
 import json
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -45,14 +46,18 @@ def test_exports_carry_the_names_and_labels_take_them(image_gan, named_exports, 
 
 def test_a_name_that_is_no_class_lists_the_classes(named_exports, image_exports, capsys):
     version, _ = named_exports
-    assert main(["sample", str(version), "--labels", "hexagon"]) == 2
+    assert main(["sample", str(version), "--labels", "circle,hexagon"]) == 2
     err = capsys.readouterr().err
-    assert "0 circle, 1 square, 2 Triangle" in err and "Received: --labels=hexagon" in err
+    assert "'hexagon' is none of 0 'circle', 1 'square', 2 'Triangle'" in err
+    assert "Received: --labels=circle,hexagon" in err  # As typed, whole.
+    # A misspelt name is told the closest.
+    assert main(["sample", str(version), "--labels", "squre"]) == 2
+    assert "(the closest: 'square'). Received: --labels=squre" in capsys.readouterr().err
     # The fixture's run records no names: its classes are numbers only.
     assert main(["sample", image_exports["run"], "--labels", "circle"]) == 2
     assert "records no class names: give class numbers" in capsys.readouterr().err
     assert main(["interpolate", image_exports["run"], "--class-blend", "0,hexagon"]) == 2
-    assert "Received: --class-blend=hexagon" in capsys.readouterr().err
+    assert "Received: --class-blend=0,hexagon" in capsys.readouterr().err
 
 
 def test_class_blend_takes_names(image_gan, tmp_path):
@@ -112,7 +117,7 @@ def test_check_class_names_refuses(names, num_classes, message):
 def test_class_indices_reads_names_first_then_numbers():
     assert class_indices([1, "b", "B", "0"], ["a", "b"]) == [1, 1, 1, 0]
     assert class_indices(["aA"], ["AA", "aA"]) == [1]  # An exact match first.
-    with pytest.raises(ValueError, match=r"names several classes when case is ignored \(AA, aA"):
+    with pytest.raises(ValueError, match=r"several classes when case is ignored \('AA', 'aA'"):
         class_indices(["aa"], ["AA", "aA"])
     # MNIST's names are their numbers, and so are zero-padded ones.
     assert class_indices(["3", 7], [str(digit) for digit in range(10)]) == [3, 7]
@@ -121,8 +126,16 @@ def test_class_indices_reads_names_first_then_numbers():
     # is no folder's name could be meant either way.
     folders = ["1", "10", "2"]
     assert class_indices(["1", "10", "2"], folders) == [0, 1, 2]
-    with pytest.raises(ValueError, match=r"\(0 1, 1 10, 2 2\): give the class's name"):
+    with pytest.raises(ValueError, match=r"\(0 '1', 1 '10', 2 '2'\): give the class's name"):
         class_indices(["0"], folders)
+    # Names compare in Unicode's composed form, without surrounding spaces, as folders made on
+    # one system and names typed on another may differ so.
+    decomposed = unicodedata.normalize("NFD", "café")
+    assert class_indices(["café", " caf\u00e9 "], ["bar", decomposed + " "]) == [1, 1]
+    # Many classes: ten are listed, and how many there are.
+    many = [f"class {i}" for i in range(1000)]
+    with pytest.raises(ValueError, match=r"8 'class 8', 9 'class 9', \.\.\. \(1,000 classes\)"):
+        class_indices(["hexagon"], many, name="--labels", typed="hexagon")
 
 
 def test_labels_for_an_unconditional_generator_are_refused_as_such(shipped_unconditional, capsys):
