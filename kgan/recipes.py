@@ -185,9 +185,8 @@ RECIPES = {
         "`SMALL_DATA_IMAGES` images of any shape. The `mnist` recipe's training (unnormalised "
         "discriminator, lazy R1, Adam 5e-4) at 32 base filters, with DiffAugment (translation, "
         "cutout) on every input of the discriminator so that it does not memorise the data. No "
-        "stored measurement: score "
-        "a run with `kgan evaluate RUN --data fashion_mnist` (the Fashion-MNIST test images, "
-        "in the shipped classifier's space).",
+        "stored measurement: score a run with `kgan evaluate RUN --data fashion_mnist` (the "
+        "Fashion-MNIST test images, in the shipped classifier's space).",
         "model": "gan",
         "models": ("gan",),
         **copy.deepcopy(_IMAGE_GAN),
