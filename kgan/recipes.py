@@ -526,20 +526,27 @@ def choose_recipe(
     data, recipe=None, *, image_shape=None, image_count=None, model=None, **network_options
 ):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
-    for `data` (`kgan.recipes.DATA_RECIPES`), or for a folder of `image_count` images of
-    `image_shape` (`folder_recipe`) when it trains `model`, unless a network option is given
-    explicitly."""
+    for `data` (`kgan.recipes.DATA_RECIPES`), or for a folder of images of `image_shape`
+    (`SHAPE_RECIPES`) when it trains `model`, unless a network option is given explicitly.
+    Training on fewer than `SMALL_DATA_IMAGES` images (`image_count`: a folder's, or
+    `--num-samples`) uses `small_data` instead, when it trains `model`."""
     if recipe is not None:
         check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
     if any(value is not None for value in network_options.values()):
         return None
     chosen = DATA_RECIPES.get(os.fspath(data) if data is not None else None)
-    if chosen is None and image_shape is not None:
+
+    def trains(name):
+        return model is None or model in RECIPES[name]["models"]
+
+    if chosen is not None:
+        small = image_count is not None and image_count < SMALL_DATA_IMAGES
+        return "small_data" if small and trains("small_data") else chosen
+    if image_shape is not None:
         chosen = folder_recipe(image_shape, image_count)
-        if chosen is not None and model is not None and model not in RECIPES[chosen]["models"]:
-            return None
-    return chosen
+        return chosen if chosen is not None and trains(chosen) else None
+    return None
 
 
 def folder_recipe(image_shape, image_count=None):

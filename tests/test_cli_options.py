@@ -194,6 +194,14 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
         "(kgan.recipes.SMALL_DATA_IMAGES) (--recipe none" in out
     )
     assert "recipe 'small_data', made for fewer than 2 images, does not train --model wgangp" in out
+    # A data set cut short by --num-samples, too.
+    monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 10_000)
+    assert main([*run, "--data", "mnist", "--num-samples", "1000"]) == 0
+    assert main([*run, "--data", "mnist", "--num-samples", "10000"]) == 0
+    assert chosen[-2:] == ["small_data", "mnist"]
+    out = capsys.readouterr().out
+    assert "recipe 'small_data' for --data mnist: 1,000 images, fewer than 10,000 (" in out
+    assert "recipe 'mnist' for --data mnist (--recipe none" in out
     monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 1)
     # A run of the folder already there keeps the recipe it recorded (none, by an older
     # choice), so that the same command resumes it; --restart chooses afresh.

@@ -182,7 +182,10 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
         choose_recipe("my/folder", image_shape=(32, 32, 3), image_count=small, model="wgangp")
         is None
     )
-    assert choose_recipe("mnist", image_shape=(28, 28, 1), image_count=small) == "mnist"
+    # So does a data set cut short with --num-samples, unless small_data does not train --model.
+    assert choose_recipe("mnist", image_count=small) == "small_data"
+    assert choose_recipe("mnist", image_count=large) == "mnist"
+    assert choose_recipe("mnist", image_count=small, model="wgangp") == "mnist"
     with pytest.raises(ValueError, match="Received: base_filters=8"):
         train(tmp_path / "bad", recipe="small_data", base_filters=8)
     gan, history = train(

@@ -228,21 +228,22 @@ def _recorded_recipe(args, data, network_options):
     return True, recipe
 
 
-def _say_recipe(recipe, data, probed, args, network_options, recorded):
-    """Says which recipe `kgan train` chose for `--data`, or, for a folder, why none."""
+def _say_recipe(recipe, data, shape, count, args, network_options, recorded):
+    """Says which recipe `kgan train` chose for `--data` (of `count` images of `shape`, when
+    known), or, for a folder, why none."""
     from kgan.recipes import SMALL_DATA_IMAGES, folder_recipe
 
     if recorded:
         kept = f"using recipe {recipe!r}" if recipe else "training without a recipe"
         print(f"{kept}, as the run in {args.output} records (--restart chooses afresh)")
         return
-    shape, count = probed or (None, None)
     size = "x".join(str(s) for s in shape) + " images" if shape else None
     small = count is not None and count < SMALL_DATA_IMAGES
     if recipe is not None:
         made_for = f"--data {data}" + (f" of {count:,} {size}" if size else "")
-        if small:
-            made_for += f", fewer than {SMALL_DATA_IMAGES:,} (kgan.recipes.SMALL_DATA_IMAGES)"
+        if recipe == "small_data" and small:
+            of = "" if size else f": {count:,} images"
+            made_for += f"{of}, fewer than {SMALL_DATA_IMAGES:,} (kgan.recipes.SMALL_DATA_IMAGES)"
         print(f"using recipe {recipe!r} for {made_for} (--recipe none to turn it off)")
         return
     if not size or any(value is not None for value in network_options.values()):
@@ -277,8 +278,8 @@ def run_train(args):
     )
     given = any(value is not None for value in network_options.values())
     probed = None if recorded or given else _probe_folder(args, data)
+    shape, count = probed or (None, args.num_samples)
     if not recorded:
-        shape, count = probed or (None, None)
         with options.options_in_errors(args, _TRAIN_OPTIONS):
             recipe = choose_recipe(
                 data,
@@ -289,7 +290,7 @@ def run_train(args):
                 **network_options,
             )
     if args.recipe is None:
-        _say_recipe(recipe, data, probed, args, network_options, recorded)
+        _say_recipe(recipe, data, shape, count, args, network_options, recorded)
     ema_decay = "auto" if args.ema_decay is None else (args.ema_decay or None)
     with options.options_in_errors(args, _TRAIN_OPTIONS, derived=("image_size",)):
         gan, history = train(

@@ -565,7 +565,7 @@ def test_every_figure_in_prose_is_checked_or_a_setting(document):
 
 def test_the_small_folder_size_is_the_recipes_constant():
     readme = _normal((ROOT / "README.md").read_text())
-    assert f"(under {recipes.SMALL_DATA_IMAGES:,} images: `small_data`)" in readme
+    assert f"under {recipes.SMALL_DATA_IMAGES:,} images (a folder's or `--num-samples`)" in readme
 
 
 def test_benchmark_data_states_the_target_the_tools_readme_quotes():
