@@ -526,36 +526,35 @@ def choose_recipe(
     data, recipe=None, *, image_shape=None, image_count=None, model=None, **network_options
 ):
     """The recipe `kgan train` uses: `recipe` if named (`"none"`: no recipe), else the one made
-    for `data` (`kgan.recipes.DATA_RECIPES`), or for a folder of images of `image_shape`
-    (`SHAPE_RECIPES`) when it trains `model`, unless a network option is given explicitly.
-    Training on fewer than `SMALL_DATA_IMAGES` images (`image_count`: a folder's, or
-    `--num-samples`) uses `small_data` instead, when it trains `model`."""
+    for the data (`made_recipe`), unless a network option is given explicitly. A recipe made for
+    the size or shape of the images that does not train `model` is none; a data set's own
+    recipe is refused later if it does not."""
     if recipe is not None:
         check_choice("recipe", recipe, (*names(), "none"))
         return None if recipe == "none" else recipe
     if any(value is not None for value in network_options.values()):
         return None
-    chosen = DATA_RECIPES.get(os.fspath(data) if data is not None else None)
-
-    def trains(name):
-        return model is None or model in RECIPES[name]["models"]
-
-    if chosen is not None:
-        small = image_count is not None and image_count < SMALL_DATA_IMAGES
-        return "small_data" if small and trains("small_data") else chosen
-    if image_shape is not None:
-        chosen = folder_recipe(image_shape, image_count)
-        return chosen if chosen is not None and trains(chosen) else None
-    return None
+    made = made_recipe(data, image_shape, image_count)
+    if made is None or made == DATA_RECIPES.get(_data_key(data)):
+        return made
+    return made if model is None or model in RECIPES[made]["models"] else None
 
 
-def folder_recipe(image_shape, image_count=None):
-    """The recipe made for a folder of `image_count` images (unknown: `None`) of `image_shape`,
-    whatever model it trains: `small_data` below `SMALL_DATA_IMAGES` images, else the one of
-    `SHAPE_RECIPES`, else `None`."""
+def made_recipe(data, image_shape=None, image_count=None):
+    """The recipe made for `data`, whatever model it trains: for fewer than `SMALL_DATA_IMAGES`
+    images (`image_count`: a folder's, or a data set cut short), `small_data`; else a data set's
+    own (`DATA_RECIPES`), or the one made for a folder's `image_shape` (`SHAPE_RECIPES`); `None`
+    when none is (or `data` is neither, such as a toy data set)."""
+    own = DATA_RECIPES.get(_data_key(data))
+    if own is None and image_shape is None:
+        return None
     if image_count is not None and image_count < SMALL_DATA_IMAGES:
         return "small_data"
-    return SHAPE_RECIPES.get(tuple(image_shape))
+    return own if own is not None else SHAPE_RECIPES.get(tuple(image_shape))
+
+
+def _data_key(data):
+    return os.fspath(data) if data is not None else None
 
 
 def epochs_for(settings, batches):

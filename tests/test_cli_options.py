@@ -198,10 +198,14 @@ def test_train_picks_the_recipe_made_for_a_folders_image_shape(tmp_path, capsys,
     monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 10_000)
     assert main([*run, "--data", "mnist", "--num-samples", "1000"]) == 0
     assert main([*run, "--data", "mnist", "--num-samples", "10000"]) == 0
-    assert chosen[-2:] == ["small_data", "mnist"]
+    assert main([*run, "--data", "mnist", "--num-samples", "1000", "--model", "wgangp"]) == 0
+    assert main([*run, "--num-samples", "1000"]) == 0  # The embedded sample: its own recipe.
+    assert chosen[-4:] == ["small_data", "mnist", None, "small_data"]
     out = capsys.readouterr().out
     assert "recipe 'small_data' for --data mnist: 1,000 images, fewer than 10,000 (" in out
     assert "recipe 'mnist' for --data mnist (--recipe none" in out
+    assert "'small_data', made for fewer than 10,000 images, does not train --model wgangp" in out
+    assert "recipe 'small_data' for --data fashion_mnist_sample (--recipe none" in out
     monkeypatch.setattr(kgan.recipes, "SMALL_DATA_IMAGES", 1)
     # A run of the folder already there keeps the recipe it recorded (none, by an older
     # choice), so that the same command resumes it; --restart chooses afresh.
@@ -239,3 +243,12 @@ def test_train_image_size_and_centre_crop(tmp_path, capsys):
     no_size = [a for a in args if a not in ("--image-size", "8")] + ["--restart"]
     assert main(no_size) == 2
     assert "--crop needs --image-size" in capsys.readouterr().err
+
+
+def test_train_help_states_when_small_data_is_chosen(capsys):
+    from kgan.recipes import SMALL_DATA_IMAGES
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"fewer than {SMALL_DATA_IMAGES:,} images (a folder's, or --num-samples)" in help_text

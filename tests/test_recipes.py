@@ -182,10 +182,13 @@ def test_kgan_train_with_a_recipe_and_the_automatic_choice(tmp_path):
         choose_recipe("my/folder", image_shape=(32, 32, 3), image_count=small, model="wgangp")
         is None
     )
-    # So does a data set cut short with --num-samples, unless small_data does not train --model.
+    # So does a data set cut short with --num-samples; when small_data does not train --model,
+    # none does, as for a folder. A data set's own recipe is refused later if it does not.
     assert choose_recipe("mnist", image_count=small) == "small_data"
     assert choose_recipe("mnist", image_count=large) == "mnist"
-    assert choose_recipe("mnist", image_count=small, model="wgangp") == "mnist"
+    assert choose_recipe("mnist", image_count=small, model="wgangp") is None
+    assert choose_recipe("fashion_mnist_sample", image_count=small, model="wgangp") == "small_data"
+    assert choose_recipe("gaussian_ring", image_count=small) is None  # Not images.
     with pytest.raises(ValueError, match="Received: base_filters=8"):
         train(tmp_path / "bad", recipe="small_data", base_filters=8)
     gan, history = train(

@@ -41,10 +41,11 @@ def add_train_command(subparsers):
         "--recipe",
         help="a named configuration (kgan.recipes: toy_2d, mnist, fashion_mnist, cifar10, "
         "stacked_mnist, celeb_a, small_data, wgangp); --data mnist, fashion_mnist and cifar10 "
-        "pick theirs, the embedded default small_data, and a folder of 28x28x1, 32x32x3 or "
-        "64x64x3 images (after --image-size) mnist, cifar10 or celeb_a if it trains --model, "
-        "unless --architecture, --latent-dim or --base-filters is given; a run in --output "
-        "keeps the one it recorded; 'none' turns that off",
+        "pick theirs, the embedded default small_data, a folder of 28x28x1, 32x32x3 or "
+        "64x64x3 images (after --image-size) mnist, cifar10 or celeb_a, and fewer than "
+        "10,000 images (a folder's, or --num-samples) small_data, if it trains --model, unless "
+        "--architecture, --latent-dim or --base-filters is given; a run in --output keeps the "
+        "one it recorded; 'none' turns that off",
     )
     parser.add_argument(
         "--model", choices=registry.MODEL_NAMES, help="default: gan, or the recipe's"
@@ -230,35 +231,40 @@ def _recorded_recipe(args, data, network_options):
 
 def _say_recipe(recipe, data, shape, count, args, network_options, recorded):
     """Says which recipe `kgan train` chose for `--data` (of `count` images of `shape`, when
-    known), or, for a folder, why none."""
-    from kgan.recipes import SMALL_DATA_IMAGES, folder_recipe
+    known), or why none."""
+    from kgan.recipes import DATA_RECIPES, SMALL_DATA_IMAGES, made_recipe
 
     if recorded:
         kept = f"using recipe {recipe!r}" if recipe else "training without a recipe"
         print(f"{kept}, as the run in {args.output} records (--restart chooses afresh)")
         return
     size = "x".join(str(s) for s in shape) + " images" if shape else None
-    small = count is not None and count < SMALL_DATA_IMAGES
+    # Said when the number of images chose the recipe, not the data set's own.
+    small = (
+        count is not None
+        and count < SMALL_DATA_IMAGES
+        and DATA_RECIPES.get(os.fspath(data)) != "small_data"
+    )
     if recipe is not None:
         made_for = f"--data {data}" + (f" of {count:,} {size}" if size else "")
-        if recipe == "small_data" and small:
+        if small:
             of = "" if size else f": {count:,} images"
             made_for += f"{of}, fewer than {SMALL_DATA_IMAGES:,} (kgan.recipes.SMALL_DATA_IMAGES)"
         print(f"using recipe {recipe!r} for {made_for} (--recipe none to turn it off)")
         return
-    if not size or any(value is not None for value in network_options.values()):
+    if any(value is not None for value in network_options.values()):
         return
-    made = folder_recipe(shape, count)
-    if made is None:
-        print(
-            f"no recipe is made for {size} (kgan.recipes.SHAPE_RECIPES): training with "
-            "kgan train's defaults; --recipe NAME chooses one"
-        )
-    else:
+    made = made_recipe(data, shape, count)
+    if made is not None:
         made_for = f"fewer than {SMALL_DATA_IMAGES:,} images" if small else size
         print(
             f"recipe {made!r}, made for {made_for}, does not train --model {args.model}: "
             "training with kgan train's defaults; --recipe NAME chooses another"
+        )
+    elif size:
+        print(
+            f"no recipe is made for {size} (kgan.recipes.SHAPE_RECIPES): training with "
+            "kgan train's defaults; --recipe NAME chooses one"
         )
 
 
