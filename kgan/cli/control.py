@@ -125,6 +125,7 @@ def _option_labels(text, count, generator, name="--labels", count_option="--num-
     values = class_indices(
         options.parse_labels(text, name), generator.class_names, name=name, typed=text
     )
+    _check_classes(values, generator, name, text)
     check_labels(values, len(values), generator.num_classes, name=name)
     if len(values) > count:
         raise ValueError(
@@ -134,6 +135,16 @@ def _option_labels(text, count, generator, name="--labels", count_option="--num-
             f"Received: {name}={text}, {count_option}={count}"
         )
     return repeat_labels(values, count)
+
+
+def _check_classes(values, generator, option, text):
+    """Refuses class numbers outside the generator's classes, naming the option as typed."""
+    for value in values:
+        if not 0 <= value < generator.num_classes:
+            raise ValueError(
+                f"{option} must name classes in [0, {generator.num_classes}): {value} is none. "
+                f"Received: {option}={text}"
+            )
 
 
 def _check_conditional(generator, option, text):
@@ -337,12 +348,7 @@ def run_interpolate(args):
         start, end = class_indices(
             pair, generator.class_names, name="--class-blend", typed=args.class_blend
         )
-        for value in (start, end):
-            if not 0 <= value < generator.num_classes:
-                raise ValueError(
-                    f"--class-blend must name classes in [0, {generator.num_classes}): {value} "
-                    f"is none. Received: --class-blend={args.class_blend}"
-                )
+        _check_classes((start, end), generator, "--class-blend", args.class_blend)
         blend = {"start": "--class-blend", "end": "--class-blend"}
         with options.options_in_errors(args, {**_INTERPOLATE_OPTIONS, **blend}, derived=blend):
             images = control.class_interpolation_grid(

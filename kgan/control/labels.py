@@ -62,12 +62,12 @@ def check_labels(labels, count, num_classes, *, name="labels"):
 def class_indices(values, class_names, *, name="labels", typed=None):
     """The class numbers of `values`, classes as typed on a command line.
 
-    A string that is a class's name (exactly, else ignoring case when that names one class;
-    both in Unicode's composed form, without surrounding spaces) is that class, so that folders
-    named by numbers (`"1"`, `"10"`, `"2"`, sorted as text) are named as their folders are; any
-    other integer (or string of one) is a class number. When some class names are numbers
-    other than their class numbers, a number that names no class is refused: it could be meant
-    either way.
+    A string that is a class's name (exactly, else in Unicode's composed form without
+    surrounding spaces, else ignoring case too when that names one class) is that class, so
+    that folders named by numbers (`"1"`, `"10"`, `"2"`, sorted as text) are named as their
+    folders are; any other integer (or string of one) is a class number. When some class
+    names are numbers other than their class numbers, a number that names no class is refused:
+    it could be meant either way.
 
     Args:
         values: the classes, as typed or as numbers.
@@ -79,12 +79,16 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         ValueError: for a name that is none of `class_names` (or names when there are
             none), or a number that could be meant either way.
     """
-    keys = [_key(known) for known in class_names or []]
+    class_names = list(class_names or [])
+    keys = [_key(known) for known in class_names]
     received = f"{name}={typed if typed is not None else ','.join(map(str, values))}"
     renumbered = any(_integer(key) not in (None, i) for i, key in enumerate(keys))
     indices = []
     for value in values:
         text = _key(value)
+        if str(value) in class_names:  # Exactly as recorded, before any normalisation.
+            indices.append(class_names.index(str(value)))
+            continue
         if text in keys:
             indices.append(keys.index(text))
             continue
@@ -113,7 +117,9 @@ def class_indices(values, class_names, *, name="labels", typed=None):
                 f"({', '.join(repr(class_names[i]) for i in matches)}): give the exact name. "
                 f"Received: {received}"
             )
-        closest = difflib.get_close_matches(text, keys, n=3)
+        folded = [key.casefold() for key in keys]
+        closest = difflib.get_close_matches(text.casefold(), folded, n=3)
+        closest = [class_names[folded.index(match)] for match in closest]
         hint = f" (the closest: {', '.join(map(repr, closest))})" if closest else ""
         raise ValueError(
             f"`{name}` names no class of the generator: {text!r} is none of "

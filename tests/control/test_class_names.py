@@ -51,8 +51,8 @@ def test_a_name_that_is_no_class_lists_the_classes(named_exports, image_exports,
     assert "'hexagon' is none of 0 'circle', 1 'square', 2 'Triangle'" in err
     assert "Received: --labels=circle,hexagon" in err  # As typed, whole.
     # A misspelt name is told the closest.
-    assert main(["sample", str(version), "--labels", "squre"]) == 2
-    assert "(the closest: 'square'). Received: --labels=squre" in capsys.readouterr().err
+    assert main(["sample", str(version), "--labels", "SQURE"]) == 2
+    assert "(the closest: 'square'). Received: --labels=SQURE" in capsys.readouterr().err
     # The fixture's run records no names: its classes are numbers only.
     assert main(["sample", image_exports["run"], "--labels", "circle"]) == 2
     assert "records no class names: give class numbers" in capsys.readouterr().err
@@ -132,6 +132,7 @@ def test_class_indices_reads_names_first_then_numbers():
     # one system and names typed on another may differ so.
     decomposed = unicodedata.normalize("NFD", "café")
     assert class_indices(["café", " caf\u00e9 "], ["bar", decomposed + " "]) == [1, 1]
+    assert class_indices([decomposed], ["café", decomposed]) == [1]  # An exact match first.
     # Many classes: ten are listed, and how many there are.
     many = [f"class {i}" for i in range(1000)]
     with pytest.raises(ValueError, match=r"8 'class 8', 9 'class 9', \.\.\. \(1,000 classes\)"):

@@ -167,7 +167,7 @@ def test_bad_input_is_one_clear_line(
     text.write_text("not a model")
     edit = ["edit", version, "--classifier", classifier]
     cases = [
-        (["sample", version, "--labels", "0,3"], "Received: --labels=3"),
+        (["sample", version, "--labels", "0,3"], "[0, 3): 3 is none. Received: --labels=0,3"),
         (["sample", shipped, "--labels", "2"], "is unconditional. Received: --labels=2"),
         (["interpolate", version, "--steps", "1"], "Received: --steps=1"),
         ([*edit, "--target", "5"], "Received: --target=5"),
