@@ -3,10 +3,12 @@ stored screens that the `cifar10` recipe follows (the fixtures are in conftest.p
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools"
@@ -189,6 +191,34 @@ def test_the_cifar10_recipe_is_the_best_candidate_of_the_stored_screen(load_tool
             assert value == recipe[key], key
         else:
             assert recipe.get(key, recipe["model_options"].get(key)) == value, key
+
+
+def test_screen_cifar10_recluster_candidates_train_with_their_interval(load_tool, monkeypatch):
+    """The candidates that cluster again less often build the self-conditioned candidate's
+    networks and hand their interval to the training; the others keep the default."""
+    screen = load_tool("screen_cifar10")
+    self_conditioned = load_tool("self_conditioned")
+    intervals = []
+
+    def train(gan, images, *, batch_size, steps, recluster_steps):
+        intervals.append(recluster_steps)
+        raise StopIteration  # Enough: the interval is what is checked.
+
+    monkeypatch.setattr(self_conditioned, "train", train)
+    monkeypatch.setitem(sys.modules, "self_conditioned", self_conditioned)
+    # A screen's worker sets its thread counts first, which this process cannot do any more.
+    for setter in ("set_intra_op_parallelism_threads", "set_inter_op_parallelism_threads"):
+        monkeypatch.setattr(tf.config.threading, setter, lambda threads: None)
+    monkeypatch.setattr(screen, "_images", lambda quick: (np.zeros((64, 32, 32, 3)), None))
+    base = "recipe_r1_0.1_diffaugment_clusters_100"
+    for name in (f"{base}_recluster_5000", f"{base}_recluster_15000", base):
+        assert name in screen.candidates(False) and name not in screen.candidates(True)
+        with pytest.raises(StopIteration):
+            screen.run_candidate(name, 1024, "unused.json", quick=True)
+    assert intervals == [5000, 15000, self_conditioned.RECLUSTER_STEPS]
+    built, _ = screen.build(f"{base}_recluster_5000")
+    reference, _ = screen.build(base)
+    assert built.num_classes == 100 and built.count_params() == reference.count_params()
 
 
 def test_screen_cifar10_bcr_candidates_build_the_recipes_pick_with_consistency(load_tool):
