@@ -99,6 +99,15 @@ BASE = {
 # that they agree).
 RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment"
 CONDITIONAL_RECIPE_CANDIDATE = "recipe_r1_0.1_diffaugment_projection"
+# The recipe's pick self-conditioned on 100 clusters (see `recipe_r1_0.1_diffaugment_clusters_100`
+# in the module's docstring).
+_SELF_CONDITIONED = {
+    "r1_weight": 0.1,
+    "augment": "color,translation,cutout",
+    "generator": {"conditioning": "batch_norm"},
+    "discriminator": {"conditioning": "projection"},
+    "clusters": 100,
+}
 # name -> the overrides of `BASE` it trains with (`kgan.recipes.build`), a baseline's kind, or
 # the `cifar10` recipe's variant of another model.
 CANDIDATES = {
@@ -130,23 +139,13 @@ CANDIDATES = {
         "augment": "color,translation,cutout",
         "discriminator": {"conditioning": "projection"},
     },
-    "recipe_r1_0.1_diffaugment_clusters_100": {
-        "r1_weight": 0.1,
-        "augment": "color,translation,cutout",
-        "generator": {"conditioning": "batch_norm"},
-        "discriminator": {"conditioning": "projection"},
-        "clusters": 100,
-    },
+    "recipe_r1_0.1_diffaugment_clusters_100": _SELF_CONDITIONED,
     # The self-conditioned candidate clustering again every 5,000 or 15,000 steps, not every
     # `self_conditioned.RECLUSTER_STEPS`: Liu et al. (2020) cluster CIFAR-10 again every 25,000
     # iterations, and each clustering changes what the generator's classes mean.
     **{
         f"recipe_r1_0.1_diffaugment_clusters_100_recluster_{steps}": {
-            "r1_weight": 0.1,
-            "augment": "color,translation,cutout",
-            "generator": {"conditioning": "batch_norm"},
-            "discriminator": {"conditioning": "projection"},
-            "clusters": 100,
+            **_SELF_CONDITIONED,
             "recluster_steps": steps,
         }
         for steps in (5000, 15000)
