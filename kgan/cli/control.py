@@ -5,7 +5,7 @@ from kgan.cli import options
 
 _LABELS_HELP = (
     "class(es) of a conditional model, by number or by the name its run or export records: "
-    "3, 0,1,2 or cat,dog (repeated in turn)"
+    "3, 0,1,2 or cat,dog (repeated in turn; a name holding a comma in double quotes)"
 )
 
 

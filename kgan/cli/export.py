@@ -46,8 +46,8 @@ def add_export_command(subparsers):
         "--class-names",
         metavar="A,B,...",
         help="a name for each class of a conditional generator, in label order, for the "
-        "metadata and `kgan sample --labels NAME` (default: those the run recorded, or those of "
-        "mnist, fashion_mnist and cifar10)",
+        "metadata and `kgan sample --labels NAME` (a name holding a comma in double quotes; "
+        "default: those the run recorded, or those of mnist, fashion_mnist and cifar10)",
     )
     parser.add_argument(
         "--no-verify", action="store_true", help="skip the comparison of the exports with Keras"
@@ -142,13 +142,15 @@ def run_export(args):
 
 
 def _class_names(args):
-    """The names of `--class-names`, or `None`; an empty name is refused."""
+    """The names of `--class-names` (a name holding a comma in double quotes), or `None`; an
+    empty name is refused."""
     if args.class_names is None:
         return None
-    names = [name.strip() for name in args.class_names.split(",")]
+    names = options.split_list(args.class_names)
     if not all(names):
         raise ValueError(
-            "--class-names must be comma-separated names, one per class, none empty. "
+            "--class-names must be comma-separated names, one per class, none empty "
+            '(a name holding a comma in double quotes: "Smith, John"). '
             f"Received: --class-names={args.class_names}"
         )
     return names

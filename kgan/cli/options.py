@@ -8,14 +8,15 @@ the option the user typed instead of the library's argument (`--data=mnistt`, no
 passed as MODEL) from a generator.
 
 `check_values` checks numbers and counts, and `parse_labels`, `parse_seeds` and
-`parse_class_pair` read the class and seed lists, so that the commands refuse a bad value
-before the model loads.
+`parse_class_pair` read the class and seed lists (`split_list` splits a comma-separated one),
+so that the commands refuse a bad value before the model loads.
 
 This module imports nothing heavy: the commands' `check_<command>` functions use it before
 TensorFlow is imported.
 """
 
 import contextlib
+import csv
 import errno
 import math
 import numbers
@@ -117,16 +118,24 @@ def typed(args, *options):
     return [option for option in options if option in getattr(args, "typed_options", ())]
 
 
+def split_list(text):
+    """The items of a comma-separated option, without surrounding spaces: `"cat, dog"` ->
+    `["cat", "dog"]`. As in a CSV file, an item in double quotes may hold commas, and two
+    double quotes in it stand for one: `'"Smith, John",cat'` -> `["Smith, John", "cat"]`."""
+    items = next(csv.reader([str(text)], skipinitialspace=True), [""])
+    return [item.strip() for item in items]
+
+
 def parse_labels(text, name="--labels", *, names=True):
     """The classes of a command-line option: as typed with `names` (`"cat,dog"` -> `["cat",
     "dog"]`, `"3"` -> `["3"]`), else as numbers (`"0,1,2"` -> `[0, 1, 2]`). Classes as typed
     are read by `kgan.control.labels.class_indices`, as class names or numbers, once the
-    model, and its names, are loaded."""
+    model, and its names, are loaded. A name holding a comma is typed in double quotes
+    (`split_list`)."""
     if text is None:
         return None
     values = []
-    for part in str(text).split(","):
-        part = part.strip()
+    for part in split_list(text):
         try:
             values.append(part if names and part else int(part))
         except ValueError:

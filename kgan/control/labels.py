@@ -73,11 +73,13 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         values: the classes, as typed or as numbers.
         class_names: the generator's class names, or `None`.
         name: the argument's name in error messages.
-        typed: the argument as typed (`"cat,dog"`), for error messages; else `values` joined.
+        typed: the argument as typed (`"cat,dog"`), for error messages (and their hint to
+            quote a name holding a comma); else `values` joined.
 
     Raises:
         ValueError: for a name that is none of `class_names` (or names when there are
-            none), or a number that could be meant either way.
+            none), a name that only the normalisations match and that they match to several
+            classes, or a number that could be meant either way.
     """
     class_names = list(class_names or [])
     keys = [_key(known) for known in class_names]
@@ -89,9 +91,16 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         if str(value) in class_names:  # Exactly as recorded, before any normalisation.
             indices.append(class_names.index(str(value)))
             continue
-        if text in keys:
-            indices.append(keys.index(text))
+        matches = [i for i, key in enumerate(keys) if key == text]
+        if len(matches) == 1:
+            indices.append(matches[0])
             continue
+        if matches:
+            raise ValueError(
+                f"`{name}` names several classes once Unicode form and surrounding spaces are "
+                f"set aside ({', '.join(repr(class_names[i]) for i in matches)}): give the exact "
+                f"name. Received: {received}"
+            )
         number = _integer(text)
         if number is not None:
             if renumbered:
@@ -121,6 +130,9 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         closest = difflib.get_close_matches(text.casefold(), folded, n=3)
         closest = [class_names[folded.index(match)] for match in closest]
         hint = f" (the closest: {', '.join(map(repr, closest))})" if closest else ""
+        comma = next((known for known in class_names if "," in known), None)
+        if typed is not None and comma is not None:
+            hint += f"; a name holding a comma is typed in double quotes: '\"{comma}\"'"
         raise ValueError(
             f"`{name}` names no class of the generator: {text!r} is none of "
             f"{_listed(class_names)}{hint}. Received: {received}"

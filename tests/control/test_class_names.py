@@ -133,6 +133,9 @@ def test_class_indices_reads_names_first_then_numbers():
     decomposed = unicodedata.normalize("NFD", "café")
     assert class_indices(["café", " caf\u00e9 "], ["bar", decomposed + " "]) == [1, 1]
     assert class_indices([decomposed], ["café", decomposed]) == [1]  # An exact match first.
+    with pytest.raises(ValueError, match="several classes once Unicode form") as error:
+        class_indices(["café"], [decomposed, "café "])
+    assert f"({decomposed!r}, 'café ')" in str(error.value)
     # Many classes: ten are listed, and how many there are.
     many = [f"class {i}" for i in range(1000)]
     with pytest.raises(ValueError, match=r"8 'class 8', 9 'class 9', \.\.\. \(1,000 classes\)"):
@@ -156,3 +159,16 @@ def test_export_cli_class_names(image_exports, tmp_path, capsys):
     assert main([*argv, "--class-names", "a, b ,c"]) == 0
     assert "3 classes (a, b, c)" in capsys.readouterr().out
     assert export.read_metadata(onnx_path)["class_names"] == ["a", "b", "c"]
+    # A name holding a comma is typed in double quotes, as in a CSV file.
+    assert main([*argv, "--overwrite", "--class-names", '"Smith, John", b,c']) == 0
+    assert export.read_metadata(onnx_path)["class_names"] == ["Smith, John", "b", "c"]
+    capsys.readouterr()
+    npy = {labels: tmp_path / f"{i}.npy" for i, labels in enumerate(['c,"smith, john"', "2,0"])}
+    for labels, path in npy.items():
+        argv = ["sample", str(onnx_path), "--num-samples", "2", "--labels", labels]
+        assert main([*argv, "--npy", str(path), "--grid", str(tmp_path / "grid.png")]) == 0
+    np.testing.assert_array_equal(*(np.load(path) for path in npy.values()))
+    assert main(["sample", str(onnx_path), "--labels", "Smith, John"]) == 2
+    err = capsys.readouterr().err
+    assert "'Smith' is none of 0 'Smith, John', 1 'b', 2 'c'" in err
+    assert """a name holding a comma is typed in double quotes: '"Smith, John"'""" in err
