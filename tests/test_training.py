@@ -9,16 +9,21 @@ from PIL import Image
 
 import kgan
 from kgan import cli
+from kgan.runs import training as run_training
+from kgan.runs.training import grid_interval
 from kgan.training import build_model, train
 
 SMALL = dict(num_samples=128, batch_size=32, base_filters=8, latent_dim=8)
 
 
-def test_train_writes_a_complete_run_folder(tmp_path):
+def test_train_writes_a_complete_run_folder(tmp_path, monkeypatch):
+    # A grid every epoch up to MAX_EPOCH_GRIDS epochs, about that many in a longer run.
+    assert [grid_interval(epochs) for epochs in (1, 100, 101, 930)] == [1, 1, 2, 10]
+    monkeypatch.setattr(run_training, "MAX_EPOCH_GRIDS", 1)
     gan, history = train(tmp_path / "run", epochs=2, verbose=0, **SMALL)
     run = tmp_path / "run"
     assert isinstance(gan, kgan.GAN) and gan.ema_decay == 0.99
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_002.png"]
     with Image.open(run / "samples.png") as image:
         assert image.size[0] > 200  # 64 samples of 28x28, upscaled to be seen.
     loaded = keras.saving.load_model(run / "model.keras")

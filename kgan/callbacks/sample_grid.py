@@ -24,7 +24,8 @@ class SampleGrid(keras.callbacks.Callback):
 
     Samples come from `model.generate(z=fixed_z, labels=labels)`, so they use the averaged
     generator when `ema_decay` is set, and the same noise every epoch shows how the generator
-    evolves. Files are `directory/epoch_001.png`, `epoch_002.png`...; with `tensorboard_dir`
+    evolves. Files are `directory/epoch_001.png`, `epoch_002.png`... (numbers padded to the
+    digits of `fit`'s `epochs`, at least three, so that they sort by name); with `tensorboard_dir`
     the same grid (without the upscaling of small images) is written as the image summary
     `samples`, at step `epoch`.
 
@@ -106,7 +107,8 @@ class SampleGrid(keras.callbacks.Callback):
         if (epoch + 1) % self.every_n_epochs:
             return
         samples = self.model.generate(z=self._z, labels=self.labels)
-        path = os.path.join(self.directory, f"epoch_{epoch + 1:03d}.png")
+        digits = max(3, len(str(self.params.get("epochs") or 0)))
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:0{digits}d}.png")
         kgan_images.save_image_grid(samples, path, num_rows=self.num_rows)
         self.paths.append(path)
         if self._writer is not None:

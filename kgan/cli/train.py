@@ -17,7 +17,8 @@ def add_train_command(subparsers):
         "train",
         help="train a GAN and write a run folder (model, samples, history)",
         description="Train a GAN, WGAN or WGAN-GP on a dataset and write a run folder: "
-        "model.keras, samples.png, one sample grid per epoch, history.json. The default "
+        "model.keras, samples.png, a sample grid per epoch (about 100 in a longer run), "
+        "history.json. The default "
         "dataset is the Fashion-MNIST sample embedded in kgan, which needs no network. "
         "Running the same command again continues an interrupted run after its last "
         "completed epoch (RUN/backup/ holds one per epoch), or says that it has finished.",

@@ -6,7 +6,7 @@
     RUN/config.json        the arguments of the run (with a recipe, also the resolved
                            settings its networks were built from: `recipe_settings`)
     RUN/samples.png        a grid of samples from the final generator
-    RUN/samples/           one grid per epoch, from the same noise
+    RUN/samples/           one grid per epoch from the same noise (every few in a long run)
     RUN/last_good.keras    the last checkpoint the training monitor found healthy
     RUN/logs/              TensorBoard logs, when asked for
     RUN/backup/            the backup of the last completed epoch (below)

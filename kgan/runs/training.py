@@ -5,6 +5,7 @@ backup and records)."""
 import contextlib
 import hashlib
 import json
+import math
 import os
 import time
 
@@ -31,6 +32,8 @@ from kgan.runs.folder import RunFolder, load_run, merged_history
 from kgan.runs.remote import RemoteRunFolder
 
 ARCHITECTURES = ("dcgan", "mlp")
+# A run of more epochs writes a grid into `RUN/samples/` every few epochs (`grid_interval`).
+MAX_EPOCH_GRIDS = 100
 
 
 def build_model(
@@ -629,7 +632,12 @@ def _fit_into(
     )
     grid = grid_layout(gan)
     run_callbacks = [
-        kgan_callbacks.SampleGrid(folder.file("samples"), tensorboard_dir=log_dir, **grid),
+        kgan_callbacks.SampleGrid(
+            folder.file("samples"),
+            tensorboard_dir=log_dir,
+            every_n_epochs=grid_interval(config["epochs"]),
+            **grid,
+        ),
         monitor,
     ]
     if log_dir:
@@ -698,6 +706,13 @@ def _reopen(folder, state, self_conditioning):
     if every and state["epoch"] % every == 0:
         self_conditioning.recluster()
     folder.reopen()
+
+
+def grid_interval(epochs):
+    """Every how many epochs a run of `epochs` epochs writes a grid into `RUN/samples/`: every
+    epoch in a run of at most `MAX_EPOCH_GRIDS` epochs, so that a longer one (`small_data` on
+    100 images trains 930 epochs of one batch) writes about that many."""
+    return max(1, math.ceil(epochs / MAX_EPOCH_GRIDS))
 
 
 def grid_layout(gan, rows=8):

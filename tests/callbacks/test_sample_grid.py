@@ -123,6 +123,10 @@ def test_sample_grid_every_n_epochs_and_labels(tmp_path):
         dtype="uint8",
     )
     np.testing.assert_array_equal(written, _as_png_file(expected))
+    # In a run of 1,000 epochs or more every name has four digits, so that they sort by name.
+    grid = SampleGrid(tmp_path / "long", num_samples=4, labels=2, every_n_epochs=2)
+    gan.fit(_images(16), labels, epochs=1000, initial_epoch=996, verbose=0, callbacks=[grid])
+    assert sorted(os.listdir(tmp_path / "long")) == ["epoch_0998.png", "epoch_1000.png"]
 
 
 def test_sample_grid_rejects_vector_samples(tmp_path, toy_gan, square_data):
