@@ -8,6 +8,7 @@ import builtins
 import errno
 import json
 import os
+import shlex
 import shutil
 import socket
 import stat
@@ -428,6 +429,26 @@ EDIT = "edit g.keras --classifier c.keras"
             "0,1,2 (numbers or names: cat,dog). Received: --labels=1,,2",
         ),
         (
+            "sample g.keras --labels ''",
+            "`--labels` must be a class or comma-separated classes such as 3 or "
+            "0,1,2 (numbers or names: cat,dog). Received: --labels=",
+        ),
+        (
+            """sample g.keras --labels '"Smith, John,cat'""",
+            "`--labels` must be comma-separated items, an item holding a comma in double quotes "
+            'that close before the next comma ("Smith, John",cat). '
+            'Received: --labels="Smith, John,cat',
+        ),
+        (
+            """interpolate g.keras --class-blend '"a" b,c'""",
+            'that close before the next comma ("Smith, John",cat). Received: --class-blend="a" b,c',
+        ),
+        (
+            "export g.keras --onnx m.onnx --class-names ''",
+            'none empty (a name holding a comma in double quotes: "Smith, John"). '
+            "Received: --class-names=",
+        ),
+        (
             "sample g.keras --gr out.jpg",
             "--grid writes a .png file: name it so. Received: --grid=out.jpg",
         ),
@@ -486,6 +507,11 @@ EDIT = "edit g.keras --classifier c.keras"
             "Received: --keep=1,,x",
         ),
         (
+            f"{EDIT} --target 1 --keep ''",
+            "`--keep` must be a class or comma-separated classes such as 3 or 0,1,2. "
+            "Received: --keep=",
+        ),
+        (
             "evaluate g.keras --data mnist --num-samples -1",
             "--num-samples must be a positive integer. Received: --num-samples=-1",
         ),
@@ -530,7 +556,7 @@ def test_bad_values_are_refused_before_the_library_loads(
     monkeypatch.setattr(kgan.cli, "_import_library", never)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "g.keras").write_text("a model")
-    argv = command.split()
+    argv = shlex.split(command)
     assert main(argv) == 2
     error = _error_line(capsys, argv[0])
     assert error.startswith(f"kgan {argv[0]}: error: ") and error.endswith(line)

@@ -295,8 +295,8 @@ def add_interpolate_command(subparsers):
     parser.add_argument(
         "--class-blend",
         metavar="A,B",
-        help="blend from class A to class B (numbers or names) at a fixed z (no --labels or "
-        "--method)",
+        help="blend from class A to class B (numbers or names; a name holding a comma in double "
+        "quotes) at a fixed z (no --labels or --method)",
     )
     parser.add_argument("--seed", type=int, default=0, help="default: 0")
     _add_grid_option(parser, "interpolation.png")

@@ -146,7 +146,7 @@ def _class_names(args):
     empty name is refused."""
     if args.class_names is None:
         return None
-    names = options.split_list(args.class_names)
+    names = options.split_list(args.class_names, "--class-names")
     if not all(names):
         raise ValueError(
             "--class-names must be comma-separated names, one per class, none empty "

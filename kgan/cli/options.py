@@ -118,12 +118,23 @@ def typed(args, *options):
     return [option for option in options if option in getattr(args, "typed_options", ())]
 
 
-def split_list(text):
-    """The items of a comma-separated option, without surrounding spaces: `"cat, dog"` ->
-    `["cat", "dog"]`. As in a CSV file, an item in double quotes may hold commas, and two
-    double quotes in it stand for one: `'"Smith, John",cat'` -> `["Smith, John", "cat"]`."""
-    items = next(csv.reader([str(text)], skipinitialspace=True), [""])
-    return [item.strip() for item in items]
+def split_list(text, name):
+    """The items of `name`, a comma-separated option, without surrounding spaces: `"cat, dog"`
+    -> `["cat", "dog"]`. As in a CSV file, an item in double quotes may hold commas, and two
+    double quotes in it stand for one: `'"Smith, John",cat'` -> `["Smith, John", "cat"]`
+    (so a name that starts with a double quote is typed in them, its quotes doubled).
+
+    Raises:
+        ValueError: for a double quote left open, or text after a closing one.
+    """
+    try:
+        items = next(csv.reader([str(text)], skipinitialspace=True, strict=True), None)
+    except csv.Error:
+        raise ValueError(
+            f"`{name}` must be comma-separated items, an item holding a comma in double quotes "
+            f'that close before the next comma ("Smith, John",cat). Received: {name}={text}'
+        ) from None
+    return [item.strip() for item in items or [""]]
 
 
 def parse_labels(text, name="--labels", *, names=True):
@@ -135,7 +146,7 @@ def parse_labels(text, name="--labels", *, names=True):
     if text is None:
         return None
     values = []
-    for part in split_list(text):
+    for part in split_list(text, name):
         try:
             values.append(part if names and part else int(part))
         except ValueError:

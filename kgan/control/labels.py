@@ -98,8 +98,8 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         if matches:
             raise ValueError(
                 f"`{name}` names several classes once Unicode form and surrounding spaces are "
-                f"set aside ({', '.join(repr(class_names[i]) for i in matches)}): give the exact "
-                f"name. Received: {received}"
+                f"set aside ({', '.join(f'{i} {class_names[i]!r}' for i in matches)}): give the "
+                f"class's number. Received: {received}"
             )
         number = _integer(text)
         if number is not None:
@@ -130,14 +130,24 @@ def class_indices(values, class_names, *, name="labels", typed=None):
         closest = difflib.get_close_matches(text.casefold(), folded, n=3)
         closest = [class_names[folded.index(match)] for match in closest]
         hint = f" (the closest: {', '.join(map(repr, closest))})" if closest else ""
-        comma = next((known for known in class_names if "," in known), None)
-        if typed is not None and comma is not None:
-            hint += f"; a name holding a comma is typed in double quotes: '\"{comma}\"'"
+        if typed is not None:
+            hint += _comma_hint(text, class_names)
         raise ValueError(
             f"`{name}` names no class of the generator: {text!r} is none of "
             f"{_listed(class_names)}{hint}. Received: {received}"
         )
     return indices
+
+
+def _comma_hint(text, class_names):
+    """When `text` is a piece of a class name holding a comma (`Smith` of `Smith, John`, cut
+    apart by a comma-separated option), how to type that name; else `""`."""
+    for known in class_names:
+        pieces = [_key(piece).casefold() for piece in known.split(",")]
+        if len(pieces) > 1 and text.casefold() in pieces:
+            quoted = '"' + known.replace('"', '""') + '"'
+            return f"; a name holding a comma is typed in double quotes: '{quoted}'"
+    return ""
 
 
 def _key(name):

@@ -135,7 +135,7 @@ def test_class_indices_reads_names_first_then_numbers():
     assert class_indices([decomposed], ["café", decomposed]) == [1]  # An exact match first.
     with pytest.raises(ValueError, match="several classes once Unicode form") as error:
         class_indices(["café"], [decomposed, "café "])
-    assert f"({decomposed!r}, 'café ')" in str(error.value)
+    assert f"(0 {decomposed!r}, 1 'café '): give the class's number" in str(error.value)
     # Many classes: ten are listed, and how many there are.
     many = [f"class {i}" for i in range(1000)]
     with pytest.raises(ValueError, match=r"8 'class 8', 9 'class 9', \.\.\. \(1,000 classes\)"):
@@ -172,3 +172,5 @@ def test_export_cli_class_names(image_exports, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'Smith' is none of 0 'Smith, John', 1 'b', 2 'c'" in err
     assert """a name holding a comma is typed in double quotes: '"Smith, John"'""" in err
+    assert main(["sample", str(onnx_path), "--labels", "Smiht"]) == 2  # Not a piece of a name.
+    assert "double quotes" not in capsys.readouterr().err
