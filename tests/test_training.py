@@ -19,18 +19,18 @@ SMALL = dict(num_samples=128, batch_size=32, base_filters=8, latent_dim=8)
 def test_train_writes_a_complete_run_folder(tmp_path, monkeypatch):
     # A grid every epoch up to MAX_EPOCH_GRIDS epochs, about that many in a longer run.
     assert [grid_interval(epochs) for epochs in (1, 100, 101, 930)] == [1, 1, 2, 10]
-    monkeypatch.setattr(run_training, "MAX_EPOCH_GRIDS", 1)
-    gan, history = train(tmp_path / "run", epochs=2, verbose=0, **SMALL)
+    monkeypatch.setattr(run_training, "MAX_EPOCH_GRIDS", 2)
+    gan, history = train(tmp_path / "run", epochs=3, verbose=0, **SMALL)
     run = tmp_path / "run"
     assert isinstance(gan, kgan.GAN) and gan.ema_decay == 0.99
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_002.png"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_002.png", "epoch_003.png"]
     with Image.open(run / "samples.png") as image:
         assert image.size[0] > 200  # 64 samples of 28x28, upscaled to be seen.
     loaded = keras.saving.load_model(run / "model.keras")
     assert type(loaded) is kgan.GAN
     np.testing.assert_allclose(loaded.generate(3, seed=0), gan.generate(3, seed=0), atol=1e-6)
     record = json.loads((run / "history.json").read_text())
-    assert record["epochs"] == 2
+    assert record["epochs"] == 3
     assert record["metrics"]["d_loss"] == pytest.approx(history.history["d_loss"])
     config = json.loads((run / "config.json").read_text())
     assert config["data"] == kgan.data.EMBEDDED_DATASET and config["image_shape"] == [28, 28, 1]

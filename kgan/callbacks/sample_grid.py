@@ -1,6 +1,7 @@
 """`SampleGrid`: a PNG grid of samples from fixed noise every epoch (and a TensorBoard image)."""
 
 import os
+import re
 
 import keras
 import tensorflow as tf
@@ -24,8 +25,9 @@ class SampleGrid(keras.callbacks.Callback):
 
     Samples come from `model.generate(z=fixed_z, labels=labels)`, so they use the averaged
     generator when `ema_decay` is set, and the same noise every epoch shows how the generator
-    evolves. Files are `directory/epoch_001.png`, `epoch_002.png`... (numbers padded to the
-    digits of `fit`'s `epochs`, at least three, so that they sort by name); with `tensorboard_dir`
+    evolves. Files are `directory/epoch_001.png`, `epoch_002.png`...: numbers padded to the
+    digits of `fit`'s `epochs`, at least three, so that they sort by name (a `fit` of 1,000
+    epochs or more renames the folder's grids of three digits to four); with `tensorboard_dir`
     the same grid (without the upscaling of small images) is written as the image summary
     `samples`, at step `epoch`.
 
@@ -35,7 +37,7 @@ class SampleGrid(keras.callbacks.Callback):
         seed: seed of the fixed noise.
         labels: classes for a class-conditional model (one per sample, or one integer); by
             default classes cycle 0, 1, ..., num_classes - 1.
-        every_n_epochs: write a grid every this many epochs.
+        every_n_epochs: write a grid every this many epochs, and at the last epoch.
         num_rows: rows of the grid (by default as square as possible); with `labels` that
             cycle through the classes and `num_rows` dividing `num_samples`, each column of
             the grid is one class.
@@ -100,15 +102,30 @@ class SampleGrid(keras.callbacks.Callback):
                 f"`directory` cannot be made a folder ({short(error)}). "
                 f"Received: directory={self.directory!r}"
             ) from None
+        self._digits = max(3, len(str(self.params.get("epochs") or 0)))
+        self._widen_names()
         if self.tensorboard_dir and self._writer is None:
             self._writer = tf.summary.create_file_writer(os.fspath(self.tensorboard_dir))
 
+    def _widen_names(self):
+        """Renames the folder's grids numbered with fewer digits than this `fit`'s (those of a
+        run of 999 epochs trained further), so that all of them still sort by name."""
+        renamed = {}
+        for entry in os.listdir(self.directory):
+            match = re.fullmatch(r"epoch_(\d+)\.png", entry)
+            if match and len(match.group(1)) < self._digits:
+                path = os.path.join(self.directory, entry)
+                wider = f"epoch_{int(match.group(1)):0{self._digits}d}.png"
+                renamed[path] = os.path.join(self.directory, wider)
+                os.replace(path, renamed[path])
+        self.paths = [renamed.get(path, path) for path in self.paths]
+
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs:
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every_n_epochs and not last:
             return
         samples = self.model.generate(z=self._z, labels=self.labels)
-        digits = max(3, len(str(self.params.get("epochs") or 0)))
-        path = os.path.join(self.directory, f"epoch_{epoch + 1:0{digits}d}.png")
+        path = os.path.join(self.directory, f"epoch_{epoch + 1:0{self._digits}d}.png")
         kgan_images.save_image_grid(samples, path, num_rows=self.num_rows)
         self.paths.append(path)
         if self._writer is not None:

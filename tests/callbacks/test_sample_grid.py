@@ -103,7 +103,7 @@ def test_sample_grid_every_n_epochs_and_labels(tmp_path):
     grid = SampleGrid(tmp_path, num_samples=4, labels=2, every_n_epochs=2)
     labels = np.arange(16) % 4
     gan.fit(_images(16), labels, batch_size=8, epochs=3, verbose=0, callbacks=[grid])
-    assert sorted(os.listdir(tmp_path)) == ["epoch_002.png"]
+    assert sorted(os.listdir(tmp_path)) == ["epoch_002.png", "epoch_003.png"]  # And the last.
     # labels=2: every tile is the image of class 2.
     written = np.asarray(Image.open(tmp_path / "epoch_002.png"))
     white = [255] * 10
@@ -123,10 +123,15 @@ def test_sample_grid_every_n_epochs_and_labels(tmp_path):
         dtype="uint8",
     )
     np.testing.assert_array_equal(written, _as_png_file(expected))
-    # In a run of 1,000 epochs or more every name has four digits, so that they sort by name.
-    grid = SampleGrid(tmp_path / "long", num_samples=4, labels=2, every_n_epochs=2)
+    # In a run of 1,000 epochs or more every name has four digits, so that they sort by name,
+    # those of the shorter run it trains further too.
     gan.fit(_images(16), labels, epochs=1000, initial_epoch=996, verbose=0, callbacks=[grid])
-    assert sorted(os.listdir(tmp_path / "long")) == ["epoch_0998.png", "epoch_1000.png"]
+    names = ["epoch_0002.png", "epoch_0003.png", "epoch_0998.png", "epoch_1000.png"]
+    assert sorted(os.listdir(tmp_path)) == names
+    assert grid.paths == [str(tmp_path / name) for name in names]
+    np.testing.assert_array_equal(
+        np.asarray(Image.open(tmp_path / "epoch_0002.png")), _as_png_file(expected)
+    )
 
 
 def test_sample_grid_rejects_vector_samples(tmp_path, toy_gan, square_data):
