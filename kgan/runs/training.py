@@ -711,7 +711,7 @@ def _reopen(folder, state, self_conditioning):
 def grid_interval(epochs):
     """Every how many epochs a run of `epochs` epochs writes a grid into `RUN/samples/` (and
     at its last): every epoch in a run of at most `MAX_EPOCH_GRIDS` epochs, so that a longer
-    one (`small_data` on 100 images trains 930 epochs of one batch) writes about that many."""
+    one (`small_data` on 100 images trains 930 epochs of two batches) writes about that many."""
     return max(1, math.ceil(epochs / MAX_EPOCH_GRIDS))
 
 
