@@ -109,10 +109,11 @@ class SampleGrid(keras.callbacks.Callback):
 
     def _widen_names(self):
         """Renames the folder's grids numbered with fewer digits than this `fit`'s (those of a
-        run of 999 epochs trained further), so that all of them still sort by name."""
+        run of 999 epochs trained further), so that all of them still sort by name; names of
+        fewer than three digits are none of a `SampleGrid`'s and stay."""
         renamed = {}
         for entry in os.listdir(self.directory):
-            match = re.fullmatch(r"epoch_(\d+)\.png", entry)
+            match = re.fullmatch(r"epoch_(\d{3,})\.png", entry)
             if match and len(match.group(1)) < self._digits:
                 path = os.path.join(self.directory, entry)
                 wider = f"epoch_{int(match.group(1)):0{self._digits}d}.png"
