@@ -252,7 +252,8 @@ RECIPES["stacked_mnist"] = {
     "tools/results/stacked_mnist_steps15000.json, and self-conditioned, three seeds: "
     "tools/results/stacked_mnist_clusters100_steps15000.json; twice as long again, with "
     "`kgan train --epochs 15`: tools/results/stacked_mnist_steps30000.json, and with "
-    "`--epochs 30`, two seeds: tools/results/stacked_mnist_steps60000.json; with a weaker R1, "
+    "`--epochs 30` (60,000 steps, whose KL is under PacDCGAN2's on each seed), three seeds: "
+    "tools/results/stacked_mnist_steps60000.json; with a weaker R1, "
     "three seeds: tools/results/stacked_mnist_r1_0.1.json; with learning rates falling to zero "
     "over the second half of the steps, three seeds: "
     "tools/results/stacked_mnist_lr_decay_0.5.json.",
