@@ -408,6 +408,14 @@ EDIT = "edit g.keras --classifier c.keras"
             "leave out --conditional. Received: --clusters=5 with --conditional",
         ),
         (
+            "train -o r --clusters 5 --recluster-steps 0",
+            "--recluster-steps must be a positive integer. Received: --recluster-steps=0",
+        ),
+        (
+            "train -o r --recluster-steps 500",
+            "give --clusters K too. Received: --recluster-steps=500 without --clusters",
+        ),
+        (
             "train-classifier -o c.keras --seed -7",
             "Received: --seed=-7",
         ),

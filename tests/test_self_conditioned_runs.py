@@ -61,6 +61,15 @@ def test_the_same_command_without_clusters_is_another_run(run_dir):
     assert not same_command(without, {**without, "clusters": 3})
     with pytest.raises(FileExistsError, match="clusters 3 there, None here"):
         RunFolder(run_dir).plan(without)  # Another run, which would replace this finished one.
+    # Nor is the run of another clustering interval.
+    assert not same_command(saved, {**saved, "recluster_steps": 500})
+
+
+def test_runs_cluster_again_at_the_epoch_end_nearest_the_interval():
+    # CIFAR-10 at batch 64: 781 batches an epoch.
+    assert run_clusters.recluster_epochs(781) == 3
+    assert run_clusters.recluster_epochs(781, recluster_steps=15000) == 19
+    assert run_clusters.recluster_epochs(781, recluster_steps=100) == 1
 
 
 def test_the_last_healthy_checkpoint_samples_as_the_run_does(run_dir):
@@ -207,6 +216,8 @@ def test_the_cluster_state_is_saved_and_loaded_exactly(tmp_path):
         ({"clusters": 3, "num_classes": 3}, "num_classes=3"),
         ({"clusters": 3, "recipe": "toy_2d", "base_filters": None, "latent_dim": None}, "toy_2d"),
         ({"clusters": 3, "batch_size": 1000}, "batch_size=1000"),
+        ({"clusters": 3, "recluster_steps": 0}, "recluster_steps=0"),
+        ({"recluster_steps": 8}, "it needs `clusters`. Received: recluster_steps=8"),
     ],
 )
 def test_bad_cluster_arguments_are_refused_naming_them(tmp_path, kwargs, message):
@@ -230,12 +241,12 @@ INTERRUPTED_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from kgan.runs import clusters, folder
+    from kgan.runs import folder
     from kgan.training import load_run, train
 
-    clusters.RECLUSTER_STEPS = 4  # Every epoch of these runs.
-    run = dict(clusters=3, num_samples=128, batch_size=32, base_filters=8, latent_dim=8,
-               epochs=4, seed=0, deterministic=True, verbose=0)
+    # Clustered again every 4 batches: every epoch of these runs.
+    run = dict(clusters=3, recluster_steps=4, num_samples=128, batch_size=32, base_filters=8,
+               latent_dim=8, epochs=4, seed=0, deterministic=True, verbose=0)
     straight, interrupted, extended = sys.argv[1:]
     train(straight, **run)
 
@@ -291,6 +302,7 @@ def test_an_interrupted_run_resumes_with_its_clusters_to_the_uninterrupted_weigh
     straight, resumed, extended = outcome["records"]
     # Clustered before training and after epochs 1, 2 and 3 (not after the last).
     assert straight["clusterings"] == resumed["clusterings"] == extended["clusterings"] == 4
+    assert straight["every_n_epochs"] == 1
     assert resumed["frequencies"] == straight["frequencies"] == extended["frequencies"]
     assert outcome["same_weights"]
     # Trained further, the 2-epoch run clusters after its epoch 2 as the 4-epoch run did.

@@ -69,6 +69,13 @@ def add_train_command(subparsers):
         "2,000 batches; the run samples, exports and evaluates as an unconditional generator",
     )
     parser.add_argument(
+        "--recluster-steps",
+        type=int,
+        metavar="N",
+        help="with --clusters: cluster the images again about every N batches (default: 2,000; "
+        "Liu et al. use 2,000 to 25,000)",
+    )
+    parser.add_argument(
         "--epochs",
         type=int,
         help="default: 20, or enough for the recipe's steps; more than a finished run in "
@@ -139,6 +146,7 @@ def check_train(args):
         args,
         {
             "--clusters": "at least 2",
+            "--recluster-steps": "count",
             "--epochs": "count",
             "--batch-size": "count",
             "--latent-dim": "count",
@@ -160,6 +168,12 @@ def check_train(args):
                     f"images; leave out {option}. Received: --clusters={args.clusters} with "
                     f"{option}"
                 )
+    if args.recluster_steps is not None and args.clusters is None:
+        raise ValueError(
+            "--recluster-steps sets how often a --clusters run clusters its images; give "
+            f"--clusters K too. Received: --recluster-steps={args.recluster_steps} without "
+            "--clusters"
+        )
     if args.crop and not args.image_size:
         raise ValueError(
             f"--crop needs --image-size H W, the size to crop to. Received: --crop={args.crop}"
@@ -178,6 +192,7 @@ _TRAIN_OPTIONS = {
     "model": "--model",
     "architecture": "--architecture",
     "clusters": "--clusters",
+    "recluster_steps": "--recluster-steps",
     "epochs": "--epochs",
     "batch_size": "--batch-size",
     "latent_dim": "--latent-dim",
@@ -309,6 +324,7 @@ def run_train(args):
             architecture=args.architecture,
             conditional=args.conditional,
             clusters=args.clusters,
+            recluster_steps=args.recluster_steps,
             epochs=args.epochs,
             batch_size=args.batch_size,
             latent_dim=args.latent_dim,

@@ -33,14 +33,17 @@ CLUSTERS_FILE = "clusters.json"
 # The clusters the generator of `last_good.keras` was trained on.
 CHECKPOINT_CLUSTERS_FILE = "last_good.clusters.json"
 # Liu et al. (2020) cluster again every 2,000 to 25,000 iterations; kgan's CPU budgets are
-# about 10,000 steps, so a run clusters at the epoch end nearest every 2,000 batches of real
-# images (discriminator steps; a WGAN-GP takes several per generator step).
+# about 10,000 steps, so a run clusters by default at the epoch end nearest every 2,000 batches
+# of real images (discriminator steps; a WGAN-GP takes several per generator step).
 RECLUSTER_STEPS = 2000
 
 
-def recluster_epochs(batches_per_epoch):
-    """Every how many epochs a run of `batches_per_epoch` steps per epoch clusters again."""
-    return max(1, round(RECLUSTER_STEPS / max(1, batches_per_epoch)))
+def recluster_epochs(batches_per_epoch, recluster_steps=None):
+    """Every how many epochs a run of `batches_per_epoch` steps per epoch clusters again: the
+    epoch end nearest every `recluster_steps` batches (default `RECLUSTER_STEPS`), at least
+    every epoch."""
+    steps = RECLUSTER_STEPS if recluster_steps is None else recluster_steps
+    return max(1, round(steps / max(1, batches_per_epoch)))
 
 
 def save_state(path, self_conditioning):

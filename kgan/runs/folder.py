@@ -102,7 +102,7 @@ STATE_FILE = "state.json"
 _DERIVED = ("image_shape", "num_classes", "epochs")
 # Arguments `config.json` records only when they are set, so that older runs still resume: a
 # run with one differs from a request without it, and the other way round.
-_RECORDED_WHEN_SET = ("image_size", "crop", "clusters")
+_RECORDED_WHEN_SET = ("image_size", "crop", "clusters", "recluster_steps")
 # Runs written before `precision` existed trained in float32 and record no policy.
 _POLICY_OF_OLDER_RUNS = "float32"
 

@@ -114,9 +114,16 @@ _CLUSTER_CONDITIONING_OPTIONS = {
 }
 
 
-def _check_clusters(clusters, conditional, num_classes, instance, architecture):
+def _check_clusters(clusters, recluster_steps, conditional, num_classes, instance, architecture):
     check_positive_int("clusters", clusters, allow_none=True)
+    check_positive_int("recluster_steps", recluster_steps, allow_none=True)
     if clusters is None:
+        if recluster_steps is not None:
+            raise ValueError(
+                "`recluster_steps` sets how often a self-conditioned run clusters its images; "
+                f"it needs `clusters`. Received: recluster_steps={recluster_steps} with "
+                "clusters=None"
+            )
         return
     if clusters < 2:
         raise ValueError(f"`clusters` must be at least 2. Received: clusters={clusters}")
@@ -151,7 +158,7 @@ def _image_array(data, seed, load_options):
     return np.concatenate(batches)
 
 
-def _self_conditioning(gan, images, batch_size, seed, folder, state):
+def _self_conditioning(gan, images, batch_size, recluster_steps, seed, folder, state):
     """The `SelfConditioning` of a run (continuing the backup `state`'s clusters when it has
     them) and the dataset of its images and clusters."""
     batches = len(images) // batch_size
@@ -166,7 +173,7 @@ def _self_conditioning(gan, images, batch_size, seed, folder, state):
     self_conditioning = kgan_callbacks.SelfConditioning(
         gan,
         images,
-        every_n_epochs=run_clusters.recluster_epochs(batches),
+        every_n_epochs=run_clusters.recluster_epochs(batches, recluster_steps),
         seed=seed,
         state=saved,
     )
@@ -192,6 +199,7 @@ def train(
     conditional=False,
     num_classes=None,
     clusters=None,
+    recluster_steps=None,
     epochs=None,
     batch_size=None,
     latent_dim=None,
@@ -246,11 +254,16 @@ def train(
             images instead of labels (`kgan.callbacks.SelfConditioning`): a class-conditional
             model of `clusters` classes whose generator is told the cluster in every batch
             normalisation and whose discriminator projects it, the images clustered by the
-            discriminator's features before training and again about every 2,000 batches
-            (`kgan.runs.clusters`). The images are held in memory. The run folder gains
-            `clusters.json`, and `kgan export`, `evaluate` and `sample` use its generator of
-            latent vectors alone (`kgan.runs.clusters.load_run_generator`). Not with
-            `conditional`, a model instance or the `mlp` architecture.
+            discriminator's features before training and again about every
+            `recluster_steps` batches (`kgan.runs.clusters`). The images are held in memory.
+            The run folder gains `clusters.json`, and `kgan export`, `evaluate` and `sample`
+            use its generator of latent vectors alone
+            (`kgan.runs.clusters.load_run_generator`). Not with `conditional`, a model
+            instance or the `mlp` architecture.
+        recluster_steps: with `clusters`, cluster the images again at the epoch end nearest
+            every this many batches (default 2,000; at least every epoch). Liu et al. (2020)
+            use 2,000 to 25,000 iterations: a longer interval changes what the generator's
+            classes mean less often.
         epochs: passes over the data (default 20; with a recipe, enough for its `steps`).
         batch_size: as in `fit` (default 64, or the recipe's).
         latent_dim: size of z (default 64); not with a recipe.
@@ -290,7 +303,7 @@ def train(
         # `None` asks for the default; 0 is refused, not taken as `None`.
         check_positive_int(name, value, allow_none=True)
     instance = model if isinstance(model, AdversarialModel) else None
-    _check_clusters(clusters, conditional, num_classes, instance, architecture)
+    _check_clusters(clusters, recluster_steps, conditional, num_classes, instance, architecture)
     if instance is not None:
         _check_instance_arguments(
             instance,
@@ -362,6 +375,8 @@ def train(
         config["crop"] = crop
     if clusters is not None:
         config["clusters"] = clusters
+    if recluster_steps is not None:
+        config["recluster_steps"] = recluster_steps
     with contextlib.ExitStack() as stack:
         # A run folder on a URL is trained in a local copy (`kgan.runs.remote`).
         folder = stack.enter_context(remote.staged()) if remote else RunFolder(output_dir)
@@ -431,7 +446,7 @@ def train(
             self_conditioning = None
             if clusters is not None:
                 self_conditioning, dataset = _self_conditioning(
-                    gan, images, batch_size, seed, folder, start.state
+                    gan, images, batch_size, recluster_steps, seed, folder, start.state
                 )
             if epochs is None:
                 # A run resumed without `epochs` keeps its own number.
