@@ -187,22 +187,24 @@ def screen_table(name, screen):
         )
     else:
         purpose = "baselines only."
-    # Minutes compare across screens only at one dtype policy and machine: the header names
-    # the policies its candidates ran in (one per stored screen).
-    policies = ", ".join(sorted({row["dtype_policy"] for row in screen["candidates"].values()}))
+    # Minutes compare only at one dtype policy and machine: the header names the policies its
+    # candidates ran in, and a screen of several gives each row's.
+    policies = sorted({row["dtype_policy"] for row in screen["candidates"].values()})
+    mixed = len(policies) > 1
     lines = [
         f"Screen `tools/results/{name}`: {screen['images']:,} real images each, one seed, "
-        f"{'class-conditional' if conditional else 'unconditional'}, {policies} "
+        f"{'class-conditional' if conditional else 'unconditional'}, {', '.join(policies)} "
         f"(`{command}`); {purpose}",
         "",
-        "| candidate | steps x batch | minutes | FID | KID | precision | recall | density | "
-        "coverage |" + (" class control |" if conditional else ""),
-        "|---|---|---|---|---|---|---|---|---|" + ("---|" if conditional else ""),
+        "| candidate |" + (" policy |" if mixed else "") + " steps x batch | minutes | FID | KID "
+        "| precision | recall | density | coverage |" + (" class control |" if conditional else ""),
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" * (conditional + mixed)),
     ]
     for candidate, row in sorted(screen["candidates"].items(), key=lambda item: item[1]["fid"]):
         control = f" {100 * row['class_control']['overall']:.1f}% |" if conditional else ""
+        policy = f" {row['dtype_policy']} |" if mixed else ""
         lines.append(
-            f"| {candidate} | {steps_text(row)} | "
+            f"| {candidate} |{policy} {steps_text(row)} | "
             f"{row['train_seconds'] / 60:.0f} | {row['fid']:.2f} | {row['kid']:.3f} | "
             f"{row['precision']:.3f} | {row['recall']:.3f} | {row['density']:.3f} | "
             f"{row['coverage']:.3f} |{control}"

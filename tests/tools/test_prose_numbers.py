@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from kgan import recipes
+from kgan.runs.clusters import RECLUSTER_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "tools" / "results"
@@ -329,6 +330,26 @@ def claims():
         (saved, f"at {one_million['images']:,} images (`tools/results/cifar10_1m_screen.json`"),
         (saved, f"FID falls from {recipe_1m['fid']:.2f} to {clustered_1m['fid']:.2f} and its "
                 f"recall rises from {recipe_1m['recall']:.3f} to {clustered_1m['recall']:.3f}"),
+    ]  # fmt: skip
+    every_5000, every_15000 = (
+        one_million["candidates"][f"recipe_r1_0.1_diffaugment_clusters_100_recluster_{steps}"]
+        for steps in (5000, 15000)
+    )
+    # Fewer clusterings, higher FID: the reason the reference keeps the default interval.
+    assert clustered_1m["fid"] < every_5000["fid"] < every_15000["fid"]
+    assert "--recluster-steps" not in _card("cifar10_dcgan")["command"]
+    assert {every_5000["dtype_policy"], every_15000["dtype_policy"]} == {"float32"}
+    assert clustered_1m["dtype_policy"] == "mixed_bfloat16"
+    out += [
+        (saved, f"FID {every_5000['fid']:.2f} clustering every 5,000 steps "
+                f"({every_5000['clusterings']} clusterings) and\n  {every_15000['fid']:.2f} every "
+                f"15,000 ({every_15000['clusterings']} clustering: only before training"),
+        (saved, f"against {clustered_1m['fid']:.2f} every 2,000 ({clustered_1m['clusterings']} "
+                f"clusterings); recall {every_5000['recall']:.3f} and {every_15000['recall']:.3f}"
+                f"\n  against {clustered_1m['recall']:.3f}"),
+        # The default interval, which the 2,000-step entry screened.
+        (saved, f"`cifar10_dcgan` keeps {RECLUSTER_STEPS:,} (the\n  default)"),
+        (saved, f"the {RECLUSTER_STEPS:,}-step entry in\n  mixed_bfloat16"),
     ]  # fmt: skip
 
     residual_screen = _json(RESULTS / "cifar10_residual_screen.json")

@@ -120,15 +120,18 @@ def test_a_screen_gets_its_own_table_best_fid_first(table_tool, sources):
         "Screen `tools/results/cifar10_screen.json`: 320,000 real images each, one seed, "
         "unconditional, float32, mixed_bfloat16 (`python tools/screen_cifar10.py --images 320000 "
         "--only recipe,tutorial`)"
-    ) in text  # Minutes compare only between candidates of one policy.
+    ) in text  # Minutes compare only between candidates of one policy: each row names its own.
+    assert "| candidate | policy | steps x batch | minutes | FID |" in text
     rows = [line for line in text.splitlines() if line.startswith(("| recipe", "| tutorial"))]
     assert rows == [
-        "| recipe_ttur | 5,000 x 64 | 20 | 70.75 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
-        "| recipe | 5,000 x 64 | 20 | 80.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
-        "| tutorial | 1,250 x 256 | 20 | 120.25 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
+        "| recipe_ttur | float32 | 5,000 x 64 | 20 | 70.75 | 0.500 | 0.800 | 0.700 | 0.900 | "
+        "0.600 |",
+        "| recipe | float32 | 5,000 x 64 | 20 | 80.50 | 0.500 | 0.800 | 0.700 | 0.900 | 0.600 |",
+        "| tutorial | float32 | 1,250 x 256 | 20 | 120.25 | 0.500 | 0.800 | 0.700 | 0.900 | "
+        "0.600 |",
     ]
     # A WGAN-GP critic reads 5 fresh batches a step: the same images in fewer steps.
-    assert "| wgangp | 1,000 x (5 x 64) | 20 | 150.00 |" in text
+    assert "| wgangp | mixed_bfloat16 | 1,000 x (5 x 64) | 20 | 150.00 |" in text
 
 
 def test_a_conditional_screen_adds_class_control(table_tool, sources):
